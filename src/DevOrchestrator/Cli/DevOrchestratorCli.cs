@@ -1,0 +1,187 @@
+using System.CommandLine;
+using DevOrchestrator.Data;
+using DevOrchestrator.Features.Auth;
+using DevOrchestrator.Hosting;
+using Microsoft.EntityFrameworkCore;
+
+namespace DevOrchestrator.Cli;
+
+/// <summary>The <c>devorch</c> command line: <c>serve</c>, <c>db migrate</c>, <c>user create</c>, <c>token create</c>, and HTTP clients of a running server.</summary>
+public static class DevOrchestratorCli
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var root = new RootCommand("DevOrchestrator: self-hosted AI development automation.")
+        {
+            ServeCommand(),
+            DbCommand(),
+            UserCommand(),
+            TokenCommand(),
+        };
+        var parse = root.Parse(args);
+        try
+        {
+            return await parse.InvokeAsync();
+        }
+        catch (SettingsException ex)
+        {
+            await Console.Error.WriteLineAsync(ex.Message);
+            return 2;
+        }
+    }
+
+    private static Command ServeCommand()
+    {
+        var role = new Option<string>("--role") { Description = "all (API + workers, the default), api or worker", DefaultValueFactory = _ => "all" };
+        role.AcceptOnlyFromAmong("all", "api", "worker");
+        var urls = new Option<string?>("--urls") { Description = $"Addresses to listen on (default {DevOrchestratorApp.DefaultUrls})" };
+        var debug = new Option<bool>("--debug") { Description = "Debug logging and detailed errors in logs" };
+        var logLevel = new Option<string?>("--log-level") { Description = "trace, debug, info, warning, error or critical" };
+        logLevel.AcceptOnlyFromAmong("trace", "debug", "info", "information", "warning", "error", "critical");
+        var command = new Command("serve", "Run the service.") { role, urls, debug, logLevel };
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            var options = new ServeOptions(Enum.Parse<ServiceRole>(parseResult.GetValue(role)!, ignoreCase: true), parseResult.GetValue(urls),
+                parseResult.GetValue(debug), parseResult.GetValue(logLevel));
+            var app = DevOrchestratorApp.Build(options);
+            await DatabaseMigrator.MigrateOnStartIfEmbeddedAsync(app, cancellationToken);
+            await app.RunAsync();
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command DbCommand()
+    {
+        var migrate = new Command("migrate", "Apply database migrations (SQLite file or DATABASE_URL).");
+        migrate.SetAction(async (_, cancellationToken) =>
+        {
+            await using var services = BuildServices();
+            var applied = await DatabaseMigrator.MigrateAsync(services, cancellationToken);
+            Console.WriteLine(applied.Count == 0 ? "The database is up to date." : $"Applied {applied.Count} migration(s): {string.Join(", ", applied)}");
+            return 0;
+        });
+        return new Command("db", "Database commands.") { migrate };
+    }
+
+    private static Command UserCommand()
+    {
+        var email = new Option<string>("--email") { Description = "The user's email", Required = true };
+        var role = new Option<string>("--role") { Description = "admin, operator or viewer", Required = true };
+        role.AcceptOnlyFromAmong([.. Roles.All]);
+        var password = new Option<string?>("--password") { Description = "The password (generated and printed when left out)" };
+        var create = new Command("create", "Create a user.") { email, role, password };
+        create.SetAction(async (parseResult, cancellationToken) =>
+        {
+            var address = parseResult.GetValue(email)!.Trim();
+            if (!address.Contains('@', StringComparison.Ordinal) || address.Length > 320)
+            {
+                await Console.Error.WriteLineAsync("--email must be an email address.");
+                return 2;
+            }
+
+            var given = parseResult.GetValue(password);
+            if (given is { Length: < 8 })
+            {
+                await Console.Error.WriteLineAsync("--password must be at least 8 characters.");
+                return 2;
+            }
+
+            await using var services = await BuildMigratedServicesAsync(cancellationToken);
+            await using var scope = services.CreateAsyncScope();
+            var accounts = scope.ServiceProvider.GetRequiredService<UserAccounts>();
+            var secret = given ?? UserAccounts.GeneratePassword();
+            var user = await accounts.CreateAsync(address, parseResult.GetValue(role)!, secret, cancellationToken);
+            if (user is null)
+            {
+                await Console.Error.WriteLineAsync($"A user with email {address} already exists.");
+                return 1;
+            }
+
+            Console.WriteLine($"Created user {user.Id} {user.Email} ({user.Role}).");
+            if (given is null)
+            {
+                Console.WriteLine($"Password: {secret}");
+            }
+
+            return 0;
+        });
+        return new Command("user", "User commands.") { create };
+    }
+
+    private static Command TokenCommand()
+    {
+        var email = new Option<string>("--email") { Description = "The user's email", Required = true };
+        var expires = new Option<string>("--expires") { Description = "Lifetime: 30d, 12h, 90m (default 30d)", DefaultValueFactory = _ => "30d" };
+        var create = new Command("create", "Print a JWT for a user.") { email, expires };
+        create.SetAction(async (parseResult, cancellationToken) =>
+        {
+            if (!TryParseLifetime(parseResult.GetValue(expires)!, out var lifetime))
+            {
+                await Console.Error.WriteLineAsync("--expires must be a number followed by d, h or m (for example 30d), at most 3650d.");
+                return 2;
+            }
+
+            await using var services = await BuildMigratedServicesAsync(cancellationToken);
+            await using var scope = services.CreateAsyncScope();
+            var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+            var address = parseResult.GetValue(email)!.Trim().ToLowerInvariant();
+            var user = await db.Users.AsNoTracking().FirstOrDefaultAsync(u => u.Email == address, cancellationToken);
+            if (user is null)
+            {
+                await Console.Error.WriteLineAsync($"No user with email {address}: create one with 'devorch user create --email {address} --role operator'.");
+                return 1;
+            }
+
+            Console.WriteLine(scope.ServiceProvider.GetRequiredService<TokenIssuer>().Issue(user, lifetime).Token);
+            return 0;
+        });
+        return new Command("token", "Token commands.") { create };
+    }
+
+    internal static bool TryParseLifetime(string text, out TimeSpan lifetime)
+    {
+        lifetime = default;
+        if (text.Length < 2 || !int.TryParse(text[..^1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) || n <= 0)
+        {
+            return false;
+        }
+
+        lifetime = text[^1] switch
+        {
+            'd' => TimeSpan.FromDays(n),
+            'h' => TimeSpan.FromHours(n),
+            'm' => TimeSpan.FromMinutes(n),
+            _ => TimeSpan.Zero,
+        };
+        return lifetime > TimeSpan.Zero && lifetime <= TimeSpan.FromDays(3650);
+    }
+
+    /// <summary>The settings, database and auth services, without a web server (for the local commands).</summary>
+    internal static ServiceProvider BuildServices()
+    {
+        var configuration = new ConfigurationManager();
+        configuration.AddJsonFile("appsettings.json", optional: true);
+        configuration.AddEnvironmentVariables();
+        DevOrchestratorApp.AddSettingsSources(configuration);
+        var settings = DevOrchestratorApp.ReadSettings(configuration);
+        var services = new ServiceCollection();
+        services.AddSingleton(settings);
+        services.AddSingleton(TimeProvider.System);
+        services.AddLogging();
+        services.AddDevOrchestratorDatabase(settings);
+        services.AddAuth(settings);
+        return services.BuildServiceProvider();
+    }
+
+    private static async Task<ServiceProvider> BuildMigratedServicesAsync(CancellationToken cancellationToken)
+    {
+        var services = BuildServices();
+        if (!services.GetRequiredService<DevOrchestratorSettings>().UsesPostgres)
+        {
+            await DatabaseMigrator.MigrateAsync(services, cancellationToken);
+        }
+
+        return services;
+    }
+}

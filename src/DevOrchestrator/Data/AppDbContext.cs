@@ -1,0 +1,124 @@
+using DevOrchestrator.Features.Agents;
+using DevOrchestrator.Features.Auth;
+using DevOrchestrator.Features.Costs;
+using DevOrchestrator.Features.Events;
+using DevOrchestrator.Features.Projects;
+using DevOrchestrator.Features.Tasks;
+using DevOrchestrator.Features.Workflows;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
+
+namespace DevOrchestrator.Data;
+
+/// <summary>
+/// The database: the single source of truth. Each provider has its own subclass so that it can carry its own
+/// migrations (<see cref="SqliteAppDbContext"/>, <see cref="PostgresAppDbContext"/>).
+/// </summary>
+public abstract class AppDbContext(DbContextOptions options) : DbContext(options)
+{
+    public DbSet<User> Users => Set<User>();
+    public DbSet<Project> Projects => Set<Project>();
+    public DbSet<DevTask> Tasks => Set<DevTask>();
+    public DbSet<AgentExecution> AgentExecutions => Set<AgentExecution>();
+    public DbSet<WorkflowExecution> WorkflowExecutions => Set<WorkflowExecution>();
+    public DbSet<WorkflowStepExecution> WorkflowSteps => Set<WorkflowStepExecution>();
+    public DbSet<TaskEvent> Events => Set<TaskEvent>();
+    public DbSet<CostEntry> CostEntries => Set<CostEntry>();
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        modelBuilder.Entity<User>(e =>
+        {
+            e.ToTable("users");
+            e.Property(u => u.Email).HasMaxLength(320);
+            e.Property(u => u.Role).HasMaxLength(20);
+            e.HasIndex(u => u.Email).IsUnique();
+        });
+
+        modelBuilder.Entity<Project>(e =>
+        {
+            e.ToTable("projects");
+            e.Property(p => p.Name).HasMaxLength(200);
+            e.Property(p => p.DefaultBranch).HasMaxLength(200);
+            e.HasIndex(p => p.Name).IsUnique();
+            e.HasIndex(p => p.RepositoryUrl);
+            e.HasIndex(p => p.JiraProjectKey);
+        });
+
+        modelBuilder.Entity<DevTask>(e =>
+        {
+            e.ToTable("tasks");
+            e.Property(t => t.Title).HasMaxLength(500);
+            e.Property(t => t.Status).HasMaxLength(20);
+            e.Property(t => t.Source).HasMaxLength(20);
+            e.Property(t => t.Priority).HasMaxLength(20);
+            e.Property(t => t.ExternalId).HasMaxLength(200);
+            e.Property(t => t.IdempotencyKey).HasMaxLength(200);
+            e.HasOne<Project>().WithMany().HasForeignKey(t => t.ProjectId).OnDelete(DeleteBehavior.Restrict);
+            e.HasOne<User>().WithMany().HasForeignKey(t => t.CreatedByUserId).OnDelete(DeleteBehavior.SetNull);
+            e.HasIndex(t => new { t.Status, t.CreatedAt });
+            e.HasIndex(t => new { t.ProjectId, t.Status, t.CreatedAt });
+            e.HasIndex(t => new { t.Source, t.ExternalId }).IsUnique();
+            e.HasIndex(t => new { t.CreatedByUserId, t.IdempotencyKey }).IsUnique();
+        });
+
+        modelBuilder.Entity<AgentExecution>(e =>
+        {
+            e.ToTable("agent_executions");
+            e.Property(a => a.AgentType).HasMaxLength(50);
+            e.Property(a => a.Status).HasMaxLength(20);
+            e.HasOne<DevTask>().WithMany().HasForeignKey(a => a.TaskId).OnDelete(DeleteBehavior.Cascade);
+            e.HasIndex(a => new { a.TaskId, a.StartedAt });
+            e.HasIndex(a => a.Status);
+        });
+
+        modelBuilder.Entity<WorkflowExecution>(e =>
+        {
+            e.ToTable("workflow_executions");
+            e.Property(w => w.WorkflowName).HasMaxLength(200);
+            e.Property(w => w.Status).HasMaxLength(20);
+            e.HasOne<DevTask>().WithMany().HasForeignKey(w => w.TaskId).OnDelete(DeleteBehavior.Cascade);
+            e.HasMany(w => w.Steps).WithOne().HasForeignKey(s => s.WorkflowExecutionId).OnDelete(DeleteBehavior.Cascade);
+            e.HasIndex(w => new { w.TaskId, w.CreatedAt });
+            e.HasIndex(w => w.Status);
+        });
+
+        modelBuilder.Entity<WorkflowStepExecution>(e =>
+        {
+            e.ToTable("workflow_steps");
+            e.Property(s => s.Name).HasMaxLength(200);
+            e.Property(s => s.Status).HasMaxLength(20);
+            e.HasIndex(s => new { s.WorkflowExecutionId, s.Index });
+        });
+
+        modelBuilder.Entity<TaskEvent>(e =>
+        {
+            e.ToTable("events");
+            e.Property(ev => ev.Type).HasMaxLength(100);
+            e.HasIndex(ev => new { ev.TaskId, ev.Id });
+        });
+
+        modelBuilder.Entity<CostEntry>(e =>
+        {
+            e.ToTable("cost_entries");
+            e.Property(c => c.Provider).HasMaxLength(50);
+            e.Property(c => c.Model).HasMaxLength(200);
+            e.Property(c => c.Usd).HasPrecision(18, 6);
+            e.HasIndex(c => c.CreatedAt);
+            e.HasIndex(c => new { c.TaskId, c.CreatedAt });
+            e.HasIndex(c => new { c.ProjectId, c.CreatedAt });
+        });
+    }
+}
+
+public sealed class SqliteAppDbContext(DbContextOptions<SqliteAppDbContext> options) : AppDbContext(options)
+{
+    protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
+    {
+        // SQLite has no native date type: store instants as sortable integers so that comparisons and ORDER BY run in SQL.
+        configurationBuilder.Properties<DateTimeOffset>().HaveConversion<DateTimeOffsetToBinaryConverter>();
+        configurationBuilder.Properties<decimal>().HaveConversion<double>();
+    }
+}
+
+public sealed class PostgresAppDbContext(DbContextOptions<PostgresAppDbContext> options) : AppDbContext(options);

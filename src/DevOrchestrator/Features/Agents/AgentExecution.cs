@@ -1,0 +1,26 @@
+namespace DevOrchestrator.Features.Agents;
+
+/// <summary>One run of an agent on a task: created when a worker starts the task's workflow.</summary>
+public sealed class AgentExecution
+{
+    public long Id { get; set; }
+    public long TaskId { get; set; }
+    public long? WorkflowExecutionId { get; set; }
+    public required string AgentType { get; set; }
+    public string Status { get; set; } = AgentStatuses.Running;
+    public string? WorkerId { get; set; }
+    public string? CurrentStep { get; set; }
+    public string? Error { get; set; }
+    public DateTimeOffset StartedAt { get; set; }
+    public DateTimeOffset? CompletedAt { get; set; }
+}
+
+public static class AgentStatuses
+{
+    public const string Running = "running";
+    public const string Completed = "completed";
+    public const string Failed = "failed";
+    public const string Stopped = "stopped";
+    /// <summary>The worker died under it; the task was handed to another run.</summary>
+    public const string Abandoned = "abandoned";
+}

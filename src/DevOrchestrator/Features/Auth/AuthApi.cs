@@ -1,0 +1,52 @@
+using DevOrchestrator.Data;
+using DevOrchestrator.Hosting;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
+
+namespace DevOrchestrator.Features.Auth;
+
+public static class AuthApi
+{
+    public sealed record LoginRequest(string? Email, string? Password);
+
+    public sealed record LoginResponse(string AccessToken, string TokenType, DateTimeOffset ExpiresAt, UserResponse User);
+
+    public sealed record UserResponse(long Id, string Email, string Role);
+
+    public static IEndpointRouteBuilder MapAuthApi(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/v1/auth").WithTags("Auth");
+        group.MapPost("/login", LoginAsync).AllowAnonymous()
+            .WithSummary("Exchange an email and password for a bearer token (JWT).");
+        group.MapGet("/me", (HttpContext context) => Api.Ok(context, new
+        {
+            id = context.User.UserId(),
+            email = context.User.FindFirst("email")?.Value,
+            role = context.User.FindFirst(TokenIssuer.RoleClaim)?.Value,
+        })).RequireAuthorization(Roles.CanView).WithSummary("The caller's identity.");
+        return app;
+    }
+
+    public static async Task<Results<JsonHttpResult<ApiResponse<LoginResponse>>, JsonHttpResult<ApiErrorResponse>>> LoginAsync(
+        LoginRequest request, HttpContext context, AppDbContext db, IPasswordHasher<User> hasher, TokenIssuer issuer,
+        DevOrchestratorSettings settings, CancellationToken cancellationToken)
+    {
+        var validation = new Validation().Required("email", request.Email, 320).Required("password", request.Password, 1000);
+        if (!validation.IsValid)
+        {
+            return Api.Invalid(context, validation);
+        }
+
+        var email = request.Email!.Trim().ToLowerInvariant();
+        var user = await db.Users.AsNoTracking().FirstOrDefaultAsync(u => u.Email == email, cancellationToken);
+        var verified = user is { IsActive: true } && hasher.VerifyHashedPassword(user, user.PasswordHash, request.Password!) != PasswordVerificationResult.Failed;
+        if (!verified)
+        {
+            return Api.Error(context, StatusCodes.Status401Unauthorized, ErrorCodes.Unauthorized, "The email or password is wrong.");
+        }
+
+        var (token, expires) = issuer.Issue(user!, TimeSpan.FromMinutes(settings.JwtExpiresMinutes));
+        return Api.Ok(context, new LoginResponse(token, "bearer", expires, new UserResponse(user!.Id, user.Email, user.Role)));
+    }
+}

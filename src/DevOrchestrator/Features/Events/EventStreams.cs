@@ -1,0 +1,223 @@
+using System.Globalization;
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json;
+using DevOrchestrator.Data;
+using DevOrchestrator.Features.Auth;
+using DevOrchestrator.Features.Tasks;
+using DevOrchestrator.Hosting;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+
+namespace DevOrchestrator.Features.Events;
+
+/// <summary>The wire shape of one event on SSE and WebSocket.</summary>
+public sealed record EventMessage(long Id, string Type, long? TaskId, JsonElement Data, DateTimeOffset Timestamp)
+{
+    public static EventMessage From(TaskEvent ev) =>
+        new(ev.Id, ev.Type, ev.TaskId, JsonDocument.Parse(ev.Payload).RootElement.Clone(), ev.CreatedAt);
+}
+
+public static class EventStreams
+{
+    private static readonly TimeSpan s_heartbeat = TimeSpan.FromSeconds(15);
+
+    public static IServiceCollection AddEvents(this IServiceCollection services)
+    {
+        services.AddSingleton<EventSignal>();
+        services.AddSingleton<EventPublisher>();
+        services.AddSingleton<IInterceptor, EventSignalInterceptor>();
+        services.AddSingleton<EventHub>();
+        services.AddHostedService(sp => sp.GetRequiredService<EventHub>());
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapEventStreams(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/api/v1/tasks/{id:long}/events", StreamTaskEventsAsync)
+            .RequireAuthorization(Roles.CanView).WithTags("Tasks")
+            .WithSummary("Server-Sent Events of one task; resumes after the Last-Event-ID header (or ?last_event_id=). Closes when the task has finished.");
+        app.Map("/ws", AcceptWebSocketAsync).RequireAuthorization(Roles.CanView).WithTags("Events")
+            .WithSummary("WebSocket of all events (task.status_update, workflow.step_completed, agent.status_update, system.alert); ?task_id= filters.");
+        return app;
+    }
+
+    private static async Task StreamTaskEventsAsync(long id, HttpContext context, AppDbContext db, EventHub hub, CancellationToken cancellationToken)
+    {
+        if (!await db.Tasks.AnyAsync(t => t.Id == id, cancellationToken))
+        {
+            await Api.NotFound(context, "Task", id).ExecuteAsync(context);
+            return;
+        }
+
+        var lastHeader = context.Request.Headers["Last-Event-ID"].ToString();
+        if (lastHeader.Length == 0)
+        {
+            lastHeader = context.Request.Query["last_event_id"].ToString();
+        }
+
+        long lastId = 0;
+        if (lastHeader.Length > 0 && !long.TryParse(lastHeader, NumberStyles.None, CultureInfo.InvariantCulture, out lastId))
+        {
+            await Api.Invalid(context, new Validation().Add("last_event_id", "must be an event id (a whole number)")).ExecuteAsync(context);
+            return;
+        }
+
+        context.Response.Headers.ContentType = "text/event-stream";
+        context.Response.Headers.CacheControl = "no-cache";
+        context.Response.Headers["X-Accel-Buffering"] = "no";
+        await context.Response.WriteAsync("retry: 2000\n\n", cancellationToken);
+        await context.Response.Body.FlushAsync(cancellationToken);
+
+        using var unsubscribe = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var live = hub.Subscribe(unsubscribe.Token);
+        var sent = new HashSet<long>();
+        try
+        {
+            var history = await db.Events.AsNoTracking().Where(e => e.TaskId == id && e.Id > lastId).OrderBy(e => e.Id).ToListAsync(cancellationToken);
+            foreach (var ev in history)
+            {
+                await WriteSseAsync(context, ev, sent, cancellationToken);
+            }
+
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                if (await IsFinishedAsync(db, id, cancellationToken))
+                {
+                    // Flush what committed together with the final status, then end the stream.
+                    var rest = await db.Events.AsNoTracking().Where(e => e.TaskId == id && e.Id > lastId).OrderBy(e => e.Id).ToListAsync(cancellationToken);
+                    foreach (var ev in rest)
+                    {
+                        await WriteSseAsync(context, ev, sent, cancellationToken);
+                    }
+
+                    await context.Response.WriteAsync("event: end\ndata: {}\n\n", cancellationToken);
+                    await context.Response.Body.FlushAsync(cancellationToken);
+                    return;
+                }
+
+                using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                wait.CancelAfter(s_heartbeat);
+                try
+                {
+                    if (await live.WaitToReadAsync(wait.Token))
+                    {
+                        while (live.TryRead(out var ev))
+                        {
+                            if (ev.TaskId == id)
+                            {
+                                await WriteSseAsync(context, ev, sent, cancellationToken);
+                            }
+                        }
+                    }
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    await context.Response.WriteAsync(": keep-alive\n\n", cancellationToken);
+                    await context.Response.Body.FlushAsync(cancellationToken);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The client went away.
+        }
+    }
+
+    private static Task<bool> IsFinishedAsync(AppDbContext db, long id, CancellationToken cancellationToken) =>
+        db.Tasks.AsNoTracking().Where(t => t.Id == id)
+            .AnyAsync(t => t.Status == TaskStatuses.Completed || t.Status == TaskStatuses.Failed || t.Status == TaskStatuses.Cancelled, cancellationToken);
+
+    private static async Task WriteSseAsync(HttpContext context, TaskEvent ev, HashSet<long> sent, CancellationToken cancellationToken)
+    {
+        if (!sent.Add(ev.Id))
+        {
+            return;
+        }
+
+        var json = JsonSerializer.Serialize(EventMessage.From(ev), JsonDefaults.Options);
+        await context.Response.WriteAsync($"id: {ev.Id}\nevent: {ev.Type}\ndata: {json}\n\n", cancellationToken);
+        await context.Response.Body.FlushAsync(cancellationToken);
+    }
+
+    private static async Task AcceptWebSocketAsync(HttpContext context, EventHub hub, CancellationToken cancellationToken)
+    {
+        if (!context.WebSockets.IsWebSocketRequest)
+        {
+            await Api.Error(context, StatusCodes.Status400BadRequest, ErrorCodes.BadRequest, "This endpoint speaks WebSocket only.").ExecuteAsync(context);
+            return;
+        }
+
+        long? taskFilter = null;
+        if (context.Request.Query.TryGetValue("task_id", out var taskIdText))
+        {
+            if (!long.TryParse(taskIdText, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed))
+            {
+                await Api.Invalid(context, new Validation().Add("task_id", "must be a task id (a whole number)")).ExecuteAsync(context);
+                return;
+            }
+
+            taskFilter = parsed;
+        }
+
+        using var socket = await context.WebSockets.AcceptWebSocketAsync();
+        using var closed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var live = hub.Subscribe(closed.Token);
+
+        // Read (and ignore) client frames so that a close from the client ends the stream.
+        var reader = Task.Run(async () =>
+        {
+            var buffer = new byte[1024];
+            try
+            {
+                while (socket.State == WebSocketState.Open)
+                {
+                    var result = await socket.ReceiveAsync(buffer, closed.Token);
+                    if (result.MessageType == WebSocketMessageType.Close)
+                    {
+                        break;
+                    }
+                }
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or WebSocketException)
+            {
+            }
+            finally
+            {
+                await closed.CancelAsync();
+            }
+        }, CancellationToken.None);
+
+        try
+        {
+            await SendAsync(socket, new { type = "connected", data = new { task_id = taskFilter } }, closed.Token);
+            await foreach (var ev in live.ReadAllAsync(closed.Token))
+            {
+                if (taskFilter is null || ev.TaskId == taskFilter)
+                {
+                    await SendAsync(socket, EventMessage.From(ev), closed.Token);
+                }
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or WebSocketException)
+        {
+        }
+
+        if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+        {
+            try
+            {
+                await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "bye", CancellationToken.None);
+            }
+            catch (WebSocketException)
+            {
+            }
+        }
+
+        await reader;
+
+    }
+
+    private static Task SendAsync(WebSocket socket, object message, CancellationToken cancellationToken) =>
+        socket.SendAsync(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(message, JsonDefaults.Options)), WebSocketMessageType.Text, true, cancellationToken);
+}

@@ -1,0 +1,19 @@
+namespace DevOrchestrator.Features.Events;
+
+/// <summary>A stored event: every state change is one, streamed over SSE and WebSocket in id order.</summary>
+public sealed class TaskEvent
+{
+    public long Id { get; set; }
+    public long? TaskId { get; set; }
+    public required string Type { get; set; }
+    public required string Payload { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+}
+
+public static class EventTypes
+{
+    public const string TaskStatusUpdate = "task.status_update";
+    public const string AgentStatusUpdate = "agent.status_update";
+    public const string WorkflowStepCompleted = "workflow.step_completed";
+    public const string SystemAlert = "system.alert";
+}

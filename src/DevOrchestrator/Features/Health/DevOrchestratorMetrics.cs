@@ -1,0 +1,85 @@
+using DevOrchestrator.Hosting;
+using Prometheus;
+
+namespace DevOrchestrator.Features.Health;
+
+/// <summary>
+/// The Prometheus metrics of the guide, in a registry of this host's own (so that several hosts in one test process
+/// never mix their numbers). HTTP metrics are labelled by route template, never by raw path.
+/// </summary>
+public sealed class DevOrchestratorMetrics
+{
+    public DevOrchestratorMetrics()
+    {
+        Registry = Metrics.NewCustomRegistry();
+        var factory = Metrics.WithCustomRegistry(Registry);
+        HttpRequests = factory.CreateCounter("http_requests_total", "HTTP requests by method, route template and status.", "method", "endpoint", "status");
+        HttpDuration = factory.CreateHistogram("http_request_duration_seconds", "HTTP request duration by method and route template.",
+            new HistogramConfiguration { LabelNames = ["method", "endpoint"], Buckets = Histogram.ExponentialBuckets(0.0005, 2, 16) });
+        ActiveAgents = factory.CreateGauge("active_agents_count", "Agent executions running in this process.");
+        TaskCompletion = factory.CreateHistogram("task_completion_seconds", "Time from a task's start to its end, by final status.",
+            new HistogramConfiguration { LabelNames = ["status"], Buckets = Histogram.ExponentialBuckets(0.05, 2, 16) });
+        TaskTransitions = factory.CreateCounter("tasks_total", "Tasks that entered each status.", "status");
+        AiTokens = factory.CreateCounter("ai_tokens_used_total", "Model tokens used, by provider and model.", "provider", "model");
+        AiCost = factory.CreateCounter("ai_cost_usd_total", "Model spend in US dollars, by provider and model.", "provider", "model");
+        WorkflowSteps = factory.CreateCounter("workflow_steps_total", "Workflow steps finished, by plugin action and status.", "action", "status");
+        DispatchLatency = factory.CreateHistogram("task_dispatch_seconds", "Time from a task being queued to a worker starting it.",
+            new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.0005, 2, 18) });
+    }
+
+    public CollectorRegistry Registry { get; }
+    public Counter HttpRequests { get; }
+    public Histogram HttpDuration { get; }
+    public Gauge ActiveAgents { get; }
+    public Histogram TaskCompletion { get; }
+    public Counter TaskTransitions { get; }
+    public Counter AiTokens { get; }
+    public Counter AiCost { get; }
+    public Counter WorkflowSteps { get; }
+    public Histogram DispatchLatency { get; }
+}
+
+public static class MetricsEndpoints
+{
+    public static IServiceCollection AddMetrics(this IServiceCollection services, DevOrchestratorSettings settings)
+    {
+        _ = settings;
+        services.AddSingleton<DevOrchestratorMetrics>();
+        return services;
+    }
+
+    /// <summary>Counts and times every request by its route template (<c>/api/v1/tasks/{id}</c>), or <c>unmatched</c>.</summary>
+    public static IApplicationBuilder UseHttpMetrics(this WebApplication app)
+    {
+        var metrics = app.Services.GetRequiredService<DevOrchestratorMetrics>();
+        app.UseRouting();
+        return app.Use(async (context, next) =>
+        {
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            try
+            {
+                await next(context);
+            }
+            finally
+            {
+                var endpoint = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "unmatched";
+                if (!endpoint.StartsWith('/'))
+                {
+                    endpoint = "/" + endpoint;
+                }
+
+                var method = context.Request.Method;
+                metrics.HttpRequests.WithLabels(method, endpoint, context.Response.StatusCode.ToString(System.Globalization.CultureInfo.InvariantCulture)).Inc();
+                metrics.HttpDuration.WithLabels(method, endpoint).Observe(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
+            }
+        });
+    }
+
+    public static IEndpointRouteBuilder MapMetricsEndpoints(this IEndpointRouteBuilder app)
+    {
+        var registry = app.ServiceProvider.GetRequiredService<DevOrchestratorMetrics>().Registry;
+        app.MapMetrics("/metrics", registry).AllowAnonymous().ExcludeFromDescription();
+        app.MapMetrics("/api/v1/metrics", registry).RequireAuthorization(Auth.Roles.CanView).WithTags("Health");
+        return app;
+    }
+}

@@ -1,0 +1,87 @@
+using DevOrchestrator.Data;
+using DevOrchestrator.Hosting;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace DevOrchestrator.Features.Health;
+
+/// <summary>
+/// <c>/health</c> in the guide's shape (status healthy|degraded|unhealthy, timestamp, services{…}; 503 when unhealthy),
+/// <c>/health/live</c> (the process answers) and <c>/health/ready</c> (the database answers and is migrated).
+/// Components register ordinary ASP.NET Core health checks; those tagged <c>critical</c> make the service unhealthy,
+/// the others only degraded.
+/// </summary>
+public static class HealthEndpoints
+{
+    public const string Critical = "critical";
+
+    public sealed record ServiceHealth(string Status, string? Message, double DurationMs, IReadOnlyDictionary<string, object>? Details);
+
+    public sealed record HealthReportResponse(string Status, DateTimeOffset Timestamp, string Version, string Role, IReadOnlyDictionary<string, ServiceHealth> Services);
+
+    public static IServiceCollection AddDevOrchestratorHealthChecks(this IServiceCollection services)
+    {
+        services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", HealthStatus.Unhealthy, [Critical]);
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapHealth(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/health", ReportAsync).AllowAnonymous().WithTags("Health").WithSummary("Health of the service and each component.");
+        app.MapGet("/api/v1/health", ReportAsync).AllowAnonymous().WithTags("Health").WithSummary("Health of the service and each component.");
+        app.MapGet("/health/live", (HttpContext context) => Api.Ok(context, new { status = "alive" })).AllowAnonymous().WithTags("Health");
+        app.MapGet("/health/ready", ReadyAsync).AllowAnonymous().WithTags("Health");
+        return app;
+    }
+
+    private static async Task<IResult> ReadyAsync(HttpContext context, HealthCheckService health, CancellationToken cancellationToken)
+    {
+        var report = await health.CheckHealthAsync(r => r.Tags.Contains(Critical), cancellationToken);
+        return report.Status == HealthStatus.Healthy
+            ? Api.Ok(context, new { status = "ready" })
+            : Api.Error(context, StatusCodes.Status503ServiceUnavailable, ErrorCodes.Unavailable, "Not ready: " +
+                string.Join("; ", report.Entries.Where(e => e.Value.Status != HealthStatus.Healthy).Select(e => $"{e.Key}: {e.Value.Description}")));
+    }
+
+    private static async Task<IResult> ReportAsync(HttpContext context, HealthCheckService health, TimeProvider timeProvider, ServeOptions serve, CancellationToken cancellationToken)
+    {
+        var report = await health.CheckHealthAsync(cancellationToken);
+        var services = report.Entries.ToDictionary(
+            e => e.Key,
+            e => new ServiceHealth(
+                e.Value.Status switch { HealthStatus.Healthy => "healthy", HealthStatus.Degraded => "degraded", _ => "unhealthy" },
+                e.Value.Description,
+                Math.Round(e.Value.Duration.TotalMilliseconds, 2),
+                e.Value.Data.Count > 0 ? e.Value.Data : null));
+        var criticalDown = report.Entries.Any(e => e.Value.Tags.Contains(Critical) && e.Value.Status == HealthStatus.Unhealthy);
+        var anyDown = report.Entries.Any(e => e.Value.Status != HealthStatus.Healthy);
+        var status = criticalDown ? "unhealthy" : anyDown ? "degraded" : "healthy";
+        var body = new HealthReportResponse(status, timeProvider.GetUtcNow(), typeof(HealthEndpoints).Assembly.GetName().Version?.ToString(3) ?? "0.0.0",
+            serve.Role.ToString().ToLowerInvariant(), services);
+        return TypedResults.Json(body, JsonDefaults.Options, statusCode: criticalDown ? 503 : 200);
+    }
+}
+
+internal sealed class DatabaseHealthCheck(AppDbContext db) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var provider = db.Database.IsNpgsql() ? "postgresql" : "sqlite";
+        try
+        {
+            var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();
+            if (pending.Count > 0)
+            {
+                return HealthCheckResult.Unhealthy($"{pending.Count} migration(s) not applied: run 'devorch db migrate'.",
+                    data: new Dictionary<string, object> { ["provider"] = provider });
+            }
+
+            return HealthCheckResult.Healthy(null, new Dictionary<string, object> { ["provider"] = provider });
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            return HealthCheckResult.Unhealthy($"cannot reach the {provider} database: {ex.GetType().Name}",
+                data: new Dictionary<string, object> { ["provider"] = provider });
+        }
+    }
+}

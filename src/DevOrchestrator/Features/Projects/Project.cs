@@ -1,0 +1,18 @@
+namespace DevOrchestrator.Features.Projects;
+
+public sealed class Project
+{
+    public long Id { get; set; }
+    public required string Name { get; set; }
+    public string? Description { get; set; }
+    public string? RepositoryUrl { get; set; }
+    public string DefaultBranch { get; set; } = "main";
+    public List<string> TechStack { get; set; } = [];
+    public string? TestCommand { get; set; }
+    public string? JiraProjectKey { get; set; }
+    public string? SlackChannel { get; set; }
+    public string? ConfluenceSpaceKey { get; set; }
+    public string? ConfluenceParentId { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset UpdatedAt { get; set; }
+}

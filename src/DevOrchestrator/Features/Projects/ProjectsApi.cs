@@ -1,0 +1,198 @@
+using System.Linq.Expressions;
+using DevOrchestrator.Data;
+using DevOrchestrator.Features.Auth;
+using DevOrchestrator.Hosting;
+using Microsoft.EntityFrameworkCore;
+
+namespace DevOrchestrator.Features.Projects;
+
+/// <summary><c>/api/v1/projects</c>: a project is a repository plus its integration mapping.</summary>
+public static class ProjectsApi
+{
+    public sealed record ProjectRequest(
+        string? Name,
+        string? Description,
+        string? RepositoryUrl,
+        string? DefaultBranch,
+        List<string>? TechStack,
+        string? TestCommand,
+        string? JiraProjectKey,
+        string? SlackChannel,
+        string? ConfluenceSpaceKey,
+        string? ConfluenceParentId);
+
+    public sealed record ProjectResponse(
+        long Id, string Name, string? Description, string? RepositoryUrl, string DefaultBranch, IReadOnlyList<string> TechStack,
+        string? TestCommand, string? JiraProjectKey, string? SlackChannel, string? ConfluenceSpaceKey, string? ConfluenceParentId,
+        DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
+    {
+        public static ProjectResponse From(Project p) => new(p.Id, p.Name, p.Description, p.RepositoryUrl, p.DefaultBranch, p.TechStack,
+            p.TestCommand, p.JiraProjectKey, p.SlackChannel, p.ConfluenceSpaceKey, p.ConfluenceParentId, p.CreatedAt, p.UpdatedAt);
+    }
+
+    private static readonly string[] s_sortable = ["created_at", "name", "id", "updated_at"];
+
+    private static readonly Dictionary<string, Expression<Func<Project, object?>>> s_sortKeys = new()
+    {
+        ["created_at"] = p => p.CreatedAt,
+        ["updated_at"] = p => p.UpdatedAt,
+        ["name"] = p => p.Name,
+        ["id"] = p => p.Id,
+    };
+
+    public static IEndpointRouteBuilder MapProjectsApi(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/v1/projects").WithTags("Projects").RequireAuthorization(Roles.CanView);
+        group.MapGet("/", ListAsync).WithSummary("List projects (page, per_page, sort, order).");
+        group.MapGet("/{id:long}", GetAsync).WithSummary("Get a project.");
+        group.MapPost("/", CreateAsync).RequireAuthorization(Roles.CanOperate).WithSummary("Create a project.");
+        group.MapPut("/{id:long}", UpdateAsync).RequireAuthorization(Roles.CanOperate).WithSummary("Update a project (fields left out keep their value).");
+        group.MapPatch("/{id:long}", UpdateAsync).RequireAuthorization(Roles.CanOperate).WithSummary("Update a project (fields left out keep their value).");
+        group.MapDelete("/{id:long}", DeleteAsync).RequireAuthorization(Roles.CanAdminister).WithSummary("Delete a project that has no tasks.");
+        return app;
+    }
+
+    private static async Task<IResult> ListAsync(HttpContext context, AppDbContext db, CancellationToken cancellationToken)
+    {
+        var validation = new Validation();
+        var paging = PageRequest.Read(context.Request, validation, s_sortable);
+        if (!validation.IsValid)
+        {
+            return Api.Invalid(context, validation);
+        }
+
+        var query = db.Projects.AsNoTracking();
+        var total = await query.LongCountAsync(cancellationToken);
+        var items = await paging.Apply(query, s_sortKeys, p => p.Id).ToListAsync(cancellationToken);
+        return Api.Ok(context, items.Select(ProjectResponse.From).ToList(), pagination: paging.Describe(total));
+    }
+
+    private static async Task<IResult> GetAsync(long id, HttpContext context, AppDbContext db, CancellationToken cancellationToken) =>
+        await db.Projects.AsNoTracking().FirstOrDefaultAsync(p => p.Id == id, cancellationToken) is { } project
+            ? Api.Ok(context, ProjectResponse.From(project))
+            : Api.NotFound(context, "Project", id);
+
+    private static async Task<IResult> CreateAsync(ProjectRequest request, HttpContext context, AppDbContext db, TimeProvider timeProvider, CancellationToken cancellationToken)
+    {
+        var validation = Validate(request, creating: true);
+        if (!validation.IsValid)
+        {
+            return Api.Invalid(context, validation);
+        }
+
+        var name = request.Name!.Trim();
+        if (await db.Projects.AnyAsync(p => p.Name == name, cancellationToken))
+        {
+            return Api.Conflict(context, $"A project named '{name}' already exists.");
+        }
+
+        var now = timeProvider.GetUtcNow();
+        var project = new Project { Name = name, CreatedAt = now, UpdatedAt = now };
+        Apply(project, request);
+        db.Projects.Add(project);
+        await db.SaveChangesAsync(cancellationToken);
+        context.Response.Headers.Location = $"/api/v1/projects/{project.Id}";
+        return Api.Ok(context, ProjectResponse.From(project), "Project created.", statusCode: StatusCodes.Status201Created);
+    }
+
+    private static async Task<IResult> UpdateAsync(long id, ProjectRequest request, HttpContext context, AppDbContext db, TimeProvider timeProvider, CancellationToken cancellationToken)
+    {
+        var validation = Validate(request, creating: false);
+        if (!validation.IsValid)
+        {
+            return Api.Invalid(context, validation);
+        }
+
+        var project = await db.Projects.FirstOrDefaultAsync(p => p.Id == id, cancellationToken);
+        if (project is null)
+        {
+            return Api.NotFound(context, "Project", id);
+        }
+
+        if (request.Name is { } newName && newName.Trim() != project.Name && await db.Projects.AnyAsync(p => p.Name == newName.Trim(), cancellationToken))
+        {
+            return Api.Conflict(context, $"A project named '{newName.Trim()}' already exists.");
+        }
+
+        Apply(project, request);
+        project.UpdatedAt = timeProvider.GetUtcNow();
+        await db.SaveChangesAsync(cancellationToken);
+        return Api.Ok(context, ProjectResponse.From(project), "Project updated.");
+    }
+
+    private static async Task<IResult> DeleteAsync(long id, HttpContext context, AppDbContext db, CancellationToken cancellationToken)
+    {
+        var project = await db.Projects.FirstOrDefaultAsync(p => p.Id == id, cancellationToken);
+        if (project is null)
+        {
+            return Api.NotFound(context, "Project", id);
+        }
+
+        if (await db.Tasks.AnyAsync(t => t.ProjectId == id, cancellationToken))
+        {
+            return Api.Conflict(context, $"Project {id} has tasks; it cannot be deleted.");
+        }
+
+        db.Projects.Remove(project);
+        await db.SaveChangesAsync(cancellationToken);
+        return Api.Ok(context, new { id }, "Project deleted.");
+    }
+
+    private static Validation Validate(ProjectRequest r, bool creating)
+    {
+        var v = new Validation();
+        if (creating || r.Name is not null)
+        {
+            v.Required("name", r.Name, 200);
+        }
+
+        v.MaxLength("description", r.Description, 10_000);
+        if (r.RepositoryUrl is { Length: > 0 } url && !LooksLikeGitLocation(url))
+        {
+            v.Add("repository_url", "must be a git URL (https://, ssh://, git@host:path, file://) or an absolute local path");
+        }
+
+        v.MaxLength("repository_url", r.RepositoryUrl, 2000);
+        if (r.DefaultBranch is not null && !IsValidBranchName(r.DefaultBranch))
+        {
+            v.Add("default_branch", "must be a valid git branch name");
+        }
+
+        if (r.TechStack is { } stack && (stack.Count > 50 || stack.Any(s => string.IsNullOrWhiteSpace(s) || s.Length > 100)))
+        {
+            v.Add("tech_stack", "must be at most 50 non-empty names of at most 100 characters");
+        }
+
+        v.MaxLength("test_command", r.TestCommand, 2000);
+        v.MaxLength("jira_project_key", r.JiraProjectKey, 50);
+        v.MaxLength("slack_channel", r.SlackChannel, 200);
+        v.MaxLength("confluence_space_key", r.ConfluenceSpaceKey, 200);
+        v.MaxLength("confluence_parent_id", r.ConfluenceParentId, 200);
+        return v;
+    }
+
+    private static void Apply(Project p, ProjectRequest r)
+    {
+        if (r.Name is not null) p.Name = r.Name.Trim();
+        if (r.Description is not null) p.Description = r.Description;
+        if (r.RepositoryUrl is not null) p.RepositoryUrl = r.RepositoryUrl.Length == 0 ? null : r.RepositoryUrl.Trim();
+        if (r.DefaultBranch is not null) p.DefaultBranch = r.DefaultBranch;
+        if (r.TechStack is not null) p.TechStack = r.TechStack;
+        if (r.TestCommand is not null) p.TestCommand = r.TestCommand.Length == 0 ? null : r.TestCommand;
+        if (r.JiraProjectKey is not null) p.JiraProjectKey = r.JiraProjectKey.Length == 0 ? null : r.JiraProjectKey;
+        if (r.SlackChannel is not null) p.SlackChannel = r.SlackChannel.Length == 0 ? null : r.SlackChannel;
+        if (r.ConfluenceSpaceKey is not null) p.ConfluenceSpaceKey = r.ConfluenceSpaceKey.Length == 0 ? null : r.ConfluenceSpaceKey;
+        if (r.ConfluenceParentId is not null) p.ConfluenceParentId = r.ConfluenceParentId.Length == 0 ? null : r.ConfluenceParentId;
+    }
+
+    internal static bool LooksLikeGitLocation(string url) =>
+        url.StartsWith("https://", StringComparison.OrdinalIgnoreCase) || url.StartsWith("http://", StringComparison.OrdinalIgnoreCase) ||
+        url.StartsWith("ssh://", StringComparison.OrdinalIgnoreCase) || url.StartsWith("git://", StringComparison.OrdinalIgnoreCase) ||
+        url.StartsWith("file://", StringComparison.OrdinalIgnoreCase) || Path.IsPathFullyQualified(url) ||
+        System.Text.RegularExpressions.Regex.IsMatch(url, @"^[\w.-]+@[\w.-]+:[\w./~-]+$");
+
+    internal static bool IsValidBranchName(string name) =>
+        name.Length is > 0 and <= 200 && !name.StartsWith('-') && !name.StartsWith('/') && !name.EndsWith('/') && !name.EndsWith(".lock", StringComparison.Ordinal)
+        && !name.Contains("..", StringComparison.Ordinal) && !name.Contains("//", StringComparison.Ordinal) && !name.Contains("@{", StringComparison.Ordinal)
+        && name.All(c => c > ' ' && c != 0x7f && c is not ('~' or '^' or ':' or '?' or '*' or '[' or '\\'));
+}

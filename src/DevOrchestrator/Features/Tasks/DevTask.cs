@@ -1,0 +1,72 @@
+namespace DevOrchestrator.Features.Tasks;
+
+/// <summary>A unit of development work. The row is the truth; a queued job only says "work on task N".</summary>
+public sealed class DevTask
+{
+    public long Id { get; set; }
+    public long? ProjectId { get; set; }
+    public required string Title { get; set; }
+    public string? Description { get; set; }
+    public string Status { get; set; } = TaskStatuses.Pending;
+    public string Source { get; set; } = TaskSources.Api;
+    public string? ExternalId { get; set; }
+    public string Priority { get; set; } = TaskPriorities.Medium;
+    public string Workflow { get; set; } = "standard_dev_workflow";
+    public string AgentType { get; set; } = "development";
+    public string? Variables { get; set; }
+    public string? Result { get; set; }
+    public string? Error { get; set; }
+    public string? Branch { get; set; }
+    public long? CreatedByUserId { get; set; }
+    public string? IdempotencyKey { get; set; }
+
+    /// <summary>The id of the last job enqueued for the task, so the sweeper can tell a live job from a lost one.</summary>
+    public string? JobId { get; set; }
+
+    /// <summary>How many times a worker has claimed the task.</summary>
+    public int Attempts { get; set; }
+    public string? WorkerId { get; set; }
+    public DateTimeOffset? LeaseExpiresAt { get; set; }
+    public DateTimeOffset? CancelRequestedAt { get; set; }
+
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset UpdatedAt { get; set; }
+    public DateTimeOffset? QueuedAt { get; set; }
+    public DateTimeOffset? StartedAt { get; set; }
+    public DateTimeOffset? CompletedAt { get; set; }
+}
+
+public static class TaskStatuses
+{
+    public const string Pending = "pending";
+    public const string Queued = "queued";
+    public const string Running = "running";
+    public const string Completed = "completed";
+    public const string Failed = "failed";
+    public const string Cancelled = "cancelled";
+
+    public static readonly IReadOnlyList<string> All = [Pending, Queued, Running, Completed, Failed, Cancelled];
+
+    public static bool IsFinished(string status) => status is Completed or Failed or Cancelled;
+}
+
+public static class TaskSources
+{
+    public const string Api = "api";
+    public const string Cli = "cli";
+    public const string GitHub = "github";
+    public const string Jira = "jira";
+    public const string Slack = "slack";
+
+    public static readonly IReadOnlyList<string> All = [Api, Cli, GitHub, Jira, Slack];
+}
+
+public static class TaskPriorities
+{
+    public const string Low = "low";
+    public const string Medium = "medium";
+    public const string High = "high";
+    public const string Critical = "critical";
+
+    public static readonly IReadOnlyList<string> All = [Low, Medium, High, Critical];
+}

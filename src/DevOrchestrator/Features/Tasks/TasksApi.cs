@@ -1,0 +1,344 @@
+using System.Linq.Expressions;
+using System.Text.Json;
+using DevOrchestrator.Data;
+using DevOrchestrator.Features.Auth;
+using DevOrchestrator.Features.Events;
+using DevOrchestrator.Features.Health;
+using DevOrchestrator.Features.Workflows;
+using DevOrchestrator.Hosting;
+using Microsoft.EntityFrameworkCore;
+
+namespace DevOrchestrator.Features.Tasks;
+
+/// <summary><c>/api/v1/tasks</c>: create, list, get, update, assign to an agent (queue) and cancel tasks.</summary>
+public static class TasksApi
+{
+    public const string IdempotencyHeader = "Idempotency-Key";
+
+    public sealed record CreateTaskRequest(
+        string? Title,
+        string? Description,
+        long? ProjectId,
+        string? Priority,
+        string? Source,
+        string? ExternalId,
+        string? Workflow,
+        string? AgentType,
+        Dictionary<string, JsonElement>? Variables,
+        bool? AutoStart);
+
+    public sealed record UpdateTaskRequest(string? Title, string? Description, string? Priority, long? ProjectId, Dictionary<string, JsonElement>? Variables);
+
+    public sealed record AssignRequest(string? AgentType, string? Workflow, string? Priority, Dictionary<string, JsonElement>? Variables);
+
+    public sealed record CancelRequest(string? Reason);
+
+    public sealed record TaskResponse(
+        long Id, long? ProjectId, string Title, string? Description, string Status, string Source, string? ExternalId, string Priority,
+        string Workflow, string AgentType, JsonElement? Variables, JsonElement? Result, string? Error, string? Branch, int Attempts,
+        string? WorkerId, DateTimeOffset? CancelRequestedAt, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, DateTimeOffset? QueuedAt,
+        DateTimeOffset? StartedAt, DateTimeOffset? CompletedAt)
+    {
+        public static TaskResponse From(DevTask t) => new(t.Id, t.ProjectId, t.Title, t.Description, t.Status, t.Source, t.ExternalId, t.Priority,
+            t.Workflow, t.AgentType, ParseJson(t.Variables), ParseJson(t.Result), t.Error, t.Branch, t.Attempts, t.WorkerId, t.CancelRequestedAt,
+            t.CreatedAt, t.UpdatedAt, t.QueuedAt, t.StartedAt, t.CompletedAt);
+    }
+
+    public static readonly IReadOnlyList<string> AgentTypes = ["development", "planning", "review", "documentation"];
+
+    private static readonly string[] s_sortable = ["created_at", "updated_at", "priority", "status", "id", "title"];
+
+    private static readonly Dictionary<string, Expression<Func<DevTask, object?>>> s_sortKeys = new()
+    {
+        ["created_at"] = t => t.CreatedAt,
+        ["updated_at"] = t => t.UpdatedAt,
+        ["priority"] = t => t.Priority == TaskPriorities.Critical ? 3 : t.Priority == TaskPriorities.High ? 2 : t.Priority == TaskPriorities.Medium ? 1 : 0,
+        ["status"] = t => t.Status,
+        ["id"] = t => t.Id,
+        ["title"] = t => t.Title,
+    };
+
+    public static IEndpointRouteBuilder MapTasksApi(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/v1/tasks").WithTags("Tasks").RequireAuthorization(Roles.CanView);
+        group.MapGet("/", ListAsync).WithSummary("List tasks; filters project_id, status, source; page, per_page, sort, order.");
+        group.MapGet("/{id:long}", GetAsync).WithSummary("Get a task with its latest workflow execution.");
+        group.MapPost("/", CreateAsync).RequireAuthorization(Roles.CanOperate)
+            .WithSummary("Create a task. Idempotency-Key makes a repeat return the first result; auto_start queues it at once.");
+        group.MapPut("/{id:long}", UpdateAsync).RequireAuthorization(Roles.CanOperate).WithSummary("Update a task's title, description, priority, project or variables.");
+        group.MapPatch("/{id:long}", UpdateAsync).RequireAuthorization(Roles.CanOperate).WithSummary("Update a task's title, description, priority, project or variables.");
+        group.MapPost("/{id:long}/assign-to-agent", AssignAsync).RequireAuthorization(Roles.CanOperate).WithSummary("Queue the task for an agent and a workflow.");
+        group.MapPost("/{id:long}/cancel", CancelAsync).RequireAuthorization(Roles.CanOperate).WithSummary("Cancel a pending, queued or running task.");
+        return app;
+    }
+
+    private static async Task<IResult> ListAsync(HttpContext context, AppDbContext db, CancellationToken cancellationToken)
+    {
+        var validation = new Validation();
+        var paging = PageRequest.Read(context.Request, validation, s_sortable);
+        var query = db.Tasks.AsNoTracking();
+        var q = context.Request.Query;
+        if (q["project_id"].ToString() is { Length: > 0 } projectText)
+        {
+            if (long.TryParse(projectText, out var projectId))
+            {
+                query = query.Where(t => t.ProjectId == projectId);
+            }
+            else
+            {
+                validation.Add("project_id", "must be a project id (a whole number)");
+            }
+        }
+
+        if (q["status"].ToString() is { Length: > 0 } status)
+        {
+            var statuses = status.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            foreach (var s in statuses)
+            {
+                validation.OneOf("status", s, TaskStatuses.All);
+            }
+
+            query = query.Where(t => statuses.Contains(t.Status));
+        }
+
+        if (q["source"].ToString() is { Length: > 0 } source)
+        {
+            validation.OneOf("source", source, TaskSources.All);
+            query = query.Where(t => t.Source == source);
+        }
+
+        if (!validation.IsValid)
+        {
+            return Api.Invalid(context, validation);
+        }
+
+        var total = await query.LongCountAsync(cancellationToken);
+        var items = await paging.Apply(query, s_sortKeys, t => t.Id).ToListAsync(cancellationToken);
+        return Api.Ok(context, items.Select(TaskResponse.From).ToList(), pagination: paging.Describe(total));
+    }
+
+    private static async Task<IResult> GetAsync(long id, HttpContext context, AppDbContext db, CancellationToken cancellationToken)
+    {
+        var task = await db.Tasks.AsNoTracking().FirstOrDefaultAsync(t => t.Id == id, cancellationToken);
+        if (task is null)
+        {
+            return Api.NotFound(context, "Task", id);
+        }
+
+        var execution = await db.WorkflowExecutions.AsNoTracking().Include(w => w.Steps)
+            .Where(w => w.TaskId == id).OrderByDescending(w => w.Id).FirstOrDefaultAsync(cancellationToken);
+        return Api.Ok(context, new
+        {
+            task = TaskResponse.From(task),
+            workflow_execution = execution is null ? null : WorkflowsApi.ExecutionResponse.From(execution),
+        });
+    }
+
+    private static async Task<IResult> CreateAsync(
+        CreateTaskRequest request, HttpContext context, AppDbContext db, TaskQueue queue, WorkflowCatalog workflows, EventPublisher events,
+        TimeProvider timeProvider, DevOrchestratorMetrics metrics, CancellationToken cancellationToken)
+    {
+        var userId = context.User.UserId();
+        var idempotencyKey = context.Request.Headers[IdempotencyHeader].ToString();
+        var validation = new Validation()
+            .Required("title", request.Title, 500)
+            .MaxLength("description", request.Description, 100_000)
+            .OneOf("priority", request.Priority, TaskPriorities.All)
+            .OneOf("source", request.Source, TaskSources.All)
+            .MaxLength("external_id", request.ExternalId, 200)
+            .OneOf("agent_type", request.AgentType, AgentTypes);
+        if (idempotencyKey.Length > 200)
+        {
+            validation.Add(IdempotencyHeader, "must be at most 200 characters");
+        }
+
+        if (request.Workflow is not null && workflows.Find(request.Workflow) is null)
+        {
+            validation.Add("workflow", $"unknown workflow; known: {string.Join(", ", workflows.List().Select(w => w.Name))}");
+        }
+
+        if (request.ProjectId is { } pid && !await db.Projects.AnyAsync(p => p.Id == pid, cancellationToken))
+        {
+            validation.Add("project_id", $"project {pid} does not exist");
+        }
+
+        if (!validation.IsValid)
+        {
+            return Api.Invalid(context, validation);
+        }
+
+        if (idempotencyKey.Length > 0 && await FindByIdempotencyKeyAsync(db, userId, idempotencyKey, cancellationToken) is { } earlier)
+        {
+            context.Response.Headers["Idempotent-Replayed"] = "true";
+            return Api.Ok(context, TaskResponse.From(earlier), "Task already created with this Idempotency-Key.", statusCode: StatusCodes.Status201Created);
+        }
+
+        var source = request.Source ?? TaskSources.Api;
+        if (request.ExternalId is { Length: > 0 } externalId &&
+            await db.Tasks.AsNoTracking().FirstOrDefaultAsync(t => t.Source == source && t.ExternalId == externalId, cancellationToken) is { } existing)
+        {
+            return Api.Conflict(context, $"Task {existing.Id} already exists for {source} item '{externalId}'.");
+        }
+
+        var now = timeProvider.GetUtcNow();
+        var task = new DevTask
+        {
+            Title = request.Title!.Trim(),
+            Description = request.Description,
+            ProjectId = request.ProjectId,
+            Priority = request.Priority ?? TaskPriorities.Medium,
+            Source = source,
+            ExternalId = string.IsNullOrEmpty(request.ExternalId) ? null : request.ExternalId,
+            Workflow = request.Workflow ?? "standard_dev_workflow",
+            AgentType = request.AgentType ?? "development",
+            Variables = request.Variables is null ? null : JsonSerializer.Serialize(request.Variables, JsonDefaults.Options),
+            CreatedByUserId = userId,
+            IdempotencyKey = idempotencyKey.Length > 0 ? idempotencyKey : null,
+            CreatedAt = now,
+            UpdatedAt = now,
+        };
+        db.Tasks.Add(task);
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateException) when (idempotencyKey.Length > 0 || task.ExternalId is not null)
+        {
+            // A concurrent request with the same key or external id won the race: answer with its task.
+            db.ChangeTracker.Clear();
+            var winner = idempotencyKey.Length > 0
+                ? await FindByIdempotencyKeyAsync(db, userId, idempotencyKey, cancellationToken)
+                : await db.Tasks.AsNoTracking().FirstOrDefaultAsync(t => t.Source == source && t.ExternalId == task.ExternalId, cancellationToken);
+            if (winner is null)
+            {
+                throw;
+            }
+
+            return idempotencyKey.Length > 0
+                ? Api.Ok(context, TaskResponse.From(winner), "Task already created with this Idempotency-Key.", statusCode: StatusCodes.Status201Created)
+                : Api.Conflict(context, $"Task {winner.Id} already exists for {source} item '{task.ExternalId}'.");
+        }
+
+        metrics.TaskTransitions.WithLabels(TaskStatuses.Pending).Inc();
+        events.Add(db, task.Id, EventTypes.TaskStatusUpdate, new { task_id = task.Id, status = TaskStatuses.Pending, previous_status = (string?)null, title = task.Title });
+        if (request.AutoStart == true)
+        {
+            await queue.QueueAsync(task, task.Workflow, null, cancellationToken);
+        }
+        else
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+
+        context.Response.Headers.Location = $"/api/v1/tasks/{task.Id}";
+        return Api.Ok(context, TaskResponse.From(task), request.AutoStart == true ? "Task created and queued." : "Task created.", statusCode: StatusCodes.Status201Created);
+    }
+
+    private static Task<DevTask?> FindByIdempotencyKeyAsync(AppDbContext db, long? userId, string key, CancellationToken cancellationToken) =>
+        db.Tasks.AsNoTracking().FirstOrDefaultAsync(t => t.CreatedByUserId == userId && t.IdempotencyKey == key, cancellationToken);
+
+    private static async Task<IResult> UpdateAsync(long id, UpdateTaskRequest request, HttpContext context, AppDbContext db, TimeProvider timeProvider, CancellationToken cancellationToken)
+    {
+        var validation = new Validation().MaxLength("description", request.Description, 100_000).OneOf("priority", request.Priority, TaskPriorities.All);
+        if (request.Title is not null)
+        {
+            validation.Required("title", request.Title, 500);
+        }
+
+        if (request.ProjectId is { } pid && !await db.Projects.AnyAsync(p => p.Id == pid, cancellationToken))
+        {
+            validation.Add("project_id", $"project {pid} does not exist");
+        }
+
+        if (!validation.IsValid)
+        {
+            return Api.Invalid(context, validation);
+        }
+
+        var task = await db.Tasks.FirstOrDefaultAsync(t => t.Id == id, cancellationToken);
+        if (task is null)
+        {
+            return Api.NotFound(context, "Task", id);
+        }
+
+        if (task.Status is TaskStatuses.Running or TaskStatuses.Queued && (request.ProjectId is not null || request.Variables is not null))
+        {
+            return Api.Conflict(context, $"Task {id} is {task.Status}: its project and variables cannot change until it stops.");
+        }
+
+        if (request.Title is not null) task.Title = request.Title.Trim();
+        if (request.Description is not null) task.Description = request.Description;
+        if (request.Priority is not null) task.Priority = request.Priority;
+        if (request.ProjectId is not null) task.ProjectId = request.ProjectId;
+        if (request.Variables is not null) task.Variables = JsonSerializer.Serialize(request.Variables, JsonDefaults.Options);
+        task.UpdatedAt = timeProvider.GetUtcNow();
+        await db.SaveChangesAsync(cancellationToken);
+        return Api.Ok(context, TaskResponse.From(task), "Task updated.");
+    }
+
+    private static async Task<IResult> AssignAsync(long id, AssignRequest? request, HttpContext context, AppDbContext db, TaskQueue queue, WorkflowCatalog workflows, CancellationToken cancellationToken)
+    {
+        request ??= new AssignRequest(null, null, null, null);
+        var validation = new Validation().OneOf("agent_type", request.AgentType, AgentTypes).OneOf("priority", request.Priority, TaskPriorities.All);
+        if (request.Workflow is not null && workflows.Find(request.Workflow) is null)
+        {
+            validation.Add("workflow", $"unknown workflow; known: {string.Join(", ", workflows.List().Select(w => w.Name))}");
+        }
+
+        if (!validation.IsValid)
+        {
+            return Api.Invalid(context, validation);
+        }
+
+        var task = await db.Tasks.FirstOrDefaultAsync(t => t.Id == id, cancellationToken);
+        if (task is null)
+        {
+            return Api.NotFound(context, "Task", id);
+        }
+
+        if (task.Status is TaskStatuses.Queued or TaskStatuses.Running)
+        {
+            return Api.Conflict(context, $"Task {id} is already {task.Status}.");
+        }
+
+        var workflow = request.Workflow ?? task.Workflow;
+        if (workflows.Find(workflow) is null)
+        {
+            return Api.Invalid(context, new Validation().Add("workflow", $"the task's workflow '{workflow}' does not exist; name one"));
+        }
+
+        if (request.AgentType is not null) task.AgentType = request.AgentType;
+        if (request.Priority is not null) task.Priority = request.Priority;
+        var variables = request.Variables is null ? null : JsonSerializer.Serialize(request.Variables, JsonDefaults.Options);
+        var execution = await queue.QueueAsync(task, workflow, variables, cancellationToken);
+        return Api.Ok(context, new { task = TaskResponse.From(task), workflow_execution_id = execution.Id }, $"Task queued for the {task.AgentType} agent.",
+            statusCode: StatusCodes.Status202Accepted);
+    }
+
+    private static async Task<IResult> CancelAsync(long id, CancelRequest? request, HttpContext context, AppDbContext db, TaskQueue queue, CancellationToken cancellationToken)
+    {
+        var validation = new Validation().MaxLength("reason", request?.Reason, 2000);
+        if (!validation.IsValid)
+        {
+            return Api.Invalid(context, validation);
+        }
+
+        var task = await db.Tasks.FirstOrDefaultAsync(t => t.Id == id, cancellationToken);
+        if (task is null)
+        {
+            return Api.NotFound(context, "Task", id);
+        }
+
+        var status = await queue.CancelAsync(task, request?.Reason ?? $"cancelled by {context.User.FindFirst("email")?.Value ?? "a user"}", cancellationToken);
+        if (status is null)
+        {
+            return Api.Conflict(context, $"Task {id} has already finished ({task.Status}).");
+        }
+
+        return status == TaskStatuses.Cancelled
+            ? Api.Ok(context, new { id, status }, "Task cancelled.")
+            : Api.Ok(context, new { id, status, cancel_requested = true }, "Cancellation requested; the running step is being stopped.", statusCode: StatusCodes.Status202Accepted);
+    }
+
+    internal static JsonElement? ParseJson(string? json) => json is null ? null : JsonDocument.Parse(json).RootElement.Clone();
+}

@@ -1,0 +1,6 @@
+namespace DevOrchestrator.Features.Workspaces;
+
+public static class WorkspaceServiceCollectionExtensions
+{
+    public static IServiceCollection AddWorkspaces(this IServiceCollection services) => services;
+}

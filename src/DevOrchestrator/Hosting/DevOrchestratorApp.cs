@@ -1,0 +1,168 @@
+using DevOrchestrator.Data;
+using DevOrchestrator.Features.Agents;
+using DevOrchestrator.Features.Auth;
+using DevOrchestrator.Features.Events;
+using DevOrchestrator.Features.Health;
+using DevOrchestrator.Features.Projects;
+using DevOrchestrator.Features.Tasks;
+using DevOrchestrator.Features.Workflows;
+using DevOrchestrator.Features.Workspaces;
+using Microsoft.Extensions.Configuration.EnvironmentVariables;
+using Microsoft.Extensions.Options;
+using Scalar.AspNetCore;
+
+namespace DevOrchestrator.Hosting;
+
+/// <summary>Options of one <c>devorch serve</c> process, from its command line.</summary>
+public sealed record ServeOptions(ServiceRole Role = ServiceRole.All, string? Urls = null, bool Debug = false, string? LogLevel = null);
+
+/// <summary>Builds the one host of every role: a short list of <c>Add*</c> and <c>Map*</c> calls.</summary>
+public static class DevOrchestratorApp
+{
+    public const string DefaultUrls = "http://0.0.0.0:8000";
+
+    /// <param name="configure">Lets tests add configuration or services before the settings are read.</param>
+    public static WebApplication Build(ServeOptions serve, Action<WebApplicationBuilder>? configure = null, string[]? args = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args ?? [], ContentRootPath = Directory.GetCurrentDirectory() });
+        AddSettingsSources(builder.Configuration);
+        builder.WebHost.UseKestrel(o => o.AddServerHeader = false);
+        builder.WebHost.UseUrls(serve.Urls ?? builder.Configuration["URLS"] ?? DefaultUrls);
+        if (serve.Debug)
+        {
+            builder.Configuration["DEBUG"] = "true";
+        }
+
+        if (serve.LogLevel is not null)
+        {
+            builder.Configuration["LOG_LEVEL"] = serve.LogLevel;
+        }
+
+        configure?.Invoke(builder);
+
+        var settings = ReadSettings(builder.Configuration);
+        if (!settings.UsesPostgres && serve.Role is not ServiceRole.All)
+        {
+            throw new SettingsException([$"--role {serve.Role.ToString().ToLowerInvariant()} needs a shared database: set DATABASE_URL=postgresql://user:pass@host:5432/db (the embedded SQLite and in-memory queue serve one process, --role all)."]);
+        }
+
+        var services = builder.Services;
+        services.AddSingleton(serve);
+        services.AddOptions<DevOrchestratorSettings>().Bind(builder.Configuration).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<DevOrchestratorSettings>, DevOrchestratorSettingsValidator>();
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<DevOrchestratorSettings>>().Value);
+        services.AddSingleton(TimeProvider.System);
+
+        builder.AddJsonLogging(settings);
+        services.AddDevOrchestratorDatabase(settings);
+        services.AddEvents();
+        services.AddMetrics(settings);
+        services.AddDevOrchestratorHealthChecks();
+        services.AddAuth(settings);
+        services.AddWorkflows();
+        services.AddWorkspaces();
+        services.AddTaskDispatch(settings, serve.Role);
+
+        services.ConfigureHttpJsonOptions(o => JsonDefaults.Configure(o.SerializerOptions));
+        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        services.AddProblemDetails();
+        services.AddExceptionHandler<ApiExceptionHandler>();
+        services.AddOpenApi("v1", o => o.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info.Title = "DevOrchestrator API";
+            document.Info.Description = "Self-hosted AI development automation. Every /api/v1 route except login and health needs a bearer token.";
+            return Task.CompletedTask;
+        }));
+
+        var app = builder.Build();
+
+        app.UseRequestContext();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages(ApiExceptionHandler.WriteStatusCodeEnvelopeAsync);
+        app.UseHttpMetrics();
+        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UseUserLogScope();
+
+        app.MapHealth();
+        app.MapMetricsEndpoints();
+        if (serve.Role.RunsApi())
+        {
+            app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
+            app.MapScalarApiReference("/docs", o => o.WithOpenApiRoutePattern("/openapi/{documentName}.json").WithTitle("DevOrchestrator API")).AllowAnonymous();
+            app.MapAuthApi();
+            app.MapProjectsApi();
+            app.MapTasksApi();
+            app.MapWorkflowsApi();
+            app.MapAgentsApi();
+            app.MapEventStreams();
+        }
+
+        app.MapTaskDispatchDashboard(serve.Role);
+        return app;
+    }
+
+    /// <summary>Adds <c>.env</c> (lower precedence than real environment variables) to the configuration.</summary>
+    public static void AddSettingsSources(IConfigurationManager configuration)
+    {
+        var envFile = Environment.GetEnvironmentVariable("DEVORCH_ENV_FILE") ?? Path.Combine(Directory.GetCurrentDirectory(), ".env");
+        if (!File.Exists(envFile))
+        {
+            return;
+        }
+
+        var values = DotNetEnv.Env.NoEnvVars().NoClobber().Load(envFile).ToDictionary(kv => kv.Key, kv => (string?)kv.Value);
+        var sources = configuration.Sources;
+        var index = sources.ToList().FindIndex(s => s is EnvironmentVariablesConfigurationSource);
+        var source = new Microsoft.Extensions.Configuration.Memory.MemoryConfigurationSource { InitialData = values };
+        if (index < 0)
+        {
+            sources.Insert(0, source);
+        }
+        else
+        {
+            sources.Insert(index, source);
+        }
+    }
+
+    /// <summary>Reads and validates the settings; throws <see cref="SettingsException"/> naming every bad variable.</summary>
+    public static DevOrchestratorSettings ReadSettings(IConfiguration configuration)
+    {
+        var settings = new DevOrchestratorSettings();
+        try
+        {
+            configuration.Bind(settings);
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw new SettingsException([DescribeBindError(ex)]);
+        }
+
+        var result = new DevOrchestratorSettingsValidator().Validate(null, settings);
+        if (result.Failed)
+        {
+            throw new SettingsException(result.Failures.ToList());
+        }
+
+        return settings;
+    }
+
+    private static string DescribeBindError(InvalidOperationException ex)
+    {
+        // "Failed to convert configuration value at 'MAX_WORKERS' to type 'System.Int32'."
+        var message = ex.Message;
+        var start = message.IndexOf('\'', StringComparison.Ordinal);
+        var end = start >= 0 ? message.IndexOf('\'', start + 1) : -1;
+        if (start >= 0 && end > start)
+        {
+            var key = message[(start + 1)..end];
+            var type = message.Contains("Int32", StringComparison.Ordinal) ? "a whole number"
+                : message.Contains("Boolean", StringComparison.Ordinal) ? "true or false"
+                : message.Contains("Decimal", StringComparison.Ordinal) ? "a number" : "a valid value";
+            return $"{key} must be {type}.";
+        }
+
+        return message;
+    }
+}

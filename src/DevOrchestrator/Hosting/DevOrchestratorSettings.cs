@@ -1,0 +1,233 @@
+using Microsoft.Extensions.Options;
+
+namespace DevOrchestrator.Hosting;
+
+/// <summary>
+/// The service's settings, bound from environment variables (and <c>.env</c> and <c>appsettings*.json</c>)
+/// under the deployment guide's names. Validated at start by <see cref="DevOrchestratorSettingsValidator"/>.
+/// </summary>
+public sealed class DevOrchestratorSettings
+{
+    [ConfigurationKeyName("ENVIRONMENT")] public string Environment { get; set; } = "development";
+    [ConfigurationKeyName("DEBUG")] public bool Debug { get; set; }
+    [ConfigurationKeyName("LOG_LEVEL")] public string LogLevel { get; set; } = "info";
+
+    [ConfigurationKeyName("DATABASE_URL")] public string? DatabaseUrl { get; set; }
+    [ConfigurationKeyName("REDIS_URL")] public string? RedisUrl { get; set; }
+    [ConfigurationKeyName("DATA_DIR")] public string DataDir { get; set; } = "./data";
+    [ConfigurationKeyName("WORKSPACES_DIR")] public string WorkspacesDir { get; set; } = "./workspaces";
+    [ConfigurationKeyName("WORKFLOWS_DIR")] public string WorkflowsDir { get; set; } = "./workflows";
+
+    [ConfigurationKeyName("JWT_SECRET_KEY")] public string? JwtSecretKey { get; set; }
+    [ConfigurationKeyName("JWT_EXPIRES_MINUTES")] public int JwtExpiresMinutes { get; set; } = 60 * 24;
+    [ConfigurationKeyName("ENCRYPTION_KEY")] public string? EncryptionKey { get; set; }
+
+    [ConfigurationKeyName("MAX_WORKERS")] public int MaxWorkers { get; set; } = Math.Max(2, System.Environment.ProcessorCount * 2);
+    [ConfigurationKeyName("MAX_CONCURRENT_AGENTS")] public int MaxConcurrentAgents { get; set; } = 5;
+    [ConfigurationKeyName("TASK_LEASE_SECONDS")] public int TaskLeaseSeconds { get; set; } = 30;
+    [ConfigurationKeyName("SWEEPER_INTERVAL_SECONDS")] public int SweeperIntervalSeconds { get; set; } = 10;
+
+    [ConfigurationKeyName("SANDBOX_TIMEOUT_SECONDS")] public int SandboxTimeoutSeconds { get; set; } = 600;
+    [ConfigurationKeyName("SANDBOX_OUTPUT_LIMIT_BYTES")] public int SandboxOutputLimitBytes { get; set; } = 1_000_000;
+    /// <summary><c>auto</c> (bubblewrap when present), <c>bubblewrap</c> (required) or <c>process</c> (no network isolation).</summary>
+    [ConfigurationKeyName("SANDBOX_MODE")] public string SandboxMode { get; set; } = "auto";
+
+    [ConfigurationKeyName("COST_TRACKING_ENABLED")] public bool CostTrackingEnabled { get; set; } = true;
+    [ConfigurationKeyName("MONTHLY_BUDGET_LIMIT")] public decimal? MonthlyBudgetLimit { get; set; }
+    [ConfigurationKeyName("MONTHLY_BUDGET")] public decimal? MonthlyBudget { get; set; }
+    [ConfigurationKeyName("PER_TASK_COST_LIMIT")] public decimal? PerTaskCostLimit { get; set; }
+    [ConfigurationKeyName("MAX_COST_PER_TASK")] public decimal? MaxCostPerTask { get; set; }
+
+    public bool IsProduction => string.Equals(Environment, "production", StringComparison.OrdinalIgnoreCase);
+
+    public bool UsesPostgres => DatabaseUrl is { } url &&
+        (url.StartsWith("postgresql://", StringComparison.OrdinalIgnoreCase) || url.StartsWith("postgres://", StringComparison.OrdinalIgnoreCase));
+
+    public decimal MonthlyBudgetUsd => MonthlyBudgetLimit ?? MonthlyBudget ?? 100m;
+
+    public decimal PerTaskLimitUsd => PerTaskCostLimit ?? MaxCostPerTask ?? 10m;
+
+    public string FullDataDir => Path.GetFullPath(DataDir);
+
+    /// <summary>The SQLite file used when <c>DATABASE_URL</c> is not a PostgreSQL URL.</summary>
+    public string SqlitePath
+    {
+        get
+        {
+            var url = DatabaseUrl;
+            if (string.IsNullOrWhiteSpace(url))
+            {
+                return Path.Combine(FullDataDir, "devorch.db");
+            }
+
+            if (url.StartsWith("sqlite:///", StringComparison.OrdinalIgnoreCase))
+            {
+                url = url["sqlite:///".Length..];
+            }
+            else if (url.StartsWith("sqlite://", StringComparison.OrdinalIgnoreCase))
+            {
+                url = url["sqlite://".Length..];
+            }
+
+            return Path.GetFullPath(url);
+        }
+    }
+}
+
+internal sealed class DevOrchestratorSettingsValidator : IValidateOptions<DevOrchestratorSettings>
+{
+    private static readonly string[] s_logLevels = ["trace", "debug", "info", "information", "warning", "warn", "error", "critical", "fatal"];
+    private static readonly string[] s_environments = ["development", "staging", "production", "test"];
+
+    public ValidateOptionsResult Validate(string? name, DevOrchestratorSettings options)
+    {
+        var errors = new List<string>();
+        if (!s_environments.Contains(options.Environment, StringComparer.OrdinalIgnoreCase))
+        {
+            errors.Add($"ENVIRONMENT must be one of {string.Join(", ", s_environments)} (got '{options.Environment}').");
+        }
+
+        if (!s_logLevels.Contains(options.LogLevel, StringComparer.OrdinalIgnoreCase))
+        {
+            errors.Add($"LOG_LEVEL must be one of trace, debug, info, warning, error, critical (got '{options.LogLevel}').");
+        }
+
+        if (options.DatabaseUrl is { Length: > 0 } url && url.Contains("://", StringComparison.Ordinal) && !options.UsesPostgres
+            && !url.StartsWith("sqlite:", StringComparison.OrdinalIgnoreCase))
+        {
+            errors.Add("DATABASE_URL must be a postgresql://user:pass@host:5432/db URL or a SQLite file path.");
+        }
+
+        if (options.UsesPostgres)
+        {
+            try
+            {
+                _ = DatabaseUrls.ToNpgsqlConnectionString(options.DatabaseUrl!);
+            }
+            catch (FormatException ex)
+            {
+                errors.Add($"DATABASE_URL is not a valid PostgreSQL URL: {ex.Message}");
+            }
+        }
+
+        if (options.IsProduction && string.IsNullOrWhiteSpace(options.JwtSecretKey))
+        {
+            errors.Add("JWT_SECRET_KEY must be set when ENVIRONMENT=production (at least 32 characters).");
+        }
+
+        if (options.JwtSecretKey is { Length: > 0 and < 32 })
+        {
+            errors.Add("JWT_SECRET_KEY must be at least 32 characters long.");
+        }
+
+        if (options.JwtExpiresMinutes <= 0)
+        {
+            errors.Add("JWT_EXPIRES_MINUTES must be a positive number of minutes.");
+        }
+
+        if (options.MaxWorkers is < 1 or > 1000)
+        {
+            errors.Add("MAX_WORKERS must be between 1 and 1000.");
+        }
+
+        if (options.MaxConcurrentAgents is < 1 or > 1000)
+        {
+            errors.Add("MAX_CONCURRENT_AGENTS must be between 1 and 1000.");
+        }
+
+        if (options.TaskLeaseSeconds < 5)
+        {
+            errors.Add("TASK_LEASE_SECONDS must be at least 5.");
+        }
+
+        if (options.SweeperIntervalSeconds < 1)
+        {
+            errors.Add("SWEEPER_INTERVAL_SECONDS must be at least 1.");
+        }
+
+        if (options.SandboxTimeoutSeconds < 1)
+        {
+            errors.Add("SANDBOX_TIMEOUT_SECONDS must be at least 1.");
+        }
+
+        if (options.SandboxOutputLimitBytes < 1024)
+        {
+            errors.Add("SANDBOX_OUTPUT_LIMIT_BYTES must be at least 1024.");
+        }
+
+        if (options.SandboxMode is not ("auto" or "bubblewrap" or "process"))
+        {
+            errors.Add("SANDBOX_MODE must be auto, bubblewrap or process.");
+        }
+
+        if (options.MonthlyBudgetUsd < 0)
+        {
+            errors.Add("MONTHLY_BUDGET_LIMIT must not be negative.");
+        }
+
+        if (options.PerTaskLimitUsd < 0)
+        {
+            errors.Add("PER_TASK_COST_LIMIT must not be negative.");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}
+
+/// <summary>Turns the guide's <c>postgresql://user:pass@host:5432/db</c> URL into an Npgsql connection string.</summary>
+public static class DatabaseUrls
+{
+    public static string ToNpgsqlConnectionString(string url)
+    {
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("postgresql" or "postgres"))
+        {
+            throw new FormatException("expected postgresql://user:pass@host:5432/db");
+        }
+
+        var database = uri.AbsolutePath.Trim('/');
+        if (database.Length == 0)
+        {
+            throw new FormatException("the URL names no database (postgresql://user:pass@host:5432/db)");
+        }
+
+        var builder = new Npgsql.NpgsqlConnectionStringBuilder
+        {
+            Host = uri.Host,
+            Port = uri.IsDefaultPort || uri.Port <= 0 ? 5432 : uri.Port,
+            Database = Uri.UnescapeDataString(database),
+        };
+        if (uri.UserInfo.Length > 0)
+        {
+            var parts = uri.UserInfo.Split(':', 2);
+            builder.Username = Uri.UnescapeDataString(parts[0]);
+            if (parts.Length == 2)
+            {
+                builder.Password = Uri.UnescapeDataString(parts[1]);
+            }
+        }
+
+        foreach (var pair in uri.Query.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var kv = pair.Split('=', 2);
+            var key = Uri.UnescapeDataString(kv[0]);
+            var value = kv.Length == 2 ? Uri.UnescapeDataString(kv[1]) : string.Empty;
+            if (key.Equals("sslmode", StringComparison.OrdinalIgnoreCase))
+            {
+                builder.SslMode = Enum.Parse<Npgsql.SslMode>(value, ignoreCase: true);
+            }
+            else
+            {
+                try
+                {
+                    builder[key] = value;
+                }
+                catch (ArgumentException ex)
+                {
+                    throw new FormatException($"unknown parameter '{key}'", ex);
+                }
+            }
+        }
+
+        return builder.ConnectionString;
+    }
+}

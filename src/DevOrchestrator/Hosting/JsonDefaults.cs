@@ -1,0 +1,19 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace DevOrchestrator.Hosting;
+
+/// <summary>The one JSON shape of the public contract: snake_case names, no nulls dropped, strings for enums.</summary>
+public static class JsonDefaults
+{
+    public static readonly JsonSerializerOptions Options = Configure(new JsonSerializerOptions(JsonSerializerDefaults.Web));
+
+    public static JsonSerializerOptions Configure(JsonSerializerOptions options)
+    {
+        options.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+        options.DictionaryKeyPolicy = null;
+        options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower));
+        options.NumberHandling = JsonNumberHandling.Strict;
+        return options;
+    }
+}

@@ -1,0 +1,71 @@
+using System.Security.Claims;
+using Serilog;
+using Serilog.Context;
+using Serilog.Events;
+using Serilog.Formatting.Compact;
+
+namespace DevOrchestrator.Hosting;
+
+/// <summary>One JSON object per log line (Serilog compact JSON), with request_id, user_id, task_id and agent_id where known.</summary>
+public static class JsonLogging
+{
+    public const string RequestIdHeader = "X-Request-Id";
+
+    public static WebApplicationBuilder AddJsonLogging(this WebApplicationBuilder builder, DevOrchestratorSettings settings)
+    {
+        var level = settings.Debug ? LogEventLevel.Debug : ParseLevel(settings.LogLevel);
+        builder.Logging.ClearProviders();
+        builder.Services.AddSerilog(
+            (_, logger) => logger
+                .MinimumLevel.Is(level)
+                .MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning)
+                .MinimumLevel.Override("Microsoft.EntityFrameworkCore", level <= LogEventLevel.Debug ? LogEventLevel.Information : LogEventLevel.Warning)
+                .MinimumLevel.Override("Hangfire", LogEventLevel.Warning)
+                .Enrich.FromLogContext()
+                .Enrich.WithProperty("service", "devorch")
+                .WriteTo.Console(new RenderedCompactJsonFormatter(), standardErrorFromLevel: null),
+            preserveStaticLogger: true);
+        return builder;
+    }
+
+    public static LogEventLevel ParseLevel(string level) => level.ToLowerInvariant() switch
+    {
+        "trace" => LogEventLevel.Verbose,
+        "debug" => LogEventLevel.Debug,
+        "warning" or "warn" => LogEventLevel.Warning,
+        "error" => LogEventLevel.Error,
+        "critical" or "fatal" => LogEventLevel.Fatal,
+        _ => LogEventLevel.Information,
+    };
+
+    /// <summary>Gives every request an id (from <c>X-Request-Id</c> when the caller sent a sane one), echoed in the response and the logs.</summary>
+    public static IApplicationBuilder UseRequestContext(this IApplicationBuilder app) => app.Use(async (context, next) =>
+    {
+        var incoming = context.Request.Headers[RequestIdHeader].ToString();
+        var requestId = incoming.Length is > 0 and <= 128 && incoming.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')
+            ? incoming
+            : Guid.NewGuid().ToString("N");
+        context.TraceIdentifier = requestId;
+        context.Response.Headers[RequestIdHeader] = requestId;
+        using (LogContext.PushProperty("request_id", requestId))
+        {
+            await next(context);
+        }
+    });
+
+    /// <summary>After authentication: adds the caller's user_id to every log line of the request.</summary>
+    public static IApplicationBuilder UseUserLogScope(this IApplicationBuilder app) => app.Use(async (context, next) =>
+    {
+        var userId = context.User.FindFirstValue(ClaimTypes.NameIdentifier) ?? context.User.FindFirstValue("sub");
+        if (userId is null)
+        {
+            await next(context);
+            return;
+        }
+
+        using (LogContext.PushProperty("user_id", userId))
+        {
+            await next(context);
+        }
+    });
+}

@@ -1,0 +1,3 @@
+using DevOrchestrator.Cli;
+
+return await DevOrchestratorCli.RunAsync(args);
