@@ -43,6 +43,21 @@ public sealed class ServiceUnderTest : IAsyncDisposable
         public string DataDir => Path.Combine(Root, "data");
         public string WorkspacesDir => Path.Combine(Root, "workspaces");
         public string WorkflowsDir => Path.Combine(Root, "workflows");
+
+        /// <summary>A context on the installation's database without any host (to set up or inspect state while no service runs).</summary>
+        public AppDbContext OpenDb()
+        {
+            if (DatabaseUrl is not null)
+            {
+                var builder = new Microsoft.EntityFrameworkCore.DbContextOptionsBuilder<PostgresAppDbContext>();
+                DatabaseServiceCollectionExtensions.ConfigurePostgres(builder, DatabaseUrls.ToNpgsqlConnectionString(DatabaseUrl));
+                return new PostgresAppDbContext(builder.Options);
+            }
+
+            var sqlite = new Microsoft.EntityFrameworkCore.DbContextOptionsBuilder<SqliteAppDbContext>();
+            DatabaseServiceCollectionExtensions.ConfigureSqlite(sqlite, DatabaseServiceCollectionExtensions.SqliteConnectionString(Path.Combine(DataDir, "devorch.db")));
+            return new SqliteAppDbContext(sqlite.Options);
+        }
     }
 
     public static async Task<ServiceUnderTest> StartAsync(
@@ -75,6 +90,28 @@ public sealed class ServiceUnderTest : IAsyncDisposable
         await app.StartAsync(cancellationToken);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new ServiceUnderTest(app, new Uri(address), state, shareWith is null);
+    }
+
+    /// <summary>A host whose database may be unreachable (no migration at start).</summary>
+    public static async Task<ServiceUnderTest> StartWithoutMigrationAsync(IDictionary<string, string?> settings, ServiceRole role, CancellationToken cancellationToken)
+    {
+        var state = await CreateStateAsync(Db.Sqlite, cancellationToken);
+        var values = new Dictionary<string, string?>
+        {
+            ["ENVIRONMENT"] = "test",
+            ["LOG_LEVEL"] = "critical",
+            ["DATA_DIR"] = state.DataDir,
+            ["JWT_SECRET_KEY"] = state.JwtSecret,
+        };
+        foreach (var (key, value) in settings)
+        {
+            values[key] = value;
+        }
+
+        var app = DevOrchestratorApp.Build(new ServeOptions(role, "http://127.0.0.1:0"), builder => builder.Configuration.AddInMemoryCollection(values));
+        await app.StartAsync(cancellationToken);
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new ServiceUnderTest(app, new Uri(address), state, ownsDirectories: true);
     }
 
     private static async Task<SharedState> CreateStateAsync(Db db, CancellationToken cancellationToken)
