@@ -17,6 +17,8 @@ public static class DevOrchestratorCli
             DbCommand(),
             UserCommand(),
             TokenCommand(),
+            new Command("workflows", "Workflow commands.") { ServerCommands.WorkflowsList() },
+            ServerCommands.Tasks(),
         };
         var parse = root.Parse(args);
         try

@@ -22,7 +22,7 @@ public sealed class DevOrchestratorSettings
     [ConfigurationKeyName("JWT_EXPIRES_MINUTES")] public int JwtExpiresMinutes { get; set; } = 60 * 24;
     [ConfigurationKeyName("ENCRYPTION_KEY")] public string? EncryptionKey { get; set; }
 
-    [ConfigurationKeyName("MAX_WORKERS")] public int MaxWorkers { get; set; } = Math.Max(2, System.Environment.ProcessorCount * 2);
+    [ConfigurationKeyName("MAX_WORKERS")] public int MaxWorkers { get; set; } = 10;
     [ConfigurationKeyName("MAX_CONCURRENT_AGENTS")] public int MaxConcurrentAgents { get; set; } = 5;
     [ConfigurationKeyName("TASK_LEASE_SECONDS")] public int TaskLeaseSeconds { get; set; } = 30;
     [ConfigurationKeyName("SWEEPER_INTERVAL_SECONDS")] public int SweeperIntervalSeconds { get; set; } = 10;
