@@ -23,7 +23,7 @@ public static class DevOrchestratorCli
         var parse = root.Parse(args);
         try
         {
-            return await parse.InvokeAsync();
+            return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
         catch (SettingsException ex)
         {

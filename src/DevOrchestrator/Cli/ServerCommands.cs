@@ -97,6 +97,12 @@ internal static class ServerCommands
             return 2;
         }
 
+        if (Console.IsOutputRedirected)
+        {
+            // Piped output: do not wrap table cells at the default 80 columns.
+            AnsiConsole.Profile.Width = 240;
+        }
+
         using var client = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
         try
