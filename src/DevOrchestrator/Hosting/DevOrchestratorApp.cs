@@ -7,6 +7,7 @@ using DevOrchestrator.Features.Projects;
 using DevOrchestrator.Features.Tasks;
 using DevOrchestrator.Features.Workflows;
 using DevOrchestrator.Features.Workspaces;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Configuration.EnvironmentVariables;
 using Microsoft.Extensions.Options;
 using Scalar.AspNetCore;
@@ -63,6 +64,8 @@ public static class DevOrchestratorApp
         services.AddWorkspaces();
         services.AddTaskDispatch(settings, serve.Role);
 
+        // Keys for the dashboard's antiforgery tokens: kept with the data, not regenerated on every start.
+        services.AddDataProtection().SetApplicationName("devorch").PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(settings.FullDataDir, "keys")));
         services.ConfigureHttpJsonOptions(o => JsonDefaults.Configure(o.SerializerOptions));
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.AddProblemDetails();

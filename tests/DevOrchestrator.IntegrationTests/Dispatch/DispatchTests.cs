@@ -190,6 +190,43 @@ public sealed class DispatchTests
         Assert.Equal(2, agents.Select(a => a.WorkerId).Distinct().Count());
     }
 
+    [Fact]
+    public async Task Workers_share_the_work_through_a_redis_queue()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var redis = await TestDatabases.RequireRedisAsync();
+        var settings = new Dictionary<string, string?>
+        {
+            ["REDIS_URL"] = redis,
+            ["REDIS_KEY_PREFIX"] = "devorch-test-" + Guid.NewGuid().ToString("N")[..8],
+            ["MAX_WORKERS"] = "2",
+        };
+        await using var api = await ServiceUnderTest.StartAsync(Db.Postgres, ServiceRole.Api, settings, cancellationToken: ct);
+        await using var workerA = await ServiceUnderTest.StartAsync(Db.Postgres, ServiceRole.Worker, settings, shareWith: api, cancellationToken: ct);
+        await using var workerB = await ServiceUnderTest.StartAsync(Db.Postgres, ServiceRole.Worker, settings, shareWith: api, cancellationToken: ct);
+        using var client = await api.ClientForNewUserAsync(Roles.Operator, ct);
+        var bare = await GitFixtures.CreateBareRepositoryAsync(api.State.Root, ct);
+        var project = await CreateProjectAsync(client, bare);
+
+        var ids = new List<long>();
+        for (var i = 0; i < 6; i++)
+        {
+            ids.Add(await StartTaskAsync(client, project, $"redis {i}", "sleep 0.5"));
+        }
+
+        foreach (var id in ids)
+        {
+            Assert.Equal("completed", (string?)(await WaitForFinishAsync(client, id))["task"]!["status"]);
+        }
+
+        var agents = await api.WithDbAsync(d => d.AgentExecutions.Where(a => ids.Contains(a.TaskId)).ToListAsync(ct));
+        Assert.Equal(ids.Count, agents.Count);
+        Assert.Equal(2, agents.Select(a => a.WorkerId).Distinct().Count());
+
+        var health = await (await api.Client.GetAsync("/health", ct)).ReadJsonAsync();
+        Assert.Equal("healthy", (string?)health["services"]!["redis"]!["status"]);
+    }
+
     internal static async Task<long> CreateProjectAsync(HttpClient client, string repository)
     {
         var response = await client.PostJsonAsync("/api/v1/projects", new { name = "project-" + Guid.NewGuid().ToString("N")[..8], repository_url = repository });

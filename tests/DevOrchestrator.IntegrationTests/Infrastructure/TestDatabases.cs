@@ -49,6 +49,45 @@ public static class TestDatabases
         return uri.Uri.ToString();
     }
 
+    private static readonly Lazy<Task<string?>> s_redisUnavailableReason = new(ProbeRedisAsync);
+
+    /// <summary>The real Redis the tests use: <c>DEVORCH_TEST_REDIS</c> (default redis://127.0.0.1:6379/0), skipped or failed like PostgreSQL.</summary>
+    public static async Task<string> RequireRedisAsync()
+    {
+        var reason = await s_redisUnavailableReason.Value;
+        if (reason is not null)
+        {
+            if (InCi)
+            {
+                Assert.Fail($"Redis is required in CI but unavailable: {reason}");
+            }
+
+            Assert.Skip($"Redis unavailable ({reason}); set DEVORCH_TEST_REDIS or run .ci/run");
+        }
+
+        return RedisUrl;
+    }
+
+    public static string RedisUrl =>
+        Environment.GetEnvironmentVariable("DEVORCH_TEST_REDIS") is { Length: > 0 } url ? url : "redis://127.0.0.1:6379/0";
+
+    private static async Task<string?> ProbeRedisAsync()
+    {
+        try
+        {
+            var options = RedisUrls.ToConfiguration(RedisUrl);
+            options.AbortOnConnectFail = true;
+            options.ConnectTimeout = 3000;
+            await using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(options);
+            await redis.GetDatabase().PingAsync();
+            return null;
+        }
+        catch (Exception ex)
+        {
+            return ex.Message;
+        }
+    }
+
     private static async Task<string?> ProbeAsync()
     {
         try
