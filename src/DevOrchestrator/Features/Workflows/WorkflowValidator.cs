@@ -54,6 +54,12 @@ public sealed class WorkflowValidator
             var message = ex.InnerException is YamlException inner ? inner.Message : ex.Message;
             return new WorkflowParseResult(null, [new WorkflowError(ToLine(ex.Start), ToColumn(ex.Start), "YAML syntax error: " + StripMark(message))]);
         }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet's scanner fails this way on some malformed input (e.g. an unclosed flow sequence).
+            var mark = LastGoodMark(yaml);
+            return new WorkflowParseResult(null, [new WorkflowError(ToLine(mark), ToColumn(mark), "YAML syntax error: the document cannot be parsed after this point")]);
+        }
 
         if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
         {
@@ -414,6 +420,25 @@ public sealed class WorkflowValidator
         _ when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && !double.IsNaN(d) && !double.IsInfinity(d) => d,
         _ => value,
     };
+
+    private static Mark LastGoodMark(string yaml)
+    {
+        var parser = new Parser(new StringReader(yaml));
+        var last = Mark.Empty;
+        try
+        {
+            while (parser.MoveNext())
+            {
+                last = parser.Current?.End ?? last;
+            }
+        }
+        catch (Exception ex) when (ex is YamlException or InvalidOperationException)
+        {
+            // Stop at the first event that cannot be read.
+        }
+
+        return last;
+    }
 
     private static WorkflowError Error(YamlNode node, string message) => new(ToLine(node.Start), ToColumn(node.Start), message);
 
