@@ -31,7 +31,6 @@ public sealed record ChildProcessResult(int ExitCode, string Stdout, string Stde
 public static class ChildProcess
 {
     private static readonly Lazy<string?> s_setsid = new(() => FindProgram("setsid"));
-    private static readonly Lazy<string?> s_kill = new(() => FindProgram("kill"));
 
     /// <summary>Runs to the end; throws <see cref="OperationCanceledException"/> (after killing the tree) when cancelled.</summary>
     public static async Task<ChildProcessResult> RunAsync(ChildProcessStart start, TimeProvider timeProvider, CancellationToken cancellationToken)
@@ -97,8 +96,15 @@ public static class ChildProcess
     private static async Task KillTreeAsync(Process process, bool ownSession)
     {
         var pid = process.Id;
+        if (ownSession && OperatingSystem.IsLinux())
+        {
+            // setsid exec'ed the program, so its pid is the id of its process group: kill the group at once, orphans included.
+            _ = NativeMethods.kill(-pid, NativeMethods.SIGKILL);
+        }
+
         try
         {
+            // And anything that left the group but is still a descendant.
             process.Kill(entireProcessTree: true);
         }
         catch (InvalidOperationException)
@@ -108,23 +114,6 @@ public static class ChildProcess
         catch (System.ComponentModel.Win32Exception)
         {
             // Exited while we enumerated its tree.
-        }
-
-        if (ownSession && s_kill.Value is { } kill)
-        {
-            // setsid exec'ed the program, so its pid is the id of the process group: kill the group, orphans included.
-            try
-            {
-                using var killer = Process.Start(new ProcessStartInfo(kill) { ArgumentList = { "-KILL", "--", "-" + pid }, UseShellExecute = false, RedirectStandardError = true });
-                if (killer is not null)
-                {
-                    await killer.WaitForExitAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(2));
-                }
-            }
-            catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or TimeoutException or InvalidOperationException)
-            {
-                // The group is gone already, or kill is unavailable: the tree kill above did what it could.
-            }
         }
 
         try
@@ -149,6 +138,15 @@ public static class ChildProcess
         }
 
         return null;
+    }
+
+    private static class NativeMethods
+    {
+        public const int SIGKILL = 9;
+
+        [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+        [System.Runtime.InteropServices.DefaultDllImportSearchPaths(System.Runtime.InteropServices.DllImportSearchPath.SafeDirectories)]
+        public static extern int kill(int pid, int sig);
     }
 
     /// <summary>Keeps the first and the last <c>half</c> bytes of a stream and counts what it drops.</summary>

@@ -210,7 +210,8 @@ public sealed partial class WorkspacePlugin(
         {
             var tail = result.Stderr.Length > 0 ? result.Stderr : result.Stdout;
             tail = tail.Length > 2000 ? tail[^2000..] : tail;
-            throw new WorkflowActionException($"command exited with code {result.ExitCode}: {tail.Trim()}") { Outputs = outputs };
+            tail = tail.Trim();
+            throw new WorkflowActionException($"command exited with code {result.ExitCode}{(tail.Length > 0 ? ": " + tail : string.Empty)}") { Outputs = outputs };
         }
 
         return outputs;
