@@ -1,6 +1,20 @@
+using DevOrchestrator.Abstractions;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
 namespace DevOrchestrator.Features.Workspaces;
 
 public static class WorkspaceServiceCollectionExtensions
 {
-    public static IServiceCollection AddWorkspaces(this IServiceCollection services) => services;
+    /// <summary>Registers the built-in <c>workspace</c> plugin (git worktrees, the sandbox) as an <see cref="IWorkflowActions"/>.</summary>
+    public static IServiceCollection AddWorkspaces(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<GitCli>();
+        services.TryAddSingleton<Sandbox>();
+        services.TryAddSingleton<MirrorLocks>();
+        services.TryAddSingleton<WorkspacePlugin>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IWorkflowActions, WorkspacePlugin>(sp => sp.GetRequiredService<WorkspacePlugin>()));
+        return services;
+    }
 }

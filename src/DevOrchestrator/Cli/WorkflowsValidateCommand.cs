@@ -1,0 +1,56 @@
+using System.CommandLine;
+using DevOrchestrator.Features.Workflows;
+using DevOrchestrator.Features.Workspaces;
+using DevOrchestrator.Hosting;
+
+namespace DevOrchestrator.Cli;
+
+/// <summary>
+/// <c>devorch workflows validate FILE</c>: checks a workflow file locally against the built-in plugins and prints
+/// <c>FILE:LINE:COL: message</c> per error (exit 1), or <c>FILE: valid (N steps)</c> (exit 0); exit 2 when the file
+/// is missing.
+/// </summary>
+public static class WorkflowsValidateCommand
+{
+    public static Command Create()
+    {
+        var file = new Argument<FileInfo>("FILE") { Description = "The workflow YAML file to check" };
+        var command = new Command("validate", "Check a workflow file and list every error with its line and column.") { file };
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            await using var services = new ServiceCollection()
+                .AddSingleton(new DevOrchestratorSettings())
+                .AddLogging()
+                .AddWorkspaces()
+                .AddWorkflows()
+                .BuildServiceProvider();
+            var validator = services.GetRequiredService<WorkflowValidator>();
+            return await RunAsync(parseResult.GetValue(file)!, validator, Console.Out, Console.Error, cancellationToken);
+        });
+        return command;
+    }
+
+    public static async Task<int> RunAsync(FileInfo file, WorkflowValidator validator, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    {
+        if (!file.Exists)
+        {
+            await error.WriteLineAsync($"{file}: no such file");
+            return 2;
+        }
+
+        var yaml = await File.ReadAllTextAsync(file.FullName, cancellationToken);
+        var result = validator.Parse(yaml, file.FullName);
+        if (result.Errors.Count > 0)
+        {
+            foreach (var problem in result.Errors)
+            {
+                await output.WriteLineAsync($"{file}:{problem.Line}:{problem.Column}: {problem.Message}");
+            }
+
+            return 1;
+        }
+
+        await output.WriteLineAsync($"{file}: valid ({result.Definition!.Steps.Count} steps)");
+        return 0;
+    }
+}

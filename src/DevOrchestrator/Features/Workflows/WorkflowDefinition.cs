@@ -1,0 +1,54 @@
+namespace DevOrchestrator.Features.Workflows;
+
+/// <summary>A parsed workflow definition (built-in or from WORKFLOWS_DIR).</summary>
+public sealed class WorkflowDefinition
+{
+    public required string Name { get; init; }
+    public string? Description { get; init; }
+
+    /// <summary><c>builtin</c> or the file it came from.</summary>
+    public required string Source { get; init; }
+    public IReadOnlyDictionary<string, object?> Variables { get; init; } = new Dictionary<string, object?>();
+    public IReadOnlyList<WorkflowStepDefinition> Steps { get; init; } = [];
+}
+
+public sealed class WorkflowStepDefinition
+{
+    public required string Name { get; init; }
+    public required string Type { get; init; }
+    public string? Plugin { get; init; }
+    public string? Action { get; init; }
+
+    /// <summary>Inputs as written (scalars typed: bool, long, double, string, null; maps and lists nested), before <c>${…}</c> resolution.</summary>
+    public IReadOnlyDictionary<string, object?> Inputs { get; init; } = new Dictionary<string, object?>();
+
+    /// <summary>The outputs to keep; empty keeps them all.</summary>
+    public IReadOnlyList<string> Outputs { get; init; } = [];
+
+    /// <summary>A <see cref="WhenExpression"/>; null runs the step always.</summary>
+    public string? When { get; init; }
+    public string OnError { get; init; } = OnErrorPolicies.Fail;
+    public int RetryCount { get; init; }
+
+    /// <summary>The step's line in its file (1-based), for messages.</summary>
+    public int Line { get; init; }
+
+    /// <summary><c>plugin.action</c> for plugin steps, else the type.</summary>
+    public string Qualified => Type == WorkflowStepTypes.PluginAction ? $"{Plugin}.{Action}" : Type;
+}
+
+public static class WorkflowStepTypes
+{
+    public const string PluginAction = "plugin_action";
+    public const string AiAction = "ai_action";
+}
+
+public static class OnErrorPolicies
+{
+    public const string Fail = "fail";
+    public const string Retry = "retry";
+    public const string Continue = "continue";
+    public const string Rollback = "rollback";
+
+    public static readonly IReadOnlyList<string> All = [Fail, Retry, Continue, Rollback];
+}

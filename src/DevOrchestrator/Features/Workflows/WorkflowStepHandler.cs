@@ -1,0 +1,18 @@
+using DevOrchestrator.Abstractions;
+
+namespace DevOrchestrator.Features.Workflows;
+
+/// <summary>
+/// Runs steps of a type other than <c>plugin_action</c> (the agents issue registers the <c>ai_action</c> handler). A
+/// step type is valid only when a handler for it is registered.
+/// </summary>
+public interface IWorkflowStepHandler
+{
+    /// <summary>The step type it runs, e.g. <c>ai_action</c>.</summary>
+    string Type { get; }
+
+    /// <summary>The step keys it reads besides the common ones (name, type, inputs, outputs, when, on_error, retry_count).</summary>
+    IReadOnlyList<string> Keys { get; }
+
+    Task<IReadOnlyDictionary<string, object?>> RunAsync(WorkflowStepDefinition step, WorkflowActionContext context, CancellationToken cancellationToken);
+}

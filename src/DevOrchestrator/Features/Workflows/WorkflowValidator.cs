@@ -1,0 +1,455 @@
+using System.Globalization;
+using DevOrchestrator.Abstractions;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace DevOrchestrator.Features.Workflows;
+
+/// <summary>A problem in a workflow file, at its line and column (1-based).</summary>
+public sealed record WorkflowError(int Line, int Column, string Message)
+{
+    public override string ToString() => $"{Line}:{Column}: {Message}";
+}
+
+/// <summary>The definition (when the file has no errors) and every error found.</summary>
+public sealed record WorkflowParseResult(WorkflowDefinition? Definition, IReadOnlyList<WorkflowError> Errors)
+{
+    public bool IsValid => Errors.Count == 0 && Definition is not null;
+}
+
+/// <summary>
+/// Parses and checks workflow YAML, reporting every error with its position: YAML syntax, unknown keys, missing
+/// name/steps/plugin/action, duplicate step names, unknown plugins, actions and inputs (from the registered
+/// <see cref="IWorkflowActions"/>), missing required inputs, bad <c>on_error</c> and <c>retry_count</c>, bad references
+/// and <c>when:</c> expressions.
+/// </summary>
+public sealed class WorkflowValidator
+{
+    private static readonly string[] s_workflowKeys = ["name", "description", "variables", "steps"];
+    private static readonly string[] s_stepKeys = ["name", "type", "description", "plugin", "action", "inputs", "outputs", "when", "on_error", "retry_count"];
+    private const int MaxRetryCount = 10;
+
+    private readonly Dictionary<string, IWorkflowActions> _plugins;
+    private readonly Dictionary<string, IWorkflowStepHandler> _handlers;
+
+    public WorkflowValidator(IEnumerable<IWorkflowActions> plugins, IEnumerable<IWorkflowStepHandler> handlers)
+    {
+        _plugins = plugins.GroupBy(p => p.Plugin, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Last(), StringComparer.Ordinal);
+        _handlers = handlers.GroupBy(h => h.Type, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Last(), StringComparer.Ordinal);
+    }
+
+    public IReadOnlyList<WorkflowError> Validate(string yaml, string source) => Parse(yaml, source).Errors;
+
+    public WorkflowParseResult Parse(string yaml, string source)
+    {
+        var errors = new List<WorkflowError>();
+        YamlStream stream;
+        try
+        {
+            stream = new YamlStream();
+            stream.Load(new StringReader(yaml));
+        }
+        catch (YamlException ex)
+        {
+            var message = ex.InnerException is YamlException inner ? inner.Message : ex.Message;
+            return new WorkflowParseResult(null, [new WorkflowError(ToLine(ex.Start), ToColumn(ex.Start), "YAML syntax error: " + StripMark(message))]);
+        }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet's scanner fails this way on some malformed input (e.g. an unclosed flow sequence).
+            var mark = LastGoodMark(yaml);
+            return new WorkflowParseResult(null, [new WorkflowError(ToLine(mark), ToColumn(mark), "YAML syntax error: the document cannot be parsed after this point")]);
+        }
+
+        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
+        {
+            var node = stream.Documents.Count > 0 ? stream.Documents[0].RootNode : null;
+            return new WorkflowParseResult(null, [new WorkflowError(node is null ? 1 : ToLine(node.Start), node is null ? 1 : ToColumn(node.Start), "a workflow must be a mapping with name and steps")]);
+        }
+
+        if (stream.Documents.Count > 1)
+        {
+            var second = stream.Documents[1].RootNode;
+            errors.Add(Error(second, "a workflow file holds one document"));
+        }
+
+        CheckKeys(root, s_workflowKeys, "workflow", errors);
+        var name = RequiredScalar(root, "name", "workflow", errors);
+        var description = OptionalScalar(root, "description", errors);
+
+        var variables = new Dictionary<string, object?>(StringComparer.Ordinal);
+        if (Child(root, "variables") is { } variablesNode)
+        {
+            if (variablesNode is YamlMappingNode variablesMap)
+            {
+                foreach (var (keyNode, valueNode) in variablesMap.Children)
+                {
+                    var key = (keyNode as YamlScalarNode)?.Value ?? string.Empty;
+                    var value = ToValue(valueNode);
+                    variables[key] = value;
+                    CheckReferences(value, valueNode, [], 0, allowSteps: false, errors);
+                }
+            }
+            else if (!IsNull(variablesNode))
+            {
+                errors.Add(Error(variablesNode, "variables must be a mapping of names to values"));
+            }
+        }
+
+        var steps = new List<WorkflowStepDefinition>();
+        var stepsNode = Child(root, "steps");
+        if (stepsNode is null)
+        {
+            errors.Add(Error(root, "workflow is missing 'steps'"));
+        }
+        else if (stepsNode is not YamlSequenceNode stepList || stepList.Children.Count == 0)
+        {
+            errors.Add(Error(stepsNode, "steps must be a non-empty list of steps"));
+        }
+        else
+        {
+            var names = stepList.Children.Select(s => s is YamlMappingNode m && Child(m, "name") is YamlScalarNode n ? n.Value ?? string.Empty : string.Empty).ToList();
+            var seen = new Dictionary<string, int>(StringComparer.Ordinal);
+            for (var i = 0; i < stepList.Children.Count; i++)
+            {
+                if (stepList.Children[i] is not YamlMappingNode stepNode)
+                {
+                    errors.Add(Error(stepList.Children[i], $"step {i + 1} must be a mapping (name, type, plugin, action, …)"));
+                    continue;
+                }
+
+                if (ParseStep(stepNode, i, names, errors) is { } step)
+                {
+                    if (seen.TryGetValue(step.Name, out var firstLine))
+                    {
+                        errors.Add(Error(Child(stepNode, "name")!, $"duplicate step name '{step.Name}' (first at line {firstLine})"));
+                    }
+                    else
+                    {
+                        seen[step.Name] = step.Line;
+                    }
+
+                    steps.Add(step);
+                }
+            }
+        }
+
+        errors.Sort((a, b) => a.Line != b.Line ? a.Line.CompareTo(b.Line) : a.Column.CompareTo(b.Column));
+        var definition = errors.Count == 0
+            ? new WorkflowDefinition { Name = name!, Description = description, Source = source, Variables = variables, Steps = steps }
+            : null;
+        return new WorkflowParseResult(definition, errors);
+    }
+
+    private WorkflowStepDefinition? ParseStep(YamlMappingNode node, int index, IReadOnlyList<string> names, List<WorkflowError> errors)
+    {
+        var type = OptionalScalar(node, "type", errors) ?? WorkflowStepTypes.PluginAction;
+        IWorkflowStepHandler? handler = null;
+        if (type != WorkflowStepTypes.PluginAction && !_handlers.TryGetValue(type, out handler))
+        {
+            var typeNode = Child(node, "type")!;
+            errors.Add(Error(typeNode, type == WorkflowStepTypes.AiAction
+                ? "type ai_action is not available yet"
+                : $"unknown step type '{type}' (use plugin_action{string.Concat(_handlers.Keys.Select(k => ", " + k))})"));
+        }
+
+        CheckKeys(node, handler is null ? s_stepKeys : [.. s_stepKeys, .. handler.Keys], "step", errors);
+        var name = RequiredScalar(node, "name", "step", errors);
+        string? plugin = null;
+        string? action = null;
+        if (type == WorkflowStepTypes.PluginAction)
+        {
+            plugin = RequiredScalar(node, "plugin", "step", errors);
+            action = RequiredScalar(node, "action", "step", errors);
+        }
+
+        var inputs = new Dictionary<string, object?>(StringComparer.Ordinal);
+        var inputsNode = Child(node, "inputs");
+        if (inputsNode is YamlMappingNode inputsMap)
+        {
+            foreach (var (keyNode, valueNode) in inputsMap.Children)
+            {
+                var value = ToValue(valueNode);
+                inputs[(keyNode as YamlScalarNode)?.Value ?? string.Empty] = value;
+                CheckReferences(value, valueNode, names, index, allowSteps: true, errors);
+            }
+        }
+        else if (inputsNode is not null && !IsNull(inputsNode))
+        {
+            errors.Add(Error(inputsNode, "inputs must be a mapping"));
+        }
+
+        if (plugin is not null && action is not null)
+        {
+            if (!_plugins.TryGetValue(plugin, out var actions))
+            {
+                errors.Add(Error(Child(node, "plugin")!, $"unknown plugin '{plugin}' (available: {string.Join(", ", _plugins.Keys.Order())})"));
+            }
+            else if (!actions.Actions.TryGetValue(action, out var descriptor))
+            {
+                errors.Add(Error(Child(node, "action")!, $"plugin '{plugin}' has no action '{action}' (available: {string.Join(", ", actions.Actions.Keys.Order())})"));
+            }
+            else
+            {
+                foreach (var required in descriptor.RequiredInputs.Where(r => !inputs.ContainsKey(r)))
+                {
+                    errors.Add(Error(inputsNode ?? node, $"{plugin}.{action} requires input '{required}'"));
+                }
+
+                if (inputsNode is YamlMappingNode map)
+                {
+                    foreach (var (keyNode, _) in map.Children)
+                    {
+                        var key = (keyNode as YamlScalarNode)?.Value ?? string.Empty;
+                        if (!descriptor.RequiredInputs.Contains(key) && !descriptor.OptionalInputs.Contains(key))
+                        {
+                            errors.Add(Error(keyNode, $"{plugin}.{action} has no input '{key}' (inputs: {string.Join(", ", descriptor.RequiredInputs.Concat(descriptor.OptionalInputs))})"));
+                        }
+                    }
+                }
+            }
+        }
+
+        var outputs = new List<string>();
+        if (Child(node, "outputs") is { } outputsNode)
+        {
+            if (outputsNode is YamlSequenceNode outputList && outputList.Children.All(c => c is YamlScalarNode))
+            {
+                outputs.AddRange(outputList.Children.Select(c => ((YamlScalarNode)c).Value ?? string.Empty));
+            }
+            else
+            {
+                errors.Add(Error(outputsNode, "outputs must be a list of output names"));
+            }
+        }
+
+        var when = OptionalScalar(node, "when", errors);
+        if (when is not null)
+        {
+            try
+            {
+                var expression = WhenExpression.Parse(when);
+                foreach (var reference in expression.References)
+                {
+                    if (WorkflowTemplate.Check(reference, names, index) is { } problem)
+                    {
+                        errors.Add(Error(Child(node, "when")!, problem));
+                    }
+                }
+            }
+            catch (FormatException ex)
+            {
+                errors.Add(Error(Child(node, "when")!, "bad when expression: " + ex.Message));
+            }
+        }
+
+        var onError = OptionalScalar(node, "on_error", errors) ?? OnErrorPolicies.Fail;
+        if (!OnErrorPolicies.All.Contains(onError))
+        {
+            errors.Add(Error(Child(node, "on_error")!, $"on_error must be one of {string.Join(", ", OnErrorPolicies.All)} (got '{onError}')"));
+        }
+
+        var retryCount = 0;
+        if (OptionalScalar(node, "retry_count", errors) is { } retryText &&
+            (!int.TryParse(retryText, NumberStyles.None, CultureInfo.InvariantCulture, out retryCount) || retryCount > MaxRetryCount))
+        {
+            errors.Add(Error(Child(node, "retry_count")!, $"retry_count must be a whole number from 0 to {MaxRetryCount} (got '{retryText}')"));
+        }
+
+        return name is null
+            ? null
+            : new WorkflowStepDefinition
+            {
+                Name = name,
+                Type = type,
+                Plugin = plugin,
+                Action = action,
+                Inputs = inputs,
+                Outputs = outputs,
+                When = when,
+                OnError = onError,
+                RetryCount = retryCount,
+                Line = ToLine(node.Start),
+            };
+    }
+
+    private static void CheckReferences(object? value, YamlNode node, IReadOnlyList<string> names, int index, bool allowSteps, List<WorkflowError> errors)
+    {
+        if (node is YamlMappingNode map)
+        {
+            foreach (var (key, child) in map.Children)
+            {
+                var childValue = value is IReadOnlyDictionary<string, object?> dict && key is YamlScalarNode k && dict.TryGetValue(k.Value ?? string.Empty, out var v) ? v : null;
+                CheckReferences(childValue, child, names, index, allowSteps, errors);
+            }
+
+            return;
+        }
+
+        if (node is YamlSequenceNode list)
+        {
+            var items = value as IList<object?>;
+            for (var i = 0; i < list.Children.Count; i++)
+            {
+                CheckReferences(items is not null && i < items.Count ? items[i] : null, list.Children[i], names, index, allowSteps, errors);
+            }
+
+            return;
+        }
+
+        if (value is not string text)
+        {
+            return;
+        }
+
+        try
+        {
+            foreach (var part in WorkflowTemplate.Parse(text))
+            {
+                if (part.Reference is not { } reference)
+                {
+                    continue;
+                }
+
+                if (!allowSteps && reference.Root is "steps" or "variables")
+                {
+                    errors.Add(Error(node, $"a variable may not use {reference} (variables may use task and project only)"));
+                }
+                else if (WorkflowTemplate.Check(reference, names, index) is { } problem)
+                {
+                    errors.Add(Error(node, problem));
+                }
+            }
+        }
+        catch (FormatException ex)
+        {
+            errors.Add(Error(node, ex.Message));
+        }
+    }
+
+    private static void CheckKeys(YamlMappingNode node, IReadOnlyList<string> allowed, string what, List<WorkflowError> errors)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var key in node.Children.Keys)
+        {
+            if (key is not YamlScalarNode { Value: { } name })
+            {
+                errors.Add(Error(key, $"{what} keys must be plain names"));
+                continue;
+            }
+
+            if (!allowed.Contains(name))
+            {
+                errors.Add(Error(key, $"unknown {what} key '{name}' (allowed: {string.Join(", ", allowed)})"));
+            }
+            else if (!seen.Add(name))
+            {
+                errors.Add(Error(key, $"duplicate {what} key '{name}'"));
+            }
+        }
+    }
+
+    private static string? RequiredScalar(YamlMappingNode node, string key, string what, List<WorkflowError> errors)
+    {
+        var child = Child(node, key);
+        if (child is null || IsNull(child))
+        {
+            var name = what == "step" && Child(node, "name") is YamlScalarNode { Value: { Length: > 0 } n } ? $"step '{n}'" : what;
+            errors.Add(Error(child ?? node, $"{name} is missing '{key}'"));
+            return null;
+        }
+
+        if (child is not YamlScalarNode { Value: { Length: > 0 } value })
+        {
+            errors.Add(Error(child, $"'{key}' must be a non-empty string"));
+            return null;
+        }
+
+        return value;
+    }
+
+    private static string? OptionalScalar(YamlMappingNode node, string key, List<WorkflowError> errors)
+    {
+        var child = Child(node, key);
+        if (child is null || IsNull(child))
+        {
+            return null;
+        }
+
+        if (child is not YamlScalarNode scalar)
+        {
+            errors.Add(Error(child, $"'{key}' must be a single value"));
+            return null;
+        }
+
+        return scalar.Value;
+    }
+
+    private static YamlNode? Child(YamlMappingNode node, string key) =>
+        node.Children.FirstOrDefault(kv => kv.Key is YamlScalarNode { Value: { } k } && k == key).Value;
+
+    private static bool IsNull(YamlNode node) => node is YamlScalarNode { Style: ScalarStyle.Plain, Value: null or "" or "~" or "null" };
+
+    /// <summary>A YAML value as plain data: typed plain scalars (bool, long, double, null), strings, maps and lists.</summary>
+    internal static object? ToValue(YamlNode node) => node switch
+    {
+        YamlMappingNode map => ToMap(map),
+        YamlSequenceNode list => list.Children.Select(ToValue).ToList(),
+        YamlScalarNode { Style: ScalarStyle.Plain } scalar => PlainScalar(scalar.Value),
+        YamlScalarNode scalar => scalar.Value ?? string.Empty,
+        _ => null,
+    };
+
+    private static Dictionary<string, object?> ToMap(YamlMappingNode map)
+    {
+        var result = new Dictionary<string, object?>(StringComparer.Ordinal);
+        foreach (var (key, value) in map.Children)
+        {
+            result[(key as YamlScalarNode)?.Value ?? string.Empty] = ToValue(value);
+        }
+
+        return result;
+    }
+
+    private static object? PlainScalar(string? value) => value switch
+    {
+        null or "" or "~" or "null" or "Null" or "NULL" => null,
+        "true" or "True" or "TRUE" => true,
+        "false" or "False" or "FALSE" => false,
+        _ when long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var l) => l,
+        _ when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && !double.IsNaN(d) && !double.IsInfinity(d) => d,
+        _ => value,
+    };
+
+    private static Mark LastGoodMark(string yaml)
+    {
+        var parser = new Parser(new StringReader(yaml));
+        var last = Mark.Empty;
+        try
+        {
+            while (parser.MoveNext())
+            {
+                last = parser.Current?.End ?? last;
+            }
+        }
+        catch (Exception ex) when (ex is YamlException or InvalidOperationException)
+        {
+            // Stop at the first event that cannot be read.
+        }
+
+        return last;
+    }
+
+    private static WorkflowError Error(YamlNode node, string message) => new(ToLine(node.Start), ToColumn(node.Start), message);
+
+    private static int ToLine(Mark mark) => (int)Math.Max(1, mark.Line);
+
+    private static int ToColumn(Mark mark) => (int)Math.Max(1, mark.Column);
+
+    /// <summary>YamlDotNet prefixes messages with "(Line: …, Col: …, Idx: …) - (…): "; we print our own position.</summary>
+    private static string StripMark(string message)
+    {
+        var index = message.IndexOf("): ", StringComparison.Ordinal);
+        return index >= 0 && message.StartsWith("(Line:", StringComparison.Ordinal) ? message[(index + 3)..] : message;
+    }
+}

@@ -1,0 +1,79 @@
+using System.Text.RegularExpressions;
+using DevOrchestrator.Abstractions;
+using DevOrchestrator.Hosting;
+
+namespace DevOrchestrator.Features.Workspaces;
+
+public sealed record GitResult(int ExitCode, string Stdout, string Stderr)
+{
+    public string Output => Stdout.Trim();
+}
+
+/// <summary>
+/// Runs the <c>git</c> CLI: arguments as a list, a scrubbed environment (no service secrets, no prompts, no global or
+/// system config), cancellation killing the process tree, and failures that carry git's stderr with any credentials in
+/// URLs masked.
+/// </summary>
+public sealed partial class GitCli(DevOrchestratorSettings settings, TimeProvider timeProvider)
+{
+    private static readonly TimeSpan s_timeout = TimeSpan.FromMinutes(15);
+
+    /// <summary>Runs <c>git [-C directory] args…</c>; throws <see cref="WorkflowActionException"/> on a non-zero exit unless allowed.</summary>
+    public async Task<GitResult> RunAsync(string? directory, IReadOnlyList<string> arguments, CancellationToken cancellationToken, bool allowFailure = false)
+    {
+        var args = new List<string>();
+        if (directory is not null)
+        {
+            args.Add("-C");
+            args.Add(directory);
+        }
+
+        args.AddRange(arguments);
+        var result = await ChildProcess.RunAsync(new ChildProcessStart
+        {
+            FileName = "git",
+            Arguments = args,
+            Environment = Environment(),
+            Timeout = s_timeout,
+            OutputLimitBytes = 4_000_000,
+        }, timeProvider, cancellationToken);
+        var git = new GitResult(result.ExitCode, result.Stdout, result.Stderr);
+        if (!allowFailure && (result.ExitCode != 0 || result.TimedOut))
+        {
+            var subcommand = arguments.FirstOrDefault(a => !a.StartsWith('-') && !a.Contains('=', StringComparison.Ordinal)) ?? "command";
+            var detail = result.TimedOut ? "timed out" : $"exit {result.ExitCode}";
+            throw new WorkflowActionException($"git {subcommand} failed ({detail}): {Redact(result.Stderr.Trim())}");
+        }
+
+        return git;
+    }
+
+    /// <summary>The whole environment git runs with: nothing inherited except PATH.</summary>
+    private Dictionary<string, string> Environment()
+    {
+        var home = Path.Combine(Path.GetFullPath(settings.WorkspacesDir), ".git-home");
+        Directory.CreateDirectory(home);
+        return new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["PATH"] = System.Environment.GetEnvironmentVariable("PATH") ?? "/usr/local/bin:/usr/bin:/bin",
+            ["HOME"] = home,
+            ["LANG"] = "C.UTF-8",
+            ["LC_ALL"] = "C.UTF-8",
+            ["GIT_TERMINAL_PROMPT"] = "0",
+            ["GIT_CONFIG_NOSYSTEM"] = "1",
+            ["GIT_ASKPASS"] = "/bin/false",
+            ["SSH_ASKPASS"] = "/bin/false",
+            ["GCM_INTERACTIVE"] = "never",
+        };
+    }
+
+    [GeneratedRegex(@"(?<scheme>[a-zA-Z][a-zA-Z0-9+.\-]*://)[^/@\s]+@")]
+    private static partial Regex UrlCredentials();
+
+    [GeneratedRegex(@"(?i)(authorization|extraheader)\s*[:=]\s*\S.*")]
+    private static partial Regex AuthorizationHeader();
+
+    /// <summary>Masks <c>user:token@</c> in URLs and authorization headers.</summary>
+    public static string Redact(string text) =>
+        AuthorizationHeader().Replace(UrlCredentials().Replace(text, "${scheme}***@"), "$1: ***");
+}

@@ -1,0 +1,374 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.RegularExpressions;
+using DevOrchestrator.Abstractions;
+using DevOrchestrator.Hosting;
+
+namespace DevOrchestrator.Features.Workspaces;
+
+/// <summary>
+/// Adds credentials to git commands that talk to a remote, as per-command <c>-c</c> options (for example
+/// <c>http.extraHeader=Authorization: …</c>), never written into <c>.git/config</c>. None is registered yet; the
+/// GitHub integration adds one.
+/// </summary>
+public interface IGitRemoteCredentials
+{
+    /// <summary>The <c>-c key=value</c> pairs for a remote URL (empty when this provider has nothing for it).</summary>
+    IReadOnlyList<string> ConfigFor(string remoteUrl);
+}
+
+/// <summary>
+/// The built-in <c>workspace</c> plugin: a git worktree per workflow execution, made from a cached mirror of the
+/// project's repository (<c>prepare</c>); sandboxed commands in it (<c>run_command</c>); <c>commit</c> and
+/// <c>push</c> of the task branch to the project's repository. Each action can be rolled back.
+/// </summary>
+public sealed partial class WorkspacePlugin(
+    DevOrchestratorSettings settings,
+    GitCli git,
+    Sandbox sandbox,
+    MirrorLocks locks,
+    IEnumerable<IGitRemoteCredentials> credentials,
+    ILogger<WorkspacePlugin> logger) : IWorkflowActions
+{
+    public const string Name = "workspace";
+    public const string BotName = "DevOrchestrator";
+    public const string BotEmail = "devorch@localhost";
+
+    /// <summary>Files never committed (DESIGN: protected patterns).</summary>
+    public static readonly IReadOnlyList<string> ProtectedPatterns = [".env", "*.key", "*.pem", "id_rsa*", "*.pfx"];
+
+    private static readonly Dictionary<string, WorkflowActionDescriptor> s_actions = new(StringComparer.Ordinal)
+    {
+        ["prepare"] = new("Clone (via a cached mirror) the project's repository into a worktree on the task branch.", [], ["branch", "base_branch", "branch_prefix"]),
+        ["run_command"] = new("Run a shell command in the sandbox inside the worktree.", ["command"], ["timeout_seconds", "workdir", "allow_failure"]),
+        ["commit"] = new("Commit every change in the worktree (protected files excluded).", [], ["message"]),
+        ["push"] = new("Push the task branch to the project's repository.", [], ["branch"]),
+    };
+
+    public string Plugin => Name;
+
+    public IReadOnlyDictionary<string, WorkflowActionDescriptor> Actions => s_actions;
+
+    public Task<IReadOnlyDictionary<string, object?>> InvokeAsync(string action, WorkflowActionContext context, CancellationToken cancellationToken) => action switch
+    {
+        "prepare" => PrepareAsync(context, cancellationToken),
+        "run_command" => RunCommandAsync(context, cancellationToken),
+        "commit" => CommitAsync(context, cancellationToken),
+        "push" => PushAsync(context, cancellationToken),
+        _ => throw new WorkflowActionException($"workspace has no action '{action}'"),
+    };
+
+    public async Task RollbackAsync(string action, WorkflowActionContext context, IReadOnlyDictionary<string, object?> outputs, CancellationToken cancellationToken)
+    {
+        var worktree = WorktreePath(context);
+        switch (action)
+        {
+            case "prepare":
+                if (Directory.Exists(worktree))
+                {
+                    var mirror = MirrorPath(RemoteUrl(context));
+                    await git.RunAsync(mirror, ["worktree", "remove", "--force", worktree], cancellationToken, allowFailure: true);
+                    if (Text(outputs, "branch") is { Length: > 0 } branch)
+                    {
+                        await git.RunAsync(mirror, ["branch", "-D", branch], cancellationToken, allowFailure: true);
+                    }
+                }
+
+                break;
+            case "commit":
+                if (outputs.TryGetValue("committed", out var committed) && committed is true && Text(outputs, "commit_sha") is { Length: > 0 } sha)
+                {
+                    var head = await git.RunAsync(worktree, ["rev-parse", "HEAD"], cancellationToken);
+                    if (head.Output == sha)
+                    {
+                        await git.RunAsync(worktree, ["reset", "--hard", "HEAD~1"], cancellationToken);
+                    }
+                }
+
+                break;
+            case "push":
+                if (outputs.TryGetValue("pushed", out var pushed) && pushed is true && Text(outputs, "branch") is { Length: > 0 } pushedBranch)
+                {
+                    var remote = RemoteUrl(context);
+                    await git.RunAsync(worktree, [.. RemoteConfig(remote), "push", remote, "--delete", pushedBranch], cancellationToken);
+                }
+
+                break;
+        }
+    }
+
+    private async Task<IReadOnlyDictionary<string, object?>> PrepareAsync(WorkflowActionContext context, CancellationToken cancellationToken)
+    {
+        var remote = RemoteUrl(context);
+        var project = context.Project!;
+        var baseBranch = context.GetString("base_branch") is { Length: > 0 } b ? b : project.DefaultBranch;
+        var branch = context.GetString("branch") is { Length: > 0 } named
+            ? named
+            : (context.GetString("branch_prefix") is { Length: > 0 } prefix ? prefix : "devorch/") + $"task-{context.Task.Id}-{Slug(context.Task.Title)}";
+        await CheckRefNameAsync(branch, "branch", cancellationToken);
+        await CheckRefNameAsync(baseBranch, "base_branch", cancellationToken);
+
+        var mirror = MirrorPath(remote);
+        var worktree = WorktreePath(context);
+        await using (await locks.AcquireAsync(mirror, cancellationToken))
+        {
+            if (!Directory.Exists(mirror))
+            {
+                context.Progress?.Report($"cloning {GitCli.Redact(remote)}");
+                var partial = mirror + ".partial-" + Guid.NewGuid().ToString("N");
+                await git.RunAsync(null, [.. RemoteConfig(remote), "clone", "--mirror", "--", remote, partial], cancellationToken);
+
+                // Keep upstream branches under refs/remotes/origin/, so that fetch --prune never touches task branches.
+                await git.RunAsync(partial, ["config", "--unset", "remote.origin.mirror"], cancellationToken, allowFailure: true);
+                await git.RunAsync(partial, ["config", "--replace-all", "remote.origin.fetch", "+refs/heads/*:refs/remotes/origin/*"], cancellationToken);
+                await git.RunAsync(partial, ["config", "user.name", BotName], cancellationToken);
+                await git.RunAsync(partial, ["config", "user.email", BotEmail], cancellationToken);
+                Directory.Move(partial, mirror);
+            }
+
+            if (!Directory.Exists(worktree))
+            {
+                context.Progress?.Report("fetching");
+                await git.RunAsync(mirror, [.. RemoteConfig(remote), "fetch", "--prune", "origin"], cancellationToken);
+                var baseRef = $"refs/remotes/origin/{baseBranch}";
+                var exists = await git.RunAsync(mirror, ["rev-parse", "--verify", "--quiet", baseRef + "^{commit}"], cancellationToken, allowFailure: true);
+                if (exists.ExitCode != 0)
+                {
+                    throw new WorkflowActionException($"the repository has no branch '{baseBranch}'");
+                }
+
+                await git.RunAsync(mirror, ["worktree", "prune"], cancellationToken);
+                Directory.CreateDirectory(Path.GetDirectoryName(worktree)!);
+                await git.RunAsync(mirror, ["worktree", "add", "-B", branch, worktree, baseRef], cancellationToken);
+                await git.RunAsync(worktree, ["config", "user.name", BotName], cancellationToken);
+                await git.RunAsync(worktree, ["config", "user.email", BotEmail], cancellationToken);
+            }
+            else
+            {
+                context.Progress?.Report("reusing the existing worktree");
+            }
+        }
+
+        var current = await git.RunAsync(worktree, ["rev-parse", "--abbrev-ref", "HEAD"], cancellationToken);
+        var baseSha = await git.RunAsync(worktree, ["rev-parse", $"refs/remotes/origin/{baseBranch}"], cancellationToken);
+        LogPrepared(logger, context.Task.Id, current.Output, worktree);
+        return new Dictionary<string, object?>
+        {
+            ["worktree"] = worktree,
+            ["branch"] = current.Output,
+            ["base_branch"] = baseBranch,
+            ["base_sha"] = baseSha.Output,
+        };
+    }
+
+    private async Task<IReadOnlyDictionary<string, object?>> RunCommandAsync(WorkflowActionContext context, CancellationToken cancellationToken)
+    {
+        var command = context.RequireString("command");
+        var worktree = RequireWorktree(context);
+        var workdir = worktree;
+        if (context.GetString("workdir") is { Length: > 0 } relative)
+        {
+            if (Path.IsPathRooted(relative) || relative.Split('/', '\\').Contains(".."))
+            {
+                throw new WorkflowActionException($"workdir '{relative}' must be a path inside the worktree (no '..', not absolute)");
+            }
+
+            workdir = Path.GetFullPath(Path.Combine(worktree, relative));
+            if (!workdir.StartsWith(worktree + Path.DirectorySeparatorChar, StringComparison.Ordinal) || !Directory.Exists(workdir))
+            {
+                throw new WorkflowActionException($"workdir '{relative}' is not a directory inside the worktree");
+            }
+        }
+
+        var timeoutSeconds = settings.SandboxTimeoutSeconds;
+        if (context.Inputs.TryGetValue("timeout_seconds", out var timeoutValue) && timeoutValue is not null)
+        {
+            if (!int.TryParse(timeoutValue.ToString(), System.Globalization.CultureInfo.InvariantCulture, out timeoutSeconds) || timeoutSeconds < 1)
+            {
+                throw new WorkflowActionException($"timeout_seconds must be a positive whole number (got '{timeoutValue}')");
+            }
+        }
+
+        var allowFailure = context.Inputs.TryGetValue("allow_failure", out var allow) && allow is true or "true";
+        context.Progress?.Report("$ " + command);
+        var result = await sandbox.RunAsync(new SandboxCommand(command, worktree, workdir, TimeSpan.FromSeconds(timeoutSeconds)), cancellationToken);
+        var outputs = new Dictionary<string, object?>
+        {
+            ["exit_code"] = result.ExitCode,
+            ["stdout"] = result.Stdout,
+            ["stderr"] = result.Stderr,
+            ["timed_out"] = result.TimedOut,
+            ["duration_ms"] = (long)result.Duration.TotalMilliseconds,
+            ["sandbox"] = result.Mode,
+        };
+        if (result.TimedOut)
+        {
+            throw new WorkflowActionException($"command timed out after {timeoutSeconds}s") { Outputs = outputs };
+        }
+
+        if (result.ExitCode != 0 && !allowFailure)
+        {
+            var tail = result.Stderr.Length > 0 ? result.Stderr : result.Stdout;
+            tail = tail.Length > 2000 ? tail[^2000..] : tail;
+            tail = tail.Trim();
+            throw new WorkflowActionException($"command exited with code {result.ExitCode}{(tail.Length > 0 ? ": " + tail : string.Empty)}") { Outputs = outputs };
+        }
+
+        return outputs;
+    }
+
+    private async Task<IReadOnlyDictionary<string, object?>> CommitAsync(WorkflowActionContext context, CancellationToken cancellationToken)
+    {
+        var worktree = RequireWorktree(context);
+        await git.RunAsync(worktree, ["add", "-A"], cancellationToken);
+        var staged = (await git.RunAsync(worktree, ["diff", "--cached", "--name-only", "-z"], cancellationToken)).Stdout
+            .Split('\0', StringSplitOptions.RemoveEmptyEntries);
+        var protectedFiles = staged.Where(IsProtected).ToList();
+        if (protectedFiles.Count > 0)
+        {
+            await git.RunAsync(worktree, ["reset", "-q", "--", .. protectedFiles], cancellationToken);
+            context.Progress?.Report($"not committing protected files: {string.Join(", ", protectedFiles)}");
+        }
+
+        var files = staged.Except(protectedFiles).ToList();
+        var outputs = new Dictionary<string, object?>
+        {
+            ["committed"] = false,
+            ["commit_sha"] = null,
+            ["files_changed"] = files.Count,
+            ["files"] = files.Take(200).ToList<object?>(),
+            ["protected_files_skipped"] = protectedFiles.ToList<object?>(),
+        };
+        if (files.Count == 0)
+        {
+            outputs["commit_sha"] = (await git.RunAsync(worktree, ["rev-parse", "HEAD"], cancellationToken)).Output;
+            return outputs;
+        }
+
+        var message = context.GetString("message") is { Length: > 0 } m ? m : $"DevOrchestrator: {context.Task.Title}";
+        await git.RunAsync(worktree, ["-c", $"user.name={BotName}", "-c", $"user.email={BotEmail}", "commit", "--no-verify", "-q", "-m", message], cancellationToken);
+        outputs["committed"] = true;
+        outputs["commit_sha"] = (await git.RunAsync(worktree, ["rev-parse", "HEAD"], cancellationToken)).Output;
+        return outputs;
+    }
+
+    private async Task<IReadOnlyDictionary<string, object?>> PushAsync(WorkflowActionContext context, CancellationToken cancellationToken)
+    {
+        var worktree = RequireWorktree(context);
+        var remote = RemoteUrl(context);
+        var branch = context.GetString("branch") is { Length: > 0 } named
+            ? named
+            : (await git.RunAsync(worktree, ["rev-parse", "--abbrev-ref", "HEAD"], cancellationToken)).Output;
+        await CheckRefNameAsync(branch, "branch", cancellationToken);
+        context.Progress?.Report($"pushing {branch}");
+        await git.RunAsync(worktree, [.. RemoteConfig(remote), "push", "--", remote, $"HEAD:refs/heads/{branch}"], cancellationToken);
+        return new Dictionary<string, object?>
+        {
+            ["pushed"] = true,
+            ["branch"] = branch,
+            ["remote"] = GitCli.Redact(remote),
+        };
+    }
+
+    /// <summary>The worktree of a workflow execution: <c>WORKSPACES_DIR/tasks/task-{id}-{execution}</c>.</summary>
+    public string WorktreePath(WorkflowActionContext context) =>
+        Path.Combine(Path.GetFullPath(settings.WorkspacesDir), "tasks", $"task-{context.Task.Id}-{context.WorkflowExecutionId}");
+
+    /// <summary>The cached mirror of a repository: <c>WORKSPACES_DIR/mirrors/{sha256(url)[..16]}.git</c>.</summary>
+    public string MirrorPath(string remoteUrl) =>
+        Path.Combine(Path.GetFullPath(settings.WorkspacesDir), "mirrors",
+            Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(remoteUrl)))[..16] + ".git");
+
+    private string RequireWorktree(WorkflowActionContext context)
+    {
+        var worktree = WorktreePath(context);
+        return Directory.Exists(worktree)
+            ? worktree
+            : throw new WorkflowActionException("there is no workspace for this execution: run workspace.prepare first");
+    }
+
+    /// <summary>The project's repository: a local path made absolute, or a URL as given.</summary>
+    private static string RemoteUrl(WorkflowActionContext context)
+    {
+        var url = context.Project?.RepositoryUrl;
+        if (string.IsNullOrWhiteSpace(url))
+        {
+            throw new WorkflowActionException("the task's project has no repository_url");
+        }
+
+        var looksLikeUrl = url.Contains("://", StringComparison.Ordinal) || Regex.IsMatch(url, @"^[\w.\-]+@[\w.\-]+:");
+        return looksLikeUrl ? url : Path.GetFullPath(url);
+    }
+
+    /// <summary>The per-command <c>-c</c> options from <see cref="IGitRemoteCredentials"/>; never stored in any config file.</summary>
+    private List<string> RemoteConfig(string remoteUrl)
+    {
+        var args = new List<string>();
+        foreach (var pair in credentials.SelectMany(c => c.ConfigFor(remoteUrl)))
+        {
+            args.Add("-c");
+            args.Add(pair);
+        }
+
+        return args;
+    }
+
+    private async Task CheckRefNameAsync(string name, string input, CancellationToken cancellationToken)
+    {
+        if (name.StartsWith('-') || (await git.RunAsync(null, ["check-ref-format", "--branch", name], cancellationToken, allowFailure: true)).ExitCode != 0)
+        {
+            throw new WorkflowActionException($"{input} '{name}' is not a valid branch name");
+        }
+    }
+
+    internal static bool IsProtected(string path)
+    {
+        var name = Path.GetFileName(path);
+        foreach (var pattern in ProtectedPatterns)
+        {
+            var matches = pattern switch
+            {
+                ['*', .. var suffix] => name.EndsWith(suffix, StringComparison.OrdinalIgnoreCase),
+                [.. var prefix, '*'] => name.StartsWith(prefix, StringComparison.OrdinalIgnoreCase),
+                _ => string.Equals(name, pattern, StringComparison.OrdinalIgnoreCase),
+            };
+            if (matches)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>A branch-safe slug of a title: lower-case letters, digits and dashes, at most 40 characters.</summary>
+    internal static string Slug(string title)
+    {
+        var builder = new StringBuilder();
+        foreach (var c in title.ToLowerInvariant())
+        {
+            if (c is >= 'a' and <= 'z' or >= '0' and <= '9')
+            {
+                builder.Append(c);
+            }
+            else if (builder.Length > 0 && builder[^1] != '-')
+            {
+                builder.Append('-');
+            }
+
+            if (builder.Length >= 40)
+            {
+                break;
+            }
+        }
+
+        var slug = builder.ToString().Trim('-');
+        return slug.Length > 0 ? slug : "work";
+    }
+
+    private static string? Text(IReadOnlyDictionary<string, object?> outputs, string key) =>
+        outputs.TryGetValue(key, out var value) ? value?.ToString() : null;
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Task {TaskId}: workspace ready on {Branch} at {Worktree}")]
+    private static partial void LogPrepared(ILogger logger, long taskId, string branch, string worktree);
+}
