@@ -84,6 +84,7 @@ public sealed class DispatchTests
         long queuedId, orphanId;
         string bare;
         var first = await ServiceUnderTest.StartAsync(db, cancellationToken: ct);
+        first.KeepStateOnDispose = true;
         await using (first.ConfigureAwait(false))
         {
             using var client = await first.ClientForNewUserAsync(Roles.Operator, ct);
@@ -115,7 +116,7 @@ public sealed class DispatchTests
             await d.SaveChangesAsync(ct);
         }
 
-        await using var second = await ServiceUnderTest.StartAsync(db, shareWith: first, cancellationToken: ct);
+        await using var second = await ServiceUnderTest.StartAsync(db, shareWith: first, ownState: true, cancellationToken: ct);
         using var client2 = await second.ClientForNewUserAsync(Roles.Viewer, ct);
         var queued = await WaitForFinishAsync(client2, queuedId);
         var orphan = await WaitForFinishAsync(client2, orphanId);

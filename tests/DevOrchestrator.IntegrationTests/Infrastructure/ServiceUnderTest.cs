@@ -35,6 +35,9 @@ public sealed class ServiceUnderTest : IAsyncDisposable
     public Uri Address { get; }
     public HttpClient Client { get; }
     public SharedState State { get; }
+
+    /// <summary>Leave the database and directories behind on dispose (a test that restarts the installation).</summary>
+    public bool KeepStateOnDispose { get; set; }
     public IServiceProvider Services => App.Services;
 
     /// <summary>What replicas of one installation share: the database and the directories.</summary>
@@ -65,6 +68,7 @@ public sealed class ServiceUnderTest : IAsyncDisposable
         ServiceRole role = ServiceRole.All,
         IDictionary<string, string?>? settings = null,
         ServiceUnderTest? shareWith = null,
+        bool ownState = false,
         CancellationToken cancellationToken = default)
     {
         var state = shareWith?.State ?? await CreateStateAsync(db, cancellationToken);
@@ -79,6 +83,7 @@ public sealed class ServiceUnderTest : IAsyncDisposable
             ["JWT_SECRET_KEY"] = state.JwtSecret,
             ["SWEEPER_INTERVAL_SECONDS"] = "1",
             ["TASK_LEASE_SECONDS"] = "5",
+            ["MAX_WORKERS"] = "4",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
@@ -89,7 +94,7 @@ public sealed class ServiceUnderTest : IAsyncDisposable
         await DatabaseMigrator.MigrateAsync(app.Services, cancellationToken);
         await app.StartAsync(cancellationToken);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new ServiceUnderTest(app, new Uri(address), state, shareWith is null);
+        return new ServiceUnderTest(app, new Uri(address), state, shareWith is null || ownState);
     }
 
     /// <summary>A host whose database may be unreachable (no migration at start).</summary>
@@ -153,8 +158,13 @@ public sealed class ServiceUnderTest : IAsyncDisposable
             await App.DisposeAsync();
         }
 
-        if (_ownsDirectories)
+        if (_ownsDirectories && !KeepStateOnDispose)
         {
+            if (State.DatabaseUrl is not null)
+            {
+                await TestDatabases.DropPostgresDatabaseAsync(State.DatabaseUrl);
+            }
+
             try
             {
                 Directory.Delete(State.Root, recursive: true);

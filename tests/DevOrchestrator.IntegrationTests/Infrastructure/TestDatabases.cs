@@ -88,6 +88,17 @@ public static class TestDatabases
         }
     }
 
+    /// <summary>Drops a test database, closing whatever connections are left (pools of hosts that have stopped).</summary>
+    public static async Task DropPostgresDatabaseAsync(string url)
+    {
+        var name = new Uri(url).AbsolutePath.Trim('/');
+        NpgsqlConnection.ClearAllPools();
+        await using var connection = new NpgsqlConnection(DatabaseUrls.ToNpgsqlConnectionString(AdminUrl));
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand($"DROP DATABASE IF EXISTS {name} WITH (FORCE)", connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
     private static async Task<string?> ProbeAsync()
     {
         try

@@ -81,7 +81,17 @@ public sealed partial class TaskSweeper(IServiceScopeFactory scopes, JobStorage 
 
     private static bool IsAlive(IStorageConnection connection, string jobId)
     {
-        var state = connection.GetJobData(jobId)?.State;
+        string? state;
+        try
+        {
+            state = connection.GetJobData(jobId)?.State;
+        }
+        catch (Exception ex) when (ex is FormatException or OverflowException or ArgumentException)
+        {
+            // An id from another storage (the queue was switched, e.g. in-memory → PostgreSQL): that job is gone.
+            return false;
+        }
+
         return state == EnqueuedState.StateName || state == ProcessingState.StateName || state == ScheduledState.StateName || state == AwaitingState.StateName;
     }
 
