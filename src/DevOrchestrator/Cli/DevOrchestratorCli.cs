@@ -17,11 +17,13 @@ public static class DevOrchestratorCli
             DbCommand(),
             UserCommand(),
             TokenCommand(),
+            new Command("workflows", "Workflow commands.") { ServerCommands.WorkflowsList() },
+            ServerCommands.Tasks(),
         };
         var parse = root.Parse(args);
         try
         {
-            return await parse.InvokeAsync();
+            return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
         catch (SettingsException ex)
         {

@@ -7,6 +7,7 @@ using DevOrchestrator.Features.Projects;
 using DevOrchestrator.Features.Tasks;
 using DevOrchestrator.Features.Workflows;
 using DevOrchestrator.Features.Workspaces;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Configuration.EnvironmentVariables;
 using Microsoft.Extensions.Options;
 using Scalar.AspNetCore;
@@ -63,6 +64,8 @@ public static class DevOrchestratorApp
         services.AddWorkspaces();
         services.AddTaskDispatch(settings, serve.Role);
 
+        // Keys for the dashboard's antiforgery tokens: kept with the data, not regenerated on every start.
+        services.AddDataProtection().SetApplicationName("devorch").PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(settings.FullDataDir, "keys")));
         services.ConfigureHttpJsonOptions(o => JsonDefaults.Configure(o.SerializerOptions));
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.AddProblemDetails();
@@ -150,17 +153,19 @@ public static class DevOrchestratorApp
 
     private static string DescribeBindError(InvalidOperationException ex)
     {
-        // "Failed to convert configuration value at 'MAX_WORKERS' to type 'System.Int32'."
+        // "Failed to convert configuration value 'many' at 'MAX_WORKERS' to type 'System.Int32'."
         var message = ex.Message;
-        var start = message.IndexOf('\'', StringComparison.Ordinal);
-        var end = start >= 0 ? message.IndexOf('\'', start + 1) : -1;
-        if (start >= 0 && end > start)
+        var match = System.Text.RegularExpressions.Regex.Match(message, "at '([^']+)' to type '([^']+)'");
+        if (match.Success)
         {
-            var key = message[(start + 1)..end];
-            var type = message.Contains("Int32", StringComparison.Ordinal) ? "a whole number"
-                : message.Contains("Boolean", StringComparison.Ordinal) ? "true or false"
-                : message.Contains("Decimal", StringComparison.Ordinal) ? "a number" : "a valid value";
-            return $"{key} must be {type}.";
+            var type = match.Groups[2].Value switch
+            {
+                "System.Int32" or "System.Int64" => "a whole number",
+                "System.Boolean" => "true or false",
+                "System.Decimal" or "System.Double" => "a number",
+                _ => "a valid value",
+            };
+            return $"{match.Groups[1].Value} must be {type}.";
         }
 
         return message;

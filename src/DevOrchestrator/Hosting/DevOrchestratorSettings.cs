@@ -14,6 +14,7 @@ public sealed class DevOrchestratorSettings
 
     [ConfigurationKeyName("DATABASE_URL")] public string? DatabaseUrl { get; set; }
     [ConfigurationKeyName("REDIS_URL")] public string? RedisUrl { get; set; }
+    [ConfigurationKeyName("REDIS_KEY_PREFIX")] public string RedisKeyPrefix { get; set; } = "devorch:";
     [ConfigurationKeyName("DATA_DIR")] public string DataDir { get; set; } = "./data";
     [ConfigurationKeyName("WORKSPACES_DIR")] public string WorkspacesDir { get; set; } = "./workspaces";
     [ConfigurationKeyName("WORKFLOWS_DIR")] public string WorkflowsDir { get; set; } = "./workflows";
@@ -22,7 +23,7 @@ public sealed class DevOrchestratorSettings
     [ConfigurationKeyName("JWT_EXPIRES_MINUTES")] public int JwtExpiresMinutes { get; set; } = 60 * 24;
     [ConfigurationKeyName("ENCRYPTION_KEY")] public string? EncryptionKey { get; set; }
 
-    [ConfigurationKeyName("MAX_WORKERS")] public int MaxWorkers { get; set; } = Math.Max(2, System.Environment.ProcessorCount * 2);
+    [ConfigurationKeyName("MAX_WORKERS")] public int MaxWorkers { get; set; } = 10;
     [ConfigurationKeyName("MAX_CONCURRENT_AGENTS")] public int MaxConcurrentAgents { get; set; } = 5;
     [ConfigurationKeyName("TASK_LEASE_SECONDS")] public int TaskLeaseSeconds { get; set; } = 30;
     [ConfigurationKeyName("SWEEPER_INTERVAL_SECONDS")] public int SweeperIntervalSeconds { get; set; } = 10;
@@ -107,6 +108,18 @@ internal sealed class DevOrchestratorSettingsValidator : IValidateOptions<DevOrc
             catch (FormatException ex)
             {
                 errors.Add($"DATABASE_URL is not a valid PostgreSQL URL: {ex.Message}");
+            }
+        }
+
+        if (options.RedisUrl is { Length: > 0 } redisUrl)
+        {
+            try
+            {
+                _ = RedisUrls.ToConfiguration(redisUrl);
+            }
+            catch (FormatException ex)
+            {
+                errors.Add($"REDIS_URL is not a valid Redis URL: {ex.Message}");
             }
         }
 
@@ -229,5 +242,51 @@ public static class DatabaseUrls
         }
 
         return builder.ConnectionString;
+    }
+}
+
+/// <summary>Turns <c>redis://[:password@]host[:6379][/db]</c> (or <c>rediss://</c> for TLS) into StackExchange.Redis options.</summary>
+public static class RedisUrls
+{
+    public static StackExchange.Redis.ConfigurationOptions ToConfiguration(string url)
+    {
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("redis" or "rediss") || uri.Host.Length == 0)
+        {
+            throw new FormatException("expected redis://[:password@]host:6379[/db]");
+        }
+
+        var options = new StackExchange.Redis.ConfigurationOptions
+        {
+            Ssl = uri.Scheme == "rediss",
+            AbortOnConnectFail = false,
+            ConnectTimeout = 5000,
+        };
+        options.EndPoints.Add(uri.Host, uri.IsDefaultPort || uri.Port <= 0 ? 6379 : uri.Port);
+        if (uri.UserInfo.Length > 0)
+        {
+            var parts = uri.UserInfo.Split(':', 2);
+            if (parts.Length == 2)
+            {
+                options.User = parts[0].Length > 0 ? Uri.UnescapeDataString(parts[0]) : null;
+                options.Password = Uri.UnescapeDataString(parts[1]);
+            }
+            else
+            {
+                options.Password = Uri.UnescapeDataString(parts[0]);
+            }
+        }
+
+        var path = uri.AbsolutePath.Trim('/');
+        if (path.Length > 0)
+        {
+            if (!int.TryParse(path, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var db) || db > 15)
+            {
+                throw new FormatException("the database number after the host must be 0-15");
+            }
+
+            options.DefaultDatabase = db;
+        }
+
+        return options;
     }
 }

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using DevOrchestrator.Features.Workspaces;
 using DevOrchestrator.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
-using Xunit;
 
 namespace DevOrchestrator.IntegrationTests.Workspaces;
 

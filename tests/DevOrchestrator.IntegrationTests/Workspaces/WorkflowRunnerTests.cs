@@ -10,7 +10,6 @@ using DevOrchestrator.Features.Workflows;
 using DevOrchestrator.Features.Workspaces;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
-using Xunit;
 
 namespace DevOrchestrator.IntegrationTests.Workspaces;
 

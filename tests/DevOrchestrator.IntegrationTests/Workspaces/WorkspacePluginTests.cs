@@ -1,6 +1,5 @@
 using DevOrchestrator.Abstractions;
 using DevOrchestrator.Features.Workspaces;
-using Xunit;
 
 namespace DevOrchestrator.IntegrationTests.Workspaces;
 

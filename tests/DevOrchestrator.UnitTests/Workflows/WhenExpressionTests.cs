@@ -1,4 +1,3 @@
-using Xunit;
 using DevOrchestrator.Features.Workflows;
 
 namespace DevOrchestrator.UnitTests.Workflows;

@@ -1,4 +1,3 @@
-using Xunit;
 using DevOrchestrator.Abstractions;
 using DevOrchestrator.Features.Workflows;
 

@@ -1,4 +1,3 @@
-using Xunit;
 using DevOrchestrator.Features.Workflows;
 using DevOrchestrator.Features.Workspaces;
 using DevOrchestrator.Hosting;

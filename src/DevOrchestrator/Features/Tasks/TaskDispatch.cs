@@ -18,7 +18,13 @@ public static class TaskDispatch
 
     public static IServiceCollection AddTaskDispatch(this IServiceCollection services, DevOrchestratorSettings settings, ServiceRole role)
     {
-        services.AddSingleton<JobStorage>(_ => CreateStorage(settings));
+        if (settings.RedisUrl is { Length: > 0 } redisUrl)
+        {
+            services.AddSingleton<StackExchange.Redis.IConnectionMultiplexer>(_ => StackExchange.Redis.ConnectionMultiplexer.Connect(RedisUrls.ToConfiguration(redisUrl)));
+            services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis", Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Degraded);
+        }
+
+        services.AddSingleton<JobStorage>(sp => CreateStorage(settings, sp));
         services.AddSingleton<JobActivator>(sp => new Hangfire.AspNetCore.AspNetCoreJobActivator(sp.GetRequiredService<IServiceScopeFactory>()));
         services.AddSingleton<IBackgroundJobClient>(sp => new BackgroundJobClient(sp.GetRequiredService<JobStorage>()));
 
@@ -46,8 +52,20 @@ public static class TaskDispatch
         app.UseHangfireDashboard("/hangfire", new DashboardOptions { DisplayStorageConnectionString = false, DashboardTitle = "DevOrchestrator jobs" }, app.Services.GetRequiredService<JobStorage>());
     }
 
-    private static JobStorage CreateStorage(DevOrchestratorSettings settings)
+    private static JobStorage CreateStorage(DevOrchestratorSettings settings, IServiceProvider services)
     {
+        if (settings.RedisUrl is { Length: > 0 })
+        {
+            return new Hangfire.Redis.StackExchange.RedisStorage(
+                services.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>(),
+                new Hangfire.Redis.StackExchange.RedisStorageOptions
+                {
+                    Prefix = "{" + settings.RedisKeyPrefix.TrimEnd(':') + "}:hangfire:",
+                    Db = RedisUrls.ToConfiguration(settings.RedisUrl).DefaultDatabase ?? 0,
+                    InvisibilityTimeout = TimeSpan.FromMinutes(30),
+                });
+        }
+
         if (!settings.UsesPostgres)
         {
             return new InMemoryStorage(new InMemoryStorageOptions { MaxExpirationTime = TimeSpan.FromHours(1) });
@@ -106,4 +124,22 @@ internal sealed class HangfireServerHost(JobStorage storage, JobActivator activa
 public sealed class WorkerIdentity
 {
     public string Id { get; } = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..8]}";
+}
+
+/// <summary>Redis carries only the job queue: when it is down, tasks wait (the sweeper re-enqueues them), so it degrades rather than fails the service.</summary>
+internal sealed class RedisHealthCheck(StackExchange.Redis.IConnectionMultiplexer redis) : Microsoft.Extensions.Diagnostics.HealthChecks.IHealthCheck
+{
+    public async Task<Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult> CheckHealthAsync(
+        Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            var latency = await redis.GetDatabase().PingAsync().WaitAsync(TimeSpan.FromSeconds(3), cancellationToken);
+            return Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy(null, new Dictionary<string, object> { ["latency_ms"] = Math.Round(latency.TotalMilliseconds, 2) });
+        }
+        catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
+        {
+            return new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult(context.Registration.FailureStatus, $"cannot reach Redis: {ex.GetType().Name}");
+        }
+    }
 }

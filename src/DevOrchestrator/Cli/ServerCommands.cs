@@ -1,0 +1,154 @@
+using System.CommandLine;
+using System.Net.Http.Headers;
+using System.Text.Json.Nodes;
+using Spectre.Console;
+
+namespace DevOrchestrator.Cli;
+
+/// <summary>
+/// Commands that are HTTP clients of a running server: <c>--server</c> (default <c>DEVORCH_SERVER</c> or
+/// http://localhost:8000) and the bearer token from <c>DEVORCH_TOKEN</c>.
+/// </summary>
+internal static class ServerCommands
+{
+    private static readonly Option<string> s_server = new("--server")
+    {
+        Description = "The server's base URL (default: DEVORCH_SERVER or http://localhost:8000)",
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("DEVORCH_SERVER") ?? "http://localhost:8000",
+        Recursive = true,
+    };
+
+    public static Command Tasks()
+    {
+        var status = new Option<string?>("--status") { Description = "Filter by status (pending, queued, running, completed, failed, cancelled)" };
+        var project = new Option<long?>("--project-id") { Description = "Filter by project" };
+        var page = new Option<int>("--page") { DefaultValueFactory = _ => 1 };
+        var list = new Command("list", "List tasks.") { status, project, page };
+        list.SetAction((parseResult, ct) => CallAsync(parseResult, async client =>
+        {
+            var query = $"/api/v1/tasks?page={parseResult.GetValue(page)}&per_page=50";
+            if (parseResult.GetValue(status) is { } s) query += "&status=" + Uri.EscapeDataString(s);
+            if (parseResult.GetValue(project) is { } p) query += "&project_id=" + p;
+            var body = await GetAsync(client, query, ct);
+            var table = new Table().AddColumns("id", "status", "priority", "workflow", "title", "created_at");
+            foreach (var t in body["data"]!.AsArray())
+            {
+                table.AddRow(Markup.Escape($"{t!["id"]}"), Markup.Escape($"{t["status"]}"), Markup.Escape($"{t["priority"]}"), Markup.Escape($"{t["workflow"]}"),
+                    Markup.Escape($"{t["title"]}"), Markup.Escape($"{t["created_at"]}"));
+            }
+
+            AnsiConsole.Write(table);
+            var pagination = body["pagination"]!;
+            AnsiConsole.MarkupLine($"page {pagination["page"]} of {pagination["pages"]} ({pagination["total"]} tasks)");
+        }));
+
+        var id = new Argument<long>("id") { Description = "The task id" };
+        var show = new Command("show", "Show a task and its workflow steps.") { id };
+        show.SetAction((parseResult, ct) => CallAsync(parseResult, async client =>
+        {
+            var body = await GetAsync(client, $"/api/v1/tasks/{parseResult.GetValue(id)}", ct);
+            Console.WriteLine(body["data"]!.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+        }));
+
+        var cancelId = new Argument<long>("id") { Description = "The task id" };
+        var reason = new Option<string?>("--reason") { Description = "Why (stored as the task's error)" };
+        var cancel = new Command("cancel", "Cancel a task.") { cancelId, reason };
+        cancel.SetAction((parseResult, ct) => CallAsync(parseResult, async client =>
+        {
+            using var response = await client.PostAsync($"/api/v1/tasks/{parseResult.GetValue(cancelId)}/cancel",
+                System.Net.Http.Json.JsonContent.Create(new { reason = parseResult.GetValue(reason) }), ct);
+            var body = await ReadAsync(response, ct);
+            Console.WriteLine(body["message"]?.ToString());
+        }));
+
+        return new Command("tasks", "Tasks on a running server.") { s_server, list, show, cancel };
+    }
+
+    public static Command WorkflowsList()
+    {
+        var list = new Command("list", "List the workflows a running server knows.") { s_server };
+        list.SetAction((parseResult, ct) => CallAsync(parseResult, async client =>
+        {
+            var body = await GetAsync(client, "/api/v1/workflows", ct);
+            var table = new Table().AddColumns("name", "steps", "source", "description");
+            foreach (var w in body["data"]!.AsArray())
+            {
+                table.AddRow(Markup.Escape($"{w!["name"]}"), Markup.Escape($"{w["steps"]!.AsArray().Count}"), Markup.Escape($"{w["source"]}"), Markup.Escape($"{w["description"]}"));
+            }
+
+            AnsiConsole.Write(table);
+        }));
+        return list;
+    }
+
+    private static async Task<int> CallAsync(ParseResult parseResult, Func<HttpClient, Task> action)
+    {
+        var server = parseResult.GetValue(s_server)!;
+        if (!Uri.TryCreate(server, UriKind.Absolute, out var baseAddress) || baseAddress.Scheme is not ("http" or "https"))
+        {
+            await Console.Error.WriteLineAsync($"--server must be an http(s) URL (got '{server}').");
+            return 2;
+        }
+
+        var token = Environment.GetEnvironmentVariable("DEVORCH_TOKEN");
+        if (string.IsNullOrWhiteSpace(token))
+        {
+            await Console.Error.WriteLineAsync("DEVORCH_TOKEN is not set: create one with 'devorch token create --email you@example.com' and export it.");
+            return 2;
+        }
+
+        if (Console.IsOutputRedirected)
+        {
+            // Piped output: do not wrap table cells at the default 80 columns.
+            AnsiConsole.Profile.Width = 240;
+        }
+
+        using var client = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        try
+        {
+            await action(client);
+            return 0;
+        }
+        catch (ServerErrorException ex)
+        {
+            await Console.Error.WriteLineAsync(ex.Message);
+            return 1;
+        }
+        catch (HttpRequestException ex)
+        {
+            await Console.Error.WriteLineAsync($"Cannot reach {baseAddress}: {ex.Message}");
+            return 1;
+        }
+    }
+
+    private static async Task<JsonNode> GetAsync(HttpClient client, string url, CancellationToken ct)
+    {
+        using var response = await client.GetAsync(url, ct);
+        return await ReadAsync(response, ct);
+    }
+
+    private static async Task<JsonNode> ReadAsync(HttpResponseMessage response, CancellationToken ct)
+    {
+        var text = await response.Content.ReadAsStringAsync(ct);
+        JsonNode? body = null;
+        try
+        {
+            body = JsonNode.Parse(text);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+        }
+
+        if (!response.IsSuccessStatusCode || body is null)
+        {
+            var error = body?["error"];
+            var details = error?["details"] is JsonObject d ? " " + string.Join("; ", d.Select(kv => $"{kv.Key}: {kv.Value}")) : string.Empty;
+            throw new ServerErrorException($"HTTP {(int)response.StatusCode}: {error?["message"] ?? text}{details}");
+        }
+
+        return body;
+    }
+
+    private sealed class ServerErrorException(string message) : Exception(message);
+}

@@ -1,0 +1,131 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using DevOrchestrator.IntegrationTests.Infrastructure;
+
+namespace DevOrchestrator.IntegrationTests.Cli;
+
+/// <summary>Runs the real <c>devorch</c> executable as a separate process, as a user would.</summary>
+public sealed class CliTests
+{
+    private sealed record CliResult(int ExitCode, string Stdout, string Stderr);
+
+    private static async Task<CliResult> DevorchAsync(IDictionary<string, string> environment, CancellationToken ct, params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetTempPath() };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "devorch.dll"));
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        foreach (var (key, value) in environment)
+        {
+            start.Environment[key] = value;
+        }
+
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync(ct);
+        var stderr = process.StandardError.ReadToEndAsync(ct);
+        await process.WaitForExitAsync(ct);
+        return new CliResult(process.ExitCode, (await stdout).Trim(), (await stderr).Trim());
+    }
+
+    [Theory]
+    [InlineData(Db.Sqlite)]
+    [InlineData(Db.Postgres)]
+    public async Task User_and_token_created_by_the_cli_work_against_the_api(Db db)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var service = await ServiceUnderTest.StartAsync(db, cancellationToken: ct);
+        var env = new Dictionary<string, string>
+        {
+            ["DATA_DIR"] = service.State.DataDir,
+            ["DATABASE_URL"] = service.State.DatabaseUrl ?? Path.Combine(service.State.DataDir, "devorch.db"),
+            ["JWT_SECRET_KEY"] = service.State.JwtSecret,
+        };
+
+        var created = await DevorchAsync(env, ct, "user", "create", "--email", "cli@example.com", "--role", "operator");
+        Assert.Equal(0, created.ExitCode);
+        Assert.Contains("Created user", created.Stdout, StringComparison.Ordinal);
+        var password = created.Stdout.Split('\n').Single(l => l.StartsWith("Password: ", StringComparison.Ordinal))["Password: ".Length..].Trim();
+
+        var again = await DevorchAsync(env, ct, "user", "create", "--email", "cli@example.com", "--role", "operator");
+        Assert.NotEqual(0, again.ExitCode);
+        Assert.Contains("already exists", again.Stderr, StringComparison.Ordinal);
+
+        var token = await DevorchAsync(env, ct, "token", "create", "--email", "cli@example.com", "--expires", "2h");
+        Assert.Equal(0, token.ExitCode);
+        using var client = new HttpClient { BaseAddress = service.Address };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token.Stdout);
+        Assert.Equal(HttpStatusCode.Created, (await client.PostJsonAsync("/api/v1/tasks", new { title = "from the cli user" })).StatusCode);
+
+        var login = await service.Client.PostJsonAsync("/api/v1/auth/login", new { email = "cli@example.com", password });
+        Assert.Equal(HttpStatusCode.OK, login.StatusCode);
+
+        // The HTTP client commands against the running server.
+        var list = await DevorchAsync(new Dictionary<string, string>(env) { ["DEVORCH_TOKEN"] = token.Stdout }, ct, "tasks", "list", "--server", service.Address.ToString());
+        Assert.Equal(0, list.ExitCode);
+        Assert.Contains("from the cli user", list.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Bad_flags_and_settings_fail_with_a_message_naming_them()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var dataDir = Path.Combine(Path.GetTempPath(), "devorch-cli-" + Guid.NewGuid().ToString("N")[..8]);
+        var env = new Dictionary<string, string> { ["DATA_DIR"] = dataDir };
+
+        var missingEmail = await DevorchAsync(env, ct, "user", "create", "--role", "admin");
+        Assert.NotEqual(0, missingEmail.ExitCode);
+        Assert.Contains("--email", missingEmail.Stderr, StringComparison.Ordinal);
+
+        var badRole = await DevorchAsync(env, ct, "user", "create", "--email", "a@example.com", "--role", "god");
+        Assert.NotEqual(0, badRole.ExitCode);
+        Assert.Contains("god", badRole.Stderr, StringComparison.Ordinal);
+
+        var badExpiry = await DevorchAsync(env, ct, "token", "create", "--email", "a@example.com", "--expires", "soon");
+        Assert.Equal(2, badExpiry.ExitCode);
+        Assert.Contains("--expires", badExpiry.Stderr, StringComparison.Ordinal);
+
+        var badSetting = await DevorchAsync(new Dictionary<string, string>(env) { ["MAX_WORKERS"] = "lots" }, ct, "db", "migrate");
+        Assert.Equal(2, badSetting.ExitCode);
+        Assert.Contains("MAX_WORKERS must be a whole number", badSetting.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", badSetting.Stderr, StringComparison.Ordinal);
+
+        var production = await DevorchAsync(new Dictionary<string, string>(env) { ["ENVIRONMENT"] = "production" }, ct, "serve", "--urls", "http://127.0.0.1:0");
+        Assert.Equal(2, production.ExitCode);
+        Assert.Contains("JWT_SECRET_KEY", production.Stderr, StringComparison.Ordinal);
+
+        var splitOnSqlite = await DevorchAsync(env, ct, "serve", "--role", "worker", "--urls", "http://127.0.0.1:0");
+        Assert.Equal(2, splitOnSqlite.ExitCode);
+        Assert.Contains("DATABASE_URL", splitOnSqlite.Stderr, StringComparison.Ordinal);
+
+        var noToken = await DevorchAsync(env, ct, "tasks", "list");
+        Assert.Equal(2, noToken.ExitCode);
+        Assert.Contains("DEVORCH_TOKEN", noToken.Stderr, StringComparison.Ordinal);
+
+        var migrate = await DevorchAsync(env, ct, "db", "migrate");
+        Assert.Equal(0, migrate.ExitCode);
+        Assert.True(File.Exists(Path.Combine(dataDir, "devorch.db")));
+        Directory.Delete(dataDir, recursive: true);
+    }
+
+    [Fact]
+    public async Task The_generated_jwt_secret_is_private_to_its_owner()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var dataDir = Path.Combine(Path.GetTempPath(), "devorch-cli-" + Guid.NewGuid().ToString("N")[..8]);
+        var env = new Dictionary<string, string> { ["DATA_DIR"] = dataDir };
+        Assert.Equal(0, (await DevorchAsync(env, ct, "user", "create", "--email", "a@example.com", "--role", "admin", "--password", "long-enough-pw")).ExitCode);
+        var first = await DevorchAsync(env, ct, "token", "create", "--email", "a@example.com");
+        Assert.Equal(0, first.ExitCode);
+        var path = Path.Combine(dataDir, "jwt_secret");
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
+        var secret = await File.ReadAllTextAsync(path, ct);
+        Assert.True(secret.Trim().Length >= 32);
+        Assert.Equal(0, (await DevorchAsync(env, ct, "token", "create", "--email", "a@example.com")).ExitCode);
+        Assert.Equal(secret, await File.ReadAllTextAsync(path, ct));
+        Directory.Delete(dataDir, recursive: true);
+    }
+}

@@ -1,0 +1,288 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json.Nodes;
+using DevOrchestrator.Features.Auth;
+using DevOrchestrator.Features.Tasks;
+using DevOrchestrator.Features.Workflows;
+using DevOrchestrator.Hosting;
+using DevOrchestrator.IntegrationTests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace DevOrchestrator.IntegrationTests.Dispatch;
+
+public sealed class DispatchTests
+{
+    [Theory]
+    [InlineData(Db.Sqlite)]
+    [InlineData(Db.Postgres)]
+    public async Task A_workflow_clones_a_local_bare_repository_commits_a_file_and_pushes_a_branch(Db db)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var service = await ServiceUnderTest.StartAsync(db, cancellationToken: ct);
+        using var client = await service.ClientForNewUserAsync(Roles.Operator, ct);
+        var bare = await GitFixtures.CreateBareRepositoryAsync(service.State.Root, ct);
+        var project = await CreateProjectAsync(client, bare);
+
+        var id = await StartTaskAsync(client, project, "Add a greeting", "echo 'hello from devorch' > GREETING.txt");
+        var task = await WaitForFinishAsync(client, id);
+
+        Assert.Equal("completed", (string?)task["task"]!["status"]);
+        var branch = (string?)task["task"]!["branch"];
+        Assert.False(string.IsNullOrEmpty(branch));
+        var steps = task["workflow_execution"]!["steps"]!.AsArray();
+        Assert.All(steps, s => Assert.Contains((string?)s!["status"], new[] { "completed", "skipped" }));
+        Assert.All(steps, s => Assert.NotNull(s!["duration_ms"]));
+
+        // The branch exists in the bare repository and carries the file on top of main.
+        var sha = await GitFixtures.GitAsync(bare, ct, "rev-parse", $"refs/heads/{branch}");
+        Assert.Matches("^[0-9a-f]{40}$", sha);
+        Assert.Equal("hello from devorch", await GitFixtures.GitAsync(bare, ct, "show", $"{branch}:GREETING.txt"));
+        Assert.Equal(await GitFixtures.GitAsync(bare, ct, "rev-parse", "refs/heads/main"), await GitFixtures.GitAsync(bare, ct, "rev-parse", $"{branch}~1"));
+    }
+
+    [Theory]
+    [InlineData(Db.Sqlite)]
+    [InlineData(Db.Postgres)]
+    public async Task Cancel_stops_a_running_command_and_kills_its_process_tree(Db db)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var service = await ServiceUnderTest.StartAsync(db, cancellationToken: ct);
+        using var client = await service.ClientForNewUserAsync(Roles.Operator, ct);
+        var bare = await GitFixtures.CreateBareRepositoryAsync(service.State.Root, ct);
+        var project = await CreateProjectAsync(client, bare);
+        var marker = "devorch-cancel-" + Guid.NewGuid().ToString("N")[..8];
+
+        // A shell with two children; both must die.
+        var id = await StartTaskAsync(client, project, "Sleep", $"sleep 120 & sleep 120; echo {marker}");
+        await HttpJson.EventuallyAsync(() => CountProcessesAsync("sleep 120"), n => n >= 2);
+        Assert.True(await CountProcessesAsync("sleep 120") >= 2, "the command never started");
+
+        var stopwatch = Stopwatch.StartNew();
+        var cancel = await client.PostJsonAsync($"/api/v1/tasks/{id}/cancel", new { reason = "changed my mind" });
+        Assert.Equal(HttpStatusCode.Accepted, cancel.StatusCode);
+        var task = await WaitForFinishAsync(client, id);
+        stopwatch.Stop();
+
+        Assert.Equal("cancelled", (string?)task["task"]!["status"]);
+        Assert.Equal("changed my mind", (string?)task["task"]!["error"]);
+        Assert.Contains(task["workflow_execution"]!["steps"]!.AsArray(), s => (string?)s!["status"] == "cancelled");
+        await HttpJson.EventuallyAsync(() => CountProcessesAsync("sleep 120"), n => n == 0, TimeSpan.FromSeconds(10));
+        Assert.Equal(0, await CountProcessesAsync("sleep 120"));
+        // Far below the command's own 120 s: the step was killed, not waited for. (The latency itself is measured in bench/.)
+        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(60), $"cancel took {stopwatch.Elapsed}");
+
+        Assert.Equal(HttpStatusCode.Conflict, (await client.PostJsonAsync($"/api/v1/tasks/{id}/cancel", new { })).StatusCode);
+    }
+
+    [Theory]
+    [InlineData(Db.Sqlite)]
+    [InlineData(Db.Postgres)]
+    public async Task Tasks_left_queued_or_running_by_a_crash_run_after_a_restart(Db db)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        long queuedId, orphanId;
+        string bare;
+        var first = await ServiceUnderTest.StartAsync(db, cancellationToken: ct);
+        await using (first.ConfigureAwait(false))
+        {
+            using var client = await first.ClientForNewUserAsync(Roles.Operator, ct);
+            bare = await GitFixtures.CreateBareRepositoryAsync(first.State.Root, ct);
+            var project = await CreateProjectAsync(client, bare);
+            queuedId = await CreateTaskAsync(client, project, "queued before the crash", "echo one > ONE.txt");
+            orphanId = await CreateTaskAsync(client, project, "running during the crash", "echo two > TWO.txt");
+        }
+
+        // What a crash leaves behind: a committed queued task whose job died with the in-memory queue (or was never
+        // enqueued), and a running task whose worker vanished (its lease has run out).
+        await using (var d = first.State.OpenDb())
+        {
+            var now = DateTimeOffset.UtcNow;
+            foreach (var task in await d.Tasks.Where(t => t.Id == queuedId || t.Id == orphanId).ToListAsync(ct))
+            {
+                d.WorkflowExecutions.Add(new WorkflowExecution { TaskId = task.Id, WorkflowName = task.Workflow, Variables = task.Variables, CreatedAt = now, Status = WorkflowStatuses.Queued });
+                task.Status = task.Id == queuedId ? TaskStatuses.Queued : TaskStatuses.Running;
+                task.QueuedAt = now.AddMinutes(-1);
+                task.JobId = "job-lost-in-the-crash";
+                if (task.Id == orphanId)
+                {
+                    task.WorkerId = "dead-worker";
+                    task.Attempts = 1;
+                    task.LeaseExpiresAt = now.AddSeconds(-1);
+                }
+            }
+
+            await d.SaveChangesAsync(ct);
+        }
+
+        await using var second = await ServiceUnderTest.StartAsync(db, shareWith: first, cancellationToken: ct);
+        using var client2 = await second.ClientForNewUserAsync(Roles.Viewer, ct);
+        var queued = await WaitForFinishAsync(client2, queuedId);
+        var orphan = await WaitForFinishAsync(client2, orphanId);
+        Assert.Equal("completed", (string?)queued["task"]!["status"]);
+        Assert.Equal("completed", (string?)orphan["task"]!["status"]);
+        Assert.Equal(2, (int)orphan["task"]!["attempts"]!);
+        Assert.Equal("one", await GitFixtures.GitAsync(bare, ct, "show", $"{(string?)queued["task"]!["branch"]}:ONE.txt"));
+        Assert.Equal("two", await GitFixtures.GitAsync(bare, ct, "show", $"{(string?)orphan["task"]!["branch"]}:TWO.txt"));
+    }
+
+    [Fact]
+    public async Task Two_workers_racing_for_one_task_run_it_exactly_once()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var api = await ServiceUnderTest.StartAsync(Db.Postgres, ServiceRole.Api, cancellationToken: ct);
+        using var client = await api.ClientForNewUserAsync(Roles.Operator, ct);
+        var bare = await GitFixtures.CreateBareRepositoryAsync(api.State.Root, ct);
+        var project = await CreateProjectAsync(client, bare);
+        var id = await CreateTaskAsync(client, project, "contested", "echo raced >> RACE.txt");
+        await api.WithDbAsync(async d =>
+        {
+            var task = await d.Tasks.SingleAsync(t => t.Id == id, ct);
+            task.Status = TaskStatuses.Queued;
+            task.QueuedAt = DateTimeOffset.UtcNow;
+            d.WorkflowExecutions.Add(new WorkflowExecution { TaskId = id, WorkflowName = task.Workflow, Variables = task.Variables, CreatedAt = DateTimeOffset.UtcNow });
+            return await d.SaveChangesAsync(ct);
+        });
+
+        await using var workerA = await ServiceUnderTest.StartAsync(Db.Postgres, ServiceRole.Worker, shareWith: api, cancellationToken: ct);
+        await using var workerB = await ServiceUnderTest.StartAsync(Db.Postgres, ServiceRole.Worker, shareWith: api, cancellationToken: ct);
+
+        // Both workers got a job for the task at the same moment.
+        async Task RunJobAsync(ServiceUnderTest worker)
+        {
+            await using var scope = worker.Services.CreateAsyncScope();
+            await scope.ServiceProvider.GetRequiredService<TaskJob>().RunAsync(id, ct);
+        }
+
+        await Task.WhenAll(RunJobAsync(workerA), RunJobAsync(workerB));
+        var task = await WaitForFinishAsync(client, id);
+        Assert.Equal("completed", (string?)task["task"]!["status"]);
+        Assert.Equal(1, (int)task["task"]!["attempts"]!);
+        Assert.Equal(1, await api.WithDbAsync(d => d.AgentExecutions.CountAsync(a => a.TaskId == id, ct)));
+        Assert.Equal("raced", await GitFixtures.GitAsync(bare, ct, "show", $"{(string?)task["task"]!["branch"]}:RACE.txt"));
+    }
+
+    [Fact]
+    public async Task Several_worker_processes_share_the_work_on_one_postgresql()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var api = await ServiceUnderTest.StartAsync(Db.Postgres, ServiceRole.Api, cancellationToken: ct);
+        var settings = new Dictionary<string, string?> { ["MAX_WORKERS"] = "2" };
+        await using var workerA = await ServiceUnderTest.StartAsync(Db.Postgres, ServiceRole.Worker, settings, shareWith: api, cancellationToken: ct);
+        await using var workerB = await ServiceUnderTest.StartAsync(Db.Postgres, ServiceRole.Worker, settings, shareWith: api, cancellationToken: ct);
+        using var client = await api.ClientForNewUserAsync(Roles.Operator, ct);
+        var bare = await GitFixtures.CreateBareRepositoryAsync(api.State.Root, ct);
+        var project = await CreateProjectAsync(client, bare);
+
+        var ids = new List<long>();
+        for (var i = 0; i < 8; i++)
+        {
+            ids.Add(await StartTaskAsync(client, project, $"shared {i}", "sleep 0.5"));
+        }
+
+        foreach (var id in ids)
+        {
+            Assert.Equal("completed", (string?)(await WaitForFinishAsync(client, id))["task"]!["status"]);
+        }
+
+        var agents = await api.WithDbAsync(d => d.AgentExecutions.Where(a => ids.Contains(a.TaskId)).ToListAsync(ct));
+        Assert.Equal(ids.Count, agents.Count);
+        Assert.Equal(2, agents.Select(a => a.WorkerId).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task Workers_share_the_work_through_a_redis_queue()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var redis = await TestDatabases.RequireRedisAsync();
+        var settings = new Dictionary<string, string?>
+        {
+            ["REDIS_URL"] = redis,
+            ["REDIS_KEY_PREFIX"] = "devorch-test-" + Guid.NewGuid().ToString("N")[..8],
+            ["MAX_WORKERS"] = "2",
+        };
+        await using var api = await ServiceUnderTest.StartAsync(Db.Postgres, ServiceRole.Api, settings, cancellationToken: ct);
+        await using var workerA = await ServiceUnderTest.StartAsync(Db.Postgres, ServiceRole.Worker, settings, shareWith: api, cancellationToken: ct);
+        await using var workerB = await ServiceUnderTest.StartAsync(Db.Postgres, ServiceRole.Worker, settings, shareWith: api, cancellationToken: ct);
+        using var client = await api.ClientForNewUserAsync(Roles.Operator, ct);
+        var bare = await GitFixtures.CreateBareRepositoryAsync(api.State.Root, ct);
+        var project = await CreateProjectAsync(client, bare);
+
+        var ids = new List<long>();
+        for (var i = 0; i < 6; i++)
+        {
+            ids.Add(await StartTaskAsync(client, project, $"redis {i}", "sleep 0.5"));
+        }
+
+        foreach (var id in ids)
+        {
+            Assert.Equal("completed", (string?)(await WaitForFinishAsync(client, id))["task"]!["status"]);
+        }
+
+        var agents = await api.WithDbAsync(d => d.AgentExecutions.Where(a => ids.Contains(a.TaskId)).ToListAsync(ct));
+        Assert.Equal(ids.Count, agents.Count);
+        Assert.Equal(2, agents.Select(a => a.WorkerId).Distinct().Count());
+
+        var health = await (await api.Client.GetAsync("/health", ct)).ReadJsonAsync();
+        Assert.Equal("healthy", (string?)health["services"]!["redis"]!["status"]);
+    }
+
+    internal static async Task<long> CreateProjectAsync(HttpClient client, string repository)
+    {
+        var response = await client.PostJsonAsync("/api/v1/projects", new { name = "project-" + Guid.NewGuid().ToString("N")[..8], repository_url = repository });
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        return (long)(await response.ReadJsonAsync())["data"]!["id"]!;
+    }
+
+    internal static async Task<long> CreateTaskAsync(HttpClient client, long project, string title, string command, bool autoStart = false)
+    {
+        var response = await client.PostJsonAsync("/api/v1/tasks", new
+        {
+            title,
+            project_id = project,
+            workflow = "run_command_workflow",
+            variables = new { command },
+            auto_start = autoStart,
+        });
+        var body = await response.ReadJsonAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.Created, body.ToJsonString());
+        return (long)body["data"]!["id"]!;
+    }
+
+    internal static Task<long> StartTaskAsync(HttpClient client, long project, string title, string command) =>
+        CreateTaskAsync(client, project, title, command, autoStart: true);
+
+    internal static async Task<JsonNode> WaitForFinishAsync(HttpClient client, long id)
+    {
+        var body = await HttpJson.EventuallyAsync(
+            async () => (await (await client.GetAsync($"/api/v1/tasks/{id}")).ReadJsonAsync())["data"]!,
+            d => (string?)d["task"]!["status"] is "completed" or "failed" or "cancelled",
+            TimeSpan.FromSeconds(90));
+        return body;
+    }
+
+    private static async Task<int> CountProcessesAsync(string commandLine)
+    {
+        var count = 0;
+        foreach (var dir in Directory.EnumerateDirectories("/proc").Where(d => Path.GetFileName(d).All(char.IsAsciiDigit)))
+        {
+            try
+            {
+                var cmd = (await File.ReadAllTextAsync(Path.Combine(dir, "cmdline"))).Replace('\0', ' ').Trim();
+                if (cmd == commandLine)
+                {
+                    count++;
+                }
+            }
+            catch (IOException)
+            {
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+        }
+
+        return count;
+    }
+}
+

@@ -1,0 +1,204 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using DevOrchestrator.Data;
+using DevOrchestrator.Features.Auth;
+using DevOrchestrator.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace DevOrchestrator.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// A real DevOrchestrator host on a loopback port with its own data, workspaces and workflows directories, on SQLite or
+/// a fresh PostgreSQL database. Several can share one database (to play several replicas) via <see cref="StartAsync"/>'s
+/// <c>shareWith</c>.
+/// </summary>
+public sealed class ServiceUnderTest : IAsyncDisposable
+{
+    private readonly bool _ownsDirectories;
+
+    private ServiceUnderTest(WebApplication app, Uri address, SharedState state, bool ownsDirectories)
+    {
+        App = app;
+        Address = address;
+        State = state;
+        _ownsDirectories = ownsDirectories;
+        Client = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(60) };
+    }
+
+    public WebApplication App { get; }
+    public Uri Address { get; }
+    public HttpClient Client { get; }
+    public SharedState State { get; }
+    public IServiceProvider Services => App.Services;
+
+    /// <summary>What replicas of one installation share: the database and the directories.</summary>
+    public sealed record SharedState(Db Db, string Root, string? DatabaseUrl, string JwtSecret)
+    {
+        public string DataDir => Path.Combine(Root, "data");
+        public string WorkspacesDir => Path.Combine(Root, "workspaces");
+        public string WorkflowsDir => Path.Combine(Root, "workflows");
+
+        /// <summary>A context on the installation's database without any host (to set up or inspect state while no service runs).</summary>
+        public AppDbContext OpenDb()
+        {
+            if (DatabaseUrl is not null)
+            {
+                var builder = new Microsoft.EntityFrameworkCore.DbContextOptionsBuilder<PostgresAppDbContext>();
+                DatabaseServiceCollectionExtensions.ConfigurePostgres(builder, DatabaseUrls.ToNpgsqlConnectionString(DatabaseUrl));
+                return new PostgresAppDbContext(builder.Options);
+            }
+
+            var sqlite = new Microsoft.EntityFrameworkCore.DbContextOptionsBuilder<SqliteAppDbContext>();
+            DatabaseServiceCollectionExtensions.ConfigureSqlite(sqlite, DatabaseServiceCollectionExtensions.SqliteConnectionString(Path.Combine(DataDir, "devorch.db")));
+            return new SqliteAppDbContext(sqlite.Options);
+        }
+    }
+
+    public static async Task<ServiceUnderTest> StartAsync(
+        Db db,
+        ServiceRole role = ServiceRole.All,
+        IDictionary<string, string?>? settings = null,
+        ServiceUnderTest? shareWith = null,
+        CancellationToken cancellationToken = default)
+    {
+        var state = shareWith?.State ?? await CreateStateAsync(db, cancellationToken);
+        var values = new Dictionary<string, string?>
+        {
+            ["ENVIRONMENT"] = "test",
+            ["LOG_LEVEL"] = "warning",
+            ["DATA_DIR"] = state.DataDir,
+            ["WORKSPACES_DIR"] = state.WorkspacesDir,
+            ["WORKFLOWS_DIR"] = state.WorkflowsDir,
+            ["DATABASE_URL"] = state.DatabaseUrl ?? Path.Combine(state.DataDir, "devorch.db"),
+            ["JWT_SECRET_KEY"] = state.JwtSecret,
+            ["SWEEPER_INTERVAL_SECONDS"] = "1",
+            ["TASK_LEASE_SECONDS"] = "5",
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            values[key] = value;
+        }
+
+        var app = DevOrchestratorApp.Build(new ServeOptions(role, "http://127.0.0.1:0"), builder => builder.Configuration.AddInMemoryCollection(values));
+        await DatabaseMigrator.MigrateAsync(app.Services, cancellationToken);
+        await app.StartAsync(cancellationToken);
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new ServiceUnderTest(app, new Uri(address), state, shareWith is null);
+    }
+
+    /// <summary>A host whose database may be unreachable (no migration at start).</summary>
+    public static async Task<ServiceUnderTest> StartWithoutMigrationAsync(IDictionary<string, string?> settings, ServiceRole role, CancellationToken cancellationToken)
+    {
+        var state = await CreateStateAsync(Db.Sqlite, cancellationToken);
+        var values = new Dictionary<string, string?>
+        {
+            ["ENVIRONMENT"] = "test",
+            ["LOG_LEVEL"] = "critical",
+            ["DATA_DIR"] = state.DataDir,
+            ["JWT_SECRET_KEY"] = state.JwtSecret,
+        };
+        foreach (var (key, value) in settings)
+        {
+            values[key] = value;
+        }
+
+        var app = DevOrchestratorApp.Build(new ServeOptions(role, "http://127.0.0.1:0"), builder => builder.Configuration.AddInMemoryCollection(values));
+        await app.StartAsync(cancellationToken);
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new ServiceUnderTest(app, new Uri(address), state, ownsDirectories: true);
+    }
+
+    private static async Task<SharedState> CreateStateAsync(Db db, CancellationToken cancellationToken)
+    {
+        var root = Path.Combine(Path.GetTempPath(), "devorch-tests", Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(root);
+        var url = db == Db.Postgres ? await TestDatabases.CreatePostgresDatabaseAsync(cancellationToken) : null;
+        return new SharedState(db, root, url, "test-secret-" + Guid.NewGuid().ToString("N"));
+    }
+
+    /// <summary>Creates a user directly in the database and returns a client carrying its bearer token.</summary>
+    public async Task<HttpClient> ClientForNewUserAsync(string role, CancellationToken cancellationToken = default)
+    {
+        await using var scope = Services.CreateAsyncScope();
+        var accounts = scope.ServiceProvider.GetRequiredService<UserAccounts>();
+        var user = await accounts.CreateAsync($"{role}-{Guid.NewGuid():N}@example.com", role, "correct-horse-battery", cancellationToken)
+            ?? throw new InvalidOperationException("user exists");
+        var token = scope.ServiceProvider.GetRequiredService<TokenIssuer>().Issue(user, TimeSpan.FromHours(1)).Token;
+        var client = new HttpClient { BaseAddress = Address, Timeout = TimeSpan.FromSeconds(60) };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return client;
+    }
+
+    public async Task<T> WithDbAsync<T>(Func<AppDbContext, Task<T>> action)
+    {
+        await using var scope = Services.CreateAsyncScope();
+        return await action(scope.ServiceProvider.GetRequiredService<AppDbContext>());
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        try
+        {
+            await App.StopAsync(CancellationToken.None);
+        }
+        finally
+        {
+            await App.DisposeAsync();
+        }
+
+        if (_ownsDirectories)
+        {
+            try
+            {
+                Directory.Delete(State.Root, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+        }
+    }
+}
+
+public static class HttpJson
+{
+    public static async Task<JsonNode> ReadJsonAsync(this HttpResponseMessage response)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        try
+        {
+            return JsonNode.Parse(text) ?? throw new InvalidOperationException("empty body");
+        }
+        catch (JsonException)
+        {
+            throw new InvalidOperationException($"HTTP {(int)response.StatusCode} body is not JSON: {text}");
+        }
+    }
+
+    public static Task<HttpResponseMessage> PostJsonAsync(this HttpClient client, string url, object body) => client.PostAsJsonAsync(url, body);
+
+    /// <summary>Polls until <paramref name="condition"/> holds (bounded), returning the last value.</summary>
+    public static async Task<T> EventuallyAsync<T>(Func<Task<T>> probe, Func<T, bool> condition, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        while (true)
+        {
+            var value = await probe();
+            if (condition(value) || DateTime.UtcNow > deadline)
+            {
+                return value;
+            }
+
+            await Task.Delay(50);
+        }
+    }
+}

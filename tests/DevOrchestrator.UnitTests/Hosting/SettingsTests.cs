@@ -1,0 +1,86 @@
+using DevOrchestrator.Cli;
+using DevOrchestrator.Hosting;
+using Microsoft.Extensions.Configuration;
+
+namespace DevOrchestrator.UnitTests.Hosting;
+
+public sealed class SettingsTests
+{
+    private static DevOrchestratorSettings Read(params (string Key, string Value)[] values) =>
+        DevOrchestratorApp.ReadSettings(new ConfigurationBuilder().AddInMemoryCollection(values.ToDictionary(v => v.Key, v => (string?)v.Value)).Build());
+
+    [Fact]
+    public void Defaults_are_the_embedded_ones()
+    {
+        var settings = Read();
+        Assert.False(settings.UsesPostgres);
+        Assert.EndsWith(Path.Combine("data", "devorch.db"), settings.SqlitePath, StringComparison.Ordinal);
+        Assert.Equal("./workspaces", settings.WorkspacesDir);
+        Assert.Equal("./workflows", settings.WorkflowsDir);
+        Assert.Equal(5, settings.MaxConcurrentAgents);
+    }
+
+    [Fact]
+    public void Every_bad_value_is_reported_by_its_variable_name()
+    {
+        var ex = Assert.Throws<SettingsException>(() => Read(("ENVIRONMENT", "prod"), ("LOG_LEVEL", "loud"), ("MAX_WORKERS", "0"), ("SANDBOX_MODE", "docker")));
+        Assert.Contains(ex.Errors, e => e.StartsWith("ENVIRONMENT", StringComparison.Ordinal));
+        Assert.Contains(ex.Errors, e => e.StartsWith("LOG_LEVEL", StringComparison.Ordinal));
+        Assert.Contains(ex.Errors, e => e.StartsWith("MAX_WORKERS", StringComparison.Ordinal));
+        Assert.Contains(ex.Errors, e => e.StartsWith("SANDBOX_MODE", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_value_of_the_wrong_type_names_the_variable()
+    {
+        var ex = Assert.Throws<SettingsException>(() => Read(("MAX_WORKERS", "many")));
+        Assert.Equal("MAX_WORKERS must be a whole number.", Assert.Single(ex.Errors));
+    }
+
+    [Fact]
+    public void Production_requires_a_jwt_secret()
+    {
+        var ex = Assert.Throws<SettingsException>(() => Read(("ENVIRONMENT", "production")));
+        Assert.Contains(ex.Errors, e => e.StartsWith("JWT_SECRET_KEY", StringComparison.Ordinal));
+        Assert.NotNull(Read(("ENVIRONMENT", "production"), ("JWT_SECRET_KEY", new string('k', 40))));
+    }
+
+    [Theory]
+    [InlineData("postgresql://user:p%40ss@db.example.com:6543/devorch", "db.example.com", 6543, "devorch", "user", "p@ss")]
+    [InlineData("postgres://u@localhost/app", "localhost", 5432, "app", "u", null)]
+    public void Postgres_urls_become_connection_strings(string url, string host, int port, string database, string user, string? password)
+    {
+        var builder = new Npgsql.NpgsqlConnectionStringBuilder(DatabaseUrls.ToNpgsqlConnectionString(url));
+        Assert.Equal(host, builder.Host);
+        Assert.Equal(port, builder.Port);
+        Assert.Equal(database, builder.Database);
+        Assert.Equal(user, builder.Username);
+        Assert.Equal(password, builder.Password);
+    }
+
+    [Fact]
+    public void A_postgres_url_without_a_database_is_refused()
+    {
+        var ex = Assert.Throws<SettingsException>(() => Read(("DATABASE_URL", "postgresql://u:p@localhost:5432")));
+        Assert.Contains(ex.Errors, e => e.StartsWith("DATABASE_URL", StringComparison.Ordinal));
+        Assert.DoesNotContain(ex.Errors, e => e.Contains(":p@", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("30d", 30 * 24 * 60)]
+    [InlineData("12h", 12 * 60)]
+    [InlineData("90m", 90)]
+    public void Token_lifetimes_parse(string text, int minutes)
+    {
+        Assert.True(DevOrchestratorCli.TryParseLifetime(text, out var lifetime));
+        Assert.Equal(TimeSpan.FromMinutes(minutes), lifetime);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("30")]
+    [InlineData("-1d")]
+    [InlineData("5y")]
+    [InlineData("99999d")]
+    public void Bad_token_lifetimes_are_refused(string text) => Assert.False(DevOrchestratorCli.TryParseLifetime(text, out _));
+}
