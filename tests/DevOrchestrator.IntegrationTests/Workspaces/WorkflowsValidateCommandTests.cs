@@ -3,7 +3,6 @@ using DevOrchestrator.Features.Workflows;
 using DevOrchestrator.Features.Workspaces;
 using DevOrchestrator.Hosting;
 using Microsoft.Extensions.DependencyInjection;
-using Xunit;
 
 namespace DevOrchestrator.IntegrationTests.Workspaces;
 
