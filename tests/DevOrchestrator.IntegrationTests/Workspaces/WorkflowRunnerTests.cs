@@ -270,6 +270,25 @@ public sealed class WorkflowRunnerTests
     }
 
     [Fact]
+    public async Task TheCatalogLetsAFileOverrideABuiltInAndSeesNewFiles()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var custom = RetryWorkflow.Replace("name: retry_test", "name: standard_dev_workflow", StringComparison.Ordinal);
+        await using var harness = await Harness.CreateAsync(ct, ("standard.yaml", custom));
+        var catalog = harness.Services.GetRequiredService<WorkflowCatalog>();
+
+        var overridden = catalog.Find("standard_dev_workflow")!;
+        Assert.EndsWith("standard.yaml", overridden.Source, StringComparison.Ordinal);
+        Assert.Equal(["prepare", "flaky"], overridden.Steps.Select(s => s.Name));
+        Assert.Equal(WorkflowCatalog.BuiltInSource, catalog.Find("hotfix_workflow")!.Source);
+        Assert.Null(catalog.Find("retry_test"));
+
+        await File.WriteAllTextAsync(Path.Combine(harness.Repository.Settings.WorkflowsDir, "retry.yml"), RetryWorkflow, ct);
+        Assert.NotNull(catalog.Find("retry_test"));
+        Assert.Equal(5, catalog.List().Count);
+    }
+
+    [Fact]
     public async Task RetryRunsAFailedStepAgain()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -15,6 +15,7 @@ public static class WorkspaceServiceCollectionExtensions
         services.TryAddSingleton<MirrorLocks>();
         services.TryAddSingleton<WorkspacePlugin>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IWorkflowActions, WorkspacePlugin>(sp => sp.GetRequiredService<WorkspacePlugin>()));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, SandboxProbe>());
         return services;
     }
 }
