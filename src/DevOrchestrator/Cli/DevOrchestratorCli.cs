@@ -17,7 +17,7 @@ public static class DevOrchestratorCli
             DbCommand(),
             UserCommand(),
             TokenCommand(),
-            new Command("workflows", "Workflow commands.") { ServerCommands.WorkflowsList() },
+            new Command("workflows", "Workflow commands.") { WorkflowsValidateCommand.Create(), ServerCommands.WorkflowsList() },
             ServerCommands.Tasks(),
         };
         var parse = root.Parse(args);

@@ -19,6 +19,16 @@ public sealed class CliTests
             start.ArgumentList.Add(arg);
         }
 
+        // Only what the child needs: other tests in this process set variables (secrets, DATABASE_URL) of their own.
+        start.Environment.Clear();
+        foreach (var name in new[] { "PATH", "HOME", "LANG", "DOTNET_ROOT", "DOTNET_CLI_HOME", "TMPDIR" })
+        {
+            if (Environment.GetEnvironmentVariable(name) is { } value)
+            {
+                start.Environment[name] = value;
+            }
+        }
+
         foreach (var (key, value) in environment)
         {
             start.Environment[key] = value;
@@ -27,7 +37,18 @@ public sealed class CliTests
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync(ct);
         var stderr = process.StandardError.ReadToEndAsync(ct);
-        await process.WaitForExitAsync(ct);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromMinutes(2));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"devorch {string.Join(' ', args)} did not exit within 2 minutes");
+        }
+
         return new CliResult(process.ExitCode, (await stdout).Trim(), (await stderr).Trim());
     }
 

@@ -51,12 +51,11 @@ public sealed class DispatchTests
         using var client = await service.ClientForNewUserAsync(Roles.Operator, ct);
         var bare = await GitFixtures.CreateBareRepositoryAsync(service.State.Root, ct);
         var project = await CreateProjectAsync(client, bare);
-        var marker = "devorch-cancel-" + Guid.NewGuid().ToString("N")[..8];
-
-        // A shell with two children; both must die.
-        var id = await StartTaskAsync(client, project, "Sleep", $"sleep 120 & sleep 120; echo {marker}");
-        await HttpJson.EventuallyAsync(() => CountProcessesAsync("sleep 120"), n => n >= 2);
-        Assert.True(await CountProcessesAsync("sleep 120") >= 2, "the command never started");
+        // A shell with two children; both must die. A duration no other test uses tells our sleeps from theirs.
+        var sleep = $"sleep {Random.Shared.Next(1000, 99999)}";
+        var id = await StartTaskAsync(client, project, "Sleep", $"{sleep} & {sleep}; echo done");
+        await HttpJson.EventuallyAsync(() => CountProcessesAsync(sleep), n => n >= 2);
+        Assert.True(await CountProcessesAsync(sleep) >= 2, "the command never started");
 
         var stopwatch = Stopwatch.StartNew();
         var cancel = await client.PostJsonAsync($"/api/v1/tasks/{id}/cancel", new { reason = "changed my mind" });
@@ -67,9 +66,9 @@ public sealed class DispatchTests
         Assert.Equal("cancelled", (string?)task["task"]!["status"]);
         Assert.Equal("changed my mind", (string?)task["task"]!["error"]);
         Assert.Contains(task["workflow_execution"]!["steps"]!.AsArray(), s => (string?)s!["status"] == "cancelled");
-        await HttpJson.EventuallyAsync(() => CountProcessesAsync("sleep 120"), n => n == 0, TimeSpan.FromSeconds(10));
-        Assert.Equal(0, await CountProcessesAsync("sleep 120"));
-        // Far below the command's own 120 s: the step was killed, not waited for. (The latency itself is measured in bench/.)
+        await HttpJson.EventuallyAsync(() => CountProcessesAsync(sleep), n => n == 0, TimeSpan.FromSeconds(10));
+        Assert.Equal(0, await CountProcessesAsync(sleep));
+        // Far below the command's own 1000+ s: the step was killed, not waited for. (The latency itself is measured in bench/.)
         Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(60), $"cancel took {stopwatch.Elapsed}");
 
         Assert.Equal(HttpStatusCode.Conflict, (await client.PostJsonAsync($"/api/v1/tasks/{id}/cancel", new { })).StatusCode);
