@@ -30,6 +30,12 @@ public static class DevOrchestratorCli
             await Console.Error.WriteLineAsync(ex.Message);
             return 2;
         }
+        catch (Exception ex) when (ex is not OperationCanceledException && !args.Contains("--debug"))
+        {
+            // A short message, not a stack trace (run with --debug to see it).
+            await Console.Error.WriteLineAsync($"devorch: {ex.GetType().Name}: {ex.Message}");
+            return 1;
+        }
     }
 
     private static Command ServeCommand()

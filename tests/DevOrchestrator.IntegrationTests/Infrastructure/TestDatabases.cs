@@ -101,15 +101,23 @@ public static class TestDatabases
 
     private static async Task<string?> ProbeAsync()
     {
-        try
+        // A server that is starting (or briefly out of connections) gets a few seconds before the verdict.
+        string? reason = null;
+        for (var attempt = 0; attempt < 10; attempt++)
         {
-            await using var connection = new NpgsqlConnection(DatabaseUrls.ToNpgsqlConnectionString(AdminUrl) + ";Timeout=3");
-            await connection.OpenAsync();
-            return null;
+            try
+            {
+                await using var connection = new NpgsqlConnection(DatabaseUrls.ToNpgsqlConnectionString(AdminUrl) + ";Timeout=3");
+                await connection.OpenAsync();
+                return null;
+            }
+            catch (Exception ex)
+            {
+                reason = ex.Message;
+                await Task.Delay(TimeSpan.FromSeconds(1));
+            }
         }
-        catch (Exception ex)
-        {
-            return ex.Message;
-        }
+
+        return reason;
     }
 }

@@ -84,21 +84,28 @@ public sealed class JwtSigningKey(SymmetricSecurityKey key)
         Directory.CreateDirectory(settings.FullDataDir);
         if (!File.Exists(path))
         {
-            var secret = Convert.ToBase64String(RandomNumberGenerator.GetBytes(48));
+            // Written to a private temporary file and renamed into place, so that a process starting at the same time
+            // (the CLI next to the server) never reads a half-written key: the first rename wins, the others use it.
+            var temp = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
+            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+            if (!OperatingSystem.IsWindows())
+            {
+                options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            }
+
+            using (var stream = new FileStream(temp, options))
+            {
+                stream.Write(Encoding.UTF8.GetBytes(Convert.ToBase64String(RandomNumberGenerator.GetBytes(48))));
+                stream.Flush(flushToDisk: true);
+            }
+
             try
             {
-                var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-                if (!OperatingSystem.IsWindows())
-                {
-                    options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-                }
-
-                using var stream = new FileStream(path, options);
-                stream.Write(Encoding.UTF8.GetBytes(secret));
+                File.Move(temp, path, overwrite: false);
             }
             catch (IOException) when (File.Exists(path))
             {
-                // Another process created it first: use theirs.
+                File.Delete(temp);
             }
         }
 

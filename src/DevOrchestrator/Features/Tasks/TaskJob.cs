@@ -129,6 +129,8 @@ public sealed partial class TaskJob(
             return;
         }
 
+        // The status change and its events commit together: a stream that sees the task finished has its last events.
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
         if (outcome.Status == WorkflowStatuses.Cancelled && current.CancelRequestedAt is null && shuttingDown)
         {
             // Graceful shutdown: hand the task back so that another worker resumes it now rather than after the lease.
@@ -141,6 +143,7 @@ public sealed partial class TaskJob(
                 .ExecuteUpdateAsync(s => s.SetProperty(w => w.Status, WorkflowStatuses.Queued), ct);
             await events.PublishAsync(db, task.Id, EventTypes.TaskStatusUpdate,
                 new { task_id = task.Id, status = TaskStatuses.Queued, previous_status = TaskStatuses.Running, reason = "worker shutting down" }, ct);
+            await transaction.CommitAsync(ct);
             return;
         }
 
@@ -170,6 +173,7 @@ public sealed partial class TaskJob(
         events.Add(db, task.Id, EventTypes.AgentStatusUpdate, new { agent_id = agent.Id, task_id = task.Id, agent_type = agent.AgentType, status = agentStatus });
         events.Add(db, task.Id, EventTypes.TaskStatusUpdate, new { task_id = task.Id, status, previous_status = TaskStatuses.Running, error, branch });
         await db.SaveChangesAsync(ct);
+        await transaction.CommitAsync(ct);
         metrics.TaskTransitions.WithLabels(status).Inc();
         if (task.StartedAt is { } started)
         {

@@ -60,6 +60,7 @@ public sealed class TaskQueue(AppDbContext db, IBackgroundJobClient jobs, EventP
         if (task.Status is TaskStatuses.Pending or TaskStatuses.Queued)
         {
             var previous = task.Status;
+            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
             var updated = await db.Tasks
                 .Where(t => t.Id == task.Id && (t.Status == TaskStatuses.Pending || t.Status == TaskStatuses.Queued))
                 .ExecuteUpdateAsync(s => s
@@ -74,10 +75,12 @@ public sealed class TaskQueue(AppDbContext db, IBackgroundJobClient jobs, EventP
                     .ExecuteUpdateAsync(s => s.SetProperty(w => w.Status, WorkflowStatuses.Cancelled).SetProperty(w => w.CompletedAt, now), cancellationToken);
                 await events.PublishAsync(db, task.Id, EventTypes.TaskStatusUpdate,
                     new { task_id = task.Id, status = TaskStatuses.Cancelled, previous_status = previous, reason }, cancellationToken);
+                await transaction.CommitAsync(cancellationToken);
                 metrics.TaskTransitions.WithLabels(TaskStatuses.Cancelled).Inc();
                 return TaskStatuses.Cancelled;
             }
 
+            await transaction.RollbackAsync(cancellationToken);
             await db.Entry(task).ReloadAsync(cancellationToken);
         }
 
