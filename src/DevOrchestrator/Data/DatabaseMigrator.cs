@@ -10,6 +10,7 @@ public static class DatabaseMigrator
     {
         await using var scope = services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+        using var fileLock = db.Database.IsSqlite() ? await LockSqliteFileAsync(db, cancellationToken) : null;
         var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();
         if (pending.Count > 0)
         {
@@ -17,6 +18,27 @@ public static class DatabaseMigrator
         }
 
         return pending;
+    }
+
+    /// <summary>
+    /// Serializes migrations of one SQLite file across processes (the server starting while <c>devorch user create</c>
+    /// runs next to it): an exclusive lock file beside the database.
+    /// </summary>
+    private static async Task<FileStream> LockSqliteFileAsync(AppDbContext db, CancellationToken cancellationToken)
+    {
+        var dataSource = new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(db.Database.GetConnectionString()).DataSource;
+        var lockPath = Path.GetFullPath(dataSource) + ".migrate.lock";
+        while (true)
+        {
+            try
+            {
+                return new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException)
+            {
+                await Task.Delay(100, cancellationToken);
+            }
+        }
     }
 
     /// <summary>On SQLite (one process owns the file) migrate at start; on PostgreSQL leave it to <c>devorch db migrate</c>.</summary>

@@ -149,4 +149,26 @@ public sealed class CliTests
         Assert.Equal(secret, await File.ReadAllTextAsync(path, ct));
         Directory.Delete(dataDir, recursive: true);
     }
+
+    [Fact]
+    public async Task Processes_starting_together_on_a_fresh_data_dir_share_one_database_and_one_key()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var dataDir = Path.Combine(Path.GetTempPath(), "devorch-cli-" + Guid.NewGuid().ToString("N")[..8]);
+        var env = new Dictionary<string, string> { ["DATA_DIR"] = dataDir };
+
+        // As in the quick start: the server starting (migrating) while users are created and tokens issued next to it.
+        var results = await Task.WhenAll(
+            DevorchAsync(env, ct, "user", "create", "--email", "one@example.com", "--role", "admin", "--password", "long-enough-1"),
+            DevorchAsync(env, ct, "user", "create", "--email", "two@example.com", "--role", "viewer", "--password", "long-enough-2"),
+            DevorchAsync(env, ct, "db", "migrate"));
+        Assert.All(results, r => Assert.True(r.ExitCode == 0, r.Stderr));
+
+        var tokens = await Task.WhenAll(
+            DevorchAsync(env, ct, "token", "create", "--email", "one@example.com"),
+            DevorchAsync(env, ct, "token", "create", "--email", "two@example.com"));
+        Assert.All(tokens, r => Assert.True(r.ExitCode == 0, r.Stderr));
+        Assert.Single(Directory.GetFiles(dataDir, "jwt_secret*"));
+        Directory.Delete(dataDir, recursive: true);
+    }
 }
