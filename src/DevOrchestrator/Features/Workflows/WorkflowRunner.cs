@@ -273,14 +273,7 @@ public sealed partial class WorkflowRunner(
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
-        if (row.Id == 0)
-        {
-            db.WorkflowSteps.Add(row);
-        }
-        else
-        {
-            db.WorkflowSteps.Update(row);
-        }
+        db.WorkflowSteps.Update(row); // inserts a new row (no key yet), updates a stored one
 
         await db.SaveChangesAsync(cancellationToken);
         await db.WorkflowExecutions.Where(w => w.Id == run.WorkflowExecutionId)
@@ -309,14 +302,7 @@ public sealed partial class WorkflowRunner(
 
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
-        if (row.Id == 0)
-        {
-            db.WorkflowSteps.Add(row);
-        }
-        else
-        {
-            db.WorkflowSteps.Update(row);
-        }
+        db.WorkflowSteps.Update(row); // inserts a new row (no key yet), updates a stored one
 
         events.Add(db, run.TaskId, EventTypes.WorkflowStepCompleted, new
         {
