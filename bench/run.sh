@@ -1,0 +1,249 @@
+#!/usr/bin/env bash
+# The foundation benchmark: create-task throughput and latency of POST /api/v1/tasks, and dispatch latency (task
+# queued -> a worker started it), against a real `devorch serve`:
+#   1. embedded default: SQLite in a temporary DATA_DIR + in-process Hangfire in-memory queue (role all);
+#   2. PostgreSQL, role all (a fresh database, migrated);
+#   3. PostgreSQL, split: one `--role api` process and one `--role worker` process (another fresh database).
+# Everything listens on 127.0.0.1 only; every run is bounded by a count and a duration; the servers are stopped and the
+# temporary databases dropped at the end. Results: bench/results/<UTC time>/results.md (tables) and results.jsonl.
+#
+# Usage: bench/run.sh              (all three setups, about 8 minutes on 2 cores)
+# Knobs (environment): CREATE_COUNT CREATE_CONCURRENCY CREATE_SECONDS DISPATCH_COUNT DISPATCH_RATE DISPATCH_CONCURRENCY
+#   SERIAL_COUNT SERIAL_RATE WARMUP PORT SKIP_POSTGRES=1 SKIP_SPLIT=1 SKIP_WRK=1 KEEP_DATABASES=1
+#   PG_ADMIN_URL (default postgresql://postgres:postgres@127.0.0.1:5432) RESULTS_DIR
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+CREATE_COUNT=${CREATE_COUNT:-20000}
+CREATE_CONCURRENCY=${CREATE_CONCURRENCY:-32}
+CREATE_SECONDS=${CREATE_SECONDS:-30}
+DISPATCH_COUNT=${DISPATCH_COUNT:-500}
+DISPATCH_RATE=${DISPATCH_RATE:-50}
+DISPATCH_CONCURRENCY=${DISPATCH_CONCURRENCY:-8}
+SERIAL_COUNT=${SERIAL_COUNT:-100}
+SERIAL_RATE=${SERIAL_RATE:-10}
+WARMUP=${WARMUP:-1000}
+PORT=${PORT:-18080}
+WORKER_PORT=$((PORT + 1))
+PG_ADMIN_URL=${PG_ADMIN_URL:-postgresql://postgres:postgres@127.0.0.1:5432}
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+RESULTS_DIR=${RESULTS_DIR:-$root/bench/results/$stamp}
+
+server_dll=$root/src/DevOrchestrator/bin/Release/net10.0/devorch.dll
+bench_dll=$root/bench/DevOrchestrator.Bench/bin/Release/net10.0/devorch-bench.dll
+work=$(mktemp -d "${TMPDIR:-/tmp}/devorch-bench.XXXXXX")
+results=$RESULTS_DIR/results.md
+jsonl=$RESULTS_DIR/results.jsonl
+pids=()
+databases=()
+
+log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+
+cleanup() {
+  local pid db
+  for pid in "${pids[@]}"; do
+    kill "$pid" 2>/dev/null || true
+  done
+  for pid in "${pids[@]}"; do
+    wait "$pid" 2>/dev/null || true
+  done
+  if [[ ${KEEP_DATABASES:-0} != 1 ]]; then
+    for db in "${databases[@]}"; do
+      psql "$PG_ADMIN_URL/postgres" -qc "drop database if exists \"$db\" with (force)" >/dev/null 2>&1 || true
+    done
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# The environment of one setup: a data directory of its own, a JWT secret shared by the CLI and the servers.
+use_setup() {
+  local name=$1 database_url=${2:-}
+  setup_dir=$work/$name
+  mkdir -p "$setup_dir/data" "$setup_dir/workspaces" "$setup_dir/workflows"
+  export DATA_DIR=$setup_dir/data WORKSPACES_DIR=$setup_dir/workspaces WORKFLOWS_DIR=$setup_dir/workflows LOG_LEVEL=warning
+  JWT_SECRET_KEY=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
+  export JWT_SECRET_KEY
+  if [[ -n $database_url ]]; then
+    export DATABASE_URL=$database_url
+  else
+    unset DATABASE_URL
+  fi
+}
+
+devorch() { dotnet "$server_dll" "$@"; }
+
+# Starts `devorch serve` in the background and waits until it answers /health/ready.
+start_server() {
+  local port=$1; shift
+  dotnet "$server_dll" serve --urls "http://127.0.0.1:$port" "$@" >"$setup_dir/server-$port.log" 2>&1 &
+  server_pid=$!
+  pids+=("$server_pid")
+  local i
+  for i in $(seq 1 120); do
+    if curl -fs "http://127.0.0.1:$port/health/ready" >/dev/null 2>&1; then
+      log "server on :$port is ready (pid $server_pid)"
+      return 0
+    fi
+    if ! kill -0 "$server_pid" 2>/dev/null; then
+      log "server on :$port exited; its log:"
+      tail -n 20 "$setup_dir/server-$port.log" >&2
+      return 1
+    fi
+    sleep 0.5
+  done
+  log "server on :$port did not become ready in 60 s"
+  return 1
+}
+
+stop_servers() {
+  local pid
+  for pid in "${pids[@]}"; do
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  pids=()
+}
+
+create_token() {
+  devorch user create --email bench@example.com --role admin --password benchpass123 >/dev/null
+  token=$(devorch token create --email bench@example.com)
+}
+
+bench() {
+  dotnet "$bench_dll" --server "http://127.0.0.1:$PORT" --token "$token" --json "$jsonl" --markdown "$results" "$@"
+}
+
+# Waits (at most 180 s) until no task is queued or running, so that one run's backlog does not weigh on the next.
+wait_idle() {
+  local i total
+  for i in $(seq 1 360); do
+    total=$(curl -fs -H "Authorization: Bearer $token" "http://127.0.0.1:$PORT/api/v1/tasks?status=queued,running&per_page=1" |
+      grep -o '"total":[0-9]*' | cut -d: -f2 || true)
+    if [[ ${total:-1} == 0 ]]; then
+      return 0
+    fi
+    if ((i % 20 == 0)); then
+      log "waiting for ${total:-?} queued/running tasks to drain"
+    fi
+    sleep 0.5
+  done
+  log "tasks still queued or running after 180 s; going on"
+}
+
+section() { printf '\n### %s\n\n' "$*" >>"$results"; log "$*"; }
+
+# wrk cross-check of create throughput (store-only tasks, so that only the API path is measured).
+wrk_create() {
+  if [[ ${SKIP_WRK:-0} == 1 ]] || ! command -v wrk >/dev/null; then
+    return 0
+  fi
+  local script=$setup_dir/create.lua
+  cat >"$script" <<LUA
+wrk.method = "POST"
+wrk.path = "/api/v1/tasks"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $token"
+wrk.body = '{"title":"wrk task","auto_start":false}'
+LUA
+  {
+    printf '**wrk cross-check** (POST /api/v1/tasks, auto_start=false, 2 threads, %s connections, 15 s)\n\n```\n' "$CREATE_CONCURRENCY"
+    wrk -t2 -c"$CREATE_CONCURRENCY" -d15s --latency -s "$script" "http://127.0.0.1:$PORT" | grep -vE '^\s*$'
+    printf '```\n'
+  } >>"$results"
+}
+
+# The measurements of one server: create throughput (store only, then queued), dispatch one at a time and paced.
+measure() {
+  local name=$1
+  bench --mode create --label "$name: warm-up" --count "$WARMUP" --concurrency 8 --auto-start false >/dev/null
+  wait_idle
+  section "$name"
+  bench --mode create --label "$name: create, store only" --count "$CREATE_COUNT" --duration "$CREATE_SECONDS" \
+    --concurrency "$CREATE_CONCURRENCY" --auto-start false --server-pid "$server_pid" >/dev/null
+  wait_idle
+  bench --mode dispatch --label "$name: dispatch, one at a time" --count "$SERIAL_COUNT" --rate "$SERIAL_RATE" --concurrency 1 >/dev/null
+  wait_idle
+  bench --mode dispatch --label "$name: dispatch, paced" --count "$DISPATCH_COUNT" --rate "$DISPATCH_RATE" \
+    --concurrency "$DISPATCH_CONCURRENCY" >/dev/null
+  wait_idle
+  bench --mode create --label "$name: create + queue (auto_start)" --count "$CREATE_COUNT" --duration "$CREATE_SECONDS" \
+    --concurrency "$CREATE_CONCURRENCY" --auto-start true --server-pid "$server_pid" >/dev/null
+  wait_idle
+  wrk_create
+}
+
+fresh_postgres() {
+  local db=devorch_bench_${1}_$stamp
+  db=${db,,}
+  psql "$PG_ADMIN_URL/postgres" -qc "create database \"$db\"" >/dev/null
+  databases+=("$db")
+  pg_url=$PG_ADMIN_URL/$db
+}
+
+machine() {
+  {
+    printf '# DevOrchestrator foundation benchmark — %s\n\n' "$(date -u '+%Y-%m-%d %H:%M UTC')"
+    printf -- '- commit: %s\n' "$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+    printf -- '- CPU: %s, %s cores (nproc)\n' "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')" "$(nproc)"
+    printf -- '- memory: %s MiB\n' "$(free -m | awk '/^Mem:/ {print $2}')"
+    printf -- '- kernel: %s; .NET SDK %s\n' "$(uname -r)" "$(dotnet --version)"
+    printf -- '- PostgreSQL: %s\n' "$(psql "$PG_ADMIN_URL/postgres" -Atc 'show server_version' 2>/dev/null || echo 'not reachable')"
+    printf -- '- knobs: CREATE_COUNT=%s CREATE_SECONDS=%s CREATE_CONCURRENCY=%s DISPATCH_COUNT=%s DISPATCH_RATE=%s SERIAL_COUNT=%s SERIAL_RATE=%s WARMUP=%s\n' \
+      "$CREATE_COUNT" "$CREATE_SECONDS" "$CREATE_CONCURRENCY" "$DISPATCH_COUNT" "$DISPATCH_RATE" "$SERIAL_COUNT" "$SERIAL_RATE" "$WARMUP"
+  } >"$results"
+}
+
+main() {
+  mkdir -p "$RESULTS_DIR"
+  log "building (Release)"
+  dotnet build -c Release src/DevOrchestrator -v quiet -nologo >/dev/null
+  dotnet build -c Release bench/DevOrchestrator.Bench -v quiet -nologo >/dev/null
+  machine
+
+  use_setup embedded
+  create_token
+  start_server "$PORT"
+  measure "embedded (SQLite + in-memory queue)"
+  stop_servers
+
+  if [[ ${SKIP_POSTGRES:-0} != 1 ]]; then
+    fresh_postgres all
+    use_setup postgres "$pg_url"
+    devorch db migrate >/dev/null
+    create_token
+    start_server "$PORT"
+    measure "PostgreSQL, role all"
+    stop_servers
+
+    if [[ ${SKIP_SPLIT:-0} != 1 ]]; then
+      fresh_postgres split
+      use_setup split "$pg_url"
+      devorch db migrate >/dev/null
+      create_token
+      start_server "$WORKER_PORT" --role worker
+      local worker_pid=$server_pid
+      start_server "$PORT" --role api
+      section "PostgreSQL, --role api + --role worker"
+      bench --mode create --label "split: warm-up" --count "$WARMUP" --concurrency 8 --auto-start false >/dev/null
+      wait_idle
+      bench --mode dispatch --label "split: dispatch, one at a time" --count "$SERIAL_COUNT" --rate "$SERIAL_RATE" --concurrency 1 >/dev/null
+      wait_idle
+      bench --mode dispatch --label "split: dispatch, paced" --count "$DISPATCH_COUNT" --rate "$DISPATCH_RATE" \
+        --concurrency "$DISPATCH_CONCURRENCY" >/dev/null
+      wait_idle
+      bench --mode create --label "split: create + queue (auto_start), CPU of the api process" --count "$CREATE_COUNT" \
+        --duration "$CREATE_SECONDS" --concurrency "$CREATE_CONCURRENCY" --auto-start true --server-pid "$server_pid" >/dev/null
+      log "worker process pid $worker_pid stopped with the api process"
+      wait_idle
+      stop_servers
+    fi
+  fi
+
+  log "done: $results"
+  cat "$results"
+}
+
+main "$@"
