@@ -116,6 +116,12 @@ bench() {
   dotnet "$bench_dll" --server "http://127.0.0.1:$PORT" --token "$token" --json "$jsonl" --markdown "$results" "$@"
 }
 
+# JIT and connection pools warm up on requests that are not recorded.
+warm_up() {
+  dotnet "$bench_dll" --server "http://127.0.0.1:$PORT" --token "$token" --mode create --count "$WARMUP" --concurrency 8 \
+    --auto-start false >/dev/null
+}
+
 # Waits (at most 180 s) until no task is queued or running, so that one run's backlog does not weigh on the next.
 wait_idle() {
   local i total
@@ -131,6 +137,31 @@ wait_idle() {
     sleep 0.5
   done
   log "tasks still queued or running after 180 s; going on"
+}
+
+# Busy share of the whole machine (all cores) over the next 2 seconds, in percent, from /proc/stat.
+machine_busy() {
+  local a b
+  read -r -a a < <(head -n1 /proc/stat)
+  sleep 2
+  read -r -a b < <(head -n1 /proc/stat)
+  local busy=$(((b[1] + b[2] + b[3] + b[6] + b[7] + b[8]) - (a[1] + a[2] + a[3] + a[6] + a[7] + a[8])))
+  local idle=$(((b[4] + b[5]) - (a[4] + a[5])))
+  echo $((100 * busy / (busy + idle + 1)))
+}
+
+# Other work on the machine (builds, tests) competes with client and server for the same cores: wait (at most
+# QUIET_SECONDS) for a quiet moment before each setup, and record how busy the machine was.
+wait_quiet() {
+  local limit=${QUIET_SECONDS:-60} threshold=${QUIET_BUSY:-20} waited=0 busy
+  busy=$(machine_busy)
+  while ((busy > threshold && waited < limit)); do
+    log "machine ${busy}% busy with other work; waiting for a quieter moment ($waited/$limit s)"
+    sleep 3
+    waited=$((waited + 5))
+    busy=$(machine_busy)
+  done
+  printf -- '- machine busy before this setup (servers idle): %s%% of all cores (waited %s s)\n\n' "$busy" "$waited" >>"$results"
 }
 
 section() { printf '\n### %s\n\n' "$*" >>"$results"; log "$*"; }
@@ -158,9 +189,10 @@ LUA
 # The measurements of one server: create throughput (store only, then queued), dispatch one at a time and paced.
 measure() {
   local name=$1
-  bench --mode create --label "$name: warm-up" --count "$WARMUP" --concurrency 8 --auto-start false >/dev/null
+  warm_up
   wait_idle
   section "$name"
+  wait_quiet
   bench --mode create --label "$name: create, store only" --count "$CREATE_COUNT" --duration "$CREATE_SECONDS" \
     --concurrency "$CREATE_CONCURRENCY" --auto-start false --server-pid "$server_pid" >/dev/null
   wait_idle
@@ -226,9 +258,10 @@ main() {
       start_server "$WORKER_PORT" --role worker
       local worker_pid=$server_pid
       start_server "$PORT" --role api
-      section "PostgreSQL, --role api + --role worker"
-      bench --mode create --label "split: warm-up" --count "$WARMUP" --concurrency 8 --auto-start false >/dev/null
+      warm_up
       wait_idle
+      section "PostgreSQL, --role api + --role worker"
+      wait_quiet
       bench --mode dispatch --label "split: dispatch, one at a time" --count "$SERIAL_COUNT" --rate "$SERIAL_RATE" --concurrency 1 >/dev/null
       wait_idle
       bench --mode dispatch --label "split: dispatch, paced" --count "$DISPATCH_COUNT" --rate "$DISPATCH_RATE" \
