@@ -5,12 +5,14 @@
 #   2. PostgreSQL, role all (a fresh database, migrated);
 #   3. PostgreSQL, split: one `--role api` process and one `--role worker` process (another fresh database).
 # Everything listens on 127.0.0.1 only; every run is bounded by a count and a duration; the servers are stopped and the
-# temporary databases dropped at the end. Results: bench/results/<UTC time>/results.md (tables) and results.jsonl.
+# temporary databases dropped at the end. Results: bench/results/<UTC time>/results.md (tables), results.jsonl and
+# the servers' logs.
 #
-# Usage: bench/run.sh              (all three setups, about 8 minutes on 2 cores)
+# Usage: bench/run.sh              (all three setups, about 8-10 minutes on 2 cores)
 # Knobs (environment): CREATE_COUNT CREATE_CONCURRENCY CREATE_SECONDS DISPATCH_COUNT DISPATCH_RATE DISPATCH_CONCURRENCY
 #   SERIAL_COUNT SERIAL_RATE WARMUP PORT SKIP_POSTGRES=1 SKIP_SPLIT=1 SKIP_WRK=1 KEEP_DATABASES=1
 #   PG_ADMIN_URL (default postgresql://postgres:postgres@127.0.0.1:5432) RESULTS_DIR
+#   PG_URL_QUERY: Npgsql settings appended to DATABASE_URL, e.g. 'maximum%20pool%20size=20' on a PostgreSQL shared with others
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -20,7 +22,7 @@ CREATE_COUNT=${CREATE_COUNT:-20000}
 CREATE_CONCURRENCY=${CREATE_CONCURRENCY:-32}
 CREATE_SECONDS=${CREATE_SECONDS:-30}
 DISPATCH_COUNT=${DISPATCH_COUNT:-500}
-DISPATCH_RATE=${DISPATCH_RATE:-50}
+DISPATCH_RATE=${DISPATCH_RATE:-20}
 DISPATCH_CONCURRENCY=${DISPATCH_CONCURRENCY:-8}
 SERIAL_COUNT=${SERIAL_COUNT:-100}
 SERIAL_RATE=${SERIAL_RATE:-10}
@@ -61,6 +63,7 @@ trap cleanup EXIT
 # The environment of one setup: a data directory of its own, a JWT secret shared by the CLI and the servers.
 use_setup() {
   local name=$1 database_url=${2:-}
+  setup_name=$name
   setup_dir=$work/$name
   mkdir -p "$setup_dir/data" "$setup_dir/workspaces" "$setup_dir/workflows"
   export DATA_DIR=$setup_dir/data WORKSPACES_DIR=$setup_dir/workspaces WORKFLOWS_DIR=$setup_dir/workflows LOG_LEVEL=warning
@@ -78,7 +81,7 @@ devorch() { dotnet "$server_dll" "$@"; }
 # Starts `devorch serve` in the background and waits until it answers /health/ready.
 start_server() {
   local port=$1; shift
-  dotnet "$server_dll" serve --urls "http://127.0.0.1:$port" "$@" >"$setup_dir/server-$port.log" 2>&1 &
+  dotnet "$server_dll" serve --urls "http://127.0.0.1:$port" "$@" >"$RESULTS_DIR/server-$setup_name-$port.log" 2>&1 &
   server_pid=$!
   pids+=("$server_pid")
   local i
@@ -89,7 +92,7 @@ start_server() {
     fi
     if ! kill -0 "$server_pid" 2>/dev/null; then
       log "server on :$port exited; its log:"
-      tail -n 20 "$setup_dir/server-$port.log" >&2
+      tail -n 20 "$RESULTS_DIR/server-$setup_name-$port.log" >&2
       return 1
     fi
     sleep 0.5
@@ -186,7 +189,8 @@ LUA
   } >>"$results"
 }
 
-# The measurements of one server: create throughput (store only, then queued), dispatch one at a time and paced.
+# The measurements of one server: create throughput (store only; wrk cross-check), dispatch one at a time and paced,
+# then create + queue last, so that the backlog it leaves behind weighs on no other measurement.
 measure() {
   local name=$1
   warm_up
@@ -195,6 +199,7 @@ measure() {
   wait_quiet
   bench --mode create --label "$name: create, store only" --count "$CREATE_COUNT" --duration "$CREATE_SECONDS" \
     --concurrency "$CREATE_CONCURRENCY" --auto-start false --server-pid "$server_pid" >/dev/null
+  wrk_create
   wait_idle
   bench --mode dispatch --label "$name: dispatch, one at a time" --count "$SERIAL_COUNT" --rate "$SERIAL_RATE" --concurrency 1 >/dev/null
   wait_idle
@@ -203,8 +208,6 @@ measure() {
   wait_idle
   bench --mode create --label "$name: create + queue (auto_start)" --count "$CREATE_COUNT" --duration "$CREATE_SECONDS" \
     --concurrency "$CREATE_CONCURRENCY" --auto-start true --server-pid "$server_pid" >/dev/null
-  wait_idle
-  wrk_create
 }
 
 fresh_postgres() {
@@ -212,7 +215,7 @@ fresh_postgres() {
   db=${db,,}
   psql "$PG_ADMIN_URL/postgres" -qc "create database \"$db\"" >/dev/null
   databases+=("$db")
-  pg_url=$PG_ADMIN_URL/$db
+  pg_url=$PG_ADMIN_URL/$db${PG_URL_QUERY:+?$PG_URL_QUERY}
 }
 
 machine() {
@@ -262,15 +265,15 @@ main() {
       wait_idle
       section "PostgreSQL, --role api + --role worker"
       wait_quiet
-      bench --mode dispatch --label "split: dispatch, one at a time" --count "$SERIAL_COUNT" --rate "$SERIAL_RATE" --concurrency 1 >/dev/null
+      bench --mode dispatch --label "split: dispatch, one at a time" --count "$SERIAL_COUNT" --rate "$SERIAL_RATE" --concurrency 1 \
+        --metrics "http://127.0.0.1:$WORKER_PORT/metrics" >/dev/null
       wait_idle
       bench --mode dispatch --label "split: dispatch, paced" --count "$DISPATCH_COUNT" --rate "$DISPATCH_RATE" \
-        --concurrency "$DISPATCH_CONCURRENCY" >/dev/null
+        --concurrency "$DISPATCH_CONCURRENCY" --metrics "http://127.0.0.1:$WORKER_PORT/metrics" >/dev/null
       wait_idle
       bench --mode create --label "split: create + queue (auto_start), CPU of the api process" --count "$CREATE_COUNT" \
         --duration "$CREATE_SECONDS" --concurrency "$CREATE_CONCURRENCY" --auto-start true --server-pid "$server_pid" >/dev/null
-      log "worker process pid $worker_pid stopped with the api process"
-      wait_idle
+      log "stopping the api process and the worker process (pid $worker_pid)"
       stop_servers
     fi
   fi

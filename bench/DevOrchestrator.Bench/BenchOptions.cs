@@ -17,7 +17,8 @@ internal sealed record BenchOptions(
     int Warmup,
     double WaitSeconds,
     string? Label,
-    int? ServerPid)
+    int? ServerPid,
+    string? Metrics)
 {
     public const int MaxCount = 1_000_000;
     public const int MaxConcurrency = 512;
@@ -26,6 +27,8 @@ internal sealed record BenchOptions(
     public Uri ServerUri => new(Server.TrimEnd('/') + "/", UriKind.Absolute);
 
     public string Name => Label ?? Mode;
+
+    public Uri MetricsUri => new(Metrics ?? Server.TrimEnd('/') + "/metrics", UriKind.Absolute);
 
     /// <summary>Every problem with the options, each naming the option.</summary>
     public List<string> Validate()
@@ -38,6 +41,11 @@ internal sealed record BenchOptions(
         else if (!IsLoopback(uri))
         {
             problems.Add($"--server must be on this machine (127.0.0.1, ::1 or localhost), not {uri.Host}: the load generator only loads local servers.");
+        }
+
+        if (Metrics is not null && (!Uri.TryCreate(Metrics, UriKind.Absolute, out var metricsUri) || !IsLoopback(metricsUri)))
+        {
+            problems.Add("--metrics must be an http:// URL on this machine.");
         }
 
         if (Token.Length == 0)

@@ -160,8 +160,8 @@ internal sealed class DevorchClient : IDisposable
         return new TaskTimes(task.GetProperty("status").GetString() ?? "", ReadTime(task, "queued_at"), ReadTime(task, "started_at"), ReadTime(task, "completed_at"), firstStep, steps);
     }
 
-    public async Task<string> GetMetricsAsync(CancellationToken cancellationToken) =>
-        await _http.GetStringAsync(new Uri("metrics", UriKind.Relative), cancellationToken);
+    public async Task<string> GetMetricsAsync(Uri metrics, CancellationToken cancellationToken) =>
+        await _http.GetStringAsync(metrics, cancellationToken);
 
     public void Dispose() => _http.Dispose();
 

@@ -15,12 +15,12 @@ internal static class DispatchBenchmark
 
     public static async Task<BenchResult> RunAsync(DevorchClient client, TaskTemplate template, BenchOptions options, CancellationToken cancellationToken)
     {
-        var histogramBefore = DispatchHistogram.Parse(await client.GetMetricsAsync(cancellationToken));
+        var histogramBefore = DispatchHistogram.Parse(await client.GetMetricsAsync(options.MetricsUri, cancellationToken));
         var created = await CreatePacedAsync(client, template, options, cancellationToken);
         var createErrors = created.Where(c => !c.Created).GroupBy(c => c.Error ?? "unknown").ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
         var ids = created.Where(c => c.Created).ToList();
         var times = await ReadBackAsync(client, ids.Select(c => c.Id!.Value).ToList(), TimeSpan.FromSeconds(options.WaitSeconds), cancellationToken);
-        var histogram = DispatchHistogram.Parse(await client.GetMetricsAsync(cancellationToken)).Minus(histogramBefore);
+        var histogram = DispatchHistogram.Parse(await client.GetMetricsAsync(options.MetricsUri, cancellationToken)).Minus(histogramBefore);
 
         var settled = ids.Where(c => times.TryGetValue(c.Id!.Value, out var t) && t.StartedAt is not null)
             .Select(c => (Create: c, Times: times[c.Id!.Value])).ToList();

@@ -17,6 +17,7 @@ var rate = new Option<double>("--rate") { Description = "dispatch: tasks created
 var autoStart = new Option<bool>("--auto-start") { Description = "create: send auto_start=true (queue each task, the default) or false (store only)", DefaultValueFactory = _ => true };
 var warmup = new Option<int>("--warmup") { Description = "Requests sent (and not measured) before the run", DefaultValueFactory = _ => 0 };
 var waitSeconds = new Option<double>("--wait") { Description = "dispatch: how long to wait for the last tasks to start, in seconds", DefaultValueFactory = _ => 60 };
+var metrics = new Option<string?>("--metrics") { Description = "dispatch: Prometheus URL with task_dispatch_seconds (default: SERVER/metrics; the worker's in a split setup)" };
 var serverPid = new Option<int?>("--server-pid") { Description = "Process id of the server, to report its CPU time during a create run (Linux /proc)" };
 var label = new Option<string?>("--label") { Description = "Name of this run in the report (default: the mode)" };
 var json = new Option<FileInfo?>("--json") { Description = "Append the result as one JSON line to this file" };
@@ -24,7 +25,7 @@ var markdown = new Option<FileInfo?>("--markdown") { Description = "Append the r
 
 var root = new RootCommand("devorch-bench: load generator for a running DevOrchestrator server (create-task throughput, dispatch latency).")
 {
-    server, token, mode, count, concurrency, duration, workflow, rate, autoStart, warmup, waitSeconds, serverPid, label, json, markdown,
+    server, token, mode, count, concurrency, duration, workflow, rate, autoStart, warmup, waitSeconds, metrics, serverPid, label, json, markdown,
 };
 root.SetAction(async (parseResult, cancellationToken) =>
 {
@@ -41,7 +42,8 @@ root.SetAction(async (parseResult, cancellationToken) =>
         Warmup: parseResult.GetValue(warmup),
         WaitSeconds: parseResult.GetValue(waitSeconds),
         Label: parseResult.GetValue(label),
-        ServerPid: parseResult.GetValue(serverPid));
+        ServerPid: parseResult.GetValue(serverPid),
+        Metrics: parseResult.GetValue(metrics));
     var problems = options.Validate();
     if (problems.Count > 0)
     {
