@@ -10,7 +10,8 @@
 #
 # Usage: bench/run.sh              (all three setups, about 8-10 minutes on 2 cores)
 # Knobs (environment): CREATE_COUNT CREATE_CONCURRENCY CREATE_SECONDS DISPATCH_COUNT DISPATCH_RATE DISPATCH_CONCURRENCY
-#   SERIAL_COUNT SERIAL_RATE WARMUP PORT SKIP_POSTGRES=1 SKIP_SPLIT=1 SKIP_WRK=1 KEEP_DATABASES=1
+#   SERIAL_COUNT SERIAL_RATE WARMUP PORT SKIP_EMBEDDED=1 SKIP_POSTGRES=1 SKIP_SPLIT=1 SKIP_WRK=1 KEEP_DATABASES=1
+#   QUIET_SECONDS (60) QUIET_BUSY (20, percent)
 #   PG_ADMIN_URL (default postgresql://postgres:postgres@127.0.0.1:5432) RESULTS_DIR
 #   PG_URL_QUERY: Npgsql settings appended to DATABASE_URL, e.g. 'maximum%20pool%20size=20' on a PostgreSQL shared with others
 set -euo pipefail
@@ -238,11 +239,13 @@ main() {
   dotnet build -c Release bench/DevOrchestrator.Bench -v quiet -nologo >/dev/null
   machine
 
-  use_setup embedded
-  create_token
-  start_server "$PORT"
-  measure "embedded (SQLite + in-memory queue)"
-  stop_servers
+  if [[ ${SKIP_EMBEDDED:-0} != 1 ]]; then
+    use_setup embedded
+    create_token
+    start_server "$PORT"
+    measure "embedded (SQLite + in-memory queue)"
+    stop_servers
+  fi
 
   if [[ ${SKIP_POSTGRES:-0} != 1 ]]; then
     fresh_postgres all
