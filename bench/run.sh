@@ -8,9 +8,9 @@
 # temporary databases dropped at the end. Results: bench/results/<UTC time>/results.md (tables), results.jsonl and
 # the servers' logs.
 #
-# Usage: bench/run.sh              (all three setups, about 8-10 minutes on 2 cores)
+# Usage: bench/run.sh              (all three setups, about 10 minutes on 2 cores)
 # Knobs (environment): CREATE_COUNT CREATE_CONCURRENCY CREATE_SECONDS DISPATCH_COUNT DISPATCH_RATE DISPATCH_CONCURRENCY
-#   SERIAL_COUNT SERIAL_RATE WARMUP PORT SKIP_EMBEDDED=1 SKIP_POSTGRES=1 SKIP_SPLIT=1 SKIP_WRK=1 KEEP_DATABASES=1
+#   SERIAL_COUNT SERIAL_RATE WARMUP WARMUP_SECONDS WARMUP_TASKS PORT SKIP_EMBEDDED=1 SKIP_POSTGRES=1 SKIP_SPLIT=1 SKIP_WRK=1 KEEP_DATABASES=1
 #   QUIET_SECONDS (60) QUIET_BUSY (20, percent)
 #   PG_ADMIN_URL (default postgresql://postgres:postgres@127.0.0.1:5432) RESULTS_DIR
 #   PG_URL_QUERY: Npgsql settings appended to DATABASE_URL, e.g. 'maximum%20pool%20size=20' on a PostgreSQL shared with others
@@ -27,7 +27,9 @@ DISPATCH_RATE=${DISPATCH_RATE:-20}
 DISPATCH_CONCURRENCY=${DISPATCH_CONCURRENCY:-8}
 SERIAL_COUNT=${SERIAL_COUNT:-100}
 SERIAL_RATE=${SERIAL_RATE:-10}
-WARMUP=${WARMUP:-1000}
+WARMUP=${WARMUP:-30000}
+WARMUP_SECONDS=${WARMUP_SECONDS:-30}
+WARMUP_TASKS=${WARMUP_TASKS:-1000}
 PORT=${PORT:-18080}
 WORKER_PORT=$((PORT + 1))
 PG_ADMIN_URL=${PG_ADMIN_URL:-postgresql://postgres:postgres@127.0.0.1:5432}
@@ -120,10 +122,13 @@ bench() {
   dotnet "$bench_dll" --server "http://127.0.0.1:$PORT" --token "$token" --json "$jsonl" --markdown "$results" "$@"
 }
 
-# JIT and connection pools warm up on requests that are not recorded.
+# Tiered JIT (with dynamic PGO) needs tens of thousands of requests on 2 cores before the code is at full speed
+# (measured: 281, 531, 757 creates/s in three consecutive 12 s runs on a fresh server), so warm up on requests that
+# are not recorded: the API path (store only), then the dispatch path (queued tasks run by the workers).
 warm_up() {
-  dotnet "$bench_dll" --server "http://127.0.0.1:$PORT" --token "$token" --mode create --count "$WARMUP" --concurrency 8 \
-    --auto-start false >/dev/null
+  local common=(--server "http://127.0.0.1:$PORT" --token "$token" --mode create --concurrency "$CREATE_CONCURRENCY")
+  dotnet "$bench_dll" "${common[@]}" --count "$WARMUP" --duration "$WARMUP_SECONDS" --auto-start false >/dev/null
+  dotnet "$bench_dll" "${common[@]}" --count "$WARMUP_TASKS" --duration 15 --auto-start true >/dev/null
 }
 
 # Waits (at most 180 s) until no task is queued or running, so that one run's backlog does not weigh on the next.
@@ -186,7 +191,7 @@ LUA
   {
     printf '**wrk cross-check** (POST /api/v1/tasks, auto_start=false, 2 threads, %s connections, 15 s)\n\n```\n' "$CREATE_CONCURRENCY"
     wrk -t2 -c"$CREATE_CONCURRENCY" -d15s --latency -s "$script" "http://127.0.0.1:$PORT" | grep -vE '^\s*$'
-    printf '```\n'
+    printf '```\n\n'
   } >>"$results"
 }
 
@@ -227,8 +232,8 @@ machine() {
     printf -- '- memory: %s MiB\n' "$(free -m | awk '/^Mem:/ {print $2}')"
     printf -- '- kernel: %s; .NET SDK %s\n' "$(uname -r)" "$(dotnet --version)"
     printf -- '- PostgreSQL: %s\n' "$(psql "$PG_ADMIN_URL/postgres" -Atc 'show server_version' 2>/dev/null || echo 'not reachable')"
-    printf -- '- knobs: CREATE_COUNT=%s CREATE_SECONDS=%s CREATE_CONCURRENCY=%s DISPATCH_COUNT=%s DISPATCH_RATE=%s SERIAL_COUNT=%s SERIAL_RATE=%s WARMUP=%s\n' \
-      "$CREATE_COUNT" "$CREATE_SECONDS" "$CREATE_CONCURRENCY" "$DISPATCH_COUNT" "$DISPATCH_RATE" "$SERIAL_COUNT" "$SERIAL_RATE" "$WARMUP"
+    printf -- '- knobs: CREATE_COUNT=%s CREATE_SECONDS=%s CREATE_CONCURRENCY=%s DISPATCH_COUNT=%s DISPATCH_RATE=%s SERIAL_COUNT=%s SERIAL_RATE=%s WARMUP=%s (%s s) + %s queued tasks\n' \
+      "$CREATE_COUNT" "$CREATE_SECONDS" "$CREATE_CONCURRENCY" "$DISPATCH_COUNT" "$DISPATCH_RATE" "$SERIAL_COUNT" "$SERIAL_RATE" "$WARMUP" "$WARMUP_SECONDS" "$WARMUP_TASKS"
   } >"$results"
 }
 
