@@ -207,10 +207,11 @@ measure() {
     --concurrency "$CREATE_CONCURRENCY" --auto-start false --server-pid "$server_pid" >/dev/null
   wrk_create
   wait_idle
-  bench --mode dispatch --label "$name: dispatch, one at a time" --count "$SERIAL_COUNT" --rate "$SERIAL_RATE" --concurrency 1 >/dev/null
+  bench --mode dispatch --label "$name: dispatch, one at a time" --count "$SERIAL_COUNT" --rate "$SERIAL_RATE" --concurrency 1 \
+    --server-pid "$server_pid" >/dev/null
   wait_idle
   bench --mode dispatch --label "$name: dispatch, paced" --count "$DISPATCH_COUNT" --rate "$DISPATCH_RATE" \
-    --concurrency "$DISPATCH_CONCURRENCY" >/dev/null
+    --concurrency "$DISPATCH_CONCURRENCY" --server-pid "$server_pid" >/dev/null
   wait_idle
   bench --mode create --label "$name: create + queue (auto_start)" --count "$CREATE_COUNT" --duration "$CREATE_SECONDS" \
     --concurrency "$CREATE_CONCURRENCY" --auto-start true --server-pid "$server_pid" >/dev/null
@@ -274,10 +275,10 @@ main() {
       section "PostgreSQL, --role api + --role worker"
       wait_quiet
       bench --mode dispatch --label "split: dispatch, one at a time" --count "$SERIAL_COUNT" --rate "$SERIAL_RATE" --concurrency 1 \
-        --metrics "http://127.0.0.1:$WORKER_PORT/metrics" >/dev/null
+        --metrics "http://127.0.0.1:$WORKER_PORT/metrics" --server-pid "$worker_pid" >/dev/null
       wait_idle
       bench --mode dispatch --label "split: dispatch, paced" --count "$DISPATCH_COUNT" --rate "$DISPATCH_RATE" \
-        --concurrency "$DISPATCH_CONCURRENCY" --metrics "http://127.0.0.1:$WORKER_PORT/metrics" >/dev/null
+        --concurrency "$DISPATCH_CONCURRENCY" --metrics "http://127.0.0.1:$WORKER_PORT/metrics" --server-pid "$worker_pid" >/dev/null
       wait_idle
       bench --mode create --label "split: create + queue (auto_start), CPU of the api process" --count "$CREATE_COUNT" \
         --duration "$CREATE_SECONDS" --concurrency "$CREATE_CONCURRENCY" --auto-start true --server-pid "$server_pid" >/dev/null

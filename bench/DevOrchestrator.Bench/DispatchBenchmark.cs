@@ -16,6 +16,7 @@ internal static class DispatchBenchmark
     public static async Task<BenchResult> RunAsync(DevorchClient client, TaskTemplate template, BenchOptions options, CancellationToken cancellationToken)
     {
         var histogramBefore = DispatchHistogram.Parse(await client.GetMetricsAsync(options.MetricsUri, cancellationToken));
+        var cpu = new CpuMeter(options.ServerPid);
         var created = await CreatePacedAsync(client, template, options, cancellationToken);
         var createErrors = created.Where(c => !c.Created).GroupBy(c => c.Error ?? "unknown").ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
         var ids = created.Where(c => c.Created).ToList();
@@ -58,6 +59,7 @@ internal static class DispatchBenchmark
             ["concurrency"] = options.Concurrency.ToString(CultureInfo.InvariantCulture),
             ["workflow"] = template.Workflow ?? "(server default)",
         };
+        cpu.Describe(parameters, notes, created.Count);
         return new BenchResult(options.Name, "dispatch", parameters, rows, createErrors.Values.Sum() + notStarted, errorKinds, notes);
     }
 
