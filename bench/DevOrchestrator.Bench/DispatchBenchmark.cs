@@ -17,7 +17,7 @@ internal static class DispatchBenchmark
     {
         var histogramBefore = DispatchHistogram.Parse(await client.GetMetricsAsync(options.MetricsUri, cancellationToken));
         var cpu = new CpuMeter(options.ServerPid);
-        var created = await CreatePacedAsync(client, template, options, cancellationToken);
+        var (created, span) = await CreatePacedAsync(client, template, options, cancellationToken);
         var createErrors = created.Where(c => !c.Created).GroupBy(c => c.Error ?? "unknown").ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
         var ids = created.Where(c => c.Created).ToList();
         var times = await ReadBackAsync(client, ids.Select(c => c.Id!.Value).ToList(), TimeSpan.FromSeconds(options.WaitSeconds), cancellationToken);
@@ -40,7 +40,7 @@ internal static class DispatchBenchmark
             new("request sent → started_at (host clock)", Distribution.Of(settled.Select(s => Ms(s.Times.StartedAt!.Value - s.Create.SentAt)))),
             new("started_at → completed_at (the run)", Distribution.Of(settled.Where(s => s.Times.CompletedAt is not null)
                 .Select(s => Ms(s.Times.CompletedAt!.Value - s.Times.StartedAt!.Value)))),
-            new("POST /api/v1/tasks (client latency)", Distribution.Of(ids.Select(c => c.Elapsed.TotalMilliseconds)), ids.Count / created.Span.TotalSeconds),
+            new("POST /api/v1/tasks (client latency)", Distribution.Of(ids.Select(c => c.Elapsed.TotalMilliseconds)), ids.Count / span.TotalSeconds),
         };
 
         // Was each task alone? Count those queued before the previous one (in queue order) had been started.
@@ -63,13 +63,8 @@ internal static class DispatchBenchmark
         return new BenchResult(options.Name, "dispatch", parameters, rows, createErrors.Values.Sum() + notStarted, errorKinds, notes);
     }
 
-    private sealed class Created(List<CreateOutcome> outcomes, TimeSpan span) : List<CreateOutcome>(outcomes)
-    {
-        public TimeSpan Span { get; } = span;
-    }
-
     /// <summary>Starts create request i at <c>i / rate</c> seconds (open loop), keeping at most --concurrency in flight.</summary>
-    private static async Task<Created> CreatePacedAsync(DevorchClient client, TaskTemplate template, BenchOptions options, CancellationToken cancellationToken)
+    private static async Task<(List<CreateOutcome> Outcomes, TimeSpan Span)> CreatePacedAsync(DevorchClient client, TaskTemplate template, BenchOptions options, CancellationToken cancellationToken)
     {
         using var inFlight = new SemaphoreSlim(options.Concurrency);
         var outcomes = new CreateOutcome[options.Count];
@@ -110,7 +105,7 @@ internal static class DispatchBenchmark
         }
 
         await Task.WhenAll(sends);
-        return new Created(outcomes.Take(sent).ToList(), Stopwatch.GetElapsedTime(started));
+        return (outcomes.Take(sent).ToList(), Stopwatch.GetElapsedTime(started));
     }
 
     /// <summary>Reads every task until it has started its first step or finished, or until <paramref name="wait"/> is over.</summary>
