@@ -131,13 +131,25 @@ warm_up() {
   dotnet "$bench_dll" "${common[@]}" --count "$WARMUP_TASKS" --duration 15 --auto-start true >/dev/null
 }
 
-# Waits (at most 180 s) until no task is queued or running, so that one run's backlog does not weigh on the next.
+# Waits until no task is queued or running, so that one run's backlog does not weigh on the next; gives up (and says
+# so in the results) when the number has not moved for 20 s (a stuck task) or after 180 s.
 wait_idle() {
-  local i total
+  local i total last=-1 still=0
   for i in $(seq 1 360); do
     total=$(curl -fs -H "Authorization: Bearer $token" "http://127.0.0.1:$PORT/api/v1/tasks?status=queued,running&per_page=1" |
       grep -o '"total":[0-9]*' | cut -d: -f2 || true)
     if [[ ${total:-1} == 0 ]]; then
+      return 0
+    fi
+    if [[ $total == "$last" ]]; then
+      still=$((still + 1))
+    else
+      still=0
+      last=$total
+    fi
+    if ((still >= 40)); then
+      log "$total task(s) stay queued or running without progress for 20 s; going on"
+      printf -- '- %s task(s) stayed queued or running without progress (stuck) before the next measurement\n\n' "$total" >>"$results"
       return 0
     fi
     if ((i % 20 == 0)); then
