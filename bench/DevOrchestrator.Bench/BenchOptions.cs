@@ -24,6 +24,9 @@ internal sealed record BenchOptions(
     public const int MaxConcurrency = 512;
     public const double MaxDurationSeconds = 600;
 
+    /// <summary>How long sending may last: <c>--duration</c>, or the cap, so that every run stops by itself.</summary>
+    public TimeSpan SendLimit => TimeSpan.FromSeconds(DurationSeconds ?? MaxDurationSeconds);
+
     public Uri ServerUri => new(Server.TrimEnd('/') + "/", UriKind.Absolute);
 
     public string Name => Label ?? Mode;

@@ -50,7 +50,7 @@ internal static class CreateBenchmark
         var next = -1;
         var errors = new ConcurrentDictionary<string, int>(StringComparer.Ordinal);
         var perSender = new List<double>[options.Concurrency];
-        var stopAt = options.DurationSeconds is { } seconds ? Stopwatch.GetTimestamp() + (long)(seconds * Stopwatch.Frequency) : long.MaxValue;
+        var stopAt = Stopwatch.GetTimestamp() + (long)(options.SendLimit.TotalSeconds * Stopwatch.Frequency);
         var started = Stopwatch.GetTimestamp();
         var senders = Enumerable.Range(0, options.Concurrency).Select(async sender =>
         {

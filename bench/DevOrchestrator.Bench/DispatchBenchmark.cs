@@ -70,7 +70,7 @@ internal static class DispatchBenchmark
         var outcomes = new CreateOutcome[options.Count];
         var sends = new List<Task>(options.Count);
         var started = Stopwatch.GetTimestamp();
-        var stopAt = options.DurationSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : TimeSpan.MaxValue;
+        var stopAt = options.SendLimit;
         var sent = 0;
         for (var i = 0; i < options.Count; i++)
         {

@@ -7,7 +7,7 @@ var mode = new Option<string>("--mode") { Description = "create: POST /api/v1/ta
 mode.AcceptOnlyFromAmong("create", "dispatch");
 var count = new Option<int>("--count") { Description = $"Requests (create) or tasks (dispatch) to send, 1..{BenchOptions.MaxCount}", DefaultValueFactory = _ => 1000 };
 var concurrency = new Option<int>("--concurrency") { Description = $"Requests in flight at once, 1..{BenchOptions.MaxConcurrency}", DefaultValueFactory = _ => 16 };
-var duration = new Option<double?>("--duration") { Description = $"Stop sending after this many seconds even if --count is not reached (at most {BenchOptions.MaxDurationSeconds})" };
+var duration = new Option<double?>("--duration") { Description = $"Stop sending after this many seconds even if --count is not reached (default and maximum {BenchOptions.MaxDurationSeconds})" };
 var workflow = new Option<string>("--workflow")
 {
     Description = "Workflow of the created tasks. 'auto' (default): run_command_workflow with command=true when the server lists it, else the server's default. 'none': leave it out.",
@@ -56,7 +56,17 @@ root.SetAction(async (parseResult, cancellationToken) =>
     }
 
     using var client = new DevorchClient(options.ServerUri, options.Token, options.Concurrency);
-    var task = await client.ChooseWorkflowAsync(options.Workflow, cancellationToken);
+    TaskTemplate task;
+    try
+    {
+        task = await client.ChooseWorkflowAsync(options.Workflow, cancellationToken);
+    }
+    catch (Exception ex) when (ex is HttpRequestException or InvalidOperationException)
+    {
+        await Console.Error.WriteLineAsync($"devorch-bench: cannot start against {options.ServerUri}: {ex.Message}");
+        return 1;
+    }
+
     await Console.Error.WriteLineAsync($"devorch-bench: {options.Mode} against {options.ServerUri} with {task.Describe()}");
     if (options.Warmup > 0)
     {
