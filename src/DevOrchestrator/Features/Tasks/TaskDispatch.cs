@@ -62,7 +62,9 @@ public static class TaskDispatch
                 {
                     Prefix = "{" + settings.RedisKeyPrefix.TrimEnd(':') + "}:hangfire:",
                     Db = RedisUrls.ToConfiguration(settings.RedisUrl).DefaultDatabase ?? 0,
-                    InvisibilityTimeout = TimeSpan.FromMinutes(30),
+                    // Short: a job fetched by a worker that then died reappears soon. A long run re-delivered while it
+                    // still runs is harmless: the claim in TaskJob refuses a task whose lease is alive.
+                    InvisibilityTimeout = TimeSpan.FromMinutes(2),
                 });
         }
 
@@ -81,6 +83,8 @@ public static class TaskDispatch
                 EnableLongPolling = true,
                 QueuePollInterval = TimeSpan.FromSeconds(5),
                 DistributedLockTimeout = TimeSpan.FromMinutes(1),
+                // See the Redis storage above: re-delivery of a fetched job is harmless, losing it for 30 minutes is not.
+                InvisibilityTimeout = TimeSpan.FromMinutes(2),
             });
     }
 }
