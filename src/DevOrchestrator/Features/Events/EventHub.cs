@@ -8,7 +8,8 @@ namespace DevOrchestrator.Features.Events;
 /// Tails the events table and fans new rows out to subscribers (WebSocket and SSE streams). It wakes at once when this
 /// process committed events (<see cref="EventSignal"/>) and polls otherwise, so events written by other processes
 /// (workers) arrive within <see cref="PollInterval"/>. Ids that are skipped (a transaction that committed later than a
-/// higher id) are re-checked for a while, so an event is delivered late rather than lost.
+/// higher id) are re-checked for a while, so an event is delivered late rather than lost. While nobody subscribes it
+/// reads nothing.
 /// </summary>
 public sealed partial class EventHub(IServiceScopeFactory scopes, EventSignal signal, ILogger<EventHub> logger) : BackgroundService
 {
@@ -19,12 +20,20 @@ public sealed partial class EventHub(IServiceScopeFactory scopes, EventSignal si
     private readonly List<Channel<TaskEvent>> _subscribers = [];
     private readonly Dictionary<long, DateTimeOffset> _gaps = [];
     private long _lastId = -1;
+    private DateTimeOffset _startFrom = DateTimeOffset.MinValue;
 
     public ChannelReader<TaskEvent> Subscribe(CancellationToken unsubscribe)
     {
         var channel = Channel.CreateBounded<TaskEvent>(new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
         lock (_lock)
         {
+            if (_subscribers.Count == 0)
+            {
+                // The hub was idle (it reads nothing while nobody listens): start from what exists now.
+                _startFrom = DateTimeOffset.UtcNow;
+                Volatile.Write(ref _lastId, -1);
+            }
+
             _subscribers.Add(channel);
         }
 
@@ -64,12 +73,23 @@ public sealed partial class EventHub(IServiceScopeFactory scopes, EventSignal si
 
     private async Task TailOnceAsync(CancellationToken cancellationToken)
     {
+        DateTimeOffset startFrom;
+        lock (_lock)
+        {
+            if (_subscribers.Count == 0)
+            {
+                return;
+            }
+
+            startFrom = _startFrom;
+        }
+
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
-        if (_lastId < 0)
+        if (Volatile.Read(ref _lastId) < 0)
         {
-            _lastId = await db.Events.MaxAsync(e => (long?)e.Id, cancellationToken) ?? 0;
-            return;
+            _gaps.Clear();
+            _lastId = await db.Events.Where(e => e.CreatedAt < startFrom).MaxAsync(e => (long?)e.Id, cancellationToken) ?? 0;
         }
 
         var fresh = await db.Events.AsNoTracking().Where(e => e.Id > _lastId).OrderBy(e => e.Id).Take(1000).ToListAsync(cancellationToken);
