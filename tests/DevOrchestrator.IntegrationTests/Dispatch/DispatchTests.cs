@@ -165,9 +165,28 @@ public sealed class DispatchTests
     [Fact]
     public async Task Several_worker_processes_share_the_work_on_one_postgresql()
     {
+        await using var api = await RunOnTwoWorkersAsync(new Dictionary<string, string?> { ["MAX_WORKERS"] = "2" }, tasks: 8);
+    }
+
+    [Fact]
+    public async Task Workers_share_the_work_through_a_redis_queue()
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["REDIS_URL"] = await TestDatabases.RequireRedisAsync(),
+            ["REDIS_KEY_PREFIX"] = "devorch-test-" + Guid.NewGuid().ToString("N")[..8],
+            ["MAX_WORKERS"] = "2",
+        };
+        await using var api = await RunOnTwoWorkersAsync(settings, tasks: 6);
+        var health = await (await api.Client.GetAsync("/health", TestContext.Current.CancellationToken)).ReadJsonAsync();
+        Assert.Equal("healthy", (string?)health["services"]!["redis"]!["status"]);
+    }
+
+    /// <summary>An API replica and two worker replicas on one PostgreSQL: every task completes once, and both workers work.</summary>
+    private static async Task<ServiceUnderTest> RunOnTwoWorkersAsync(Dictionary<string, string?> settings, int tasks)
+    {
         var ct = TestContext.Current.CancellationToken;
-        await using var api = await ServiceUnderTest.StartAsync(Db.Postgres, ServiceRole.Api, cancellationToken: ct);
-        var settings = new Dictionary<string, string?> { ["MAX_WORKERS"] = "2" };
+        var api = await ServiceUnderTest.StartAsync(Db.Postgres, ServiceRole.Api, settings, cancellationToken: ct);
         await using var workerA = await ServiceUnderTest.StartAsync(Db.Postgres, ServiceRole.Worker, settings, shareWith: api, cancellationToken: ct);
         await using var workerB = await ServiceUnderTest.StartAsync(Db.Postgres, ServiceRole.Worker, settings, shareWith: api, cancellationToken: ct);
         using var client = await api.ClientForNewUserAsync(Roles.Operator, ct);
@@ -175,7 +194,7 @@ public sealed class DispatchTests
         var project = await CreateProjectAsync(client, bare);
 
         var ids = new List<long>();
-        for (var i = 0; i < 8; i++)
+        for (var i = 0; i < tasks; i++)
         {
             ids.Add(await StartTaskAsync(client, project, $"shared {i}", "sleep 0.5"));
         }
@@ -188,43 +207,7 @@ public sealed class DispatchTests
         var agents = await api.WithDbAsync(d => d.AgentExecutions.Where(a => ids.Contains(a.TaskId)).ToListAsync(ct));
         Assert.Equal(ids.Count, agents.Count);
         Assert.Equal(2, agents.Select(a => a.WorkerId).Distinct().Count());
-    }
-
-    [Fact]
-    public async Task Workers_share_the_work_through_a_redis_queue()
-    {
-        var ct = TestContext.Current.CancellationToken;
-        var redis = await TestDatabases.RequireRedisAsync();
-        var settings = new Dictionary<string, string?>
-        {
-            ["REDIS_URL"] = redis,
-            ["REDIS_KEY_PREFIX"] = "devorch-test-" + Guid.NewGuid().ToString("N")[..8],
-            ["MAX_WORKERS"] = "2",
-        };
-        await using var api = await ServiceUnderTest.StartAsync(Db.Postgres, ServiceRole.Api, settings, cancellationToken: ct);
-        await using var workerA = await ServiceUnderTest.StartAsync(Db.Postgres, ServiceRole.Worker, settings, shareWith: api, cancellationToken: ct);
-        await using var workerB = await ServiceUnderTest.StartAsync(Db.Postgres, ServiceRole.Worker, settings, shareWith: api, cancellationToken: ct);
-        using var client = await api.ClientForNewUserAsync(Roles.Operator, ct);
-        var bare = await GitFixtures.CreateBareRepositoryAsync(api.State.Root, ct);
-        var project = await CreateProjectAsync(client, bare);
-
-        var ids = new List<long>();
-        for (var i = 0; i < 6; i++)
-        {
-            ids.Add(await StartTaskAsync(client, project, $"redis {i}", "sleep 0.5"));
-        }
-
-        foreach (var id in ids)
-        {
-            Assert.Equal("completed", (string?)(await WaitForFinishAsync(client, id))["task"]!["status"]);
-        }
-
-        var agents = await api.WithDbAsync(d => d.AgentExecutions.Where(a => ids.Contains(a.TaskId)).ToListAsync(ct));
-        Assert.Equal(ids.Count, agents.Count);
-        Assert.Equal(2, agents.Select(a => a.WorkerId).Distinct().Count());
-
-        var health = await (await api.Client.GetAsync("/health", ct)).ReadJsonAsync();
-        Assert.Equal("healthy", (string?)health["services"]!["redis"]!["status"]);
+        return api;
     }
 
     internal static async Task<long> CreateProjectAsync(HttpClient client, string repository)
