@@ -56,15 +56,21 @@ public sealed partial class TaskJob(
         execution.Status = WorkflowStatuses.Running;
         execution.StartedAt ??= now;
 
-        await db.AgentExecutions.Where(a => a.TaskId == taskId && a.Status == AgentStatuses.Running)
-            .ExecuteUpdateAsync(s => s.SetProperty(a => a.Status, AgentStatuses.Abandoned).SetProperty(a => a.CompletedAt, now), cancellationToken);
-        var agent = new AgentExecution { TaskId = taskId, AgentType = task.AgentType, WorkerId = identity.Id, StartedAt = now, Status = AgentStatuses.Running };
-        db.AgentExecutions.Add(agent);
-        await db.SaveChangesAsync(cancellationToken);
-        agent.WorkflowExecutionId = execution.Id;
-        events.Add(db, taskId, EventTypes.TaskStatusUpdate, new { task_id = taskId, status = TaskStatuses.Running, previous_status = TaskStatuses.Queued, attempt = task.Attempts, worker_id = identity.Id });
-        events.Add(db, taskId, EventTypes.AgentStatusUpdate, new { agent_id = agent.Id, task_id = taskId, agent_type = agent.AgentType, status = AgentStatuses.Running });
-        await db.SaveChangesAsync(cancellationToken);
+        AgentExecution agent;
+
+        // One commit for the start of the run (each commit is a disk sync on PostgreSQL).
+        await using (var transaction = await db.Database.BeginTransactionAsync(cancellationToken))
+        {
+            if (task.Attempts > 1)
+            {
+                await db.AgentExecutions.Where(a => a.TaskId == taskId && a.Status == AgentStatuses.Running)
+                    .ExecuteUpdateAsync(s => s.SetProperty(a => a.Status, AgentStatuses.Abandoned).SetProperty(a => a.CompletedAt, now), cancellationToken);
+            }
+
+            agent = await StartAgentAsync(task, execution, now, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+        }
+
         metrics.TaskTransitions.WithLabels(TaskStatuses.Running).Inc();
 
         using var agentScope = logger.BeginScope(new Dictionary<string, object> { ["agent_id"] = agent.Id });
@@ -93,6 +99,18 @@ public sealed partial class TaskJob(
         }
 
         await FinishAsync(task, execution, agent, outcome, shuttingDown: cancellationToken.IsCancellationRequested);
+    }
+
+    private async Task<AgentExecution> StartAgentAsync(DevTask task, WorkflowExecution execution, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var agent = new AgentExecution { TaskId = task.Id, AgentType = task.AgentType, WorkerId = identity.Id, StartedAt = now, Status = AgentStatuses.Running };
+        db.AgentExecutions.Add(agent);
+        await db.SaveChangesAsync(cancellationToken);
+        agent.WorkflowExecutionId = execution.Id;
+        events.Add(db, task.Id, EventTypes.TaskStatusUpdate, new { task_id = task.Id, status = TaskStatuses.Running, previous_status = TaskStatuses.Queued, attempt = task.Attempts, worker_id = identity.Id });
+        events.Add(db, task.Id, EventTypes.AgentStatusUpdate, new { agent_id = agent.Id, task_id = task.Id, agent_type = agent.AgentType, status = AgentStatuses.Running });
+        await db.SaveChangesAsync(cancellationToken);
+        return agent;
     }
 
     /// <summary>Atomically moves the task from queued (or running with an expired lease) to running under this worker.</summary>

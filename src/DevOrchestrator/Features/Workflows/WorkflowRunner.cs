@@ -275,11 +275,13 @@ public sealed partial class WorkflowRunner(
         var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
         db.WorkflowSteps.Update(row); // inserts a new row (no key yet), updates a stored one
 
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         await db.SaveChangesAsync(cancellationToken);
         await db.WorkflowExecutions.Where(w => w.Id == run.WorkflowExecutionId)
             .ExecuteUpdateAsync(s => s.SetProperty(w => w.CurrentStep, row.Name), cancellationToken);
         await db.AgentExecutions.Where(a => a.Id == run.AgentExecutionId)
             .ExecuteUpdateAsync(s => s.SetProperty(a => a.CurrentStep, row.Name), cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
     }
 
     private async Task FinishStepAsync(
