@@ -57,7 +57,7 @@ public static class DevOrchestratorApp
         builder.AddJsonLogging(settings);
         services.AddDevOrchestratorDatabase(settings);
         services.AddEvents();
-        services.AddMetrics(settings);
+        services.AddPrometheusMetrics();
         services.AddDevOrchestratorHealthChecks();
         services.AddAuth(settings);
         services.AddWorkflows();
@@ -102,7 +102,7 @@ public static class DevOrchestratorApp
             app.MapEventStreams();
         }
 
-        app.MapTaskDispatchDashboard(serve.Role);
+        app.MapTaskDispatchDashboard();
         return app;
     }
 

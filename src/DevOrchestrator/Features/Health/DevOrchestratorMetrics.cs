@@ -1,4 +1,3 @@
-using DevOrchestrator.Hosting;
 using Prometheus;
 
 namespace DevOrchestrator.Features.Health;
@@ -41,9 +40,8 @@ public sealed class DevOrchestratorMetrics
 
 public static class MetricsEndpoints
 {
-    public static IServiceCollection AddMetrics(this IServiceCollection services, DevOrchestratorSettings settings)
+    public static IServiceCollection AddPrometheusMetrics(this IServiceCollection services)
     {
-        _ = settings;
         services.AddSingleton<DevOrchestratorMetrics>();
         return services;
     }

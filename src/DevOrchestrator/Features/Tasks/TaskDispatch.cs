@@ -46,9 +46,8 @@ public static class TaskDispatch
     }
 
     /// <summary>The Hangfire dashboard for operators at <c>/hangfire</c> (local requests only).</summary>
-    public static void MapTaskDispatchDashboard(this WebApplication app, ServiceRole role)
+    public static void MapTaskDispatchDashboard(this WebApplication app)
     {
-        _ = role;
         app.UseHangfireDashboard("/hangfire", new DashboardOptions { DisplayStorageConnectionString = false, DashboardTitle = "DevOrchestrator jobs" }, app.Services.GetRequiredService<JobStorage>());
     }
 
