@@ -42,7 +42,7 @@ public sealed class WorkflowRunnerTests
                 .AddLogging()
                 .AddDevOrchestratorDatabase(repository.Settings)
                 .AddEvents()
-                .AddMetrics(repository.Settings)
+                .AddPrometheusMetrics()
                 .AddWorkflows()
                 .AddWorkspaces()
                 .BuildServiceProvider();
