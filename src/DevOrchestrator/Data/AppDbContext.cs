@@ -95,6 +95,7 @@ public abstract class AppDbContext(DbContextOptions options) : DbContext(options
         {
             e.ToTable("events");
             e.Property(ev => ev.Type).HasMaxLength(100);
+            e.HasOne(ev => ev.Task).WithMany().HasForeignKey(ev => ev.TaskId).OnDelete(DeleteBehavior.Cascade);
             e.HasIndex(ev => new { ev.TaskId, ev.Id });
         });
 

@@ -26,6 +26,14 @@ public sealed class EventPublisher(TimeProvider timeProvider)
         return ev;
     }
 
+    /// <summary>Stages an event for a task that is being inserted in the same save: one commit for both.</summary>
+    public TaskEvent Add(AppDbContext db, Tasks.DevTask task, string type, object payload)
+    {
+        var ev = Add(db, (long?)null, type, payload);
+        ev.Task = task;
+        return ev;
+    }
+
     public async Task PublishAsync(AppDbContext db, long? taskId, string type, object payload, CancellationToken cancellationToken)
     {
         Add(db, taskId, type, payload);

@@ -198,6 +198,8 @@ public static class TasksApi
             UpdatedAt = now,
         };
         db.Tasks.Add(task);
+        // The task and its first event in one commit (the event's task id is filled in by the save).
+        events.Add(db, task, EventTypes.TaskStatusUpdate, new { status = TaskStatuses.Pending, previous_status = (string?)null, title = task.Title });
         try
         {
             await db.SaveChangesAsync(cancellationToken);
@@ -220,14 +222,9 @@ public static class TasksApi
         }
 
         metrics.TaskTransitions.WithLabels(TaskStatuses.Pending).Inc();
-        events.Add(db, task.Id, EventTypes.TaskStatusUpdate, new { task_id = task.Id, status = TaskStatuses.Pending, previous_status = (string?)null, title = task.Title });
         if (request.AutoStart == true)
         {
             await queue.QueueAsync(task, task.Workflow, null, cancellationToken);
-        }
-        else
-        {
-            await db.SaveChangesAsync(cancellationToken);
         }
 
         context.Response.Headers.Location = $"/api/v1/tasks/{task.Id}";

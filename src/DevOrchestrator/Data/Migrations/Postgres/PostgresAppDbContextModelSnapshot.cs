@@ -619,6 +619,17 @@ namespace DevOrchestrator.Data.Migrations.Postgres
                         .HasConstraintName("fk_agent_executions_tasks_task_id");
                 });
 
+            modelBuilder.Entity("DevOrchestrator.Features.Events.TaskEvent", b =>
+                {
+                    b.HasOne("DevOrchestrator.Features.Tasks.DevTask", "Task")
+                        .WithMany()
+                        .HasForeignKey("TaskId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .HasConstraintName("fk_events_tasks_task_id");
+
+                    b.Navigation("Task");
+                });
+
             modelBuilder.Entity("DevOrchestrator.Features.Tasks.DevTask", b =>
                 {
                     b.HasOne("DevOrchestrator.Features.Auth.User", null)
