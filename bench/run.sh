@@ -237,6 +237,14 @@ fresh_postgres() {
   pg_url=$PG_ADMIN_URL/$db${PG_URL_QUERY:+?$PG_URL_QUERY}
 }
 
+# A setup on a fresh PostgreSQL database: migrated (the server does not migrate PostgreSQL on start), with a token.
+postgres_setup() {
+  fresh_postgres "$1"
+  use_setup "$1" "$pg_url"
+  devorch db migrate >/dev/null
+  create_token
+}
+
 machine() {
   {
     printf '# DevOrchestrator foundation benchmark — %s\n\n' "$(date -u '+%Y-%m-%d %H:%M UTC')"
@@ -266,19 +274,13 @@ main() {
   fi
 
   if [[ ${SKIP_POSTGRES:-0} != 1 ]]; then
-    fresh_postgres all
-    use_setup postgres "$pg_url"
-    devorch db migrate >/dev/null
-    create_token
+    postgres_setup postgres
     start_server "$PORT"
     measure "PostgreSQL, role all"
     stop_servers
 
     if [[ ${SKIP_SPLIT:-0} != 1 ]]; then
-      fresh_postgres split
-      use_setup split "$pg_url"
-      devorch db migrate >/dev/null
-      create_token
+      postgres_setup split
       start_server "$WORKER_PORT" --role worker
       local worker_pid=$server_pid
       start_server "$PORT" --role api
