@@ -127,6 +127,45 @@ public sealed class DispatchTests
     }
 
     [Fact]
+    public async Task A_worker_that_shuts_down_hands_its_running_task_back_and_it_resumes_elsewhere()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var first = await ServiceUnderTest.StartAsync(Db.Sqlite, cancellationToken: ct);
+        first.KeepStateOnDispose = true;
+        long id;
+        string bare;
+        await using (first.ConfigureAwait(false))
+        {
+            using var client = await first.ClientForNewUserAsync(Roles.Operator, ct);
+            bare = await GitFixtures.CreateBareRepositoryAsync(first.State.Root, ct);
+            var project = await CreateProjectAsync(client, bare);
+            // Slow on the first run only: the marker lives in the shared worktree, so the resumed run finishes at once.
+            id = await StartTaskAsync(client, project, "interrupted", "if [ -f .resumed ]; then echo done > DONE.txt; else touch .resumed; sleep 600; fi");
+            await HttpJson.EventuallyAsync(
+                async () => (await (await client.GetAsync($"/api/v1/tasks/{id}", ct)).ReadJsonAsync())["data"]!["workflow_execution"]!["steps"]!.AsArray()
+                    .Any(s => (string?)s!["name"] == "run" && (string?)s["status"] == "running"),
+                running => running);
+        }
+
+        // The host stopped gracefully: the task is queued again, unowned, and its interrupted step is marked cancelled.
+        await using (var d = first.State.OpenDb())
+        {
+            var task = await d.Tasks.SingleAsync(t => t.Id == id, ct);
+            Assert.Equal(TaskStatuses.Queued, task.Status);
+            Assert.Null(task.WorkerId);
+            Assert.Equal("abandoned", (await d.AgentExecutions.SingleAsync(a => a.TaskId == id, ct)).Status);
+            Assert.Contains(await d.WorkflowSteps.Where(s => s.Name == "run").Select(s => s.Status).ToListAsync(ct), s => s == StepStatuses.Cancelled);
+        }
+
+        await using var second = await ServiceUnderTest.StartAsync(Db.Sqlite, shareWith: first, ownState: true, cancellationToken: ct);
+        using var client2 = await second.ClientForNewUserAsync(Roles.Viewer, ct);
+        var done = await WaitForFinishAsync(client2, id);
+        Assert.Equal("completed", (string?)done["task"]!["status"]);
+        Assert.Equal(2, (int)done["task"]!["attempts"]!);
+        Assert.Equal("done", await GitFixtures.GitAsync(bare, ct, "show", $"{(string?)done["task"]!["branch"]}:DONE.txt"));
+    }
+
+    [Fact]
     public async Task Two_workers_racing_for_one_task_run_it_exactly_once()
     {
         var ct = TestContext.Current.CancellationToken;
