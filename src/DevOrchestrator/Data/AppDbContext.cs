@@ -24,6 +24,9 @@ public abstract class AppDbContext(DbContextOptions options) : DbContext(options
     public DbSet<WorkflowStepExecution> WorkflowSteps => Set<WorkflowStepExecution>();
     public DbSet<TaskEvent> Events => Set<TaskEvent>();
     public DbSet<CostEntry> CostEntries => Set<CostEntry>();
+    public DbSet<BudgetMonth> BudgetMonths => Set<BudgetMonth>();
+    public DbSet<CostReservation> CostReservations => Set<CostReservation>();
+    public DbSet<AgentCheckpoint> AgentCheckpoints => Set<AgentCheckpoint>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -54,6 +57,8 @@ public abstract class AppDbContext(DbContextOptions options) : DbContext(options
             e.Property(t => t.Priority).HasMaxLength(20);
             e.Property(t => t.ExternalId).HasMaxLength(200);
             e.Property(t => t.IdempotencyKey).HasMaxLength(200);
+            e.Property(t => t.Kind).HasMaxLength(20);
+            e.HasOne<DevTask>().WithMany().HasForeignKey(t => t.ParentId).OnDelete(DeleteBehavior.SetNull);
             e.HasOne<Project>().WithMany().HasForeignKey(t => t.ProjectId).OnDelete(DeleteBehavior.Restrict);
             e.HasOne<User>().WithMany().HasForeignKey(t => t.CreatedByUserId).OnDelete(DeleteBehavior.SetNull);
             e.HasIndex(t => new { t.Status, t.CreatedAt });
@@ -108,6 +113,29 @@ public abstract class AppDbContext(DbContextOptions options) : DbContext(options
             e.HasIndex(c => c.CreatedAt);
             e.HasIndex(c => new { c.TaskId, c.CreatedAt });
             e.HasIndex(c => new { c.ProjectId, c.CreatedAt });
+            e.HasIndex(c => new { c.UserId, c.CreatedAt });
+        });
+
+        modelBuilder.Entity<BudgetMonth>(e =>
+        {
+            e.ToTable("budget_months");
+            e.HasKey(b => b.Month);
+            e.Property(b => b.Month).HasMaxLength(7);
+        });
+
+        modelBuilder.Entity<CostReservation>(e =>
+        {
+            e.ToTable("cost_reservations");
+            e.Property(r => r.Month).HasMaxLength(7);
+            e.HasIndex(r => r.ExpiresAt);
+        });
+
+        modelBuilder.Entity<AgentCheckpoint>(e =>
+        {
+            e.ToTable("agent_checkpoints");
+            e.Property(c => c.Conversation).HasMaxLength(200);
+            e.HasOne<DevTask>().WithMany().HasForeignKey(c => c.TaskId).OnDelete(DeleteBehavior.Cascade);
+            e.HasIndex(c => new { c.WorkflowExecutionId, c.Conversation }).IsUnique();
         });
     }
 }

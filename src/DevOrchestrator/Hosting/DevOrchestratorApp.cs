@@ -62,6 +62,7 @@ public static class DevOrchestratorApp
         services.AddAuth(settings);
         services.AddWorkflows();
         services.AddWorkspaces();
+        services.AddAgents();
         services.AddTaskDispatch(settings, serve.Role);
 
         // Keys for the dashboard's antiforgery tokens: kept with the data, not regenerated on every start.

@@ -39,6 +39,33 @@ public sealed class DevOrchestratorSettings
     [ConfigurationKeyName("PER_TASK_COST_LIMIT")] public decimal? PerTaskCostLimit { get; set; }
     [ConfigurationKeyName("MAX_COST_PER_TASK")] public decimal? MaxCostPerTask { get; set; }
 
+    [ConfigurationKeyName("ANTHROPIC_API_KEY")] public string? AnthropicApiKey { get; set; }
+    [ConfigurationKeyName("ANTHROPIC_BASE_URL")] public string? AnthropicBaseUrl { get; set; }
+    [ConfigurationKeyName("OPENAI_API_KEY")] public string? OpenAIApiKey { get; set; }
+    [ConfigurationKeyName("OPENAI_BASE_URL")] public string? OpenAIBaseUrl { get; set; }
+
+    /// <summary><c>auto</c> (Anthropic when its key is set, else OpenAI-compatible when its key or base URL is set), <c>anthropic</c> or <c>openai</c>.</summary>
+    [ConfigurationKeyName("AI_PROVIDER")] public string AiProvider { get; set; } = "auto";
+    [ConfigurationKeyName("DEVELOPMENT_MODEL")] public string? DevelopmentModel { get; set; }
+    [ConfigurationKeyName("PLANNING_MODEL")] public string? PlanningModel { get; set; }
+    [ConfigurationKeyName("REVIEW_MODEL")] public string? ReviewModel { get; set; }
+    [ConfigurationKeyName("SUMMARY_MODEL")] public string? SummaryModel { get; set; }
+
+    [ConfigurationKeyName("AGENT_MAX_TURNS")] public int AgentMaxTurns { get; set; } = 40;
+    [ConfigurationKeyName("AGENT_MAX_OUTPUT_TOKENS")] public int AgentMaxOutputTokens { get; set; } = 8192;
+    [ConfigurationKeyName("AGENT_VERIFY_ATTEMPTS")] public int AgentVerifyAttempts { get; set; } = 2;
+    [ConfigurationKeyName("AGENT_TOOL_OUTPUT_CHARS")] public int AgentToolOutputChars { get; set; } = 20_000;
+
+    [ConfigurationKeyName("MODEL_TIMEOUT_SECONDS")] public int ModelTimeoutSeconds { get; set; } = 600;
+    [ConfigurationKeyName("MODEL_RETRY_ATTEMPTS")] public int ModelRetryAttempts { get; set; } = 4;
+    [ConfigurationKeyName("MODEL_REQUESTS_PER_SECOND")] public double ModelRequestsPerSecond { get; set; } = 10;
+    [ConfigurationKeyName("MODEL_MAX_CONCURRENT_REQUESTS")] public int ModelMaxConcurrentRequests { get; set; } = 20;
+    [ConfigurationKeyName("CIRCUIT_BREAKER_ENABLED")] public bool CircuitBreakerEnabled { get; set; } = true;
+    [ConfigurationKeyName("CIRCUIT_BREAKER_THRESHOLD")] public int CircuitBreakerThreshold { get; set; } = 5;
+
+    /// <summary>Prices per million tokens by model id (prefix match), over the built-in table; see <c>docs/agents.md</c>.</summary>
+    [ConfigurationKeyName("MODEL_PRICES")] public Dictionary<string, Features.Costs.ModelPrice> ModelPrices { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
     public bool IsProduction => string.Equals(Environment, "production", StringComparison.OrdinalIgnoreCase);
 
     public bool UsesPostgres => DatabaseUrl is { } url &&
@@ -181,6 +208,72 @@ internal sealed class DevOrchestratorSettingsValidator : IValidateOptions<DevOrc
         if (options.PerTaskLimitUsd < 0)
         {
             errors.Add("PER_TASK_COST_LIMIT must not be negative.");
+        }
+
+        if (options.AiProvider is not ("auto" or "anthropic" or "openai"))
+        {
+            errors.Add($"AI_PROVIDER must be auto, anthropic or openai (got '{options.AiProvider}').");
+        }
+
+        foreach (var (setting, value) in new[] { ("ANTHROPIC_BASE_URL", options.AnthropicBaseUrl), ("OPENAI_BASE_URL", options.OpenAIBaseUrl) })
+        {
+            if (value is { Length: > 0 } && (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https")))
+            {
+                errors.Add($"{setting} must be an http(s) URL (got '{value}').");
+            }
+        }
+
+        if (options.AgentMaxTurns is < 1 or > 1000)
+        {
+            errors.Add("AGENT_MAX_TURNS must be between 1 and 1000.");
+        }
+
+        if (options.AgentMaxOutputTokens is < 256 or > 200_000)
+        {
+            errors.Add("AGENT_MAX_OUTPUT_TOKENS must be between 256 and 200000.");
+        }
+
+        if (options.AgentVerifyAttempts is < 0 or > 20)
+        {
+            errors.Add("AGENT_VERIFY_ATTEMPTS must be between 0 and 20.");
+        }
+
+        if (options.AgentToolOutputChars < 1000)
+        {
+            errors.Add("AGENT_TOOL_OUTPUT_CHARS must be at least 1000.");
+        }
+
+        if (options.ModelTimeoutSeconds < 1)
+        {
+            errors.Add("MODEL_TIMEOUT_SECONDS must be at least 1.");
+        }
+
+        if (options.ModelRetryAttempts is < 0 or > 20)
+        {
+            errors.Add("MODEL_RETRY_ATTEMPTS must be between 0 and 20.");
+        }
+
+        if (options.ModelRequestsPerSecond <= 0)
+        {
+            errors.Add("MODEL_REQUESTS_PER_SECOND must be greater than 0.");
+        }
+
+        if (options.ModelMaxConcurrentRequests is < 1 or > 10_000)
+        {
+            errors.Add("MODEL_MAX_CONCURRENT_REQUESTS must be between 1 and 10000.");
+        }
+
+        if (options.CircuitBreakerThreshold < 1)
+        {
+            errors.Add("CIRCUIT_BREAKER_THRESHOLD must be at least 1.");
+        }
+
+        foreach (var (model, price) in options.ModelPrices)
+        {
+            if (price.Input < 0 || price.Output < 0 || price.CacheWrite < 0 || price.CacheRead < 0 || price.ContextWindow < 0)
+            {
+                errors.Add($"MODEL_PRICES:{model}: prices and context_window must not be negative.");
+            }
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

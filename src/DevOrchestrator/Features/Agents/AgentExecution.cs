@@ -11,6 +11,9 @@ public sealed class AgentExecution
     public string? WorkerId { get; set; }
     public string? CurrentStep { get; set; }
     public string? Error { get; set; }
+
+    /// <summary>What this run's model calls cost, in micro-dollars.</summary>
+    public long CostMicros { get; set; }
     public DateTimeOffset StartedAt { get; set; }
     public DateTimeOffset? CompletedAt { get; set; }
 }

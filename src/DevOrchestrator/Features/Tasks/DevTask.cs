@@ -20,6 +20,16 @@ public sealed class DevTask
     public long? CreatedByUserId { get; set; }
     public string? IdempotencyKey { get; set; }
 
+    /// <summary><c>task</c>, or <c>epic</c> for a planning agent's epic (its tasks have <see cref="ParentId"/>).</summary>
+    public string Kind { get; set; } = TaskKinds.Task;
+    public long? ParentId { get; set; }
+
+    /// <summary>What the task's model calls have cost, in micro-dollars.</summary>
+    public long CostMicros { get; set; }
+
+    /// <summary>Worst-case costs of its calls in flight, in micro-dollars.</summary>
+    public long CostReservedMicros { get; set; }
+
     /// <summary>The id of the last job enqueued for the task, so the sweeper can tell a live job from a lost one.</summary>
     public string? JobId { get; set; }
 
@@ -45,9 +55,18 @@ public static class TaskStatuses
     public const string Failed = "failed";
     public const string Cancelled = "cancelled";
 
-    public static readonly IReadOnlyList<string> All = [Pending, Queued, Running, Completed, Failed, Cancelled];
+    /// <summary>A model call would have broken the task's or the month's budget; partial work is committed on its branch.</summary>
+    public const string BudgetExceeded = "budget_exceeded";
 
-    public static bool IsFinished(string status) => status is Completed or Failed or Cancelled;
+    public static readonly IReadOnlyList<string> All = [Pending, Queued, Running, Completed, Failed, Cancelled, BudgetExceeded];
+
+    public static bool IsFinished(string status) => status is Completed or Failed or Cancelled or BudgetExceeded;
+}
+
+public static class TaskKinds
+{
+    public const string Task = "task";
+    public const string Epic = "epic";
 }
 
 public static class TaskSources
@@ -57,8 +76,9 @@ public static class TaskSources
     public const string GitHub = "github";
     public const string Jira = "jira";
     public const string Slack = "slack";
+    public const string Plan = "plan";
 
-    public static readonly IReadOnlyList<string> All = [Api, Cli, GitHub, Jira, Slack];
+    public static readonly IReadOnlyList<string> All = [Api, Cli, GitHub, Jira, Slack, Plan];
 }
 
 public static class TaskPriorities

@@ -23,6 +23,67 @@ namespace DevOrchestrator.Data.Migrations.Postgres
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
+            modelBuilder.Entity("DevOrchestrator.Features.Agents.AgentCheckpoint", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<string>("BaseCommit")
+                        .HasColumnType("text")
+                        .HasColumnName("base_commit");
+
+                    b.Property<string>("Conversation")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("conversation");
+
+                    b.Property<string>("Diff")
+                        .HasColumnType("text")
+                        .HasColumnName("diff");
+
+                    b.Property<string>("Messages")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("messages");
+
+                    b.Property<string>("State")
+                        .HasColumnType("text")
+                        .HasColumnName("state");
+
+                    b.Property<long>("TaskId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("task_id");
+
+                    b.Property<int>("Turn")
+                        .HasColumnType("integer")
+                        .HasColumnName("turn");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.Property<long>("WorkflowExecutionId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("workflow_execution_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_agent_checkpoints");
+
+                    b.HasIndex("TaskId")
+                        .HasDatabaseName("ix_agent_checkpoints_task_id");
+
+                    b.HasIndex("WorkflowExecutionId", "Conversation")
+                        .IsUnique()
+                        .HasDatabaseName("ix_agent_checkpoints_workflow_execution_id_conversation");
+
+                    b.ToTable("agent_checkpoints", (string)null);
+                });
+
             modelBuilder.Entity("DevOrchestrator.Features.Agents.AgentExecution", b =>
                 {
                     b.Property<long>("Id")
@@ -41,6 +102,10 @@ namespace DevOrchestrator.Data.Migrations.Postgres
                     b.Property<DateTimeOffset?>("CompletedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("completed_at");
+
+                    b.Property<long>("CostMicros")
+                        .HasColumnType("bigint")
+                        .HasColumnName("cost_micros");
 
                     b.Property<string>("CurrentStep")
                         .HasColumnType("text")
@@ -128,6 +193,35 @@ namespace DevOrchestrator.Data.Migrations.Postgres
                     b.ToTable("users", (string)null);
                 });
 
+            modelBuilder.Entity("DevOrchestrator.Features.Costs.BudgetMonth", b =>
+                {
+                    b.Property<string>("Month")
+                        .HasMaxLength(7)
+                        .HasColumnType("character varying(7)")
+                        .HasColumnName("month");
+
+                    b.Property<bool>("Alerted100")
+                        .HasColumnType("boolean")
+                        .HasColumnName("alerted100");
+
+                    b.Property<bool>("Alerted80")
+                        .HasColumnType("boolean")
+                        .HasColumnName("alerted80");
+
+                    b.Property<long>("ReservedMicros")
+                        .HasColumnType("bigint")
+                        .HasColumnName("reserved_micros");
+
+                    b.Property<long>("SpentMicros")
+                        .HasColumnType("bigint")
+                        .HasColumnName("spent_micros");
+
+                    b.HasKey("Month")
+                        .HasName("pk_budget_months");
+
+                    b.ToTable("budget_months", (string)null);
+                });
+
             modelBuilder.Entity("DevOrchestrator.Features.Costs.CostEntry", b =>
                 {
                     b.Property<long>("Id")
@@ -210,7 +304,50 @@ namespace DevOrchestrator.Data.Migrations.Postgres
                     b.HasIndex("TaskId", "CreatedAt")
                         .HasDatabaseName("ix_cost_entries_task_id_created_at");
 
+                    b.HasIndex("UserId", "CreatedAt")
+                        .HasDatabaseName("ix_cost_entries_user_id_created_at");
+
                     b.ToTable("cost_entries", (string)null);
+                });
+
+            modelBuilder.Entity("DevOrchestrator.Features.Costs.CostReservation", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<DateTimeOffset>("ExpiresAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("expires_at");
+
+                    b.Property<long>("Micros")
+                        .HasColumnType("bigint")
+                        .HasColumnName("micros");
+
+                    b.Property<string>("Month")
+                        .IsRequired()
+                        .HasMaxLength(7)
+                        .HasColumnType("character varying(7)")
+                        .HasColumnName("month");
+
+                    b.Property<long?>("TaskId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("task_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_cost_reservations");
+
+                    b.HasIndex("ExpiresAt")
+                        .HasDatabaseName("ix_cost_reservations_expires_at");
+
+                    b.ToTable("cost_reservations", (string)null);
                 });
 
             modelBuilder.Entity("DevOrchestrator.Features.Events.TaskEvent", b =>
@@ -358,6 +495,14 @@ namespace DevOrchestrator.Data.Migrations.Postgres
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("completed_at");
 
+                    b.Property<long>("CostMicros")
+                        .HasColumnType("bigint")
+                        .HasColumnName("cost_micros");
+
+                    b.Property<long>("CostReservedMicros")
+                        .HasColumnType("bigint")
+                        .HasColumnName("cost_reserved_micros");
+
                     b.Property<DateTimeOffset>("CreatedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");
@@ -388,9 +533,19 @@ namespace DevOrchestrator.Data.Migrations.Postgres
                         .HasColumnType("text")
                         .HasColumnName("job_id");
 
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)")
+                        .HasColumnName("kind");
+
                     b.Property<DateTimeOffset?>("LeaseExpiresAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("lease_expires_at");
+
+                    b.Property<long?>("ParentId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("parent_id");
 
                     b.Property<string>("Priority")
                         .IsRequired()
@@ -451,6 +606,9 @@ namespace DevOrchestrator.Data.Migrations.Postgres
 
                     b.HasKey("Id")
                         .HasName("pk_tasks");
+
+                    b.HasIndex("ParentId")
+                        .HasDatabaseName("ix_tasks_parent_id");
 
                     b.HasIndex("CreatedByUserId", "IdempotencyKey")
                         .IsUnique()
@@ -609,6 +767,16 @@ namespace DevOrchestrator.Data.Migrations.Postgres
                     b.ToTable("workflow_steps", (string)null);
                 });
 
+            modelBuilder.Entity("DevOrchestrator.Features.Agents.AgentCheckpoint", b =>
+                {
+                    b.HasOne("DevOrchestrator.Features.Tasks.DevTask", null)
+                        .WithMany()
+                        .HasForeignKey("TaskId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_agent_checkpoints_tasks_task_id");
+                });
+
             modelBuilder.Entity("DevOrchestrator.Features.Agents.AgentExecution", b =>
                 {
                     b.HasOne("DevOrchestrator.Features.Tasks.DevTask", null)
@@ -637,6 +805,12 @@ namespace DevOrchestrator.Data.Migrations.Postgres
                         .HasForeignKey("CreatedByUserId")
                         .OnDelete(DeleteBehavior.SetNull)
                         .HasConstraintName("fk_tasks_users_created_by_user_id");
+
+                    b.HasOne("DevOrchestrator.Features.Tasks.DevTask", null)
+                        .WithMany()
+                        .HasForeignKey("ParentId")
+                        .OnDelete(DeleteBehavior.SetNull)
+                        .HasConstraintName("fk_tasks_tasks_parent_id");
 
                     b.HasOne("DevOrchestrator.Features.Projects.Project", null)
                         .WithMany()

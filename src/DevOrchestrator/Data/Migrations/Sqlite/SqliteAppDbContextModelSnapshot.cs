@@ -16,6 +16,65 @@ namespace DevOrchestrator.Data.Migrations.Sqlite
 #pragma warning disable 612, 618
             modelBuilder.HasAnnotation("ProductVersion", "10.0.15");
 
+            modelBuilder.Entity("DevOrchestrator.Features.Agents.AgentCheckpoint", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<string>("BaseCommit")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("base_commit");
+
+                    b.Property<string>("Conversation")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("conversation");
+
+                    b.Property<string>("Diff")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("diff");
+
+                    b.Property<string>("Messages")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("messages");
+
+                    b.Property<string>("State")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("state");
+
+                    b.Property<long>("TaskId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("task_id");
+
+                    b.Property<int>("Turn")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("turn");
+
+                    b.Property<long>("UpdatedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("updated_at");
+
+                    b.Property<long>("WorkflowExecutionId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("workflow_execution_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_agent_checkpoints");
+
+                    b.HasIndex("TaskId")
+                        .HasDatabaseName("ix_agent_checkpoints_task_id");
+
+                    b.HasIndex("WorkflowExecutionId", "Conversation")
+                        .IsUnique()
+                        .HasDatabaseName("ix_agent_checkpoints_workflow_execution_id_conversation");
+
+                    b.ToTable("agent_checkpoints", (string)null);
+                });
+
             modelBuilder.Entity("DevOrchestrator.Features.Agents.AgentExecution", b =>
                 {
                     b.Property<long>("Id")
@@ -32,6 +91,10 @@ namespace DevOrchestrator.Data.Migrations.Sqlite
                     b.Property<long?>("CompletedAt")
                         .HasColumnType("INTEGER")
                         .HasColumnName("completed_at");
+
+                    b.Property<long>("CostMicros")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("cost_micros");
 
                     b.Property<string>("CurrentStep")
                         .HasColumnType("TEXT")
@@ -117,6 +180,35 @@ namespace DevOrchestrator.Data.Migrations.Sqlite
                     b.ToTable("users", (string)null);
                 });
 
+            modelBuilder.Entity("DevOrchestrator.Features.Costs.BudgetMonth", b =>
+                {
+                    b.Property<string>("Month")
+                        .HasMaxLength(7)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("month");
+
+                    b.Property<bool>("Alerted100")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("alerted100");
+
+                    b.Property<bool>("Alerted80")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("alerted80");
+
+                    b.Property<long>("ReservedMicros")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("reserved_micros");
+
+                    b.Property<long>("SpentMicros")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("spent_micros");
+
+                    b.HasKey("Month")
+                        .HasName("pk_budget_months");
+
+                    b.ToTable("budget_months", (string)null);
+                });
+
             modelBuilder.Entity("DevOrchestrator.Features.Costs.CostEntry", b =>
                 {
                     b.Property<long>("Id")
@@ -197,7 +289,48 @@ namespace DevOrchestrator.Data.Migrations.Sqlite
                     b.HasIndex("TaskId", "CreatedAt")
                         .HasDatabaseName("ix_cost_entries_task_id_created_at");
 
+                    b.HasIndex("UserId", "CreatedAt")
+                        .HasDatabaseName("ix_cost_entries_user_id_created_at");
+
                     b.ToTable("cost_entries", (string)null);
+                });
+
+            modelBuilder.Entity("DevOrchestrator.Features.Costs.CostReservation", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("created_at");
+
+                    b.Property<long>("ExpiresAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("expires_at");
+
+                    b.Property<long>("Micros")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("micros");
+
+                    b.Property<string>("Month")
+                        .IsRequired()
+                        .HasMaxLength(7)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("month");
+
+                    b.Property<long?>("TaskId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("task_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_cost_reservations");
+
+                    b.HasIndex("ExpiresAt")
+                        .HasDatabaseName("ix_cost_reservations_expires_at");
+
+                    b.ToTable("cost_reservations", (string)null);
                 });
 
             modelBuilder.Entity("DevOrchestrator.Features.Events.TaskEvent", b =>
@@ -339,6 +472,14 @@ namespace DevOrchestrator.Data.Migrations.Sqlite
                         .HasColumnType("INTEGER")
                         .HasColumnName("completed_at");
 
+                    b.Property<long>("CostMicros")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("cost_micros");
+
+                    b.Property<long>("CostReservedMicros")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("cost_reserved_micros");
+
                     b.Property<long>("CreatedAt")
                         .HasColumnType("INTEGER")
                         .HasColumnName("created_at");
@@ -369,9 +510,19 @@ namespace DevOrchestrator.Data.Migrations.Sqlite
                         .HasColumnType("TEXT")
                         .HasColumnName("job_id");
 
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("kind");
+
                     b.Property<long?>("LeaseExpiresAt")
                         .HasColumnType("INTEGER")
                         .HasColumnName("lease_expires_at");
+
+                    b.Property<long?>("ParentId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("parent_id");
 
                     b.Property<string>("Priority")
                         .IsRequired()
@@ -432,6 +583,9 @@ namespace DevOrchestrator.Data.Migrations.Sqlite
 
                     b.HasKey("Id")
                         .HasName("pk_tasks");
+
+                    b.HasIndex("ParentId")
+                        .HasDatabaseName("ix_tasks_parent_id");
 
                     b.HasIndex("CreatedByUserId", "IdempotencyKey")
                         .IsUnique()
@@ -586,6 +740,16 @@ namespace DevOrchestrator.Data.Migrations.Sqlite
                     b.ToTable("workflow_steps", (string)null);
                 });
 
+            modelBuilder.Entity("DevOrchestrator.Features.Agents.AgentCheckpoint", b =>
+                {
+                    b.HasOne("DevOrchestrator.Features.Tasks.DevTask", null)
+                        .WithMany()
+                        .HasForeignKey("TaskId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_agent_checkpoints_tasks_task_id");
+                });
+
             modelBuilder.Entity("DevOrchestrator.Features.Agents.AgentExecution", b =>
                 {
                     b.HasOne("DevOrchestrator.Features.Tasks.DevTask", null)
@@ -614,6 +778,12 @@ namespace DevOrchestrator.Data.Migrations.Sqlite
                         .HasForeignKey("CreatedByUserId")
                         .OnDelete(DeleteBehavior.SetNull)
                         .HasConstraintName("fk_tasks_users_created_by_user_id");
+
+                    b.HasOne("DevOrchestrator.Features.Tasks.DevTask", null)
+                        .WithMany()
+                        .HasForeignKey("ParentId")
+                        .OnDelete(DeleteBehavior.SetNull)
+                        .HasConstraintName("fk_tasks_tasks_parent_id");
 
                     b.HasOne("DevOrchestrator.Features.Projects.Project", null)
                         .WithMany()

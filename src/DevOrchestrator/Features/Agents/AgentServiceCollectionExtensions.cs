@@ -1,0 +1,19 @@
+using DevOrchestrator.Features.Costs;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace DevOrchestrator.Features.Agents;
+
+public static class AgentServiceCollectionExtensions
+{
+    /// <summary>Registers the model clients, the cost ledger and the agents (the <c>ai_action</c> step type).</summary>
+    public static IServiceCollection AddAgents(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<ModelPrices>();
+        services.TryAddSingleton<CostLedger>();
+        services.TryAddSingleton<ModelResilience>();
+        services.TryAddSingleton<ModelClients>();
+        return services;
+    }
+}

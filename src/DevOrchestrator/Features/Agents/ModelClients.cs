@@ -1,0 +1,170 @@
+using System.ClientModel;
+using System.ClientModel.Primitives;
+using System.Collections.Concurrent;
+using Anthropic;
+using DevOrchestrator.Features.Costs;
+using DevOrchestrator.Features.Health;
+using DevOrchestrator.Hosting;
+using Microsoft.Extensions.AI;
+using OpenAI;
+
+namespace DevOrchestrator.Features.Agents;
+
+/// <summary>The roles agents play; each has its own model setting.</summary>
+public static class AgentRoles
+{
+    public const string Development = "development";
+    public const string Planning = "planning";
+    public const string Review = "review";
+    public const string Summary = "summary";
+
+    public static readonly IReadOnlyList<string> All = [Development, Planning, Review, Summary];
+}
+
+/// <summary>
+/// Builds the <see cref="IChatClient"/> for an agent role: the provider's official SDK (Anthropic's <c>AsIChatClient</c>,
+/// or OpenAI's for any OpenAI-compatible endpoint) under one decorator pipeline —
+/// <see cref="MeteredChatClient"/> (budgets and the cost ledger) → logging (message contents only at Trace) and
+/// OpenTelemetry → <see cref="ResilientChatClient"/> → the SDK. The SDK clients are made once per provider; the
+/// decorators are cheap and made per agent run because they carry its task and agent execution.
+/// </summary>
+public sealed class ModelClients(
+    DevOrchestratorSettings settings,
+    ModelPrices prices,
+    CostLedger ledger,
+    ModelResilience resilience,
+    DevOrchestratorMetrics metrics,
+    ILoggerFactory loggerFactory,
+    TimeProvider timeProvider) : IDisposable
+{
+    public const string Anthropic = "anthropic";
+    public const string OpenAI = "openai";
+    public const string TelemetrySource = "DevOrchestrator.Models";
+
+    private readonly ConcurrentDictionary<(string Provider, string Model), IChatClient> _sdkClients = new();
+    private readonly Lazy<HttpClient> _http = new(() => new HttpClient(new RetryAfterCapture
+    {
+        InnerHandler = new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) },
+    })
+    {
+        Timeout = Timeout.InfiniteTimeSpan,
+    });
+
+    private AnthropicClient? _anthropic;
+    private OpenAIClient? _openAI;
+
+    /// <summary>The provider in use: <c>AI_PROVIDER</c>, or the first configured one; null when none is.</summary>
+    public string? Provider => settings.AiProvider switch
+    {
+        Anthropic => Anthropic,
+        OpenAI => OpenAI,
+        _ when !string.IsNullOrWhiteSpace(settings.AnthropicApiKey) => Anthropic,
+        _ when !string.IsNullOrWhiteSpace(settings.OpenAIApiKey) || !string.IsNullOrWhiteSpace(settings.OpenAIBaseUrl) => OpenAI,
+        _ => null,
+    };
+
+    /// <summary>The model for a role: its setting, else the provider's default.</summary>
+    public ModelTarget Resolve(string role)
+    {
+        var provider = Provider ?? throw new ModelUnavailableException(
+            "no AI provider is configured: set ANTHROPIC_API_KEY (Claude), or OPENAI_API_KEY and/or OPENAI_BASE_URL (OpenAI or an OpenAI-compatible endpoint such as Ollama)");
+        if (provider == Anthropic && string.IsNullOrWhiteSpace(settings.AnthropicApiKey))
+        {
+            throw new ModelUnavailableException("AI_PROVIDER=anthropic but ANTHROPIC_API_KEY is not set");
+        }
+
+        if (provider == OpenAI && string.IsNullOrWhiteSpace(settings.OpenAIApiKey) && string.IsNullOrWhiteSpace(settings.OpenAIBaseUrl))
+        {
+            throw new ModelUnavailableException("AI_PROVIDER=openai but neither OPENAI_API_KEY nor OPENAI_BASE_URL is set");
+        }
+
+        var configured = role switch
+        {
+            AgentRoles.Development => settings.DevelopmentModel,
+            AgentRoles.Planning => settings.PlanningModel,
+            AgentRoles.Review => settings.ReviewModel,
+            AgentRoles.Summary => settings.SummaryModel,
+            _ => throw new ArgumentOutOfRangeException(nameof(role), role, "unknown agent role"),
+        };
+        return new ModelTarget(provider, string.IsNullOrWhiteSpace(configured) ? DefaultModel(provider, role) : configured.Trim());
+    }
+
+    public static string DefaultModel(string provider, string role) => (provider, role) switch
+    {
+        (Anthropic, AgentRoles.Summary) => "claude-haiku-4-5",
+        (Anthropic, _) => "claude-sonnet-4-5",
+        (_, AgentRoles.Summary) => "gpt-4.1-mini",
+        _ => "gpt-4.1",
+    };
+
+    public static string SettingOf(string role) => role.ToUpperInvariant() + "_MODEL";
+
+    public static string NoPriceMessage(string model) =>
+        $"model '{model}' has no price, so its cost cannot be tracked: add it to MODEL_PRICES (see docs/agents.md) or set COST_TRACKING_ENABLED=false";
+
+    /// <summary>Throws <see cref="ModelUnavailableException"/> unless a task may use the role's model now.</summary>
+    public ModelTarget EnsureUsable(string role)
+    {
+        var target = Resolve(role);
+        if (settings.CostTrackingEnabled && prices.Find(target.Model) is null)
+        {
+            throw new ModelUnavailableException(NoPriceMessage(target.Model) + $" (the {role} model is set by {SettingOf(role)})");
+        }
+
+        return target;
+    }
+
+    public ModelPrice? PriceOf(string model) => prices.Find(model);
+
+    /// <summary>The context window of a model in tokens (from the price table; 128k when unknown).</summary>
+    public int ContextWindow(string model) => prices.Find(model)?.ContextWindow is > 0 and var window ? window : 128_000;
+
+    /// <summary>The metered, resilient client for one agent run.</summary>
+    public IChatClient Create(string role, ModelCallScope scope)
+    {
+        var target = EnsureUsable(role);
+        var sdk = _sdkClients.GetOrAdd((target.Provider, target.Model), key => CreateSdkClient(key.Provider, key.Model));
+        return new ChatClientBuilder(sdk)
+            .Use(inner => new MeteredChatClient(inner, target, scope, ledger, prices.Find(target.Model), settings.AgentMaxOutputTokens, metrics, timeProvider))
+            .UseLogging(loggerFactory)
+            .UseOpenTelemetry(loggerFactory, TelemetrySource)
+            .Use(inner => new ResilientChatClient(inner, resilience.For(target.Provider)))
+            .Build();
+    }
+
+    private IChatClient CreateSdkClient(string provider, string model)
+    {
+        var timeout = TimeSpan.FromSeconds(settings.ModelTimeoutSeconds);
+        if (provider == Anthropic)
+        {
+            _anthropic ??= new AnthropicClient(new Anthropic.Core.ClientOptions
+            {
+                ApiKey = settings.AnthropicApiKey!,
+                BaseUrl = string.IsNullOrWhiteSpace(settings.AnthropicBaseUrl) ? "https://api.anthropic.com" : settings.AnthropicBaseUrl.TrimEnd('/'),
+                MaxRetries = 0,
+                Timeout = timeout,
+                HttpClient = _http.Value,
+            });
+            return _anthropic.AsIChatClient(model, settings.AgentMaxOutputTokens);
+        }
+
+        _openAI ??= new OpenAIClient(
+            new ApiKeyCredential(string.IsNullOrWhiteSpace(settings.OpenAIApiKey) ? "unused" : settings.OpenAIApiKey),
+            new OpenAIClientOptions
+            {
+                Endpoint = string.IsNullOrWhiteSpace(settings.OpenAIBaseUrl) ? null : new Uri(settings.OpenAIBaseUrl),
+                Transport = new HttpClientPipelineTransport(_http.Value),
+                RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
+                NetworkTimeout = timeout,
+            });
+        return _openAI.GetChatClient(model).AsIChatClient();
+    }
+
+    public void Dispose()
+    {
+        if (_http.IsValueCreated)
+        {
+            _http.Value.Dispose();
+        }
+    }
+}

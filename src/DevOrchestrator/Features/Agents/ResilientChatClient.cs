@@ -1,0 +1,219 @@
+using System.Net;
+using System.Runtime.CompilerServices;
+using System.Threading.RateLimiting;
+using DevOrchestrator.Hosting;
+using Microsoft.Extensions.AI;
+using Polly;
+using Polly.CircuitBreaker;
+using Polly.Retry;
+
+namespace DevOrchestrator.Features.Agents;
+
+/// <summary>
+/// Resilience of model calls, one pipeline per provider (shared by every call to it, so its circuit and its limits are
+/// the provider's): retries with jittered exponential backoff on 429, 529 (overloaded), 408, 5xx and network errors,
+/// waiting at least what the provider's <c>retry-after</c> asks; a circuit breaker that opens after
+/// <c>CIRCUIT_BREAKER_THRESHOLD</c> failed attempts in a row of a minute and tries again after 60 s; and a client-side
+/// limit of <c>MODEL_REQUESTS_PER_SECOND</c> and <c>MODEL_MAX_CONCURRENT_REQUESTS</c> per attempt. The SDKs' own
+/// retries are turned off so that this is the only retry loop.
+/// </summary>
+public sealed class ResilientChatClient(IChatClient inner, ResiliencePipeline pipeline) : DelegatingChatClient(inner)
+{
+    public override async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var context = ResilienceContextPool.Shared.Get(cancellationToken);
+        try
+        {
+            var list = messages as IList<ChatMessage> ?? messages.ToList();
+            return await pipeline.ExecuteAsync(
+                static async (ctx, state) =>
+                {
+                    // The handler under the SDK writes the response's retry-after into this box (it flows down, not up).
+                    var box = new StrongBox<TimeSpan?>();
+                    ctx.Properties.Set(ModelResilience.RetryAfterKey, box);
+                    RetryAfterCapture.Current.Value = box;
+                    return await state.Client.InnerClient.GetResponseAsync(state.Messages, state.Options, ctx.CancellationToken);
+                },
+                context,
+                (Client: this, Messages: list, Options: options));
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+    }
+
+    public override IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException("DevOrchestrator's agents do not stream model responses.");
+}
+
+/// <summary>The per-provider resilience pipelines, and the circuit state they report.</summary>
+public sealed class ModelResilience(DevOrchestratorSettings settings, TimeProvider timeProvider)
+{
+    internal static readonly ResiliencePropertyKey<StrongBox<TimeSpan?>> RetryAfterKey = new("devorch.retry_after");
+
+    private readonly Dictionary<string, (ResiliencePipeline Pipeline, CircuitBreakerStateProvider State)> _pipelines = [];
+    private readonly Lock _gate = new();
+
+    public ResiliencePipeline For(string provider)
+    {
+        lock (_gate)
+        {
+            if (!_pipelines.TryGetValue(provider, out var entry))
+            {
+                var state = new CircuitBreakerStateProvider();
+                entry = (Build(state), state);
+                _pipelines[provider] = entry;
+            }
+
+            return entry.Pipeline;
+        }
+    }
+
+    /// <summary>closed, open, half_open or isolated, by provider (only providers used so far).</summary>
+    public IReadOnlyDictionary<string, string> CircuitStates()
+    {
+        lock (_gate)
+        {
+            return _pipelines.ToDictionary(p => p.Key, p => p.Value.State.CircuitState switch
+            {
+                CircuitState.Open => "open",
+                CircuitState.HalfOpen => "half_open",
+                CircuitState.Isolated => "isolated",
+                _ => "closed",
+            });
+        }
+    }
+
+    private ResiliencePipeline Build(CircuitBreakerStateProvider state)
+    {
+        var builder = new ResiliencePipelineBuilder { TimeProvider = timeProvider };
+        if (settings.ModelRetryAttempts > 0)
+        {
+            builder.AddRetry(new RetryStrategyOptions
+            {
+                MaxRetryAttempts = settings.ModelRetryAttempts,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = TimeSpan.FromSeconds(1),
+                MaxDelay = TimeSpan.FromSeconds(60),
+                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is { } ex && IsTransient(ex, args.Context.CancellationToken)),
+                DelayGenerator = args =>
+                {
+                    // Honour retry-after: never come back earlier than the provider asked.
+                    var asked = args.Context.Properties.TryGetValue(RetryAfterKey, out var box) ? box.Value : null;
+                    return ValueTask.FromResult(asked);
+                },
+            });
+        }
+
+        if (settings.CircuitBreakerEnabled)
+        {
+            builder.AddCircuitBreaker(new CircuitBreakerStrategyOptions
+            {
+                FailureRatio = 1.0,
+                MinimumThroughput = Math.Max(2, settings.CircuitBreakerThreshold),
+                SamplingDuration = TimeSpan.FromSeconds(60),
+                BreakDuration = TimeSpan.FromSeconds(60),
+                StateProvider = state,
+                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is { } ex && IsTransient(ex, args.Context.CancellationToken)),
+            });
+        }
+
+        var concurrency = new ConcurrencyLimiter(new ConcurrencyLimiterOptions
+        {
+            PermitLimit = settings.ModelMaxConcurrentRequests,
+            QueueLimit = int.MaxValue,
+            QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
+        });
+        var perSecond = Math.Max(1, (int)Math.Ceiling(settings.ModelRequestsPerSecond));
+        var rate = new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = perSecond,
+            TokensPerPeriod = perSecond,
+            ReplenishmentPeriod = TimeSpan.FromSeconds(perSecond / settings.ModelRequestsPerSecond),
+            QueueLimit = int.MaxValue,
+            QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
+            AutoReplenishment = true,
+        });
+        builder.AddRateLimiter(rate);
+        builder.AddRateLimiter(concurrency);
+        return builder.Build();
+    }
+
+    /// <summary>Worth another attempt: rate limited, overloaded, a server error, a timeout or a broken connection.</summary>
+    public static bool IsTransient(Exception exception, CancellationToken callerToken)
+    {
+        if (callerToken.IsCancellationRequested)
+        {
+            return false;
+        }
+
+        var status = StatusOf(exception);
+        if (status is { } code)
+        {
+            return code is 408 or 429 or 529 or >= 500;
+        }
+
+        return exception is HttpRequestException or TimeoutException or OperationCanceledException or IOException
+            || exception.InnerException is HttpRequestException or TimeoutException or IOException;
+    }
+
+    /// <summary>The HTTP status behind an SDK exception, if it has one.</summary>
+    public static int? StatusOf(Exception exception) => exception switch
+    {
+        Anthropic.Exceptions.AnthropicApiException api => (int)api.StatusCode,
+        System.ClientModel.ClientResultException client when client.Status > 0 => client.Status,
+        HttpRequestException { StatusCode: HttpStatusCode code } => (int)code,
+        _ => null,
+    };
+}
+
+/// <summary>
+/// Sits under an SDK's <see cref="HttpClient"/> and hands the provider's <c>retry-after-ms</c> / <c>retry-after</c> of a
+/// failed response up to <see cref="ResilientChatClient"/> (the SDK exceptions do not carry response headers).
+/// </summary>
+public sealed class RetryAfterCapture : DelegatingHandler
+{
+    internal static readonly AsyncLocal<StrongBox<TimeSpan?>?> Current = new();
+
+    /// <summary>A provider asking for more than this is not waited for in-process (the attempt fails instead).</summary>
+    public static readonly TimeSpan Longest = TimeSpan.FromMinutes(5);
+
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        var response = await base.SendAsync(request, cancellationToken);
+        if (!response.IsSuccessStatusCode && Current.Value is { } box)
+        {
+            box.Value = Read(response);
+        }
+
+        return response;
+    }
+
+    internal static TimeSpan? Read(HttpResponseMessage response)
+    {
+        if (response.Headers.TryGetValues("retry-after-ms", out var ms) &&
+            double.TryParse(ms.FirstOrDefault(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var millis) && millis >= 0)
+        {
+            return Cap(TimeSpan.FromMilliseconds(millis));
+        }
+
+        if (response.Headers.RetryAfter is { } retryAfter)
+        {
+            if (retryAfter.Delta is { } delta)
+            {
+                return Cap(delta);
+            }
+
+            if (retryAfter.Date is { } date)
+            {
+                return Cap(date - DateTimeOffset.UtcNow);
+            }
+        }
+
+        return null;
+    }
+
+    private static TimeSpan Cap(TimeSpan value) => value < TimeSpan.Zero ? TimeSpan.Zero : value > Longest ? Longest : value;
+}

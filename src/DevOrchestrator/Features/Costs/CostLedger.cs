@@ -1,0 +1,250 @@
+using System.Globalization;
+using DevOrchestrator.Data;
+using DevOrchestrator.Features.Events;
+using DevOrchestrator.Hosting;
+using Microsoft.EntityFrameworkCore;
+
+namespace DevOrchestrator.Features.Costs;
+
+/// <summary>Who a model call is for: its task (if any), project, user, agent execution and the agent's role.</summary>
+public sealed record ModelCallScope(long? TaskId, long? ProjectId, long? UserId, long? AgentExecutionId, string AgentRole);
+
+/// <summary>The tokens a call used, split the way they are priced.</summary>
+public readonly record struct TokenUsage(long Input, long Output, long CacheWrite, long CacheRead)
+{
+    public long Total => Input + Output + CacheWrite + CacheRead;
+}
+
+/// <summary>
+/// The budget's book-keeping. Before a call, <see cref="ReserveAsync"/> holds its worst-case cost against the month
+/// (<c>MONTHLY_BUDGET_LIMIT</c>) and the task (<c>PER_TASK_COST_LIMIT</c>) with one conditional <c>UPDATE</c> per
+/// counter in one transaction: the database serializes concurrent reservations on the same row, so workers and replicas
+/// together can never hold more than the limit. After the call, <see cref="SettleAsync"/> writes the ledger row, moves
+/// the real cost from reserved to spent and releases the rest; a failed call releases everything. A reservation whose
+/// worker died is released by <see cref="ReleaseExpiredAsync"/> once it expires. Money is counted in integer
+/// micro-dollars so that both databases add exactly.
+/// </summary>
+public sealed partial class CostLedger(
+    IServiceScopeFactory scopes,
+    DevOrchestratorSettings settings,
+    EventPublisher events,
+    TimeProvider timeProvider,
+    ILogger<CostLedger> logger)
+{
+    /// <summary>How long a reservation lives without its call ending: beyond every timeout and retry of one call.</summary>
+    public TimeSpan ReservationLifetime =>
+        TimeSpan.FromSeconds(Math.Max(60, settings.ModelTimeoutSeconds) * (settings.ModelRetryAttempts + 1) + 300);
+
+    public bool Enforcing => settings.CostTrackingEnabled;
+
+    public long MonthlyLimitMicros => Money.ToMicros(settings.MonthlyBudgetUsd);
+
+    public long TaskLimitMicros => Money.ToMicros(settings.PerTaskLimitUsd);
+
+    public static string MonthOf(DateTimeOffset instant) => instant.UtcDateTime.ToString("yyyy-MM", CultureInfo.InvariantCulture);
+
+    /// <summary>Holds <paramref name="micros"/> against the month and the task, or throws <see cref="BudgetExceededException"/>.</summary>
+    public async Task<CostReservation> ReserveAsync(ModelCallScope scope, long micros, CancellationToken cancellationToken)
+    {
+        var now = timeProvider.GetUtcNow();
+        var month = MonthOf(now);
+        var enforce = Enforcing;
+        var monthlyLimit = MonthlyLimitMicros;
+        var taskLimit = TaskLimitMicros;
+        await using var services = scopes.CreateAsyncScope();
+        var db = services.ServiceProvider.GetRequiredService<AppDbContext>();
+        var reservation = new CostReservation { TaskId = scope.TaskId, Month = month, Micros = micros, CreatedAt = now, ExpiresAt = now + ReservationLifetime };
+
+        await using (var transaction = await db.Database.BeginTransactionAsync(cancellationToken))
+        {
+            await EnsureMonthAsync(db, month, cancellationToken);
+            var held = await db.Database.ExecuteSqlAsync(
+                $"UPDATE budget_months SET reserved_micros = reserved_micros + {micros} WHERE month = {month} AND ({!enforce} OR spent_micros + reserved_micros + {micros} <= {monthlyLimit})",
+                cancellationToken);
+            if (held != 1)
+            {
+                await transaction.RollbackAsync(cancellationToken);
+                var current = await db.BudgetMonths.AsNoTracking().SingleAsync(b => b.Month == month, cancellationToken);
+                await AlertAsync(db, scope.TaskId, month, 100, current.SpentMicros, monthlyLimit, "a call was refused: the monthly budget would be exceeded", cancellationToken);
+                throw new BudgetExceededException(
+                    $"the monthly budget would be exceeded: ${Money.ToUsd(current.SpentMicros):0.######} spent and ${Money.ToUsd(current.ReservedMicros):0.######} held by calls in flight of ${settings.MonthlyBudgetUsd} (MONTHLY_BUDGET_LIMIT); this call could cost up to ${Money.ToUsd(micros):0.######}",
+                    "monthly", settings.MonthlyBudgetUsd, Money.ToUsd(current.SpentMicros));
+            }
+
+            if (scope.TaskId is { } taskId)
+            {
+                held = await db.Database.ExecuteSqlAsync(
+                    $"UPDATE tasks SET cost_reserved_micros = cost_reserved_micros + {micros} WHERE id = {taskId} AND ({!enforce} OR cost_micros + cost_reserved_micros + {micros} <= {taskLimit})",
+                    cancellationToken);
+                if (held != 1)
+                {
+                    await transaction.RollbackAsync(cancellationToken);
+                    var spent = await db.Tasks.AsNoTracking().Where(t => t.Id == taskId).Select(t => (long?)t.CostMicros).SingleOrDefaultAsync(cancellationToken) ?? 0;
+                    throw new BudgetExceededException(
+                        $"the task's budget would be exceeded: ${Money.ToUsd(spent):0.######} spent of ${settings.PerTaskLimitUsd} (PER_TASK_COST_LIMIT); the next call could cost up to ${Money.ToUsd(micros):0.######}",
+                        "task", settings.PerTaskLimitUsd, Money.ToUsd(spent));
+                }
+            }
+
+            db.CostReservations.Add(reservation);
+            await db.SaveChangesAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+        }
+
+        return reservation;
+    }
+
+    /// <summary>Records a finished call and turns its reservation into the real cost.</summary>
+    public async Task<CostEntry> SettleAsync(CostReservation reservation, ModelCallScope scope, string provider, string model, TokenUsage usage, decimal usd, TimeSpan latency)
+    {
+        // The call happened and was paid: record it even if the caller is being cancelled.
+        var ct = CancellationToken.None;
+        var micros = Money.ToMicros(usd);
+        await using var services = scopes.CreateAsyncScope();
+        var db = services.ServiceProvider.GetRequiredService<AppDbContext>();
+        var entry = new CostEntry
+        {
+            TaskId = scope.TaskId,
+            ProjectId = scope.ProjectId,
+            UserId = scope.UserId,
+            AgentExecutionId = scope.AgentExecutionId,
+            AgentRole = scope.AgentRole,
+            Provider = provider,
+            Model = model,
+            InputTokens = usage.Input,
+            OutputTokens = usage.Output,
+            CacheWriteTokens = usage.CacheWrite,
+            CacheReadTokens = usage.CacheRead,
+            Usd = usd,
+            LatencyMs = (long)latency.TotalMilliseconds,
+            CreatedAt = timeProvider.GetUtcNow(),
+        };
+
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        var released = await ReleaseRowAsync(db, reservation, ct) ? reservation.Micros : 0;
+        await db.Database.ExecuteSqlAsync(
+            $"UPDATE budget_months SET spent_micros = spent_micros + {micros}, reserved_micros = reserved_micros - {released} WHERE month = {reservation.Month}", ct);
+        if (scope.TaskId is { } taskId)
+        {
+            await db.Database.ExecuteSqlAsync(
+                $"UPDATE tasks SET cost_micros = cost_micros + {micros}, cost_reserved_micros = cost_reserved_micros - {released} WHERE id = {taskId}", ct);
+        }
+
+        if (scope.AgentExecutionId is { } agentId)
+        {
+            await db.Database.ExecuteSqlAsync($"UPDATE agent_executions SET cost_micros = cost_micros + {micros} WHERE id = {agentId}", ct);
+        }
+
+        db.CostEntries.Add(entry);
+        await db.SaveChangesAsync(ct);
+
+        var limit = MonthlyLimitMicros;
+        var month = await db.BudgetMonths.AsNoTracking().SingleAsync(b => b.Month == reservation.Month, ct);
+        if (limit > 0 && month.SpentMicros * 5 >= limit * 4)
+        {
+            await AlertAsync(db, scope.TaskId, reservation.Month, 80, month.SpentMicros, limit, "80% of the monthly budget is spent", ct);
+        }
+
+        if (limit > 0 && month.SpentMicros >= limit)
+        {
+            await AlertAsync(db, scope.TaskId, reservation.Month, 100, month.SpentMicros, limit, "the monthly budget is spent", ct);
+        }
+
+        await transaction.CommitAsync(ct);
+        return entry;
+    }
+
+    /// <summary>Gives a reservation back (the call failed or was not made).</summary>
+    public async Task ReleaseAsync(CostReservation reservation)
+    {
+        var ct = CancellationToken.None;
+        await using var services = scopes.CreateAsyncScope();
+        var db = services.ServiceProvider.GetRequiredService<AppDbContext>();
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        if (await ReleaseRowAsync(db, reservation, ct))
+        {
+            await GiveBackAsync(db, reservation, ct);
+        }
+
+        await transaction.CommitAsync(ct);
+    }
+
+    /// <summary>Releases reservations whose calls outlived any timeout: their workers died. Returns how many.</summary>
+    public async Task<int> ReleaseExpiredAsync(CancellationToken cancellationToken)
+    {
+        await using var services = scopes.CreateAsyncScope();
+        var db = services.ServiceProvider.GetRequiredService<AppDbContext>();
+        var now = timeProvider.GetUtcNow();
+        var expired = await db.CostReservations.AsNoTracking().Where(r => r.ExpiresAt < now).Take(500).ToListAsync(cancellationToken);
+        var released = 0;
+        foreach (var reservation in expired)
+        {
+            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+            if (await ReleaseRowAsync(db, reservation, cancellationToken))
+            {
+                await GiveBackAsync(db, reservation, cancellationToken);
+                released++;
+            }
+
+            await transaction.CommitAsync(cancellationToken);
+        }
+
+        if (released > 0)
+        {
+            LogReleasedExpired(logger, released);
+        }
+
+        return released;
+    }
+
+    /// <summary>Deletes the reservation row; false when someone else (the sweeper, a settle) already did.</summary>
+    private static async Task<bool> ReleaseRowAsync(AppDbContext db, CostReservation reservation, CancellationToken cancellationToken) =>
+        await db.Database.ExecuteSqlAsync($"DELETE FROM cost_reservations WHERE id = {reservation.Id}", cancellationToken) == 1;
+
+    private static async Task GiveBackAsync(AppDbContext db, CostReservation reservation, CancellationToken cancellationToken)
+    {
+        await db.Database.ExecuteSqlAsync(
+            $"UPDATE budget_months SET reserved_micros = reserved_micros - {reservation.Micros} WHERE month = {reservation.Month}", cancellationToken);
+        if (reservation.TaskId is { } taskId)
+        {
+            await db.Database.ExecuteSqlAsync(
+                $"UPDATE tasks SET cost_reserved_micros = cost_reserved_micros - {reservation.Micros} WHERE id = {taskId}", cancellationToken);
+        }
+    }
+
+    private static Task<int> EnsureMonthAsync(AppDbContext db, string month, CancellationToken cancellationToken) =>
+        db.Database.ExecuteSqlAsync(
+            $"INSERT INTO budget_months (month, spent_micros, reserved_micros, alerted80, alerted100) VALUES ({month}, 0, 0, {false}, {false}) ON CONFLICT (month) DO NOTHING",
+            cancellationToken);
+
+    /// <summary>Raises the month's alert at <paramref name="percent"/> once: the flag flips in the same statement that decides.</summary>
+    private async Task AlertAsync(AppDbContext db, long? taskId, string month, int percent, long spentMicros, long limitMicros, string message, CancellationToken cancellationToken)
+    {
+        var flipped = percent == 80
+            ? await db.Database.ExecuteSqlAsync($"UPDATE budget_months SET alerted80 = {true} WHERE month = {month} AND alerted80 = {false}", cancellationToken)
+            : await db.Database.ExecuteSqlAsync($"UPDATE budget_months SET alerted100 = {true} WHERE month = {month} AND alerted100 = {false}", cancellationToken);
+        if (flipped != 1)
+        {
+            return;
+        }
+
+        await events.PublishAsync(db, taskId, EventTypes.SystemAlert, new
+        {
+            level = percent >= 100 ? "critical" : "warning",
+            kind = "monthly_budget",
+            threshold_percent = percent,
+            month,
+            spent_usd = Money.ToUsd(spentMicros),
+            monthly_budget_usd = Money.ToUsd(limitMicros),
+            task_id = taskId,
+            message,
+        }, cancellationToken);
+        LogBudgetAlert(logger, percent, month, Money.ToUsd(spentMicros), Money.ToUsd(limitMicros));
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Released {Count} expired cost reservation(s): their workers stopped mid-call")]
+    private static partial void LogReleasedExpired(ILogger logger, int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Monthly budget alert: {Percent}% reached in {Month} (${Spent} of ${Limit})")]
+    private static partial void LogBudgetAlert(ILogger logger, int percent, string month, decimal spent, decimal limit);
+}
