@@ -29,6 +29,9 @@ public sealed class WorkflowActionContext
     public required WorkflowTaskInfo Task { get; init; }
     public WorkflowProjectInfo? Project { get; init; }
     public required long WorkflowExecutionId { get; init; }
+
+    /// <summary>The agent execution (the worker's run of the task) this step belongs to.</summary>
+    public long? AgentExecutionId { get; init; }
     public required string StepName { get; init; }
     public required IReadOnlyDictionary<string, object?> Inputs { get; init; }
 
@@ -44,7 +47,11 @@ public sealed class WorkflowActionContext
         GetString(input) is { Length: > 0 } value ? value : throw new WorkflowActionException($"input '{input}' is required");
 }
 
-public sealed record WorkflowTaskInfo(long Id, string Title, string? Description, string? Branch, string Source, string? ExternalId);
+public sealed record WorkflowTaskInfo(long Id, string Title, string? Description, string? Branch, string Source, string? ExternalId)
+{
+    /// <summary>The user who created the task, if a user did.</summary>
+    public long? CreatedByUserId { get; init; }
+}
 
 public sealed record WorkflowProjectInfo(long Id, string Name, string? RepositoryUrl, string DefaultBranch, string? TestCommand);
 

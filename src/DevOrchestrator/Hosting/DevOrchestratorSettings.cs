@@ -12,6 +12,9 @@ public sealed class DevOrchestratorSettings
     [ConfigurationKeyName("DEBUG")] public bool Debug { get; set; }
     [ConfigurationKeyName("LOG_LEVEL")] public string LogLevel { get; set; } = "info";
 
+    /// <summary>Write the JSON log to this file instead of standard output.</summary>
+    [ConfigurationKeyName("LOG_FILE")] public string? LogFile { get; set; }
+
     [ConfigurationKeyName("DATABASE_URL")] public string? DatabaseUrl { get; set; }
     [ConfigurationKeyName("REDIS_URL")] public string? RedisUrl { get; set; }
     [ConfigurationKeyName("REDIS_KEY_PREFIX")] public string RedisKeyPrefix { get; set; } = "devorch:";

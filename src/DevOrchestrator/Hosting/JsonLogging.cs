@@ -16,17 +16,21 @@ public static class JsonLogging
         var level = settings.Debug ? LogEventLevel.Debug : ParseLevel(settings.LogLevel);
         builder.Logging.ClearProviders();
         builder.Services.AddSerilog(
-            (_, logger) => logger
+            (_, logger) => WriteTo(logger, settings.LogFile)
                 .MinimumLevel.Is(level)
                 .MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning)
                 .MinimumLevel.Override("Microsoft.EntityFrameworkCore", level <= LogEventLevel.Debug ? LogEventLevel.Information : LogEventLevel.Warning)
                 .MinimumLevel.Override("Hangfire", LogEventLevel.Warning)
                 .Enrich.FromLogContext()
-                .Enrich.WithProperty("service", "devorch")
-                .WriteTo.Console(new RenderedCompactJsonFormatter(), standardErrorFromLevel: null),
+                .Enrich.WithProperty("service", "devorch"),
             preserveStaticLogger: true);
         return builder;
     }
+
+    /// <summary>Standard output, or <c>LOG_FILE</c> when set (<c>devorch run</c> keeps the terminal for its progress).</summary>
+    private static LoggerConfiguration WriteTo(LoggerConfiguration logger, string? file) => file is { Length: > 0 }
+        ? logger.WriteTo.File(new RenderedCompactJsonFormatter(), file)
+        : logger.WriteTo.Console(new RenderedCompactJsonFormatter(), standardErrorFromLevel: null);
 
     public static LogEventLevel ParseLevel(string level) => level.ToLowerInvariant() switch
     {

@@ -14,6 +14,11 @@ public static class AgentServiceCollectionExtensions
         services.TryAddSingleton<CostLedger>();
         services.TryAddSingleton<ModelResilience>();
         services.TryAddSingleton<ModelClients>();
+        services.TryAddSingleton<AgentCheckpoints>();
+        services.TryAddSingleton<DevelopmentAgent>();
+        services.TryAddSingleton<ReviewAgent>();
+        services.TryAddSingleton<AiActionHandler>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Workflows.IWorkflowStepHandler, AiActionHandler>(sp => sp.GetRequiredService<AiActionHandler>()));
         return services;
     }
 }

@@ -126,7 +126,7 @@ public static class EventStreams
 
     private static Task<bool> IsFinishedAsync(AppDbContext db, long id, CancellationToken cancellationToken) =>
         db.Tasks.AsNoTracking().Where(t => t.Id == id)
-            .AnyAsync(t => t.Status == TaskStatuses.Completed || t.Status == TaskStatuses.Failed || t.Status == TaskStatuses.Cancelled, cancellationToken);
+            .AnyAsync(t => t.Status == TaskStatuses.Completed || t.Status == TaskStatuses.Failed || t.Status == TaskStatuses.Cancelled || t.Status == TaskStatuses.BudgetExceeded, cancellationToken);
 
     private static async Task WriteSseAsync(HttpContext context, TaskEvent ev, HashSet<long> sent, CancellationToken cancellationToken)
     {

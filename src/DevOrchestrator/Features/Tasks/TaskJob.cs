@@ -45,7 +45,7 @@ public sealed partial class TaskJob(
         }
 
         var execution = await db.WorkflowExecutions
-            .Where(w => w.TaskId == taskId && w.Status != WorkflowStatuses.Completed && w.Status != WorkflowStatuses.Failed && w.Status != WorkflowStatuses.Cancelled)
+            .Where(w => w.TaskId == taskId && w.Status != WorkflowStatuses.Completed && w.Status != WorkflowStatuses.Failed && w.Status != WorkflowStatuses.Cancelled && w.Status != WorkflowStatuses.BudgetExceeded)
             .OrderByDescending(w => w.Id).FirstOrDefaultAsync(cancellationToken);
         if (execution is null)
         {
@@ -169,6 +169,7 @@ public sealed partial class TaskJob(
         {
             WorkflowStatuses.Completed => TaskStatuses.Completed,
             WorkflowStatuses.Cancelled => TaskStatuses.Cancelled,
+            WorkflowStatuses.BudgetExceeded => TaskStatuses.BudgetExceeded,
             _ => TaskStatuses.Failed,
         };
         var error = status == TaskStatuses.Cancelled ? current.Error ?? "cancelled" : outcome.Error;

@@ -30,6 +30,9 @@ public sealed class WorkflowStepDefinition
     public string OnError { get; init; } = OnErrorPolicies.Fail;
     public int RetryCount { get; init; }
 
+    /// <summary>The values of the step type's own keys (e.g. <c>agent</c> of an <c>ai_action</c>), as written.</summary>
+    public IReadOnlyDictionary<string, string?> Settings { get; init; } = new Dictionary<string, string?>();
+
     /// <summary>The step's line in its file (1-based), for messages.</summary>
     public int Line { get; init; }
 

@@ -42,6 +42,7 @@ public static class WorkflowStatuses
     public const string Completed = "completed";
     public const string Failed = "failed";
     public const string Cancelled = "cancelled";
+    public const string BudgetExceeded = "budget_exceeded";
 }
 
 public static class StepStatuses

@@ -49,7 +49,15 @@ public sealed partial class WorkflowRunner(
             return state.Outcome(WorkflowStatuses.Failed, $"workflow '{execution.WorkflowName}' does not exist");
         }
 
-        var taskInfo = new WorkflowTaskInfo(task.Id, task.Title, task.Description, task.Branch, task.Source, task.ExternalId);
+        foreach (var planned in definition.Steps.Where(s => s.Type != WorkflowStepTypes.PluginAction))
+        {
+            if (handlers.LastOrDefault(h => h.Type == planned.Type)?.Preflight(planned) is { } problem)
+            {
+                return state.Outcome(WorkflowStatuses.Failed, $"step {planned.Name} cannot run: {problem}");
+            }
+        }
+
+        var taskInfo = new WorkflowTaskInfo(task.Id, task.Title, task.Description, task.Branch, task.Source, task.ExternalId) { CreatedByUserId = task.CreatedByUserId };
         var projectInfo = project is null ? null : new WorkflowProjectInfo(project.Id, project.Name, project.RepositoryUrl, project.DefaultBranch, project.TestCommand);
         Dictionary<string, object?> variables;
         try
@@ -153,14 +161,22 @@ public sealed partial class WorkflowRunner(
                 }
                 catch (Exception ex)
                 {
-                    error = ex is WorkflowActionException ? ex.Message : $"{ex.GetType().Name}: {ex.Message}";
+                    error = ex is WorkflowActionException or Costs.BudgetExceededException or Costs.ModelUnavailableException ? ex.Message : $"{ex.GetType().Name}: {ex.Message}";
                     outputs = (ex as WorkflowActionException)?.Outputs ?? new Dictionary<string, object?>();
-                    if (ex is not WorkflowActionException)
+                    if (ex is not (WorkflowActionException or Costs.BudgetExceededException or Costs.ModelUnavailableException))
                     {
                         LogStepCrashed(logger, ex, run.TaskId, step.Name);
                     }
 
-                    if (step.OnError != OnErrorPolicies.Retry || retries >= step.RetryCount)
+                    if (ex is Costs.BudgetExceededException)
+                    {
+                        // Not a step failure a policy can handle: the whole run stops, whatever on_error says.
+                        await FinishStepAsync(run, step, row, StepStatuses.Failed, error, outputs, started, CancellationToken.None);
+                        state.Record(step, StepStatuses.Failed, outputs);
+                        return state.Outcome(WorkflowStatuses.BudgetExceeded, $"step {step.Name} stopped: {ex.Message}");
+                    }
+
+                    if (step.OnError != OnErrorPolicies.Retry || retries >= step.RetryCount || ex is Costs.ModelUnavailableException)
                     {
                         status = StepStatuses.Failed;
                         break;
@@ -329,6 +345,7 @@ public sealed partial class WorkflowRunner(
         Task = task,
         Project = project,
         WorkflowExecutionId = run.WorkflowExecutionId,
+        AgentExecutionId = run.AgentExecutionId,
         StepName = step.Name,
         Inputs = inputs,
         StepOutputs = state.Steps.Where(s => s.Value.Status == StepStatuses.Completed).ToDictionary(s => s.Key, s => s.Value.Outputs, StringComparer.Ordinal),
@@ -376,6 +393,23 @@ public sealed partial class WorkflowRunner(
             if (_steps.Values.LastOrDefault(s => s.Status == StepStatuses.Completed && s.Outputs.ContainsKey("commit_sha")) is { } commit)
             {
                 result["commit_sha"] = commit.Outputs["commit_sha"];
+            }
+
+            // The agents' conclusions: the last summary and the last review verdict of the run.
+            if (_steps.Values.LastOrDefault(s => s.Status == StepStatuses.Completed && s.Outputs.TryGetValue("summary", out var v) && v is string { Length: > 0 } && !s.Outputs.ContainsKey("verdict")) is { } developed)
+            {
+                result["summary"] = developed.Outputs["summary"];
+            }
+
+            if (_steps.Values.LastOrDefault(s => s.Outputs.ContainsKey("verdict")) is { } review)
+            {
+                result["review"] = new Dictionary<string, object?>
+                {
+                    ["verdict"] = review.Outputs["verdict"],
+                    ["reasons"] = review.Outputs.GetValueOrDefault("reasons"),
+                    ["summary"] = review.Outputs.GetValueOrDefault("summary"),
+                    ["sent_back"] = review.Outputs.GetValueOrDefault("sent_back"),
+                };
             }
 
             return new WorkflowOutcome(status, error, result);

@@ -14,5 +14,11 @@ public interface IWorkflowStepHandler
     /// <summary>The step keys it reads besides the common ones (name, type, inputs, outputs, when, on_error, retry_count).</summary>
     IReadOnlyList<string> Keys { get; }
 
+    /// <summary>A problem with the step as written (checked when a workflow is loaded or validated), or null.</summary>
+    string? Check(WorkflowStepDefinition step) => null;
+
+    /// <summary>Why the step cannot run now (checked before a run's first step, so that a task fails at once), or null.</summary>
+    string? Preflight(WorkflowStepDefinition step) => null;
+
     Task<IReadOnlyDictionary<string, object?>> RunAsync(WorkflowStepDefinition step, WorkflowActionContext context, CancellationToken cancellationToken);
 }

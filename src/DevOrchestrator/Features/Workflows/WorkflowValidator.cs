@@ -249,6 +249,15 @@ public sealed class WorkflowValidator
             errors.Add(Error(Child(node, "on_error")!, $"on_error must be one of {string.Join(", ", OnErrorPolicies.All)} (got '{onError}')"));
         }
 
+        var handlerSettings = new Dictionary<string, string?>(StringComparer.Ordinal);
+        foreach (var key in handler?.Keys ?? [])
+        {
+            if (Child(node, key) is not null)
+            {
+                handlerSettings[key] = OptionalScalar(node, key, errors);
+            }
+        }
+
         var retryCount = 0;
         if (OptionalScalar(node, "retry_count", errors) is { } retryText &&
             (!int.TryParse(retryText, NumberStyles.None, CultureInfo.InvariantCulture, out retryCount) || retryCount > MaxRetryCount))
@@ -269,8 +278,17 @@ public sealed class WorkflowValidator
                 When = when,
                 OnError = onError,
                 RetryCount = retryCount,
+                Settings = handlerSettings,
                 Line = ToLine(node.Start),
-            };
+            } is var step && handler?.Check(step) is { } stepProblem
+                ? Invalid(step, node, stepProblem, errors)
+                : step;
+    }
+
+    private static WorkflowStepDefinition Invalid(WorkflowStepDefinition step, YamlMappingNode node, string problem, List<WorkflowError> errors)
+    {
+        errors.Add(Error(node, problem));
+        return step;
     }
 
     private static void CheckReferences(object? value, YamlNode node, IReadOnlyList<string> names, int index, bool allowSteps, List<WorkflowError> errors)

@@ -1,0 +1,290 @@
+using DevOrchestrator.Abstractions;
+using DevOrchestrator.Features.Costs;
+using DevOrchestrator.Features.Workflows;
+using DevOrchestrator.Features.Workspaces;
+using DevOrchestrator.Hosting;
+
+namespace DevOrchestrator.Features.Agents;
+
+/// <summary>
+/// Runs <c>ai_action</c> steps. The step's <c>agent:</c> key picks what runs in the task's worktree:
+/// <list type="bullet">
+/// <item><c>development</c> — the development agent (inputs: <c>instructions</c>, <c>max_turns</c>);</item>
+/// <item><c>verify</c> — the project's test command (input <c>command</c>, else the project's, else detected); on failure
+/// the output goes back to the development conversation (input <c>conversation</c>, default <c>implement</c>) up to
+/// <c>attempts</c> times (default <c>AGENT_VERIFY_ATTEMPTS</c>);</item>
+/// <item><c>review</c> — the review agent on the task and the final diff; changes requested send the work back to the
+/// development conversation once, then the verification runs again and the review is repeated.</item>
+/// </list>
+/// A call that would break a budget stops the run: the partial work is committed on the task's branch first.
+/// </summary>
+public sealed partial class AiActionHandler(
+    ModelClients models,
+    DevelopmentAgent developer,
+    ReviewAgent reviewer,
+    AgentCheckpoints checkpoints,
+    WorkspacePlugin workspace,
+    Sandbox sandbox,
+    DevOrchestratorSettings settings,
+    ILogger<AiActionHandler> logger) : IWorkflowStepHandler
+{
+    public const string Development = "development";
+    public const string Verify = "verify";
+    public const string Review = "review";
+    public const string DefaultConversation = "implement";
+
+    private static readonly string[] s_agents = [Development, Verify, Review];
+
+    public string Type => WorkflowStepTypes.AiAction;
+
+    public IReadOnlyList<string> Keys { get; } = ["agent", "prompt_template"];
+
+    public string? Check(WorkflowStepDefinition step) =>
+        step.Settings.TryGetValue("agent", out var agent) && agent is not null
+            ? s_agents.Contains(agent) ? null : $"ai_action agent must be one of {string.Join(", ", s_agents)} (got '{agent}')"
+            : $"ai_action step '{step.Name}' needs an agent: key ({string.Join(", ", s_agents)})";
+
+    public string? Preflight(WorkflowStepDefinition step)
+    {
+        var role = AgentOf(step) switch { Review => AgentRoles.Review, Verify => null, _ => AgentRoles.Development };
+        if (role is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            models.EnsureUsable(role);
+            return null;
+        }
+        catch (ModelUnavailableException ex)
+        {
+            return ex.Message;
+        }
+    }
+
+    public async Task<IReadOnlyDictionary<string, object?>> RunAsync(WorkflowStepDefinition step, WorkflowActionContext context, CancellationToken cancellationToken)
+    {
+        var worktree = workspace.WorktreePath(context);
+        if (!Directory.Exists(worktree))
+        {
+            throw new WorkflowActionException("there is no workspace for this task: run workspace.prepare before an ai_action step");
+        }
+
+        try
+        {
+            return AgentOf(step) switch
+            {
+                Verify => await VerifyAsync(context, worktree, cancellationToken),
+                Review => await ReviewAsync(context, worktree, cancellationToken),
+                _ => await DevelopAsync(step, context, worktree, cancellationToken),
+            };
+        }
+        catch (BudgetExceededException ex)
+        {
+            await KeepPartialWorkAsync(context, ex, cancellationToken);
+            throw;
+        }
+    }
+
+    private static string AgentOf(WorkflowStepDefinition step) => step.Settings.TryGetValue("agent", out var agent) && agent is not null ? agent : Development;
+
+    private async Task<IReadOnlyDictionary<string, object?>> DevelopAsync(WorkflowStepDefinition step, WorkflowActionContext context, string worktree, CancellationToken cancellationToken)
+    {
+        var maxTurns = context.Inputs.TryGetValue("max_turns", out var turns) && turns is long n and > 0 ? (int)n : settings.AgentMaxTurns;
+        var result = await developer.RunAsync(Request(context, worktree, step.Name) with
+        {
+            Instructions = context.GetString("instructions"),
+            MaxTurns = maxTurns,
+        }, cancellationToken);
+        if (!result.Finished)
+        {
+            throw new WorkflowActionException($"the development agent did not finish: {result.StopReason}")
+            {
+                Outputs = Outputs(result),
+            };
+        }
+
+        return Outputs(result);
+    }
+
+    private async Task<IReadOnlyDictionary<string, object?>> VerifyAsync(WorkflowActionContext context, string worktree, CancellationToken cancellationToken)
+    {
+        var command = context.GetString("command") is { Length: > 0 } given ? given
+            : context.Project?.TestCommand is { Length: > 0 } configured ? configured
+            : TestCommands.Detect(worktree);
+        if (command is null)
+        {
+            context.Progress?.Report("no test command: the project has none set and none was found in the repository; verification skipped");
+            return new Dictionary<string, object?> { ["passed"] = null, ["skipped"] = true, ["command"] = null, ["attempts"] = 0L };
+        }
+
+        var attempts = context.Inputs.TryGetValue("attempts", out var a) && a is long n and >= 0 ? (int)n : settings.AgentVerifyAttempts;
+        var conversation = context.GetString("conversation") is { Length: > 0 } c ? c : DefaultConversation;
+        var (passed, report, fixes) = await TestAndFixAsync(context, worktree, command, attempts, conversation, "verify", cancellationToken);
+        var outputs = new Dictionary<string, object?> { ["passed"] = passed, ["skipped"] = false, ["command"] = command, ["fix_attempts"] = (long)fixes, ["output"] = ToolOutput.HeadAndTail(report, 4000) };
+        if (!passed)
+        {
+            throw new WorkflowActionException($"'{command}' still fails after {fixes} fix attempt(s) by the development agent") { Outputs = outputs };
+        }
+
+        return outputs;
+    }
+
+    /// <summary>Runs the tests; while they fail and attempts remain, gives the output to the development conversation.</summary>
+    private async Task<(bool Passed, string Report, int Fixes)> TestAndFixAsync(
+        WorkflowActionContext context, string worktree, string command, int attempts, string conversation, string idPrefix, CancellationToken cancellationToken)
+    {
+        var fixes = 0;
+        while (true)
+        {
+            context.Progress?.Report($"running {command}");
+            var result = await sandbox.RunAsync(new SandboxCommand(command, worktree, worktree, TimeSpan.FromSeconds(settings.SandboxTimeoutSeconds)), cancellationToken);
+            var report = $"$ {command}\nexit code {result.ExitCode}{(result.TimedOut ? " (timed out)" : string.Empty)}\n{result.Stdout}\n{result.Stderr}";
+            var passed = result.ExitCode == 0 && !result.TimedOut;
+            context.Progress?.Report(passed ? $"{command}: passed" : $"{command}: failed (exit {result.ExitCode})");
+            if (passed || fixes >= attempts)
+            {
+                return (passed, report, fixes);
+            }
+
+            fixes++;
+            var text = $"The project's tests fail after your change. Fix the code (not the tests, unless they are wrong) and call finish again.\n<test_output>\n{ToolOutput.HeadAndTail(report, settings.AgentToolOutputChars)}\n</test_output>";
+            var fixedUp = await developer.RunAsync(Request(context, worktree, conversation) with { FollowUp = ($"{idPrefix}-{fixes}", text), MaxTurns = settings.AgentMaxTurns }, cancellationToken);
+            if (!fixedUp.Finished)
+            {
+                return (false, report + $"\n(the development agent stopped: {fixedUp.StopReason})", fixes);
+            }
+        }
+    }
+
+    private async Task<IReadOnlyDictionary<string, object?>> ReviewAsync(WorkflowActionContext context, string worktree, CancellationToken cancellationToken)
+    {
+        var conversation = context.GetString("conversation") is { Length: > 0 } c ? c : DefaultConversation;
+        var command = context.GetString("test_command") is { Length: > 0 } given ? given
+            : context.Project?.TestCommand is { Length: > 0 } configured ? configured
+            : TestCommands.Detect(worktree);
+
+        var first = await ReviewOnceAsync(context, worktree, conversation, 1, cancellationToken);
+        var outputs = new Dictionary<string, object?>
+        {
+            ["verdict"] = first.Verdict,
+            ["reasons"] = first.Reasons.ToList<object?>(),
+            ["summary"] = first.Summary,
+            ["sent_back"] = false,
+        };
+        if (first.Approved)
+        {
+            return outputs;
+        }
+
+        // Changes requested: back to the development agent once, verify again, review again.
+        context.Progress?.Report($"review requested changes: {string.Join("; ", first.Reasons)}");
+        var feedback = "The reviewer requested changes. Address each point, then call finish again.\n<review>\n" +
+            string.Join("\n", first.Reasons.Select(r => "- " + r)) + (first.Summary.Length > 0 ? "\n" + first.Summary : string.Empty) + "\n</review>";
+        var rework = await developer.RunAsync(Request(context, worktree, conversation) with { FollowUp = ("review-1", feedback), MaxTurns = settings.AgentMaxTurns }, cancellationToken);
+        outputs["sent_back"] = true;
+        outputs["first_verdict"] = first.Verdict;
+        outputs["first_reasons"] = first.Reasons.ToList<object?>();
+        if (command is not null)
+        {
+            var (passed, _, _) = await TestAndFixAsync(context, worktree, command, settings.AgentVerifyAttempts, conversation, "review-verify", cancellationToken);
+            outputs["tests_passed"] = passed;
+        }
+
+        var second = await ReviewOnceAsync(context, worktree, conversation, 2, cancellationToken);
+        outputs["verdict"] = second.Verdict;
+        outputs["reasons"] = second.Reasons.ToList<object?>();
+        outputs["summary"] = second.Summary;
+        outputs["rework_finished"] = rework.Finished;
+        return outputs;
+    }
+
+    /// <summary>One review, remembered in a checkpoint so a resumed run does not ask (and pay) again.</summary>
+    private async Task<ReviewVerdict> ReviewOnceAsync(WorkflowActionContext context, string worktree, string conversation, int round, CancellationToken cancellationToken)
+    {
+        var key = $"{context.StepName}#review-{round}";
+        if (await checkpoints.LoadAsync(context.WorkflowExecutionId, key, cancellationToken) is { State.Finished: true, State.Summary: { } stored })
+        {
+            return System.Text.Json.JsonSerializer.Deserialize<ReviewVerdict>(stored, JsonDefaults.Options)!;
+        }
+
+        var baseCommit = (await checkpoints.LoadAsync(context.WorkflowExecutionId, conversation, cancellationToken))?.BaseCommit ?? "HEAD";
+        var diff = await checkpoints.DiffAsync(worktree, baseCommit, cancellationToken);
+        context.Progress?.Report($"reviewing the diff ({diff.Length:N0} characters)");
+        var verdict = await reviewer.ReviewAsync(Scope(context, AgentRoles.Review), TaskText(context), diff, null, cancellationToken);
+        var state = new AgentLoopState { Finished = true, Summary = System.Text.Json.JsonSerializer.Serialize(verdict, JsonDefaults.Options), StopReason = verdict.Verdict };
+        await checkpoints.SaveAsync(context.Task.Id, context.WorkflowExecutionId, key, 1, [], state, baseCommit, null, cancellationToken);
+        context.Progress?.Report($"review verdict: {verdict.Verdict}");
+        return verdict;
+    }
+
+    private DevelopmentRequest Request(WorkflowActionContext context, string worktree, string conversation) => new()
+    {
+        Scope = Scope(context, AgentRoles.Development),
+        WorkflowExecutionId = context.WorkflowExecutionId,
+        Conversation = conversation,
+        Worktree = worktree,
+        Task = TaskText(context),
+        MaxTurns = settings.AgentMaxTurns,
+        Progress = context.Progress,
+    };
+
+    private static ModelCallScope Scope(WorkflowActionContext context, string role) =>
+        new(context.Task.Id, context.Project?.Id, context.Task.CreatedByUserId, context.AgentExecutionId, role);
+
+    private static string TaskText(WorkflowActionContext context) =>
+        context.Task.Title + (string.IsNullOrWhiteSpace(context.Task.Description) ? string.Empty : "\n\n" + context.Task.Description);
+
+    private static Dictionary<string, object?> Outputs(DevelopmentResult result) => new()
+    {
+        ["finished"] = result.Finished,
+        ["summary"] = result.Summary,
+        ["stop_reason"] = result.StopReason,
+        ["turns"] = (long)result.Turns,
+        ["model_calls"] = (long)result.State.ModelCalls,
+        ["input_tokens"] = result.State.InputTokens,
+        ["output_tokens"] = result.State.OutputTokens,
+        ["cache_write_tokens"] = result.State.CacheWriteTokens,
+        ["cache_read_tokens"] = result.State.CacheReadTokens,
+        ["cost_usd"] = result.State.CostUsd,
+    };
+
+    /// <summary>Commits (and pushes, when the project has a remote) what the agent did before the budget stopped it.</summary>
+    private async Task KeepPartialWorkAsync(WorkflowActionContext context, BudgetExceededException reason, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var commitContext = With(context, new Dictionary<string, object?> { ["message"] = $"DevOrchestrator (partial: budget exceeded): {context.Task.Title}\n\n{reason.Message}" });
+            var committed = await workspace.InvokeAsync("commit", commitContext, cancellationToken);
+            var any = committed.TryGetValue("committed", out var c) && c is true;
+            context.Progress?.Report(any
+                ? $"budget exceeded: partial work committed as {committed.GetValueOrDefault("commit_sha")}"
+                : "budget exceeded: there was no partial work to commit");
+            if (any)
+            {
+                await workspace.InvokeAsync("push", With(context, new Dictionary<string, object?>()), cancellationToken);
+            }
+        }
+        catch (Exception ex) when (ex is WorkflowActionException or IOException)
+        {
+            LogPartialWorkNotKept(logger, ex, context.Task.Id);
+            context.Progress?.Report("budget exceeded; the partial work could not be committed or pushed: " + ex.Message);
+        }
+    }
+
+    private static WorkflowActionContext With(WorkflowActionContext context, Dictionary<string, object?> inputs) => new()
+    {
+        Task = context.Task,
+        Project = context.Project,
+        WorkflowExecutionId = context.WorkflowExecutionId,
+        AgentExecutionId = context.AgentExecutionId,
+        StepName = context.StepName,
+        Inputs = inputs,
+        StepOutputs = context.StepOutputs,
+        Progress = context.Progress,
+    };
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Task {TaskId}: the partial work could not be kept after the budget was exceeded")]
+    private static partial void LogPartialWorkNotKept(ILogger logger, Exception exception, long taskId);
+}
