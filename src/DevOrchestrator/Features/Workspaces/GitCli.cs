@@ -48,12 +48,16 @@ public sealed partial class GitCli(DevOrchestratorSettings settings, TimeProvide
         return git;
     }
 
-    /// <summary>The whole environment git runs with: nothing inherited except PATH.</summary>
     private Dictionary<string, string> Environment()
     {
         var home = Path.Combine(Path.GetFullPath(settings.WorkspacesDir), ".git-home");
         Directory.CreateDirectory(home);
-        return new Dictionary<string, string>(StringComparer.Ordinal)
+        return ScrubbedEnvironment(home);
+    }
+
+    /// <summary>The whole environment git runs with: nothing inherited except PATH.</summary>
+    internal static Dictionary<string, string> ScrubbedEnvironment(string home) =>
+        new(StringComparer.Ordinal)
         {
             ["PATH"] = System.Environment.GetEnvironmentVariable("PATH") ?? "/usr/local/bin:/usr/bin:/bin",
             ["HOME"] = home,
@@ -65,7 +69,6 @@ public sealed partial class GitCli(DevOrchestratorSettings settings, TimeProvide
             ["SSH_ASKPASS"] = "/bin/false",
             ["GCM_INTERACTIVE"] = "never",
         };
-    }
 
     [GeneratedRegex(@"(?<scheme>[a-zA-Z][a-zA-Z0-9+.\-]*://)[^/@\s]+@")]
     private static partial Regex UrlCredentials();

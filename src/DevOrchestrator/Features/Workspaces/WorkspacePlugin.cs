@@ -37,6 +37,8 @@ public sealed partial class WorkspacePlugin(
     /// <summary>Files never committed (DESIGN: protected patterns).</summary>
     public static readonly IReadOnlyList<string> ProtectedPatterns = [".env", "*.key", "*.pem", "id_rsa*", "*.pfx"];
 
+    private static readonly ProtectedFiles s_protectedFiles = new(ProtectedPatterns);
+
     private static readonly Dictionary<string, WorkflowActionDescriptor> s_actions = new(StringComparer.Ordinal)
     {
         ["prepare"] = new("Clone (via a cached mirror) the project's repository into a worktree on the task branch.", [], ["branch", "base_branch", "branch_prefix"]),
@@ -321,25 +323,7 @@ public sealed partial class WorkspacePlugin(
         }
     }
 
-    internal static bool IsProtected(string path)
-    {
-        var name = Path.GetFileName(path);
-        foreach (var pattern in ProtectedPatterns)
-        {
-            var matches = pattern switch
-            {
-                ['*', .. var suffix] => name.EndsWith(suffix, StringComparison.OrdinalIgnoreCase),
-                [.. var prefix, '*'] => name.StartsWith(prefix, StringComparison.OrdinalIgnoreCase),
-                _ => string.Equals(name, pattern, StringComparison.OrdinalIgnoreCase),
-            };
-            if (matches)
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
+    internal static bool IsProtected(string path) => s_protectedFiles.IsProtected(path);
 
     /// <summary>A branch-safe slug of a title: lower-case letters, digits and dashes, at most 40 characters.</summary>
     internal static string Slug(string title)
