@@ -24,7 +24,8 @@ public sealed class FakeModelServerOptions
 
     /// <summary>
     /// The clock for <c>created</c> timestamps and cache lifetimes (Anthropic entries live 5 minutes, or 1 hour for
-    /// <c>ttl: "1h"</c>, refreshed on each hit; OpenAI entries never expire). Default <see cref="TimeProvider.System"/>.
+    /// <c>ttl: "1h"</c>, refreshed on each hit; OpenAI entries never expire). Reply delays run on it too, so with a fake
+    /// clock a delayed reply waits until the test advances it. Default <see cref="TimeProvider.System"/>.
     /// </summary>
     public TimeProvider? TimeProvider { get; init; }
 }
