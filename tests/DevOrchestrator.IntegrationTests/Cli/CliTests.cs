@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Text.Json;
+using DevOrchestrator.FakeVendors;
 using DevOrchestrator.IntegrationTests.Infrastructure;
 
 namespace DevOrchestrator.IntegrationTests.Cli;
@@ -170,5 +172,69 @@ public sealed class CliTests
         Assert.All(tokens, r => Assert.True(r.ExitCode == 0, r.Stderr));
         Assert.Single(Directory.GetFiles(dataDir, "jwt_secret*"));
         Directory.Delete(dataDir, recursive: true);
+    }
+
+    [Fact]
+    public async Task Run_develops_a_task_on_a_local_repository_and_prints_the_branch_diff_stat_and_cost()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var root = Directory.CreateTempSubdirectory("devorch-run-").FullName;
+        try
+        {
+            var repo = Path.Combine(root, "app");
+            Directory.CreateDirectory(repo);
+            await GitFixtures.GitAsync(repo, ct, "init", "--initial-branch=main");
+            await File.WriteAllTextAsync(Path.Combine(repo, "README.md"), "# app\n", ct);
+            await GitFixtures.GitAsync(repo, ct, "add", "-A");
+            await GitFixtures.GitAsync(repo, ct, "-c", "user.name=T", "-c", "user.email=t@example.com", "commit", "-m", "initial");
+
+            const string key = "sk-ant-cli-SECRET-424242";
+            await using var model = await FakeAnthropicServer.StartAsync(new FakeModelServerOptions { ApiKey = key }, ct);
+            model.Enqueue(
+                FakeReply.ToolCall("write_file", JsonSerializer.Serialize(new { path = "hello.txt", content = "hello\n" })),
+                FakeReply.ToolCall("finish", JsonSerializer.Serialize(new { summary = "added hello.txt" })),
+                FakeReply.Text(JsonSerializer.Serialize(new { verdict = "approve", reasons = Array.Empty<string>(), summary = "fine" })));
+            var home = Path.Combine(root, "home");
+            Directory.CreateDirectory(home);
+            var environment = new Dictionary<string, string>
+            {
+                ["HOME"] = home,
+                ["ANTHROPIC_API_KEY"] = key,
+                ["ANTHROPIC_BASE_URL"] = model.BaseUrl.ToString().TrimEnd('/'),
+                ["ENVIRONMENT"] = "test",
+            };
+
+            var result = await DevorchAsync(environment, ct, "run", "--repo", repo, "Add a hello file");
+
+            Assert.True(result.ExitCode == 0, $"exit {result.ExitCode}\n{result.Stdout}\n{result.Stderr}");
+            Assert.Contains("turn 1: write_file(path=hello.txt)", result.Stdout, StringComparison.Ordinal);
+            Assert.Contains("Status: completed", result.Stdout, StringComparison.Ordinal);
+            Assert.Contains("Branch: devorch/task-1-add-a-hello-file", result.Stdout, StringComparison.Ordinal);
+            Assert.Contains("hello.txt | 1 +", result.Stdout, StringComparison.Ordinal);
+            Assert.Contains("Review: approve", result.Stdout, StringComparison.Ordinal);
+            Assert.Matches(@"Cost: \$0\.\d{6} \(3 model call\(s\)\)", result.Stdout);
+            Assert.Equal("hello", await GitFixtures.GitAsync(repo, ct, "show", "devorch/task-1-add-a-hello-file:hello.txt"));
+            Assert.Equal(3, model.Requests.Count);
+
+            // The embedded defaults live under ~/.devorch, not in the repository; the key is in no file there.
+            Assert.True(File.Exists(Path.Combine(home, ".devorch", "data", "devorch.db")));
+            Assert.False(Directory.Exists(Path.Combine(repo, "data")));
+            Assert.DoesNotContain(key, result.Stdout + result.Stderr, StringComparison.Ordinal);
+            Assert.DoesNotContain(key, await File.ReadAllTextAsync(Path.Combine(home, ".devorch", "data", "devorch-run.log"), ct), StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Run_refuses_a_path_that_is_not_a_repository_naming_the_flag()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var result = await DevorchAsync(new Dictionary<string, string> { ["HOME"] = Path.GetTempPath() }, ct, "run", "--repo", "/nonexistent/repo", "anything");
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("--repo", result.Stderr, StringComparison.Ordinal);
+        Assert.Contains("is not a git repository", result.Stderr, StringComparison.Ordinal);
     }
 }

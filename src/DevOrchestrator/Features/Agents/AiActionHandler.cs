@@ -85,6 +85,10 @@ public sealed partial class AiActionHandler(
             await KeepPartialWorkAsync(context, ex, cancellationToken);
             throw;
         }
+        catch (Exception ex) when (ModelResilience.IsModelFailure(ex) && !cancellationToken.IsCancellationRequested)
+        {
+            throw new WorkflowActionException($"the model call failed after retries: {ModelResilience.Describe(ex)}", ex);
+        }
     }
 
     private static string AgentOf(WorkflowStepDefinition step) => step.Settings.TryGetValue("agent", out var agent) && agent is not null ? agent : Development;
