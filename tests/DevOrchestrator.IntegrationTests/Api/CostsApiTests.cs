@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using DevOrchestrator.Features.Agents;
 using DevOrchestrator.Features.Auth;
 using DevOrchestrator.Features.Costs;
 using DevOrchestrator.Features.Projects;
@@ -214,5 +215,36 @@ public sealed class CostsApiTests
         var anonymous = await service.Client.GetAsync("/api/v1/costs", ct);
         Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
         Assert.Equal("UNAUTHORIZED", (string?)(await anonymous.ReadJsonAsync())["error"]!["code"]);
+    }
+
+    [Theory]
+    [InlineData(Db.Sqlite)]
+    [InlineData(Db.Postgres)]
+    public async Task Tasks_and_agent_executions_show_their_cost(Db db)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var service = await ServiceUnderTest.StartAsync(db, cancellationToken: ct);
+        using var client = await service.ClientForNewUserAsync(Roles.Viewer, ct);
+        long taskId, agentId;
+        await using (var context = service.State.OpenDb())
+        {
+            var now = DateTimeOffset.UtcNow;
+            var task = new DevTask { Title = "metered", CostMicros = 1_234_567, CostReservedMicros = 500_000, CreatedAt = now, UpdatedAt = now };
+            context.Tasks.Add(task);
+            await context.SaveChangesAsync(ct);
+            var agent = new AgentExecution { TaskId = task.Id, AgentType = "development", Status = AgentStatuses.Completed, CostMicros = 250_000, StartedAt = now };
+            context.AgentExecutions.Add(agent);
+            await context.SaveChangesAsync(ct);
+            (taskId, agentId) = (task.Id, agent.Id);
+        }
+
+        var shown = (await GetDataAsync(client, $"/api/v1/tasks/{taskId}", ct))["task"]!;
+        Assert.Equal(1.234567m, (decimal)shown["cost_usd"]!);
+        Assert.Equal(0.5m, (decimal)shown["cost_reserved_usd"]!);
+        var listed = (await GetDataAsync(client, "/api/v1/tasks", ct)).AsArray().Single()!;
+        Assert.Equal(1.234567m, (decimal)listed["cost_usd"]!);
+
+        Assert.Equal(0.25m, (decimal)(await GetDataAsync(client, $"/api/v1/agents/{agentId}/status", ct))["cost_usd"]!);
+        Assert.Equal(0.25m, (decimal)(await GetDataAsync(client, $"/api/v1/agents?task_id={taskId}", ct)).AsArray().Single()!["cost_usd"]!);
     }
 }
