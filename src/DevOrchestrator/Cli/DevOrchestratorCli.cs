@@ -19,6 +19,7 @@ public static class DevOrchestratorCli
             TokenCommand(),
             new Command("workflows", "Workflow commands.") { WorkflowsValidateCommand.Create(), ServerCommands.WorkflowsList() },
             ServerCommands.Tasks(),
+            ServerCommands.Costs(),
         };
         var parse = root.Parse(args);
         try
