@@ -1,6 +1,7 @@
 using DevOrchestrator.Data;
 using DevOrchestrator.Features.Agents;
 using DevOrchestrator.Features.Auth;
+using DevOrchestrator.Features.Costs;
 using DevOrchestrator.Features.Events;
 using DevOrchestrator.Features.Health;
 using DevOrchestrator.Features.Projects;
@@ -100,6 +101,7 @@ public static class DevOrchestratorApp
             app.MapTasksApi();
             app.MapWorkflowsApi();
             app.MapAgentsApi();
+            app.MapCostsApi();
             app.MapEventStreams();
         }
 

@@ -2,6 +2,7 @@ using System.Linq.Expressions;
 using System.Text.Json;
 using DevOrchestrator.Data;
 using DevOrchestrator.Features.Auth;
+using DevOrchestrator.Features.Costs;
 using DevOrchestrator.Features.Events;
 using DevOrchestrator.Features.Health;
 using DevOrchestrator.Features.Workflows;
@@ -37,11 +38,11 @@ public static class TasksApi
         long Id, long? ProjectId, string Title, string? Description, string Status, string Source, string? ExternalId, string Priority,
         string Workflow, string AgentType, JsonElement? Variables, JsonElement? Result, string? Error, string? Branch, int Attempts,
         string? WorkerId, DateTimeOffset? CancelRequestedAt, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, DateTimeOffset? QueuedAt,
-        DateTimeOffset? StartedAt, DateTimeOffset? CompletedAt)
+        DateTimeOffset? StartedAt, DateTimeOffset? CompletedAt, decimal CostUsd, decimal CostReservedUsd)
     {
         public static TaskResponse From(DevTask t) => new(t.Id, t.ProjectId, t.Title, t.Description, t.Status, t.Source, t.ExternalId, t.Priority,
             t.Workflow, t.AgentType, ParseJson(t.Variables), ParseJson(t.Result), t.Error, t.Branch, t.Attempts, t.WorkerId, t.CancelRequestedAt,
-            t.CreatedAt, t.UpdatedAt, t.QueuedAt, t.StartedAt, t.CompletedAt);
+            t.CreatedAt, t.UpdatedAt, t.QueuedAt, t.StartedAt, t.CompletedAt, Money.ToUsd(t.CostMicros), Money.ToUsd(t.CostReservedMicros));
     }
 
     public static readonly IReadOnlyList<string> AgentTypes = ["development", "planning", "review", "documentation"];
