@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using DevOrchestrator.Features.Agents;
+using DevOrchestrator.Features.Projects;
 
 namespace DevOrchestrator.UnitTests.Agents;
 
@@ -148,5 +149,13 @@ public sealed class PlanningAgentParseTests
         Assert.Equal("https://example.com/shop.git", (string?)json["project"]!["repository_url"]);
         // Readable to the model: no \u escapes for accents or markup.
         Assert.Contains("café ünïcode & <b>html</b>", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_stored_description_lists_the_acceptance_criteria()
+    {
+        Assert.Equal("Do it.\n\nAcceptance criteria:\n- one\n- two", ProjectsApi.DescribeWithCriteria(new PlannedTask("t", "Do it.", ["one", "two"])));
+        Assert.Equal("Acceptance criteria:\n- one", ProjectsApi.DescribeWithCriteria(new PlannedTask("t", string.Empty, ["one"])));
+        Assert.Equal("Do it.", ProjectsApi.DescribeWithCriteria(new PlannedTask("t", "Do it.", [])));
     }
 }
