@@ -294,7 +294,7 @@ public sealed class PlanningAgentTests
         var response = await harness.Client.PostJsonAsync($"/api/v1/projects/{harness.ProjectId}/generate-plan", new { requirements = s_requirements });
         var error = (await response.ReadJsonAsync())["error"]!;
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
-        Assert.StartsWith("The model provider did not answer the planning request:", (string?)error["message"], StringComparison.Ordinal);
+        Assert.Equal("The model provider did not answer the planning request after retries: HTTP 400: prompt is too long", (string?)error["message"]);
         Assert.Single(harness.Model.Requests);
         await using var d = harness.Service.State.OpenDb();
         Assert.Equal(0, await d.Tasks.CountAsync(ct));

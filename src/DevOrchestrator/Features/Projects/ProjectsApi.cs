@@ -208,10 +208,10 @@ public static class ProjectsApi
             return Api.Error(context, StatusCodes.Status422UnprocessableEntity, ErrorCodes.Unprocessable,
                 $"No plan was stored: {ex.Message} (the call cost ${ex.CostUsd:0.######}; try again or rephrase the requirements)");
         }
-        catch (Exception ex) when (IsProviderFailure(ex, cancellationToken))
+        catch (Exception ex) when (ModelResilience.IsModelFailure(ex) && !cancellationToken.IsCancellationRequested)
         {
             return Api.Error(context, StatusCodes.Status503ServiceUnavailable, ErrorCodes.Unavailable,
-                $"The model provider did not answer the planning request: {ToolOutputExcerpt(ex.Message)}");
+                $"The model provider did not answer the planning request after retries: {ModelResilience.Describe(ex)}");
         }
 
         var now = timeProvider.GetUtcNow();
@@ -314,14 +314,6 @@ public static class ProjectsApi
         var criteria = "Acceptance criteria:\n" + string.Join('\n', item.AcceptanceCriteria.Select(c => "- " + c));
         return item.Description.Length == 0 ? criteria : item.Description + "\n\n" + criteria;
     }
-
-    /// <summary>The provider failed (an HTTP error, a timeout, an open circuit) after the resilience pipeline's retries.</summary>
-    private static bool IsProviderFailure(Exception ex, CancellationToken cancellationToken) =>
-        !cancellationToken.IsCancellationRequested
-        && (ex is Anthropic.Exceptions.AnthropicException or System.ClientModel.ClientResultException or Polly.CircuitBreaker.BrokenCircuitException
-            or Polly.RateLimiting.RateLimiterRejectedException || ModelResilience.IsTransient(ex, cancellationToken));
-
-    private static string ToolOutputExcerpt(string text) => text.Length <= 300 ? text : text[..300] + "…";
 
     private static Validation Validate(ProjectRequest r, bool creating)
     {
