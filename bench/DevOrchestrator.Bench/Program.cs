@@ -92,4 +92,6 @@ root.SetAction(async (parseResult, cancellationToken) =>
     return result.Succeeded ? 0 : 1;
 });
 
+root.Subcommands.Add(WorkspacesCommand.Create());
+
 return await root.Parse(args).InvokeAsync();
