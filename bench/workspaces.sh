@@ -63,12 +63,15 @@ main() {
   dotnet build -c Release bench/DevOrchestrator.Bench -v quiet -nologo >/dev/null
   wait_quiet
   log "running in $work (files=$FILES commits=$COMMITS repeat=$REPEAT approaches=$APPROACHES)"
+  # Exit 1 with a report of the completed repetitions when MAX_SECONDS ran out; nothing written if none completed.
+  local rc=0
   timeout --kill-after=30 $((MAX_SECONDS + 60)) dotnet "$bench_dll" workspaces --files "$FILES" --commits "$COMMITS" \
     --repeat "$REPEAT" --approaches "$APPROACHES" --work-dir "$work/run" --max-seconds "$MAX_SECONDS" \
-    --markdown "$RESULTS_DIR/workspaces.md" --json "$RESULTS_DIR/workspaces.jsonl" "$@" >/dev/null
+    --markdown "$RESULTS_DIR/workspaces.md" --json "$RESULTS_DIR/workspaces.jsonl" "$@" >/dev/null || rc=$?
   printf '%s\n\n' "$quiet_note" >>"$RESULTS_DIR/workspaces.md"
-  log "done: $RESULTS_DIR/workspaces.md"
+  log "done (exit $rc): $RESULTS_DIR/workspaces.md"
   cat "$RESULTS_DIR/workspaces.md"
+  return "$rc"
 }
 
 main "$@"

@@ -139,23 +139,42 @@ internal sealed class WorkspacesBenchmark
         var busyStart = MachineBusySeconds();
         var ownStart = OwnCpuSeconds();
         var measuring = Stopwatch.StartNew();
-        for (var rep = 0; rep < _options.Repeat; rep++)
+        var completed = 0;
+        try
         {
-            head = await repository.PushUpstreamAsync(1, cancellationToken);
-            for (var i = 0; i < _approaches.Length; i++)
+            for (var rep = 0; rep < _options.Repeat; rep++)
             {
-                var approach = _approaches[(rep + i) % _approaches.Length];
-                var (ms, kib) = await MeasureAsync(approach, plugin, mirror, rep, head, cancellationToken);
-                _samples[approach.Key].Ms.Add(ms);
-                _samples[approach.Key].Kib.Add(kib);
+                head = await repository.PushUpstreamAsync(1, cancellationToken);
+                for (var i = 0; i < _approaches.Length; i++)
+                {
+                    var approach = _approaches[(rep + i) % _approaches.Length];
+                    var (ms, kib) = await MeasureAsync(approach, plugin, mirror, rep, head, cancellationToken);
+                    _samples[approach.Key].Ms.Add(ms);
+                    _samples[approach.Key].Kib.Add(kib);
+                }
+
+                completed++;
+                Log($"repetition {rep + 1}/{_options.Repeat}: " + string.Join(", ", _approaches.Select(a => $"{a.Key} {_samples[a.Key].Ms[^1]:0} ms")));
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && completed > 0)
+        {
+            // Out of time (--max-seconds): report the repetitions that completed, drop the one that was cut short.
+            foreach (var (ms, kib) in _samples.Values)
+            {
+                ms.RemoveRange(completed, ms.Count - completed);
+                kib.RemoveRange(completed, kib.Count - completed);
             }
 
-            Log($"repetition {rep + 1}/{_options.Repeat}: " + string.Join(", ", _approaches.Select(a => $"{a.Key} {_samples[a.Key].Ms[^1]:0} ms")));
+            _notes.Add(string.Create(CultureInfo.InvariantCulture,
+                $"**Incomplete:** stopped by --max-seconds {_options.MaxSeconds:0} after {completed} of {_options.Repeat} repetitions; only the completed ones are reported."));
+            Log($"out of time after {completed} repetitions");
         }
 
         var busyDuring = MachineBusySeconds() - busyStart;
         var ownDuring = OwnCpuSeconds() - ownStart;
-        var mirrorKib = (await DiskKibAsync(cancellationToken, mirror))[0];
+        using var finish = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var mirrorKib = (await DiskKibAsync(finish.Token, mirror))[0];
         var results = _approaches.Select(a => new ApproachResult(a, _samples[a.Key].Ms, _samples[a.Key].Kib)).ToList();
         var measuredSeconds = measuring.Elapsed.TotalSeconds;
         if (busyDuring is { } busy && ownDuring is { } own)
@@ -167,7 +186,7 @@ internal sealed class WorkspacesBenchmark
 
         return new WorkspacesReport(
             started, _options, machine, gitVersion, generated, repository.Commits, packKib, objects.GetValueOrDefault("size-pack"), checkoutKib,
-            mirrorKib, coldMs, results, _notes, AppRevision());
+            mirrorKib, coldMs, results, _notes, AppRevision(), completed);
     }
 
     private async Task<(double Ms, long Kib)> MeasureAsync(WorkspaceApproach approach, WorkspacePlugin plugin, string mirror, int rep, string head, CancellationToken cancellationToken)
@@ -362,8 +381,11 @@ internal sealed record WorkspacesReport(
     double ColdMs,
     IReadOnlyList<ApproachResult> Results,
     IReadOnlyList<string> Notes,
-    string Revision)
+    string Revision,
+    int CompletedRepetitions)
 {
+    public bool Complete => CompletedRepetitions == Options.Repeat;
+
     private static readonly JsonSerializerOptions s_json = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
@@ -394,7 +416,7 @@ internal sealed record WorkspacesReport(
         text.AppendLine(inv, $"- repository: {Options.Files:N0} files, {Options.Commits:N0} commits generated with git fast-import and repacked (-a -d -f, bitmap, commit-graph) in {Generated.TotalSeconds:0.0} s; objects {Mib(ObjectsKib)} on disk (size-pack {SizePack} KiB); a checkout is {Mib(CheckoutKib)} on disk; {CommitsAtEnd:N0} commits at the end (one pushed before each repetition)");
         text.AppendLine(inv, $"- first task of the project (no mirror yet: `clone --mirror` + worktree, once): {ColdMs:0} ms; the mirror then takes {Mib(MirrorKib)}, once per repository, shared by every worktree");
         text.AppendLine();
-        text.AppendLine(inv, $"Second and later tasks, {Options.Repeat} repetitions each (interleaved, order rotated, `sync` before each; p50/p90 by nearest rank):").AppendLine();
+        text.AppendLine(inv, $"Second and later tasks, {CompletedRepetitions} repetitions each (interleaved, order rotated, `sync` before each; p50/p90 by nearest rank):").AppendLine();
         text.AppendLine("| approach | n | median ms | p90 ms | min ms | max ms | median ÷ worktree median | new disk per workspace |");
         text.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var result in Results)
@@ -446,6 +468,7 @@ internal sealed record WorkspacesReport(
         files = Options.Files,
         commits = Options.Commits,
         repeat = Options.Repeat,
+        completed_repetitions = CompletedRepetitions,
         seed = Options.Seed,
         revision = Revision,
         git = GitVersion,

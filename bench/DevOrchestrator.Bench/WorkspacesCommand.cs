@@ -75,7 +75,7 @@ internal static class WorkspacesCommand
                 await File.AppendAllTextAsync(jsonFile.FullName, report.ToJson() + Environment.NewLine, cancellationToken);
             }
 
-            return 0;
+            return report.Complete ? 0 : 1;
         });
         return command;
     }
