@@ -30,38 +30,20 @@ cleanup() { rm -rf "$work"; }
 trap cleanup EXIT
 
 quiet_note=
-log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
 
-# Busy share of the whole machine (all cores) over the next 2 seconds, in percent, from /proc/stat.
-machine_busy() {
-  local a b
-  read -r -a a < <(head -n1 /proc/stat)
-  sleep 2
-  read -r -a b < <(head -n1 /proc/stat)
-  local busy=$(((b[1] + b[2] + b[3] + b[6] + b[7] + b[8]) - (a[1] + a[2] + a[3] + a[6] + a[7] + a[8])))
-  local idle=$(((b[4] + b[5]) - (a[4] + a[5])))
-  echo $((100 * busy / (busy + idle + 1)))
-}
-
-# Other work on the machine competes for the same cores and the same disk: wait (at most QUIET_SECONDS) for a quiet
-# moment, and record how busy the machine was.
-wait_quiet() {
-  local limit=${QUIET_SECONDS:-60} threshold=${QUIET_BUSY:-20} waited=0 busy
-  busy=$(machine_busy)
-  while ((busy > threshold && waited < limit)); do
-    log "machine ${busy}% busy with other work; waiting for a quieter moment ($waited/$limit s)"
-    sleep 3
-    waited=$((waited + 5))
-    busy=$(machine_busy)
-  done
-  quiet_note=$(printf -- '- machine busy with other work before the start: %s%% of all cores (waited %s s for a quiet moment)' "$busy" "$waited")
+# Waits for a quiet moment (bench/lib.sh) and records how busy the machine was.
+record_quiet() {
+  wait_quiet
+  quiet_note=$(printf -- '- machine busy with other work before the start: %s%% of all cores (waited %s s for a quiet moment)' "$quiet_busy" "$quiet_waited")
 }
 
 main() {
   mkdir -p "$RESULTS_DIR"
   log "building (Release)"
   dotnet build -c Release bench/DevOrchestrator.Bench -v quiet -nologo >/dev/null
-  wait_quiet
+  record_quiet
   log "running in $work (files=$FILES commits=$COMMITS repeat=$REPEAT approaches=$APPROACHES)"
   # Exit 1 with a report of the completed repetitions when MAX_SECONDS ran out; nothing written if none completed.
   local rc=0

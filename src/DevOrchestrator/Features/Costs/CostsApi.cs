@@ -138,28 +138,13 @@ public static class CostsApi
     /// </summary>
     private static async Task<CostTally> TallyByDayAsync(AppDbContext db, IQueryable<CostEntry> entries, CancellationToken cancellationToken)
     {
-        var tally = new CostTally();
         if (db is not SqliteAppDbContext)
         {
             // Npgsql reads timestamptz with offset 0 and translates .Date to date_trunc('day', created_at AT TIME ZONE 'UTC').
-            var days = await entries.GroupBy(c => c.CreatedAt.Date).Select(g => new
-            {
-                Day = g.Key,
-                Calls = g.LongCount(),
-                Input = g.Sum(c => c.InputTokens),
-                Output = g.Sum(c => c.OutputTokens),
-                CacheWrite = g.Sum(c => c.CacheWriteTokens),
-                CacheRead = g.Sum(c => c.CacheReadTokens),
-                Usd = g.Sum(c => c.Usd),
-            }).ToListAsync(cancellationToken);
-            foreach (var d in days)
-            {
-                tally.Add(CostTally.DayKey(d.Day), d.Calls, d.Input, d.Output, d.CacheWrite, d.CacheRead, d.Usd);
-            }
-
-            return tally;
+            return await TallyAsync(entries, c => c.CreatedAt.Date, day => ((object?)CostTally.DayKey(day), (string?)null), cancellationToken);
         }
 
+        var tally = new CostTally();
         var calls = entries.Select(c => new { c.CreatedAt, c.InputTokens, c.OutputTokens, c.CacheWriteTokens, c.CacheReadTokens, c.Usd }).AsAsyncEnumerable();
         await foreach (var c in calls.WithCancellation(cancellationToken))
         {
