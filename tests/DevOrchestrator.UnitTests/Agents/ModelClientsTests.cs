@@ -1,3 +1,4 @@
+using System.Text;
 using DevOrchestrator.Features.Agents;
 using DevOrchestrator.Features.Costs;
 using DevOrchestrator.Features.Events;
@@ -188,6 +189,28 @@ public sealed class ModelClientsTests
         Assert.Equal(new ModelTarget("openai", "qwen2.5-coder"), clients.EnsureUsable(AgentRoles.Development));
         Assert.Equal(32_768, clients.ContextWindow("qwen2.5-coder"));
         Assert.Equal(0m, clients.PriceOf("qwen2.5-coder")!.Output);
+    }
+
+    [Fact]
+    public void The_documented_model_prices_example_makes_an_ollama_model_usable()
+    {
+        // docs/agents.md: MODEL_PRICES in appsettings.json, with an Ollama model id (which has a colon).
+        const string appsettings = """
+            { "MODEL_PRICES": {
+                "llama3.1:8b":        { "input": 0, "output": 0, "context_window": 131072 },
+                "my-gateway-sonnet":  { "input": 3, "output": 15, "cache_write": 3.75, "cache_read": 0.3, "context_window": 200000 } } }
+            """;
+        var configuration = new ConfigurationBuilder()
+            .AddJsonStream(new MemoryStream(Encoding.UTF8.GetBytes(appsettings)))
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["OPENAI_BASE_URL"] = "http://localhost:11434/v1", ["DEVELOPMENT_MODEL"] = "llama3.1:8b", ["REVIEW_MODEL"] = "my-gateway-sonnet" })
+            .Build();
+        using var clients = Clients(DevOrchestratorApp.ReadSettings(configuration));
+
+        Assert.Equal(new ModelTarget("openai", "llama3.1:8b"), clients.EnsureUsable(AgentRoles.Development));
+        Assert.Equal(131_072, clients.ContextWindow("llama3.1:8b"));
+        Assert.Equal(new ModelTarget("openai", "my-gateway-sonnet"), clients.EnsureUsable(AgentRoles.Review));
+        Assert.Equal(3.75m, clients.PriceOf("my-gateway-sonnet")!.CacheWrite);
+        Assert.Null(clients.PriceOf("llama3.1"));
     }
 
     [Theory]

@@ -158,6 +158,31 @@ public sealed class AgentSettingsTests
         Assert.Equal("MODEL_PRICES:my-model: prices and context_window must not be negative.", SingleError(("MODEL_PRICES:my-model:" + field, "-1")));
 
     [Fact]
+    public void A_model_price_that_is_not_a_number_names_its_key() =>
+        Assert.Equal("MODEL_PRICES:my-model:input must be a number.", SingleError(("MODEL_PRICES:my-model:input", "cheap")));
+
+    [Fact]
+    public void Model_ids_with_a_colon_keep_it()
+    {
+        // Configuration takes ':' for a section separator; Ollama's ids have one (llama3.1:8b, qwen2.5-coder:32b).
+        var settings = Read(
+            ("MODEL_PRICES:llama3.1:8b:input", "0.1"),
+            ("MODEL_PRICES:llama3.1:8b:context_window", "131072"),
+            ("MODEL_PRICES:llama3.1:70b:input", "0.5"),
+            ("MODEL_PRICES:plain:output", "2"));
+
+        Assert.Equal(["llama3.1:70b", "llama3.1:8b", "plain"], settings.ModelPrices.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(0.1m, settings.ModelPrices["llama3.1:8b"].Input);
+        Assert.Equal(131_072, settings.ModelPrices["llama3.1:8b"].ContextWindow);
+        Assert.Equal(0.5m, settings.ModelPrices["llama3.1:70b"].Input);
+        Assert.Equal(2m, settings.ModelPrices["plain"].Output);
+    }
+
+    [Fact]
+    public void A_negative_price_of_a_model_id_with_a_colon_is_refused() =>
+        Assert.Equal("MODEL_PRICES:qwen2.5-coder:32b: prices and context_window must not be negative.", SingleError(("MODEL_PRICES:qwen2.5-coder:32b:output", "-1")));
+
+    [Fact]
     public void A_cost_tracking_flag_that_is_not_a_boolean_names_the_variable() =>
         Assert.Equal("COST_TRACKING_ENABLED must be true or false.", SingleError(("COST_TRACKING_ENABLED", "sometimes")));
 }
