@@ -115,4 +115,13 @@ public sealed class ReviewVerdictParsingTests
         Assert.EndsWith("THE END", reason, StringComparison.Ordinal);
         Assert.True(reason.Length < NoVerdict.Length + 600, $"{reason.Length} characters");
     }
+
+    [Fact]
+    public void Braces_in_the_prose_before_the_verdict_do_not_hide_it()
+    {
+        var verdict = ReviewAgent.Parse("""`Add() { }` is fine. {"verdict": "approve", "reasons": [], "summary": "ok"}""");
+
+        Assert.True(verdict.Approved);
+        Assert.Equal("ok", verdict.Summary);
+    }
 }
