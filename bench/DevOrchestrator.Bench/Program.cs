@@ -27,6 +27,7 @@ var root = new RootCommand("devorch-bench: load generator for a running DevOrche
 {
     server, token, mode, count, concurrency, duration, workflow, rate, autoStart, warmup, waitSeconds, metrics, serverPid, label, json, markdown,
 };
+root.Subcommands.Add(AgentTokensCommand.Create());
 root.SetAction(async (parseResult, cancellationToken) =>
 {
     var options = new BenchOptions(
