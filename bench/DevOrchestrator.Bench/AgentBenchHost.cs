@@ -43,6 +43,9 @@ internal sealed class AgentBenchHost : IAsyncDisposable
 
     public DevelopmentAgent Agent => Services.GetRequiredService<DevelopmentAgent>();
 
+    /// <summary>The PostgreSQL admin URL and the database made on it; nulls on SQLite.</summary>
+    public (string AdminUrl, string Database)? Postgres => _adminUrl is not null && _database is not null ? (_adminUrl, _database) : null;
+
     /// <summary>"SQLite (file)" or "PostgreSQL (database NAME)".</summary>
     public string DatabaseDescription => _database is null ? "SQLite (a new file, the embedded default)" : $"PostgreSQL (a new database {_database})";
 

@@ -92,6 +92,12 @@ internal static class AgentConcurrencyBenchmark
         probe.Start();
         await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken); // the idle baseline of the timer lag
 
+        await using var postgres = host.Postgres is { } pg ? new PostgresActivity(pg.AdminUrl, pg.Database) : null;
+        if (postgres is not null)
+        {
+            await postgres.StartAsync(cancellationToken);
+        }
+
         var cpu = new CpuMeter(fake.ProcessId);
         var childrenCpuBefore = RuntimeProbe.ChildrenCpuSeconds();
         var probeOffset = probe.Now;
@@ -107,6 +113,11 @@ internal static class AgentConcurrencyBenchmark
         var wall = clock.Elapsed.TotalSeconds;
         var (cpuWall, selfCpu, fakeCpu, machineCpu) = cpu.Read();
         var childrenCpu = RuntimeProbe.ChildrenCpuSeconds() - childrenCpuBefore;
+        if (postgres is not null)
+        {
+            await postgres.StopAsync();
+        }
+
         var gcAfter = (Gen0: GC.CollectionCount(0), Gen1: GC.CollectionCount(1), Gen2: GC.CollectionCount(2), Pause: GC.GetTotalPauseDuration(), Allocated: GC.GetTotalAllocatedBytes(precise: false));
         await Task.Delay(TimeSpan.FromSeconds(0.5), CancellationToken.None);
         await probe.StopAsync();
@@ -158,6 +169,8 @@ internal static class AgentConcurrencyBenchmark
             FakeCpu = fakeCpu,
             ChildrenCpu = childrenCpu,
             MachineCpu = machineCpu,
+            PostgresCpu = postgres?.BackendCpuSeconds,
+            PostgresSessions = postgres?.Top(8) ?? [],
         };
     }
 
@@ -253,6 +266,12 @@ internal sealed class ConcurrencyReport
     public double? ChildrenCpu { get; init; }
     public double? MachineCpu { get; init; }
 
+    /// <summary>CPU seconds of the PostgreSQL backends of the benchmark's database during the run.</summary>
+    public double? PostgresCpu { get; init; }
+
+    /// <summary>The database's sessions by state, wait and statement, averaged over 500 ms samples (PostgreSQL only).</summary>
+    public IReadOnlyList<(string State, double Average)> PostgresSessions { get; init; } = [];
+
     public int Finished => Outcomes.Count(o => o.Finished && o.Turns == ConcurrencyTrajectory.Turns);
     public double IdealSeconds => ConcurrencyTrajectory.Turns * Options.Delay.TotalSeconds;
 
@@ -310,10 +329,21 @@ internal sealed class ConcurrencyReport
         text.AppendLine(inv, $"| allocations and GC during the run | {Mb(AllocatedBytes)} allocated ({Kb(AllocatedBytes / n)} per agent); collections gen0 {Gen0}, gen1 {Gen1}, gen2 {Gen2}; total pause {GcPause.TotalMilliseconds:0} ms |");
         text.AppendLine(inv, $"| event loop: lag of a 100 ms `Task.Delay` loop on the pool, ms | idle before: p50 {idleLag.P50:0.0}, p99 {idleLag.P99:0.0}, max {idleLag.Max:0.0}; **during the run: p50 {runLag.P50:0.0}, p99 {runLag.P99:0.0}, max {runLag.Max:0.0}** ({runLag.Count} samples) |");
         text.AppendLine(inv, $"| thread pool during the run (sampled every 100 ms) | threads {Min(run, s => s.PoolThreads)}–{Max(run, s => s.PoolThreads)}; queued work items p50 {pending.P50:0}, p99 {pending.P99:0}, max {pending.Max:0}; OS threads max {Max(run, s => s.OsThreads)} |");
-        text.AppendLine(inv, $"| CPU over the run ({CpuWall:0.0} s, {Environment.ProcessorCount} cores) | this process {SelfCpu:0.0} s ({SelfCpu / CpuWall * 100:0}% of one core); its children (git, sandbox) {ChildrenCpu:0.0} s; fake model process {FakeCpu:0.0} s; whole machine busy {MachineCpu / CpuWall / Environment.ProcessorCount * 100:0}%, of which other processes (PostgreSQL, other work on the machine) {MachineCpu - SelfCpu - (ChildrenCpu ?? 0) - (FakeCpu ?? 0):0.0} s |");
+        text.AppendLine(inv, $"| CPU over the run ({CpuWall:0.0} s, {Environment.ProcessorCount} cores) | this process {SelfCpu:0.0} s ({SelfCpu / CpuWall * 100:0}% of one core); its children (git, sandbox) {ChildrenCpu:0.0} s; fake model process {FakeCpu:0.0} s; whole machine busy {MachineCpu / CpuWall / Environment.ProcessorCount * 100:0}%, {(PostgresCpu is { } pgCpu ? $"PostgreSQL backends of the database {pgCpu:0.0} s, " : string.Empty)}other processes (other work on the machine) {MachineCpu - SelfCpu - (ChildrenCpu ?? 0) - (FakeCpu ?? 0) - (PostgresCpu ?? 0):0.0} s |");
         var perCall = (SelfCpu + (ChildrenCpu ?? 0)) * 1000 / Math.Max(1, ModelCalls);
         text.AppendLine(inv, $"| CPU per model call (this process + its children) | **{perCall:0.0} ms**: at most {Environment.ProcessorCount * 1000 / perCall:0} calls/s on {Environment.ProcessorCount} otherwise idle cores, i.e. {Environment.ProcessorCount * 1000 / perCall * Options.Delay.TotalSeconds:0} agents in flight before the CPU, not the model, sets the pace |");
         text.AppendLine(inv, $"| database afterwards | {LedgerRows:N0} cost ledger rows; {CheckpointTurns.Count(t => t == ConcurrencyTrajectory.Turns)} checkpoints at turn {ConcurrencyTrajectory.Turns} (of {CheckpointTurns.Count}); {OpenReservations} cost reservations left open |");
+        if (PostgresSessions.Count > 0)
+        {
+            text.AppendLine();
+            text.AppendLine("PostgreSQL sessions of the database during the run (`pg_stat_activity` every 500 ms: state / wait event / statement; average number of sessions):");
+            text.AppendLine();
+            foreach (var (state, average) in PostgresSessions)
+            {
+                text.AppendLine(inv, $"- {average:0.0} × `{state}`");
+            }
+        }
+
         if (failures.Count > 0)
         {
             text.AppendLine();
@@ -404,7 +434,8 @@ internal sealed class ConcurrencyReport
             lag_run_ms = runLag,
             pool_threads_max = run.Count > 0 ? run.Max(s => s.PoolThreads) : 0,
             pending_max = run.Count > 0 ? run.Max(s => s.PendingWorkItems) : 0,
-            cpu = new { wall = CpuWall, self = SelfCpu, children = ChildrenCpu, fake = FakeCpu, machine = MachineCpu, ms_per_call = (SelfCpu + (ChildrenCpu ?? 0)) * 1000 / Math.Max(1, ModelCalls) },
+            postgres_sessions = PostgresSessions.Select(p => new { state = p.State, average = p.Average }),
+            cpu = new { wall = CpuWall, self = SelfCpu, children = ChildrenCpu, fake = FakeCpu, machine = MachineCpu, postgres = PostgresCpu, ms_per_call = (SelfCpu + (ChildrenCpu ?? 0)) * 1000 / Math.Max(1, ModelCalls) },
             ledger_rows = LedgerRows,
             checkpoints_at_last_turn = CheckpointTurns.Count(t => t == ConcurrencyTrajectory.Turns),
             open_reservations = OpenReservations,
