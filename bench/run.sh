@@ -44,7 +44,8 @@ jsonl=$RESULTS_DIR/results.jsonl
 pids=()
 databases=()
 
-log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
 
 cleanup() {
   local pid db
@@ -160,29 +161,10 @@ wait_idle() {
   log "tasks still queued or running after 180 s; going on"
 }
 
-# Busy share of the whole machine (all cores) over the next 2 seconds, in percent, from /proc/stat.
-machine_busy() {
-  local a b
-  read -r -a a < <(head -n1 /proc/stat)
-  sleep 2
-  read -r -a b < <(head -n1 /proc/stat)
-  local busy=$(((b[1] + b[2] + b[3] + b[6] + b[7] + b[8]) - (a[1] + a[2] + a[3] + a[6] + a[7] + a[8])))
-  local idle=$(((b[4] + b[5]) - (a[4] + a[5])))
-  echo $((100 * busy / (busy + idle + 1)))
-}
-
-# Other work on the machine (builds, tests) competes with client and server for the same cores: wait (at most
-# QUIET_SECONDS) for a quiet moment before each setup, and record how busy the machine was.
-wait_quiet() {
-  local limit=${QUIET_SECONDS:-60} threshold=${QUIET_BUSY:-20} waited=0 busy
-  busy=$(machine_busy)
-  while ((busy > threshold && waited < limit)); do
-    log "machine ${busy}% busy with other work; waiting for a quieter moment ($waited/$limit s)"
-    sleep 3
-    waited=$((waited + 5))
-    busy=$(machine_busy)
-  done
-  printf -- '- machine busy before this setup (servers idle): %s%% of all cores (waited %s s)\n\n' "$busy" "$waited" >>"$results"
+# Waits for a quiet moment (bench/lib.sh) and records how busy the machine was.
+record_quiet() {
+  wait_quiet
+  printf -- '- machine busy before this setup (servers idle): %s%% of all cores (waited %s s)\n\n' "$quiet_busy" "$quiet_waited" >>"$results"
 }
 
 section() { printf '\n### %s\n\n' "$*" >>"$results"; log "$*"; }
@@ -214,7 +196,7 @@ measure() {
   warm_up
   wait_idle
   section "$name"
-  wait_quiet
+  record_quiet
   bench --mode create --label "$name: create, store only" --count "$CREATE_COUNT" --duration "$CREATE_SECONDS" \
     --concurrency "$CREATE_CONCURRENCY" --auto-start false --server-pid "$server_pid" >/dev/null
   wrk_create
@@ -287,7 +269,7 @@ main() {
       warm_up
       wait_idle
       section "PostgreSQL, --role api + --role worker"
-      wait_quiet
+      record_quiet
       bench --mode dispatch --label "split: dispatch, one at a time" --count "$SERIAL_COUNT" --rate "$SERIAL_RATE" --concurrency 1 \
         --metrics "http://127.0.0.1:$WORKER_PORT/metrics" --server-pid "$worker_pid" >/dev/null
       wait_idle

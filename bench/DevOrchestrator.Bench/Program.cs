@@ -23,7 +23,7 @@ var label = new Option<string?>("--label") { Description = "Name of this run in 
 var json = new Option<FileInfo?>("--json") { Description = "Append the result as one JSON line to this file" };
 var markdown = new Option<FileInfo?>("--markdown") { Description = "Append the result as a markdown table to this file" };
 
-var root = new RootCommand("devorch-bench: load generator for a running DevOrchestrator server (create-task throughput, dispatch latency).")
+var root = new RootCommand("devorch-bench: load generator for a running DevOrchestrator server (create-task throughput, dispatch latency); 'devorch-bench workspaces --help' for the workspace preparation benchmark.")
 {
     server, token, mode, count, concurrency, duration, workflow, rate, autoStart, warmup, waitSeconds, metrics, serverPid, label, json, markdown,
 };
@@ -94,5 +94,7 @@ root.SetAction(async (parseResult, cancellationToken) =>
 
     return result.Succeeded ? 0 : 1;
 });
+
+root.Subcommands.Add(WorkspacesCommand.Create());
 
 return await root.Parse(args).InvokeAsync();

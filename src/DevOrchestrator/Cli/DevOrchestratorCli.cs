@@ -20,6 +20,7 @@ public static class DevOrchestratorCli
             new Command("workflows", "Workflow commands.") { WorkflowsValidateCommand.Create(), ServerCommands.WorkflowsList() },
             ServerCommands.Tasks(),
             RunCommand.Create(),
+            ServerCommands.Costs(),
         };
         var parse = root.Parse(args);
         try

@@ -1,13 +1,15 @@
 using System.CommandLine;
+using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
+using DevOrchestrator.Features.Costs;
 using Spectre.Console;
 
 namespace DevOrchestrator.Cli;
 
 /// <summary>
 /// Commands that are HTTP clients of a running server: <c>--server</c> (default <c>DEVORCH_SERVER</c> or
-/// http://localhost:8000) and the bearer token from <c>DEVORCH_TOKEN</c>.
+/// http://localhost:8000) and the bearer token from <c>DEVORCH_TOKEN</c>: <c>tasks</c>, <c>workflows list</c>, <c>costs</c>.
 /// </summary>
 internal static class ServerCommands
 {
@@ -79,6 +81,56 @@ internal static class ServerCommands
             AnsiConsole.Write(table);
         }));
         return list;
+    }
+
+    public static Command Costs()
+    {
+        var from = new Option<string?>("--from") { Description = "Start of the window: a date (2026-11-01) or a date-time (2026-11-01T08:00:00Z; UTC unless it has an offset). Default: the first of the current month" };
+        var to = new Option<string?>("--to") { Description = "End of the window, exclusive (a date includes that whole day). Default: the end of the current month" };
+        var groupBy = new Option<string>("--group-by") { Description = "day, model, project, task or user", DefaultValueFactory = _ => CostsApi.DefaultGroupBy };
+        groupBy.AcceptOnlyFromAmong([.. CostsApi.GroupBys]);
+        var command = new Command("costs", "Model spending and the monthly budget, from a running server.") { s_server, from, to, groupBy };
+        command.SetAction((parseResult, ct) => CallAsync(parseResult, async client =>
+        {
+            var query = "/api/v1/costs?group_by=" + Uri.EscapeDataString(parseResult.GetValue(groupBy)!);
+            if (parseResult.GetValue(from) is { } f) query += "&from=" + Uri.EscapeDataString(f);
+            if (parseResult.GetValue(to) is { } t) query += "&to=" + Uri.EscapeDataString(t);
+            var data = (await GetAsync(client, query, ct))["data"]!;
+            AnsiConsole.MarkupLine(Markup.Escape(
+                $"Month {data["month"]}: {Usd(data["month_spent_usd"])} spent, {Usd(data["reserved_usd"])} reserved by calls in flight, " +
+                $"{Usd(data["remaining_usd"])} remaining of the {Usd(data["monthly_budget_usd"])} budget"));
+            AnsiConsole.MarkupLine(Markup.Escape(
+                $"Per-task limit {Usd(data["per_task_limit_usd"])}; cost tracking {((bool)data["cost_tracking_enabled"]! ? "on" : "off")}"));
+
+            var rows = data["breakdown"]!.AsArray();
+            var table = new Table()
+                .AddColumn($"{data["group_by"]}")
+                .AddColumn("label")
+                .AddColumn(new TableColumn("calls").RightAligned())
+                .AddColumn(new TableColumn("input").RightAligned())
+                .AddColumn(new TableColumn("output").RightAligned())
+                .AddColumn(new TableColumn("cache write").RightAligned())
+                .AddColumn(new TableColumn("cache read").RightAligned())
+                .AddColumn(new TableColumn("tokens").RightAligned())
+                .AddColumn(new TableColumn("usd").RightAligned());
+            foreach (var row in rows)
+            {
+                var tokens = row!["tokens"]!;
+                table.AddRow(
+                    Markup.Escape(row["key"]?.ToString() ?? "(none)"), Markup.Escape(row["label"]?.ToString() ?? ""), Count(row["calls"]),
+                    Count(tokens["input"]), Count(tokens["output"]), Count(tokens["cache_write"]), Count(tokens["cache_read"]), Count(tokens["total"]),
+                    Usd(row["usd"]));
+            }
+
+            AnsiConsole.Write(table);
+            AnsiConsole.MarkupLine(Markup.Escape(
+                $"Total {Usd(data["total_usd"])} in {rows.Sum(r => (long)r!["calls"]!)} call(s) from {data["from"]} to {data["to"]}"));
+        }));
+        return command;
+
+        static string Usd(JsonNode? value) => "$" + value!.GetValue<decimal>().ToString("0.00####", CultureInfo.InvariantCulture);
+
+        static string Count(JsonNode? value) => value!.GetValue<long>().ToString("N0", CultureInfo.InvariantCulture);
     }
 
     private static async Task<int> CallAsync(ParseResult parseResult, Func<HttpClient, Task> action)

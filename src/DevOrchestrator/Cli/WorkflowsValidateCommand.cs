@@ -1,4 +1,7 @@
 using System.CommandLine;
+using DevOrchestrator.Features.Agents;
+using DevOrchestrator.Features.Events;
+using DevOrchestrator.Features.Health;
 using DevOrchestrator.Features.Workflows;
 using DevOrchestrator.Features.Workspaces;
 using DevOrchestrator.Hosting;
@@ -21,7 +24,10 @@ public static class WorkflowsValidateCommand
             await using var services = new ServiceCollection()
                 .AddSingleton(new DevOrchestratorSettings())
                 .AddLogging()
+                .AddEvents()
+                .AddPrometheusMetrics()
                 .AddWorkspaces()
+                .AddAgents()
                 .AddWorkflows()
                 .BuildServiceProvider();
             var validator = services.GetRequiredService<WorkflowValidator>();

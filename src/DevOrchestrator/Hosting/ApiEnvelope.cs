@@ -23,6 +23,7 @@ public static class ErrorCodes
     public const string Conflict = "CONFLICT";
     public const string Unprocessable = "UNPROCESSABLE";
     public const string RateLimited = "RATE_LIMITED";
+    public const string BudgetExceeded = "BUDGET_EXCEEDED";
     public const string Unavailable = "SERVICE_UNAVAILABLE";
     public const string Internal = "INTERNAL_ERROR";
     public const string BadRequest = "BAD_REQUEST";

@@ -1,6 +1,7 @@
 using DevOrchestrator.Data;
 using DevOrchestrator.Features.Agents;
 using DevOrchestrator.Features.Auth;
+using DevOrchestrator.Features.Costs;
 using DevOrchestrator.Features.Events;
 using DevOrchestrator.Features.Health;
 using DevOrchestrator.Features.Projects;
@@ -49,7 +50,8 @@ public static class DevOrchestratorApp
 
         var services = builder.Services;
         services.AddSingleton(serve);
-        services.AddOptions<DevOrchestratorSettings>().Bind(builder.Configuration).ValidateOnStart();
+        services.AddOptions<DevOrchestratorSettings>().Bind(builder.Configuration)
+            .PostConfigure(s => ReadModelPrices(builder.Configuration, s)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<DevOrchestratorSettings>, DevOrchestratorSettingsValidator>();
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<DevOrchestratorSettings>>().Value);
         services.AddSingleton(TimeProvider.System);
@@ -100,6 +102,7 @@ public static class DevOrchestratorApp
             app.MapTasksApi();
             app.MapWorkflowsApi();
             app.MapAgentsApi();
+            app.MapCostsApi();
             app.MapEventStreams();
         }
 
@@ -137,6 +140,7 @@ public static class DevOrchestratorApp
         try
         {
             configuration.Bind(settings);
+            ReadModelPrices(configuration, settings);
         }
         catch (InvalidOperationException ex)
         {
@@ -150,6 +154,41 @@ public static class DevOrchestratorApp
         }
 
         return settings;
+    }
+
+    private static readonly string[] s_priceKeys = ["input", "output", "cache_write", "cache_read", "context_window"];
+
+    /// <summary>
+    /// Reads <c>MODEL_PRICES</c> again after the binder: model ids may contain ':' (Ollama's <c>llama3.1:8b</c>), which
+    /// configuration takes for a section separator, so the binder files such a price under <c>llama3.1</c>; and it
+    /// drops an entry whose value does not convert instead of failing. A section with a price key is a model's price,
+    /// named by its path below <c>MODEL_PRICES</c>.
+    /// </summary>
+    private static void ReadModelPrices(IConfiguration configuration, DevOrchestratorSettings settings)
+    {
+        var root = configuration.GetSection("MODEL_PRICES");
+        if (!root.Exists())
+        {
+            return;
+        }
+
+        settings.ModelPrices.Clear();
+        Read(root);
+
+        void Read(IConfigurationSection section)
+        {
+            foreach (var child in section.GetChildren())
+            {
+                if (child.GetChildren().Any(c => s_priceKeys.Contains(c.Key, StringComparer.OrdinalIgnoreCase)))
+                {
+                    var price = new Features.Costs.ModelPrice();
+                    child.Bind(price);
+                    settings.ModelPrices[child.Path[(root.Path.Length + 1)..]] = price;
+                }
+
+                Read(child);
+            }
+        }
     }
 
     private static string DescribeBindError(InvalidOperationException ex)

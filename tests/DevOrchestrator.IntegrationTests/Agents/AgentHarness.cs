@@ -84,7 +84,8 @@ internal sealed class AgentHarness : IAsyncDisposable
     }
 
     /// <summary>Restarts the service on the same database and directories (a new worker process in effect).</summary>
-    public async Task RestartAsync(IDictionary<string, string?>? settings = null, CancellationToken cancellationToken = default)
+    /// <param name="whileStopped">Runs after the old service stopped and before the new one starts (to script the fake model).</param>
+    public async Task RestartAsync(Action? whileStopped = null, IDictionary<string, string?>? settings = null, CancellationToken cancellationToken = default)
     {
         var provider = Model is FakeAnthropicServer ? "anthropic" : "openai";
         var values = ProviderSettings(Model, provider);
@@ -97,6 +98,7 @@ internal sealed class AgentHarness : IAsyncDisposable
         previous.KeepStateOnDispose = true;
         Client.Dispose();
         await previous.DisposeAsync();
+        whileStopped?.Invoke();
         Service = await ServiceUnderTest.StartAsync(previous.State.Db, settings: values, shareWith: previous, ownState: true, cancellationToken: cancellationToken);
         Client = await Service.ClientForNewUserAsync("operator", cancellationToken);
     }

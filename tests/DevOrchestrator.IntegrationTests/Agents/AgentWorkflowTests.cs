@@ -273,12 +273,14 @@ public sealed class AgentWorkflowTests
         var id = await harness.StartTaskAsync("Write three files", cancellationToken: ct);
         await HttpJson.EventuallyAsync(() => Task.FromResult(harness.Model.Requests.Count), n => n >= 3, TimeSpan.FromSeconds(60));
 
-        await harness.RestartAsync(cancellationToken: ct);
-        harness.Model.Reset();
-        harness.Model.Enqueue(
-            FakeReply.ToolCall("write_file", Json(new { path = "three.txt", content = "3" })),
-            FakeReply.ToolCall("finish", Json(new { summary = "three files" })),
-            Approve());
+        await harness.RestartAsync(whileStopped: () =>
+        {
+            harness.Model.Reset();
+            harness.Model.Enqueue(
+                FakeReply.ToolCall("write_file", Json(new { path = "three.txt", content = "3" })),
+                FakeReply.ToolCall("finish", Json(new { summary = "three files" })),
+                Approve());
+        }, cancellationToken: ct);
         var task = await harness.WaitFinishedAsync(id);
         Assert.Equal("completed", (string?)task["status"]);
 

@@ -1,7 +1,11 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Text.Json;
+using DevOrchestrator.FakeVendors;
+using DevOrchestrator.Features.Auth;
 using DevOrchestrator.IntegrationTests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace DevOrchestrator.IntegrationTests.Cli;
 
@@ -90,6 +94,57 @@ public sealed class CliTests
         Assert.Contains("from the cli user", list.Stdout, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(Db.Sqlite)]
+    [InlineData(Db.Postgres)]
+    public async Task Costs_prints_the_budget_and_the_breakdown_of_a_running_server(Db db)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var service = await ServiceUnderTest.StartAsync(db, settings: new Dictionary<string, string?> { ["MONTHLY_BUDGET_LIMIT"] = "100" }, cancellationToken: ct);
+        var ledger = await Api.CostsApiTests.SeedAsync(service, spentMicros: 40_000_000, reservedMicros: 1_500_000, ct);
+        string token;
+        await using (var scope = service.Services.CreateAsyncScope())
+        {
+            var user = await scope.ServiceProvider.GetRequiredService<UserAccounts>().CreateAsync("costs@example.com", Roles.Viewer, "long-enough-pw", ct);
+            token = scope.ServiceProvider.GetRequiredService<TokenIssuer>().Issue(user!, TimeSpan.FromHours(1)).Token;
+        }
+
+        var env = new Dictionary<string, string> { ["DEVORCH_TOKEN"] = token, ["DEVORCH_SERVER"] = service.Address.ToString() };
+        var byModel = await DevorchAsync(env, ct, "costs", "--from", "2025-03-01", "--to", "2025-03-31", "--group-by", "model");
+        Assert.True(byModel.ExitCode == 0, byModel.Stderr);
+        var lines = byModel.Stdout.Split('\n').Select(l => l.TrimEnd()).ToArray();
+        Assert.Contains($"Month {ledger.Month}: $40.00 spent, $1.50 reserved by calls in flight, $58.50 remaining of the $100.00 budget", lines);
+        Assert.Contains("Per-task limit $10.00; cost tracking on", lines);
+        Assert.Contains("Total $1.633579 in 4 call(s) from 2025-03-01T00:00:00+00:00 to 2025-04-01T00:00:00+00:00", lines);
+        // One table row per model, dearest first: key, label, calls, input, output, cache write, cache read, tokens, usd.
+        string[] Cells(string key) => lines.Single(l => l.Contains($" {key} ", StringComparison.Ordinal))
+            .Split('│', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.Equal(["claude-sonnet-4-5", "anthropic", "2", "3,000", "600", "50", "310", "3,960", "$1.623456"], Cells("claude-sonnet-4-5"));
+        Assert.Equal(["gpt-5-mini", "openai", "1", "500", "100", "0", "0", "600", "$0.01"], Cells("gpt-5-mini"));
+        Assert.True(Array.FindIndex(lines, l => l.Contains("claude-sonnet-4-5", StringComparison.Ordinal)) < Array.FindIndex(lines, l => l.Contains("gpt-5-mini", StringComparison.Ordinal)));
+
+        var byProject = await DevorchAsync(env, ct, "costs", "--from", "2025-03-01", "--to", "2025-03-31", "--group-by", "project");
+        Assert.True(byProject.ExitCode == 0, byProject.Stderr);
+        Assert.Contains(byProject.Stdout.Split('\n'), l => l.Contains($" {ledger.Web} ", StringComparison.Ordinal) && l.Contains("web", StringComparison.Ordinal) && l.Contains("$0.133456", StringComparison.Ordinal));
+        Assert.Contains(byProject.Stdout.Split('\n'), l => l.Contains("(none)", StringComparison.Ordinal) && l.Contains("$0.000123", StringComparison.Ordinal));
+
+        // The default: this month by day (the one call made now).
+        var current = await DevorchAsync(env, ct, "costs");
+        Assert.True(current.ExitCode == 0, current.Stderr);
+        Assert.Contains($" {DateTime.UtcNow:yyyy-MM-dd} ", current.Stdout, StringComparison.Ordinal);
+        Assert.Contains("Total $2.50 in 1 call(s)", current.Stdout, StringComparison.Ordinal);
+
+        var badGroup = await DevorchAsync(env, ct, "costs", "--group-by", "week");
+        Assert.NotEqual(0, badGroup.ExitCode);
+        Assert.Contains("week", badGroup.Stderr, StringComparison.Ordinal);
+
+        var badDate = await DevorchAsync(env, ct, "costs", "--from", "2025-03-10", "--to", "yesterday");
+        Assert.Equal(1, badDate.ExitCode);
+        Assert.Contains("HTTP 400", badDate.Stderr, StringComparison.Ordinal);
+        Assert.Contains("to: [", badDate.Stderr, StringComparison.Ordinal);
+        Assert.Contains("must be an ISO 8601 date", badDate.Stderr, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Bad_flags_and_settings_fail_with_a_message_naming_them()
     {
@@ -170,5 +225,69 @@ public sealed class CliTests
         Assert.All(tokens, r => Assert.True(r.ExitCode == 0, r.Stderr));
         Assert.Single(Directory.GetFiles(dataDir, "jwt_secret*"));
         Directory.Delete(dataDir, recursive: true);
+    }
+
+    [Fact]
+    public async Task Run_develops_a_task_on_a_local_repository_and_prints_the_branch_diff_stat_and_cost()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var root = Directory.CreateTempSubdirectory("devorch-run-").FullName;
+        try
+        {
+            var repo = Path.Combine(root, "app");
+            Directory.CreateDirectory(repo);
+            await GitFixtures.GitAsync(repo, ct, "init", "--initial-branch=main");
+            await File.WriteAllTextAsync(Path.Combine(repo, "README.md"), "# app\n", ct);
+            await GitFixtures.GitAsync(repo, ct, "add", "-A");
+            await GitFixtures.GitAsync(repo, ct, "-c", "user.name=T", "-c", "user.email=t@example.com", "commit", "-m", "initial");
+
+            const string key = "sk-ant-cli-SECRET-424242";
+            await using var model = await FakeAnthropicServer.StartAsync(new FakeModelServerOptions { ApiKey = key }, ct);
+            model.Enqueue(
+                FakeReply.ToolCall("write_file", JsonSerializer.Serialize(new { path = "hello.txt", content = "hello\n" })),
+                FakeReply.ToolCall("finish", JsonSerializer.Serialize(new { summary = "added hello.txt" })),
+                FakeReply.Text(JsonSerializer.Serialize(new { verdict = "approve", reasons = Array.Empty<string>(), summary = "fine" })));
+            var home = Path.Combine(root, "home");
+            Directory.CreateDirectory(home);
+            var environment = new Dictionary<string, string>
+            {
+                ["HOME"] = home,
+                ["ANTHROPIC_API_KEY"] = key,
+                ["ANTHROPIC_BASE_URL"] = model.BaseUrl.ToString().TrimEnd('/'),
+                ["ENVIRONMENT"] = "test",
+            };
+
+            var result = await DevorchAsync(environment, ct, "run", "--repo", repo, "Add a hello file");
+
+            Assert.True(result.ExitCode == 0, $"exit {result.ExitCode}\n{result.Stdout}\n{result.Stderr}");
+            Assert.Contains("turn 1: write_file(path=hello.txt)", result.Stdout, StringComparison.Ordinal);
+            Assert.Contains("Status: completed", result.Stdout, StringComparison.Ordinal);
+            Assert.Contains("Branch: devorch/task-1-add-a-hello-file", result.Stdout, StringComparison.Ordinal);
+            Assert.Contains("hello.txt | 1 +", result.Stdout, StringComparison.Ordinal);
+            Assert.Contains("Review: approve", result.Stdout, StringComparison.Ordinal);
+            Assert.Matches(@"Cost: \$0\.\d{6} \(3 model call\(s\)\)", result.Stdout);
+            Assert.Equal("hello", await GitFixtures.GitAsync(repo, ct, "show", "devorch/task-1-add-a-hello-file:hello.txt"));
+            Assert.Equal(3, model.Requests.Count);
+
+            // The embedded defaults live under ~/.devorch, not in the repository; the key is in no file there.
+            Assert.True(File.Exists(Path.Combine(home, ".devorch", "data", "devorch.db")));
+            Assert.False(Directory.Exists(Path.Combine(repo, "data")));
+            Assert.DoesNotContain(key, result.Stdout + result.Stderr, StringComparison.Ordinal);
+            Assert.DoesNotContain(key, await File.ReadAllTextAsync(Path.Combine(home, ".devorch", "data", "devorch-run.log"), ct), StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Run_refuses_a_path_that_is_not_a_repository_naming_the_flag()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var result = await DevorchAsync(new Dictionary<string, string> { ["HOME"] = Path.GetTempPath() }, ct, "run", "--repo", "/nonexistent/repo", "anything");
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("--repo", result.Stderr, StringComparison.Ordinal);
+        Assert.Contains("is not a git repository", result.Stderr, StringComparison.Ordinal);
     }
 }

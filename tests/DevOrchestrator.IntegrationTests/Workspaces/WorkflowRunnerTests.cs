@@ -45,6 +45,7 @@ public sealed class WorkflowRunnerTests
                 .AddPrometheusMetrics()
                 .AddWorkflows()
                 .AddWorkspaces()
+                .AddAgents()
                 .BuildServiceProvider();
             await DatabaseMigrator.MigrateAsync(services, cancellationToken);
             return new Harness(repository, services);

@@ -1,4 +1,7 @@
 using DevOrchestrator.Cli;
+using DevOrchestrator.Features.Agents;
+using DevOrchestrator.Features.Events;
+using DevOrchestrator.Features.Health;
 using DevOrchestrator.Features.Workflows;
 using DevOrchestrator.Features.Workspaces;
 using DevOrchestrator.Hosting;
@@ -12,7 +15,7 @@ public sealed class WorkflowsValidateCommandTests : IDisposable
     private readonly string _root = Directory.CreateTempSubdirectory("devorch-validate-").FullName;
 
     private static WorkflowValidator Validator() =>
-        new ServiceCollection().AddSingleton(new DevOrchestratorSettings()).AddLogging().AddWorkspaces().AddWorkflows()
+        new ServiceCollection().AddSingleton(new DevOrchestratorSettings()).AddLogging().AddEvents().AddPrometheusMetrics().AddWorkspaces().AddAgents().AddWorkflows()
             .BuildServiceProvider().GetRequiredService<WorkflowValidator>();
 
     [Fact]

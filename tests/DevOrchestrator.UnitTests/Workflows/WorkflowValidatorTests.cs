@@ -1,3 +1,6 @@
+using DevOrchestrator.Features.Agents;
+using DevOrchestrator.Features.Events;
+using DevOrchestrator.Features.Health;
 using DevOrchestrator.Features.Workflows;
 using DevOrchestrator.Features.Workspaces;
 using DevOrchestrator.Hosting;
@@ -12,7 +15,10 @@ public sealed class WorkflowValidatorTests
         new ServiceCollection()
             .AddSingleton(new DevOrchestratorSettings())
             .AddLogging()
+            .AddEvents()
+            .AddPrometheusMetrics()
             .AddWorkspaces()
+            .AddAgents()
             .AddWorkflows()
             .BuildServiceProvider()
             .GetRequiredService<WorkflowValidator>();
@@ -130,7 +136,7 @@ public sealed class WorkflowValidatorTests
         Has(22, 7, "workspace.run_command has no input 'colour'");
         Has(22, 15, "unknown reference root");
         Has(23, 11, "bad when expression");
-        Has(25, 11, "type ai_action is not available yet");
+        Has(24, 5, "ai_action step 'think' needs an agent: key");
         Has(26, 5, "step is missing 'name'");
         Has(28, 5, "step 'commit' is missing 'action'");
         Has(31, 16, "unknown reference ${task.nope}");
@@ -196,9 +202,9 @@ public sealed class WorkflowValidatorTests
     }
 
     [Theory]
-    [InlineData("standard_dev_workflow", 4)]
-    [InlineData("hotfix_workflow", 4)]
-    [InlineData("documentation_only_workflow", 3)]
+    [InlineData("standard_dev_workflow", 6)]
+    [InlineData("hotfix_workflow", 6)]
+    [InlineData("documentation_only_workflow", 4)]
     [InlineData("run_command_workflow", 4)]
     public void TheBuiltInWorkflowsAreValid(string name, int steps)
     {

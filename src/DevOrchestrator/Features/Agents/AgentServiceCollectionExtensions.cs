@@ -17,6 +17,7 @@ public static class AgentServiceCollectionExtensions
         services.TryAddSingleton<AgentCheckpoints>();
         services.TryAddSingleton<DevelopmentAgent>();
         services.TryAddSingleton<ReviewAgent>();
+        services.TryAddSingleton<PlanningAgent>();
         services.TryAddSingleton<AiActionHandler>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Workflows.IWorkflowStepHandler, AiActionHandler>(sp => sp.GetRequiredService<AiActionHandler>()));
         return services;

@@ -1,5 +1,6 @@
 using DevOrchestrator.Data;
 using DevOrchestrator.Features.Auth;
+using DevOrchestrator.Features.Costs;
 using DevOrchestrator.Features.Tasks;
 using DevOrchestrator.Hosting;
 using Microsoft.EntityFrameworkCore;
@@ -10,10 +11,11 @@ namespace DevOrchestrator.Features.Agents;
 public static class AgentsApi
 {
     public sealed record AgentResponse(long Id, long TaskId, long? WorkflowExecutionId, string AgentType, string Status, string? WorkerId,
-        string? CurrentStep, string? Error, DateTimeOffset StartedAt, DateTimeOffset? CompletedAt)
+        string? CurrentStep, string? Error, DateTimeOffset StartedAt, DateTimeOffset? CompletedAt, decimal CostUsd)
     {
         public static AgentResponse From(AgentExecution a) =>
-            new(a.Id, a.TaskId, a.WorkflowExecutionId, a.AgentType, a.Status, a.WorkerId, a.CurrentStep, a.Error, a.StartedAt, a.CompletedAt);
+            new(a.Id, a.TaskId, a.WorkflowExecutionId, a.AgentType, a.Status, a.WorkerId, a.CurrentStep, a.Error, a.StartedAt, a.CompletedAt,
+                Money.ToUsd(a.CostMicros));
     }
 
     private static readonly string[] s_sortable = ["started_at", "id", "status"];

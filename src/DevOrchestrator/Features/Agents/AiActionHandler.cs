@@ -26,7 +26,7 @@ public sealed partial class AiActionHandler(
     WorkspacePlugin workspace,
     Sandbox sandbox,
     DevOrchestratorSettings settings,
-    ILogger<AiActionHandler> logger) : IWorkflowStepHandler
+    ILogger<AiActionHandler> logger) : IWorkflowStepHandler, IDisposable
 {
     public const string Development = "development";
     public const string Verify = "verify";
@@ -34,6 +34,9 @@ public sealed partial class AiActionHandler(
     public const string DefaultConversation = "implement";
 
     private static readonly string[] s_agents = [Development, Verify, Review];
+
+    /// <summary>MAX_CONCURRENT_AGENTS: agent steps running at once in this process; more wait for a slot.</summary>
+    private readonly SemaphoreSlim _slots = new(settings.MaxConcurrentAgents, settings.MaxConcurrentAgents);
 
     public string Type => WorkflowStepTypes.AiAction;
 
@@ -71,6 +74,12 @@ public sealed partial class AiActionHandler(
             throw new WorkflowActionException("there is no workspace for this task: run workspace.prepare before an ai_action step");
         }
 
+        if (!_slots.Wait(0, CancellationToken.None))
+        {
+            context.Progress?.Report($"waiting for an agent slot (MAX_CONCURRENT_AGENTS={settings.MaxConcurrentAgents} agents are running in this worker)");
+            await _slots.WaitAsync(cancellationToken);
+        }
+
         try
         {
             return AgentOf(step) switch
@@ -84,6 +93,14 @@ public sealed partial class AiActionHandler(
         {
             await KeepPartialWorkAsync(context, ex, cancellationToken);
             throw;
+        }
+        catch (Exception ex) when (ModelResilience.IsModelFailure(ex) && !cancellationToken.IsCancellationRequested)
+        {
+            throw new WorkflowActionException($"the model call failed after retries: {ModelResilience.Describe(ex)}", ex);
+        }
+        finally
+        {
+            _slots.Release();
         }
     }
 
@@ -284,6 +301,8 @@ public sealed partial class AiActionHandler(
         StepOutputs = context.StepOutputs,
         Progress = context.Progress,
     };
+
+    public void Dispose() => _slots.Dispose();
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Task {TaskId}: the partial work could not be kept after the budget was exceeded")]
     private static partial void LogPartialWorkNotKept(ILogger logger, Exception exception, long taskId);

@@ -114,7 +114,14 @@ public sealed partial class DevelopmentAgent(
             return new DevelopmentResult(true, state.Summary, state.StopReason ?? "finished", turn, state);
         }
 
-        var options = new ChatOptions { Tools = [.. tools.Functions], MaxOutputTokens = settings.AgentMaxOutputTokens, ToolMode = ChatToolMode.Auto };
+        var functions = tools.Functions.ToList<AITool>();
+        if (target.Provider == ModelClients.Anthropic && functions.Count > 0)
+        {
+            // A cache breakpoint at the end of the tool definitions (they come first in Anthropic's prompt order).
+            functions[^1] = new CachedTool((AIFunction)functions[^1]);
+        }
+
+        var options = new ChatOptions { Tools = functions, MaxOutputTokens = settings.AgentMaxOutputTokens, ToolMode = ChatToolMode.Auto };
         var contextWindow = models.ContextWindow(target.Model);
         var lastSignature = string.Empty;
         var repeats = 0;
@@ -353,6 +360,17 @@ public sealed partial class DevelopmentAgent(
         }
 
         return builder.ToString();
+    }
+
+    /// <summary>A tool whose definition carries Anthropic's <c>cache_control</c> (read by the SDK's chat client).</summary>
+    private sealed class CachedTool(AIFunction inner) : DelegatingAIFunction(inner)
+    {
+        private readonly Dictionary<string, object?> _properties = new(inner.AdditionalProperties)
+        {
+            [nameof(Anthropic.Models.Messages.Tool.CacheControl)] = new Anthropic.Models.Messages.CacheControlEphemeral(),
+        };
+
+        public override IReadOnlyDictionary<string, object?> AdditionalProperties => _properties;
     }
 
     private static string Cut(string text, int length) => text.Length <= length ? text : text[..length] + "…";

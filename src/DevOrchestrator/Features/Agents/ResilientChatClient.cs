@@ -159,6 +159,31 @@ public sealed class ModelResilience(DevOrchestratorSettings settings, TimeProvid
             || exception.InnerException is HttpRequestException or TimeoutException or IOException;
     }
 
+    /// <summary>Whether an exception came from a model call (SDK, transport or this pipeline), as opposed to our own code.</summary>
+    public static bool IsModelFailure(Exception exception) =>
+        exception is Anthropic.Exceptions.AnthropicException or System.ClientModel.ClientResultException or HttpRequestException
+            or BrokenCircuitException or Polly.RateLimiting.RateLimiterRejectedException or TimeoutException;
+
+    /// <summary>A message a user can act on, without a stack trace.</summary>
+    public static string Describe(Exception exception)
+    {
+        var innermost = exception;
+        while (innermost.InnerException is { } inner)
+        {
+            innermost = inner;
+        }
+
+        return exception switch
+        {
+            Anthropic.Exceptions.AnthropicApiException api => $"HTTP {(int)api.StatusCode}: {api.ApiMessage ?? api.Message}",
+            System.ClientModel.ClientResultException client when client.Status > 0 => $"HTTP {client.Status}: {client.Message}",
+            BrokenCircuitException => "the provider's circuit breaker is open after repeated failures; calls resume after 60 s",
+            Polly.RateLimiting.RateLimiterRejectedException => "the client-side rate limit rejected the call (MODEL_REQUESTS_PER_SECOND, MODEL_MAX_CONCURRENT_REQUESTS)",
+            _ when innermost is TimeoutException => "the call timed out (MODEL_TIMEOUT_SECONDS)",
+            _ => $"the provider could not be reached: {innermost.Message}",
+        };
+    }
+
     /// <summary>The HTTP status behind an SDK exception, if it has one.</summary>
     public static int? StatusOf(Exception exception) => exception switch
     {

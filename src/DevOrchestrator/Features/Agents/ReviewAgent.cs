@@ -47,7 +47,9 @@ public sealed class ReviewAgent(ModelClients models)
     /// <summary>Reads the verdict JSON (tolerating text around it); an answer without a readable verdict requests changes.</summary>
     internal static ReviewVerdict Parse(string text)
     {
-        var start = text.IndexOf('{', StringComparison.Ordinal);
+        // The object that holds "verdict" (prose before it may contain braces of its own, e.g. quoted code).
+        var verdictAt = text.IndexOf("\"verdict\"", StringComparison.Ordinal);
+        var start = verdictAt > 0 ? text.LastIndexOf('{', verdictAt) : text.IndexOf('{', StringComparison.Ordinal);
         var end = text.LastIndexOf('}');
         if (start >= 0 && end > start)
         {

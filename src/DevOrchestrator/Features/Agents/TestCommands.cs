@@ -15,7 +15,7 @@ public static class TestCommands
             return "dotnet test";
         }
 
-        if (Has("package.json") && File.ReadAllText(Path.Combine(root, "package.json")).Contains("\"test\"", StringComparison.Ordinal))
+        if (Has("package.json") && HasTestScript(Path.Combine(root, "package.json")))
         {
             return "npm test";
         }
@@ -43,5 +43,18 @@ public static class TestCommands
         }
 
         return null;
+    }
+
+    /// <summary>A <c>scripts.test</c> entry, not just the word "test" anywhere (a package name, a keyword, a dependency).</summary>
+    private static bool HasTestScript(string packageJson)
+    {
+        try
+        {
+            return System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(packageJson))?["scripts"]?["test"] is not null;
+        }
+        catch (Exception ex) when (ex is System.Text.Json.JsonException or InvalidOperationException)
+        {
+            return false;
+        }
     }
 }

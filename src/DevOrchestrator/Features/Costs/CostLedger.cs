@@ -64,7 +64,8 @@ public sealed partial class CostLedger(
             if (held != 1)
             {
                 await transaction.RollbackAsync(cancellationToken);
-                var current = await db.BudgetMonths.AsNoTracking().SingleAsync(b => b.Month == month, cancellationToken);
+                // The month's row may have been created by this very transaction, now rolled back.
+                var current = await db.BudgetMonths.AsNoTracking().SingleOrDefaultAsync(b => b.Month == month, cancellationToken) ?? new BudgetMonth { Month = month };
                 await AlertAsync(db, scope.TaskId, month, 100, current.SpentMicros, monthlyLimit, "a call was refused: the monthly budget would be exceeded", cancellationToken);
                 throw new BudgetExceededException(
                     $"the monthly budget would be exceeded: ${Money.ToUsd(current.SpentMicros):0.######} spent and ${Money.ToUsd(current.ReservedMicros):0.######} held by calls in flight of ${settings.MonthlyBudgetUsd} (MONTHLY_BUDGET_LIMIT); this call could cost up to ${Money.ToUsd(micros):0.######}",

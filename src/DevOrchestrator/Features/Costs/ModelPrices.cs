@@ -53,6 +53,7 @@ public sealed class ModelPrices
         ["gpt-4o"] = ModelPrice.Of(2.50m, 10m, 0m, 1.25m, 128_000),
         ["gpt-4o-mini"] = ModelPrice.Of(0.15m, 0.60m, 0m, 0.075m, 128_000),
         ["o3"] = ModelPrice.Of(2m, 8m, 0m, 0.50m, 200_000),
+        ["o3-mini"] = ModelPrice.Of(1.10m, 4.40m, 0m, 0.55m, 200_000),
         ["o4-mini"] = ModelPrice.Of(1.10m, 4.40m, 0m, 0.275m, 200_000),
     };
 

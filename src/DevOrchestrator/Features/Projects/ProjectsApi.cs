@@ -1,6 +1,12 @@
 using System.Linq.Expressions;
+using System.Text.Json;
 using DevOrchestrator.Data;
+using DevOrchestrator.Features.Agents;
 using DevOrchestrator.Features.Auth;
+using DevOrchestrator.Features.Costs;
+using DevOrchestrator.Features.Events;
+using DevOrchestrator.Features.Health;
+using DevOrchestrator.Features.Tasks;
 using DevOrchestrator.Hosting;
 using Microsoft.EntityFrameworkCore;
 
@@ -30,6 +36,20 @@ public static class ProjectsApi
             p.TestCommand, p.JiraProjectKey, p.SlackChannel, p.ConfluenceSpaceKey, p.ConfluenceParentId, p.CreatedAt, p.UpdatedAt);
     }
 
+    public sealed record GeneratePlanRequest(List<string?>? Requirements, bool? AutoStart);
+
+    public sealed record PlannedTaskResponse(long Id, string Title, string Description, IReadOnlyList<string> AcceptanceCriteria, string Status);
+
+    public sealed record PlannedEpicResponse(
+        long Id, string Title, string Description, IReadOnlyList<string> AcceptanceCriteria, string Status, IReadOnlyList<PlannedTaskResponse> Tasks);
+
+    public sealed record PlanResponse(long ProjectId, IReadOnlyList<PlannedEpicResponse> Epics);
+
+    public sealed record GeneratePlanResponse(PlanResponse Plan, decimal CostUsd, string Model);
+
+    public const int MaxRequirements = 50;
+    public const int MaxRequirementChars = 10_000;
+
     private static readonly string[] s_sortable = ["created_at", "name", "id", "updated_at"];
 
     private static readonly Dictionary<string, Expression<Func<Project, object?>>> s_sortKeys = new()
@@ -49,6 +69,8 @@ public static class ProjectsApi
         group.MapPut("/{id:long}", UpdateAsync).RequireAuthorization(Roles.CanOperate).WithSummary("Update a project (fields left out keep their value).");
         group.MapPatch("/{id:long}", UpdateAsync).RequireAuthorization(Roles.CanOperate).WithSummary("Update a project (fields left out keep their value).");
         group.MapDelete("/{id:long}", DeleteAsync).RequireAuthorization(Roles.CanAdminister).WithSummary("Delete a project that has no tasks.");
+        group.MapPost("/{id:long}/generate-plan", GeneratePlanAsync).RequireAuthorization(Roles.CanOperate)
+            .WithSummary("Turn requirements into epics and tasks (planning agent, one model call) and store them; auto_start queues the tasks.");
         return app;
     }
 
@@ -136,6 +158,161 @@ public static class ProjectsApi
         db.Projects.Remove(project);
         await db.SaveChangesAsync(cancellationToken);
         return Api.Ok(context, new { id }, "Project deleted.");
+    }
+
+    /// <summary>
+    /// <c>POST /api/v1/projects/{id}/generate-plan</c>: the planning agent turns the requirements into epics and tasks,
+    /// stored in one transaction (epics as <c>kind=epic</c>, their tasks with <c>parent_id</c>, source <c>plan</c>, status
+    /// pending). 503 when no model can be used (the message names the setting) or the provider keeps failing; 429
+    /// <c>BUDGET_EXCEEDED</c> when the call could break the monthly budget; 422 when the answer holds no readable plan
+    /// (nothing is stored).
+    /// </summary>
+    // TODO(integrations issue): also create the epics and tasks in the tracker once a task-management plugin is configured.
+    private static async Task<IResult> GeneratePlanAsync(
+        long id, GeneratePlanRequest? request, HttpContext context, AppDbContext db, PlanningAgent planner, TaskQueue queue, EventPublisher events,
+        TimeProvider timeProvider, DevOrchestratorMetrics metrics, CancellationToken cancellationToken)
+    {
+        var validation = ValidatePlanRequest(request);
+        if (!validation.IsValid)
+        {
+            return Api.Invalid(context, validation);
+        }
+
+        var project = await db.Projects.AsNoTracking().FirstOrDefaultAsync(p => p.Id == id, cancellationToken);
+        if (project is null)
+        {
+            return Api.NotFound(context, "Project", id);
+        }
+
+        var userId = context.User.UserId();
+        var requirements = request!.Requirements!.Select(r => r!.Trim()).ToList();
+        PlanningResult result;
+        try
+        {
+            result = await planner.PlanAsync(
+                new ModelCallScope(TaskId: null, ProjectId: id, UserId: userId, AgentExecutionId: null, AgentRoles.Planning),
+                new PlanningProject(project.Name, project.Description, project.TechStack, project.RepositoryUrl),
+                requirements,
+                cancellationToken);
+        }
+        catch (ModelUnavailableException ex)
+        {
+            return Api.Error(context, StatusCodes.Status503ServiceUnavailable, ErrorCodes.Unavailable, "The planning model cannot be used: " + ex.Message);
+        }
+        catch (BudgetExceededException ex)
+        {
+            return Api.Error(context, StatusCodes.Status429TooManyRequests, ErrorCodes.BudgetExceeded, "No plan was made: " + ex.Message);
+        }
+        catch (UnreadablePlanException ex)
+        {
+            return Api.Error(context, StatusCodes.Status422UnprocessableEntity, ErrorCodes.Unprocessable,
+                $"No plan was stored: {ex.Message} (the call cost ${ex.CostUsd:0.######}; try again or rephrase the requirements)");
+        }
+        catch (Exception ex) when (ModelResilience.IsModelFailure(ex) && !cancellationToken.IsCancellationRequested)
+        {
+            return Api.Error(context, StatusCodes.Status503ServiceUnavailable, ErrorCodes.Unavailable,
+                $"The model provider did not answer the planning request after retries: {ModelResilience.Describe(ex)}");
+        }
+
+        var now = timeProvider.GetUtcNow();
+        DevTask NewTask(PlannedTask item, string kind, long? parentId)
+        {
+            var task = new DevTask
+            {
+                Title = item.Title,
+                Description = DescribeWithCriteria(item),
+                Kind = kind,
+                ParentId = parentId,
+                ProjectId = id,
+                Source = TaskSources.Plan,
+                Variables = JsonSerializer.Serialize(new { acceptance_criteria = item.AcceptanceCriteria }, JsonDefaults.Options),
+                CreatedByUserId = userId,
+                CreatedAt = now,
+                UpdatedAt = now,
+            };
+            db.Tasks.Add(task);
+            events.Add(db, task, EventTypes.TaskStatusUpdate, new { status = TaskStatuses.Pending, previous_status = (string?)null, title = task.Title, kind });
+            return task;
+        }
+
+        // Epics first (their ids become the tasks' parent_id), then their tasks: one transaction, all or nothing.
+        List<(PlannedEpic Plan, DevTask Row, List<DevTask> Tasks)> stored;
+        await using (var transaction = await db.Database.BeginTransactionAsync(cancellationToken))
+        {
+            stored = result.Plan.Epics.Select(e => (e, NewTask(new PlannedTask(e.Title, e.Description, e.AcceptanceCriteria), TaskKinds.Epic, null), new List<DevTask>())).ToList();
+            await db.SaveChangesAsync(cancellationToken);
+            foreach (var (plan, row, tasks) in stored)
+            {
+                tasks.AddRange(plan.Tasks.Select(t => NewTask(t, TaskKinds.Task, row.Id)));
+            }
+
+            await db.SaveChangesAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+        }
+
+        metrics.TaskTransitions.WithLabels(TaskStatuses.Pending).Inc(stored.Count + result.Plan.TaskCount);
+        if (request.AutoStart == true)
+        {
+            foreach (var task in stored.SelectMany(s => s.Tasks))
+            {
+                await queue.QueueAsync(task, task.Workflow, null, cancellationToken);
+            }
+        }
+
+        var response = new GeneratePlanResponse(
+            new PlanResponse(id, stored.Select(s => new PlannedEpicResponse(
+                s.Row.Id, s.Plan.Title, s.Plan.Description, s.Plan.AcceptanceCriteria, s.Row.Status,
+                s.Plan.Tasks.Zip(s.Tasks, (t, row) => new PlannedTaskResponse(row.Id, t.Title, t.Description, t.AcceptanceCriteria, row.Status)).ToList())).ToList()),
+            result.CostUsd,
+            result.Model);
+        var message = $"Plan stored: {stored.Count} epic(s), {result.Plan.TaskCount} task(s)" + (request.AutoStart == true ? ", tasks queued." : ".")
+            + (result.Plan.Notes.Count > 0 ? " Note: " + string.Join("; ", result.Plan.Notes) + "." : string.Empty);
+        return Api.Ok(context, response, message, statusCode: StatusCodes.Status201Created);
+    }
+
+    private static Validation ValidatePlanRequest(GeneratePlanRequest? request)
+    {
+        var v = new Validation();
+        if (request?.Requirements is not { } requirements)
+        {
+            return v.Add("requirements", "is required: a list of requirement texts");
+        }
+
+        if (requirements.Count == 0)
+        {
+            v.Add("requirements", "must have at least one requirement");
+        }
+
+        if (requirements.Count > MaxRequirements)
+        {
+            v.Add("requirements", $"must have at most {MaxRequirements} requirements (got {requirements.Count})");
+        }
+
+        for (var i = 0; i < requirements.Count; i++)
+        {
+            if (string.IsNullOrWhiteSpace(requirements[i]))
+            {
+                v.Add($"requirements[{i}]", "must not be blank");
+            }
+            else
+            {
+                v.MaxLength($"requirements[{i}]", requirements[i], MaxRequirementChars);
+            }
+        }
+
+        return v;
+    }
+
+    /// <summary>The stored description: the item's description, then its acceptance criteria as a list.</summary>
+    internal static string DescribeWithCriteria(PlannedTask item)
+    {
+        if (item.AcceptanceCriteria.Count == 0)
+        {
+            return item.Description;
+        }
+
+        var criteria = "Acceptance criteria:\n" + string.Join('\n', item.AcceptanceCriteria.Select(c => "- " + c));
+        return item.Description.Length == 0 ? criteria : item.Description + "\n\n" + criteria;
     }
 
     private static Validation Validate(ProjectRequest r, bool creating)

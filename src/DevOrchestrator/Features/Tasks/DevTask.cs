@@ -67,6 +67,8 @@ public static class TaskKinds
 {
     public const string Task = "task";
     public const string Epic = "epic";
+
+    public static readonly IReadOnlyList<string> All = [Task, Epic];
 }
 
 public static class TaskSources

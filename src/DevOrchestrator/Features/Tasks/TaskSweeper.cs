@@ -13,7 +13,7 @@ namespace DevOrchestrator.Features.Tasks;
 /// for every running task whose lease has expired (its worker died). The claim in <see cref="TaskJob"/> makes a
 /// duplicate job harmless.
 /// </summary>
-public sealed partial class TaskSweeper(IServiceScopeFactory scopes, JobStorage storage, DevOrchestratorSettings settings, TimeProvider timeProvider, ILogger<TaskSweeper> logger)
+public sealed partial class TaskSweeper(IServiceScopeFactory scopes, JobStorage storage, Costs.CostLedger ledger, DevOrchestratorSettings settings, TimeProvider timeProvider, ILogger<TaskSweeper> logger)
     : BackgroundService
 {
     private static readonly TimeSpan s_queuedGrace = TimeSpan.FromSeconds(2);
@@ -32,6 +32,9 @@ public sealed partial class TaskSweeper(IServiceScopeFactory scopes, JobStorage 
                     {
                         LogRecovered(logger, recovered);
                     }
+
+                    // Budget reservations of calls whose worker died mid-call go back to the month and the task.
+                    await ledger.ReleaseExpiredAsync(stoppingToken);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {

@@ -2,6 +2,7 @@ using System.Linq.Expressions;
 using System.Text.Json;
 using DevOrchestrator.Data;
 using DevOrchestrator.Features.Auth;
+using DevOrchestrator.Features.Costs;
 using DevOrchestrator.Features.Events;
 using DevOrchestrator.Features.Health;
 using DevOrchestrator.Features.Workflows;
@@ -34,14 +35,14 @@ public static class TasksApi
     public sealed record CancelRequest(string? Reason);
 
     public sealed record TaskResponse(
-        long Id, long? ProjectId, string Title, string? Description, string Status, string Source, string? ExternalId, string Priority,
+        long Id, long? ProjectId, string Kind, long? ParentId, string Title, string? Description, string Status, string Source, string? ExternalId, string Priority,
         string Workflow, string AgentType, JsonElement? Variables, JsonElement? Result, string? Error, string? Branch, int Attempts,
         string? WorkerId, DateTimeOffset? CancelRequestedAt, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, DateTimeOffset? QueuedAt,
-        DateTimeOffset? StartedAt, DateTimeOffset? CompletedAt)
+        DateTimeOffset? StartedAt, DateTimeOffset? CompletedAt, decimal CostUsd, decimal CostReservedUsd)
     {
-        public static TaskResponse From(DevTask t) => new(t.Id, t.ProjectId, t.Title, t.Description, t.Status, t.Source, t.ExternalId, t.Priority,
+        public static TaskResponse From(DevTask t) => new(t.Id, t.ProjectId, t.Kind, t.ParentId, t.Title, t.Description, t.Status, t.Source, t.ExternalId, t.Priority,
             t.Workflow, t.AgentType, ParseJson(t.Variables), ParseJson(t.Result), t.Error, t.Branch, t.Attempts, t.WorkerId, t.CancelRequestedAt,
-            t.CreatedAt, t.UpdatedAt, t.QueuedAt, t.StartedAt, t.CompletedAt);
+            t.CreatedAt, t.UpdatedAt, t.QueuedAt, t.StartedAt, t.CompletedAt, Money.ToUsd(t.CostMicros), Money.ToUsd(t.CostReservedMicros));
     }
 
     public static readonly IReadOnlyList<string> AgentTypes = ["development", "planning", "review", "documentation"];
@@ -61,7 +62,7 @@ public static class TasksApi
     public static IEndpointRouteBuilder MapTasksApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/v1/tasks").WithTags("Tasks").RequireAuthorization(Roles.CanView);
-        group.MapGet("/", ListAsync).WithSummary("List tasks; filters project_id, status, source; page, per_page, sort, order.");
+        group.MapGet("/", ListAsync).WithSummary("List tasks; filters project_id, status, source, kind, parent_id; page, per_page, sort, order.");
         group.MapGet("/{id:long}", GetAsync).WithSummary("Get a task with its latest workflow execution.");
         group.MapPost("/", CreateAsync).RequireAuthorization(Roles.CanOperate)
             .WithSummary("Create a task. Idempotency-Key makes a repeat return the first result; auto_start queues it at once.");
@@ -105,6 +106,24 @@ public static class TasksApi
         {
             validation.OneOf("source", source, TaskSources.All);
             query = query.Where(t => t.Source == source);
+        }
+
+        if (q["kind"].ToString() is { Length: > 0 } kind)
+        {
+            validation.OneOf("kind", kind, TaskKinds.All);
+            query = query.Where(t => t.Kind == kind);
+        }
+
+        if (q["parent_id"].ToString() is { Length: > 0 } parentText)
+        {
+            if (long.TryParse(parentText, out var parentId))
+            {
+                query = query.Where(t => t.ParentId == parentId);
+            }
+            else
+            {
+                validation.Add("parent_id", "must be a task id (a whole number)");
+            }
         }
 
         if (!validation.IsValid)
