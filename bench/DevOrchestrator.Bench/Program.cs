@@ -27,6 +27,9 @@ var root = new RootCommand("devorch-bench: load generator for a running DevOrche
 {
     server, token, mode, count, concurrency, duration, workflow, rate, autoStart, warmup, waitSeconds, metrics, serverPid, label, json, markdown,
 };
+root.Subcommands.Add(AgentTokensCommand.Create());
+root.Subcommands.Add(AgentConcurrencyCommand.Create());
+root.Subcommands.Add(FakeAnthropicCommand.Create());
 root.SetAction(async (parseResult, cancellationToken) =>
 {
     var options = new BenchOptions(
