@@ -63,6 +63,8 @@ public sealed partial class DevelopmentAgent(
 
     private const int RepeatLimit = 3;
 
+    private static readonly HashSet<string> s_readOnlyTools = new(StringComparer.Ordinal) { "list_files", "read_file", "search", "show_diff", "finish" };
+
     /// <summary>Condense when the conversation is estimated above this share of the context window.</summary>
     private const double CondenseAt = 0.6;
 
@@ -189,7 +191,10 @@ public sealed partial class DevelopmentAgent(
             }
 
             messages.Add(new ChatMessage(ChatRole.Tool, results));
-            var diff = await checkpoints.DiffAsync(request.Worktree, baseCommit, cancellationToken);
+            // Only tools that can change files need a fresh diff (three git processes): reading turns keep the last one.
+            var diff = pending.Any(c => !s_readOnlyTools.Contains(c.Name))
+                ? await checkpoints.DiffAsync(request.Worktree, baseCommit, cancellationToken)
+                : lastDiff;
             if (tools.Finished)
             {
                 state.Finished = true;
