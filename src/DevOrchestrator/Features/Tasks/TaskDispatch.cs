@@ -72,7 +72,12 @@ public static class TaskDispatch
             return new InMemoryStorage(new InMemoryStorageOptions { MaxExpirationTime = TimeSpan.FromHours(1) });
         }
 
-        var connectionString = DatabaseUrls.ToNpgsqlConnectionString(settings.DatabaseUrl!);
+        // Its own Npgsql pool (pools are per connection string): busy agents holding EF's connections must not leave the
+        // queue without one (it was seen to stall for 15 s with 500 agents sharing one pool).
+        var connectionString = new Npgsql.NpgsqlConnectionStringBuilder(DatabaseUrls.ToNpgsqlConnectionString(settings.DatabaseUrl!))
+        {
+            ApplicationName = "devorch-queue",
+        }.ConnectionString;
         return new PostgreSqlStorage(
             new Hangfire.PostgreSql.Factories.NpgsqlConnectionFactory(connectionString, new PostgreSqlStorageOptions()),
             new PostgreSqlStorageOptions
