@@ -1,3 +1,4 @@
+using DevOrchestrator.Abstractions;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -80,7 +81,12 @@ public sealed partial class DevelopmentAgent(
         string baseCommit;
         if (snapshot is null)
         {
-            baseCommit = (await git.RunAsync(request.Worktree, ["rev-parse", "HEAD"], cancellationToken)).Output;
+            baseCommit = (await git.RunAsync(request.Worktree, ["rev-parse", "--verify", "HEAD^{commit}"], cancellationToken)).Output;
+            if (baseCommit.Length < 40 || !baseCommit.All(char.IsAsciiHexDigitLower))
+            {
+                throw new WorkflowActionException($"could not read the worktree's HEAD commit (git printed '{baseCommit}')");
+            }
+
             messages = [new ChatMessage(ChatRole.System, SystemPrompt + (request.Instructions is { Length: > 0 } extra ? "\n\n" + extra : string.Empty)), new ChatMessage(ChatRole.User, TaskMessage(request.Task))];
             state = new AgentLoopState();
             turn = 0;

@@ -32,6 +32,8 @@ public sealed partial class CostLedger(
     ILogger<CostLedger> logger)
 {
     /// <summary>How long a reservation lives without its call ending: beyond every timeout and retry of one call.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _knownMonths = new(StringComparer.Ordinal);
+
     public TimeSpan ReservationLifetime =>
         TimeSpan.FromSeconds(Math.Max(60, settings.ModelTimeoutSeconds) * (settings.ModelRetryAttempts + 1) + 300);
 
@@ -55,29 +57,24 @@ public sealed partial class CostLedger(
         var db = services.ServiceProvider.GetRequiredService<AppDbContext>();
         var reservation = new CostReservation { TaskId = scope.TaskId, Month = month, Micros = micros, CreatedAt = now, ExpiresAt = now + ReservationLifetime };
 
-        await using (var transaction = await db.Database.BeginTransactionAsync(cancellationToken))
+        // The month's row is the one every call contends for: create it outside the transaction (once per process and
+        // month), and lock it last, right before the commit, so that it is held for one round trip.
+        if (!_knownMonths.ContainsKey(month))
         {
             await EnsureMonthAsync(db, month, cancellationToken);
-            var held = await db.Database.ExecuteSqlAsync(
-                $"UPDATE budget_months SET reserved_micros = reserved_micros + {micros} WHERE month = {month} AND ({!enforce} OR spent_micros + reserved_micros + {micros} <= {monthlyLimit})",
-                cancellationToken);
-            if (held != 1)
-            {
-                await transaction.RollbackAsync(cancellationToken);
-                // The month's row may have been created by this very transaction, now rolled back.
-                var current = await db.BudgetMonths.AsNoTracking().SingleOrDefaultAsync(b => b.Month == month, cancellationToken) ?? new BudgetMonth { Month = month };
-                await AlertAsync(db, scope.TaskId, month, 100, current.SpentMicros, monthlyLimit, "a call was refused: the monthly budget would be exceeded", cancellationToken);
-                throw new BudgetExceededException(
-                    $"the monthly budget would be exceeded: ${Money.ToUsd(current.SpentMicros):0.######} spent and ${Money.ToUsd(current.ReservedMicros):0.######} held by calls in flight of ${settings.MonthlyBudgetUsd} (MONTHLY_BUDGET_LIMIT); this call could cost up to ${Money.ToUsd(micros):0.######}",
-                    "monthly", settings.MonthlyBudgetUsd, Money.ToUsd(current.SpentMicros));
-            }
+            _knownMonths[month] = true;
+        }
 
+        await using (var transaction = await db.Database.BeginTransactionAsync(cancellationToken))
+        {
+            db.CostReservations.Add(reservation);
+            await db.SaveChangesAsync(cancellationToken);
             if (scope.TaskId is { } taskId)
             {
-                held = await db.Database.ExecuteSqlAsync(
+                var taskHeld = await db.Database.ExecuteSqlAsync(
                     $"UPDATE tasks SET cost_reserved_micros = cost_reserved_micros + {micros} WHERE id = {taskId} AND ({!enforce} OR cost_micros + cost_reserved_micros + {micros} <= {taskLimit})",
                     cancellationToken);
-                if (held != 1)
+                if (taskHeld != 1)
                 {
                     await transaction.RollbackAsync(cancellationToken);
                     var spent = await db.Tasks.AsNoTracking().Where(t => t.Id == taskId).Select(t => (long?)t.CostMicros).SingleOrDefaultAsync(cancellationToken) ?? 0;
@@ -87,8 +84,19 @@ public sealed partial class CostLedger(
                 }
             }
 
-            db.CostReservations.Add(reservation);
-            await db.SaveChangesAsync(cancellationToken);
+            var held = await db.Database.ExecuteSqlAsync(
+                $"UPDATE budget_months SET reserved_micros = reserved_micros + {micros} WHERE month = {month} AND ({!enforce} OR spent_micros + reserved_micros + {micros} <= {monthlyLimit})",
+                cancellationToken);
+            if (held != 1)
+            {
+                await transaction.RollbackAsync(cancellationToken);
+                var current = await db.BudgetMonths.AsNoTracking().SingleOrDefaultAsync(b => b.Month == month, cancellationToken) ?? new BudgetMonth { Month = month };
+                await AlertAsync(db, scope.TaskId, month, 100, current.SpentMicros, monthlyLimit, "a call was refused: the monthly budget would be exceeded", cancellationToken);
+                throw new BudgetExceededException(
+                    $"the monthly budget would be exceeded: ${Money.ToUsd(current.SpentMicros):0.######} spent and ${Money.ToUsd(current.ReservedMicros):0.######} held by calls in flight of ${settings.MonthlyBudgetUsd} (MONTHLY_BUDGET_LIMIT); this call could cost up to ${Money.ToUsd(micros):0.######}",
+                    "monthly", settings.MonthlyBudgetUsd, Money.ToUsd(current.SpentMicros));
+            }
+
             await transaction.CommitAsync(cancellationToken);
         }
 
@@ -121,37 +129,41 @@ public sealed partial class CostLedger(
             CreatedAt = timeProvider.GetUtcNow(),
         };
 
-        await using var transaction = await db.Database.BeginTransactionAsync(ct);
-        var released = await ReleaseRowAsync(db, reservation, ct) ? reservation.Micros : 0;
-        await db.Database.ExecuteSqlAsync(
-            $"UPDATE budget_months SET spent_micros = spent_micros + {micros}, reserved_micros = reserved_micros - {released} WHERE month = {reservation.Month}", ct);
-        if (scope.TaskId is { } taskId)
+        await using (var transaction = await db.Database.BeginTransactionAsync(ct))
         {
+            var released = await ReleaseRowAsync(db, reservation, ct) ? reservation.Micros : 0;
+            db.CostEntries.Add(entry);
+            await db.SaveChangesAsync(ct);
+            if (scope.TaskId is { } taskId)
+            {
+                await db.Database.ExecuteSqlAsync(
+                    $"UPDATE tasks SET cost_micros = cost_micros + {micros}, cost_reserved_micros = cost_reserved_micros - {released} WHERE id = {taskId}", ct);
+            }
+
+            if (scope.AgentExecutionId is { } agentId)
+            {
+                await db.Database.ExecuteSqlAsync($"UPDATE agent_executions SET cost_micros = cost_micros + {micros} WHERE id = {agentId}", ct);
+            }
+
+            // The contended row last (same order as reservations: task, then month).
             await db.Database.ExecuteSqlAsync(
-                $"UPDATE tasks SET cost_micros = cost_micros + {micros}, cost_reserved_micros = cost_reserved_micros - {released} WHERE id = {taskId}", ct);
+                $"UPDATE budget_months SET spent_micros = spent_micros + {micros}, reserved_micros = reserved_micros - {released} WHERE month = {reservation.Month}", ct);
+            await transaction.CommitAsync(ct);
         }
 
-        if (scope.AgentExecutionId is { } agentId)
-        {
-            await db.Database.ExecuteSqlAsync($"UPDATE agent_executions SET cost_micros = cost_micros + {micros} WHERE id = {agentId}", ct);
-        }
-
-        db.CostEntries.Add(entry);
-        await db.SaveChangesAsync(ct);
-
+        // Alerts after the commit: each flag flips once, whoever gets there first.
         var limit = MonthlyLimitMicros;
-        var month = await db.BudgetMonths.AsNoTracking().SingleAsync(b => b.Month == reservation.Month, ct);
-        if (limit > 0 && month.SpentMicros * 5 >= limit * 4)
+        var spentNow = await db.BudgetMonths.AsNoTracking().Where(b => b.Month == reservation.Month).Select(b => b.SpentMicros).SingleAsync(ct);
+        if (limit > 0 && spentNow * 5 >= limit * 4)
         {
-            await AlertAsync(db, scope.TaskId, reservation.Month, 80, month.SpentMicros, limit, "80% of the monthly budget is spent", ct);
+            await AlertAsync(db, scope.TaskId, reservation.Month, 80, spentNow, limit, "80% of the monthly budget is spent", ct);
         }
 
-        if (limit > 0 && month.SpentMicros >= limit)
+        if (limit > 0 && spentNow >= limit)
         {
-            await AlertAsync(db, scope.TaskId, reservation.Month, 100, month.SpentMicros, limit, "the monthly budget is spent", ct);
+            await AlertAsync(db, scope.TaskId, reservation.Month, 100, spentNow, limit, "the monthly budget is spent", ct);
         }
 
-        await transaction.CommitAsync(ct);
         return entry;
     }
 
@@ -204,13 +216,14 @@ public sealed partial class CostLedger(
 
     private static async Task GiveBackAsync(AppDbContext db, CostReservation reservation, CancellationToken cancellationToken)
     {
-        await db.Database.ExecuteSqlAsync(
-            $"UPDATE budget_months SET reserved_micros = reserved_micros - {reservation.Micros} WHERE month = {reservation.Month}", cancellationToken);
         if (reservation.TaskId is { } taskId)
         {
             await db.Database.ExecuteSqlAsync(
                 $"UPDATE tasks SET cost_reserved_micros = cost_reserved_micros - {reservation.Micros} WHERE id = {taskId}", cancellationToken);
         }
+
+        await db.Database.ExecuteSqlAsync(
+            $"UPDATE budget_months SET reserved_micros = reserved_micros - {reservation.Micros} WHERE month = {reservation.Month}", cancellationToken);
     }
 
     private static Task<int> EnsureMonthAsync(AppDbContext db, string month, CancellationToken cancellationToken) =>

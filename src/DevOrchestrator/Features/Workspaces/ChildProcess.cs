@@ -85,12 +85,24 @@ public static class ChildProcess
             await KillTreeAsync(process, useSession);
         }
 
-        // Output pipes close once every process holding them is gone; bound the wait in case something escaped.
-        await Task.WhenAny(Task.WhenAll(readOut, readErr), Task.Delay(TimeSpan.FromSeconds(2), CancellationToken.None));
+        // Output pipes close once every process holding them is gone. After a normal exit the readers get their time
+        // (a starved thread pool can be seconds late to drain them); after a kill, or when something that escaped keeps
+        // the pipes open, the wait is bounded and the result says its output is incomplete rather than passing as whole.
+        var readers = Task.WhenAll(readOut, readErr);
+        var killed = timedOut || cancellationToken.IsCancellationRequested;
+        await Task.WhenAny(readers, Task.Delay(TimeSpan.FromSeconds(killed ? 2 : 15), CancellationToken.None));
         cancellationToken.ThrowIfCancellationRequested();
+        var complete = readers.IsCompleted;
         var exitCode = process.HasExited ? process.ExitCode : -1;
-        return new ChildProcessResult(timedOut ? -1 : exitCode, stdout.ToString(), stderr.ToString(), timedOut,
-            stdout.Truncated || stderr.Truncated, timeProvider.GetElapsedTime(started));
+        var errors = stderr.ToString();
+        if (!complete && !killed)
+        {
+            errors += "\n[devorch: the output is incomplete: a process that outlived the command kept its pipes open]";
+            exitCode = exitCode == 0 ? -1 : exitCode;
+        }
+
+        return new ChildProcessResult(timedOut ? -1 : exitCode, stdout.ToString(), errors, timedOut,
+            stdout.Truncated || stderr.Truncated || !complete, timeProvider.GetElapsedTime(started));
     }
 
     private static async Task KillTreeAsync(Process process, bool ownSession)
@@ -153,7 +165,8 @@ public static class ChildProcess
     private sealed class CappedOutput(int half)
     {
         private readonly List<byte> _head = new(Math.Min(half, 64 * 1024));
-        private readonly byte[] _tail = new byte[half];
+        // Allocated only when the output outgrows the head: most commands print little, and this is half the cap.
+        private byte[]? _tail;
         private long _tailWritten;
         private long _total;
 
@@ -179,6 +192,12 @@ public static class ChildProcess
                 data = data[toHead..];
             }
 
+            if (data.IsEmpty)
+            {
+                return;
+            }
+
+            _tail ??= new byte[half];
             foreach (var b in data)
             {
                 _tail[_tailWritten % half] = b;
@@ -189,7 +208,7 @@ public static class ChildProcess
         public override string ToString()
         {
             var head = Encoding.UTF8.GetString(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_head));
-            if (_tailWritten == 0)
+            if (_tailWritten == 0 || _tail is null)
             {
                 return head;
             }
