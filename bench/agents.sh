@@ -36,8 +36,6 @@ jsonl=$RESULTS_DIR/agents.jsonl
 databases_before=
 status=0
 
-log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
-
 bench_databases() {
   psql "$PG_ADMIN_URL" -Atqc "select datname from pg_database where datname like 'devorch_bench_agents_%' order by 1" 2>/dev/null || true
 }
@@ -56,37 +54,25 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Busy share of the whole machine (all cores) over the next 2 seconds, in percent, from /proc/stat.
-machine_busy() {
-  local a b
-  read -r -a a < <(head -n1 /proc/stat)
-  sleep 2
-  read -r -a b < <(head -n1 /proc/stat)
-  local busy=$(((b[1] + b[2] + b[3] + b[6] + b[7] + b[8]) - (a[1] + a[2] + a[3] + a[6] + a[7] + a[8])))
-  local idle=$(((b[4] + b[5]) - (a[4] + a[5])))
-  echo $((100 * busy / (busy + idle + 1)))
-}
+# log, wait_quiet (which sets quiet_busy and quiet_waited). Followed with `shellcheck -x` from the repository root.
+quiet_busy=
+quiet_waited=
+# shellcheck source=bench/lib.sh disable=SC1091
+source "$root/bench/lib.sh"
 
-# Other work on the machine competes for the same 2 cores: wait (at most QUIET_SECONDS) for a quiet moment and note
-# how busy the machine was.
-wait_quiet() {
-  local limit=${QUIET_SECONDS:-60} threshold=${QUIET_BUSY:-20} waited=0 busy
-  busy=$(machine_busy)
-  while ((busy > threshold && waited < limit)); do
-    log "machine ${busy}% busy with other work; waiting for a quieter moment ($waited/$limit s)"
-    sleep 3
-    waited=$((waited + 5))
-    busy=$(machine_busy)
-  done
+# Waits for a quiet moment (bench/lib.sh: the other work on the machine competes for the same 2 cores) and notes how busy
+# the machine was in the report.
+note_quiet() {
+  wait_quiet
   printf -- '- before this run the machine was %s%% busy with other work (waited %s s for a quiet moment; load average %s)\n\n' \
-    "$busy" "$waited" "$(cut -d' ' -f1-3 /proc/loadavg)" >>"$report"
+    "$quiet_busy" "$quiet_waited" "$(cut -d' ' -f1-3 /proc/loadavg)" >>"$report"
 }
 
 # Runs one devorch-bench subcommand, bounded; its tables go to $report, its JSON line to $jsonl, its log to NAME.log.
 run_bench() {
   local name=$1
   shift
-  wait_quiet
+  note_quiet
   log "running $name"
   if ! timeout --kill-after=30 $((MAX_SECONDS + 60)) env DOTNET_gcServer="$GC_SERVER" dotnet "$bench_dll" "$@" \
     --max-seconds "$MAX_SECONDS" --work-dir "$work/$name" --markdown "$report" --json "$jsonl" \
