@@ -75,9 +75,16 @@ public static class EventStreams
         try
         {
             var history = await db.Events.AsNoTracking().Where(e => e.TaskId == id && e.Id > lastId).OrderBy(e => e.Id).ToListAsync(cancellationToken);
+            var newest = DateTimeOffset.MinValue;
             foreach (var ev in history)
             {
                 await WriteSseAsync(context, ev, sent, cancellationToken);
+                newest = ev.CreatedAt > newest ? ev.CreatedAt : newest;
+            }
+
+            if (newest == DateTimeOffset.MinValue)
+            {
+                newest = DateTimeOffset.UtcNow - TimeSpan.FromMinutes(1);
             }
 
             while (!cancellationToken.IsCancellationRequested)
@@ -102,11 +109,23 @@ public static class EventStreams
                 {
                     if (await live.WaitToReadAsync(wait.Token))
                     {
+                        // The hub only says "something committed": read this task's recent events from the database, in
+                        // id order, so that an event the hub's cursor passed before it committed is not skipped (or sent
+                        // out of order). Recent = created within the last minute before the newest one sent.
+                        var relevant = false;
                         while (live.TryRead(out var ev))
                         {
-                            if (ev.TaskId == id)
+                            relevant |= ev.TaskId == id;
+                        }
+
+                        if (relevant)
+                        {
+                            var since = newest - TimeSpan.FromMinutes(1);
+                            var recent = await db.Events.AsNoTracking().Where(e => e.TaskId == id && e.Id > lastId && e.CreatedAt >= since).OrderBy(e => e.Id).ToListAsync(cancellationToken);
+                            foreach (var ev in recent)
                             {
                                 await WriteSseAsync(context, ev, sent, cancellationToken);
+                                newest = ev.CreatedAt > newest ? ev.CreatedAt : newest;
                             }
                         }
                     }
