@@ -28,7 +28,7 @@ namespace DevOrchestrator.FakeVendors;
 public sealed class FakeAnthropicServer : FakeModelServer
 {
     /// <summary>The key the server accepts unless <see cref="FakeModelServerOptions.ApiKey"/> says otherwise.</summary>
-    public const string DefaultApiKey = "sk-ant-fake-key";
+    public const string DefaultApiKey = "fake-anthropic-test-key";
 
     /// <summary>The most cache breakpoints the API accepts in one request.</summary>
     public const int MaxCacheBreakpoints = 4;

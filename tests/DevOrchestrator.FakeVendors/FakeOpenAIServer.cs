@@ -24,7 +24,7 @@ namespace DevOrchestrator.FakeVendors;
 public sealed class FakeOpenAIServer : FakeModelServer
 {
     /// <summary>The key the server accepts unless <see cref="FakeModelServerOptions.ApiKey"/> says otherwise.</summary>
-    public const string DefaultApiKey = "sk-fake-openai-key";
+    public const string DefaultApiKey = "fake-openai-test-key";
 
     /// <summary>The shortest prompt prefix OpenAI caches.</summary>
     public const int MinimumCachedTokens = 1024;

@@ -28,8 +28,8 @@ internal sealed class AgentHarness : IAsyncDisposable
     public string Remote { get; }
     public long ProjectId { get; }
 
-    public const string AnthropicKey = "sk-ant-test-SECRET-0123456789";
-    public const string OpenAIKey = "sk-openai-test-SECRET-9876543210";
+    public const string AnthropicKey = "fake-anthropic-key-0123456789";
+    public const string OpenAIKey = "fake-openai-key-9876543210";
 
     public static async Task<AgentHarness> StartAsync(
         Db db, string provider = "anthropic", IDictionary<string, string?>? settings = null, string? testCommand = null, CancellationToken cancellationToken = default)

@@ -241,7 +241,7 @@ public sealed class CliTests
             await GitFixtures.GitAsync(repo, ct, "add", "-A");
             await GitFixtures.GitAsync(repo, ct, "-c", "user.name=T", "-c", "user.email=t@example.com", "commit", "-m", "initial");
 
-            const string key = "sk-ant-cli-SECRET-424242";
+            const string key = "fake-anthropic-key-cli-424242";
             await using var model = await FakeAnthropicServer.StartAsync(new FakeModelServerOptions { ApiKey = key }, ct);
             model.Enqueue(
                 FakeReply.ToolCall("write_file", JsonSerializer.Serialize(new { path = "hello.txt", content = "hello\n" })),

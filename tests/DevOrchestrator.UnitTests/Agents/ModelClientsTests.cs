@@ -54,7 +54,7 @@ public sealed class ModelClientsTests
     [Fact]
     public void An_anthropic_key_picks_anthropic_and_its_default_models()
     {
-        using var clients = Clients(("ANTHROPIC_API_KEY", "sk-ant-test"));
+        using var clients = Clients(("ANTHROPIC_API_KEY", "fake-anthropic-key"));
 
         Assert.Equal(ModelClients.Anthropic, clients.Provider);
         Assert.Equal(new ModelTarget("anthropic", "claude-sonnet-4-5"), clients.Resolve(AgentRoles.Development));
@@ -64,7 +64,7 @@ public sealed class ModelClientsTests
     }
 
     [Theory]
-    [InlineData("OPENAI_API_KEY", "sk-test")]
+    [InlineData("OPENAI_API_KEY", "fake-openai-key")]
     [InlineData("OPENAI_BASE_URL", "http://localhost:11434/v1")]
     public void An_openai_key_or_base_url_picks_openai_and_its_default_models(string key, string value)
     {
@@ -79,7 +79,7 @@ public sealed class ModelClientsTests
     [Fact]
     public void Auto_prefers_anthropic_and_ai_provider_chooses()
     {
-        (string, string)[] both = [("ANTHROPIC_API_KEY", "sk-ant-test"), ("OPENAI_API_KEY", "sk-test")];
+        (string, string)[] both = [("ANTHROPIC_API_KEY", "fake-anthropic-key"), ("OPENAI_API_KEY", "fake-openai-key")];
         using var auto = Clients(both);
         using var openai = Clients([.. both, ("AI_PROVIDER", "openai")]);
         using var anthropic = Clients([.. both, ("AI_PROVIDER", "anthropic")]);
@@ -93,7 +93,7 @@ public sealed class ModelClientsTests
     [Fact]
     public void Ai_provider_anthropic_without_its_key_says_so()
     {
-        using var clients = Clients(("AI_PROVIDER", "anthropic"), ("OPENAI_API_KEY", "sk-test"));
+        using var clients = Clients(("AI_PROVIDER", "anthropic"), ("OPENAI_API_KEY", "fake-openai-key"));
 
         var error = Assert.Throws<ModelUnavailableException>(() => clients.Resolve(AgentRoles.Development));
 
@@ -104,7 +104,7 @@ public sealed class ModelClientsTests
     [Fact]
     public void Ai_provider_openai_without_key_or_base_url_says_so()
     {
-        using var clients = Clients(("AI_PROVIDER", "openai"), ("ANTHROPIC_API_KEY", "sk-ant-test"));
+        using var clients = Clients(("AI_PROVIDER", "openai"), ("ANTHROPIC_API_KEY", "fake-anthropic-key"));
 
         var error = Assert.Throws<ModelUnavailableException>(() => clients.EnsureUsable(AgentRoles.Review));
 
@@ -117,7 +117,7 @@ public sealed class ModelClientsTests
     public void Each_role_reads_its_own_model_setting()
     {
         using var clients = Clients(
-            ("ANTHROPIC_API_KEY", "sk-ant-test"),
+            ("ANTHROPIC_API_KEY", "fake-anthropic-key"),
             ("DEVELOPMENT_MODEL", "  claude-opus-4-5  "),
             ("PLANNING_MODEL", "claude-opus-4-1"),
             ("REVIEW_MODEL", "claude-sonnet-4-20250514"),
@@ -132,7 +132,7 @@ public sealed class ModelClientsTests
     [Fact]
     public void A_blank_model_setting_falls_back_to_the_default()
     {
-        using var clients = Clients(("ANTHROPIC_API_KEY", "sk-ant-test"), ("REVIEW_MODEL", "   "));
+        using var clients = Clients(("ANTHROPIC_API_KEY", "fake-anthropic-key"), ("REVIEW_MODEL", "   "));
 
         Assert.Equal("claude-sonnet-4-5", clients.Resolve(AgentRoles.Review).Model);
     }
@@ -140,7 +140,7 @@ public sealed class ModelClientsTests
     [Fact]
     public void An_unknown_role_is_a_programming_error()
     {
-        using var clients = Clients(("ANTHROPIC_API_KEY", "sk-ant-test"));
+        using var clients = Clients(("ANTHROPIC_API_KEY", "fake-anthropic-key"));
 
         Assert.Throws<ArgumentOutOfRangeException>(() => clients.Resolve("poet"));
     }
@@ -224,7 +224,7 @@ public sealed class ModelClientsTests
     [InlineData(ModelClients.OpenAI, AgentRoles.Summary, "gpt-4.1-mini")]
     public void Default_models_are_priced_so_a_default_setup_is_usable(string provider, string role, string model)
     {
-        using var clients = Clients(provider == ModelClients.Anthropic ? ("ANTHROPIC_API_KEY", "sk-ant-test") : ("OPENAI_API_KEY", "sk-test"));
+        using var clients = Clients(provider == ModelClients.Anthropic ? ("ANTHROPIC_API_KEY", "fake-anthropic-key") : ("OPENAI_API_KEY", "fake-openai-key"));
 
         Assert.Equal(model, ModelClients.DefaultModel(provider, role));
         Assert.Equal(new ModelTarget(provider, model), clients.EnsureUsable(role));
@@ -234,7 +234,7 @@ public sealed class ModelClientsTests
     [Fact]
     public void Context_windows_come_from_the_price_table()
     {
-        using var clients = Clients(("ANTHROPIC_API_KEY", "sk-ant-test"));
+        using var clients = Clients(("ANTHROPIC_API_KEY", "fake-anthropic-key"));
 
         Assert.Equal(200_000, clients.ContextWindow("claude-sonnet-4-5-20250929"));
         Assert.Equal(1_047_576, clients.ContextWindow("gpt-4.1-mini"));
