@@ -217,8 +217,7 @@ public static class RunCommand
         }
 
         var execution = await db.WorkflowExecutions.AsNoTracking().Where(w => w.TaskId == taskId).OrderByDescending(w => w.Id).FirstOrDefaultAsync();
-        var settings = services.GetRequiredService<DevOrchestratorSettings>();
-        var worktree = execution is null ? null : Path.Combine(Path.GetFullPath(settings.WorkspacesDir), "tasks", $"task-{taskId}-{execution.Id}");
+        var worktree = execution is null ? null : services.GetRequiredService<WorkspacePlugin>().WorktreePath(taskId, execution.Id);
         if (worktree is not null && Directory.Exists(worktree))
         {
             var git = services.GetRequiredService<GitCli>();

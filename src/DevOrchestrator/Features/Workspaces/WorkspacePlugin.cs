@@ -273,8 +273,10 @@ public sealed partial class WorkspacePlugin(
     }
 
     /// <summary>The worktree of a workflow execution: <c>WORKSPACES_DIR/tasks/task-{id}-{execution}</c>.</summary>
-    public string WorktreePath(WorkflowActionContext context) =>
-        Path.Combine(Path.GetFullPath(settings.WorkspacesDir), "tasks", $"task-{context.Task.Id}-{context.WorkflowExecutionId}");
+    public string WorktreePath(WorkflowActionContext context) => WorktreePath(context.Task.Id, context.WorkflowExecutionId);
+
+    public string WorktreePath(long taskId, long workflowExecutionId) =>
+        Path.Combine(Path.GetFullPath(settings.WorkspacesDir), "tasks", $"task-{taskId}-{workflowExecutionId}");
 
     /// <summary>The cached mirror of a repository: <c>WORKSPACES_DIR/mirrors/{sha256(url)[..16]}.git</c>.</summary>
     public string MirrorPath(string remoteUrl) =>
