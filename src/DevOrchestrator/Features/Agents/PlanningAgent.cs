@@ -72,9 +72,7 @@ public sealed class PlanningAgent(ModelClients models)
         WriteIndented = true,
     };
 
-    private static readonly JsonNodeOptions s_nodeOptions = new() { PropertyNameCaseInsensitive = true };
 
-    private static readonly JsonDocumentOptions s_documentOptions = new() { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip };
 
     /// <summary>
     /// Asks the planning model for a plan. Throws <see cref="ModelUnavailableException"/> (no provider, unpriced model),
@@ -125,7 +123,7 @@ public sealed class PlanningAgent(ModelClients models)
     /// </summary>
     internal static ProjectPlan Parse(string text)
     {
-        var root = ReadJson(text ?? string.Empty)
+        var root = ModelAnswers.ReadJson(text ?? string.Empty)
             ?? throw new UnreadablePlanException("the planning model's answer holds no JSON plan: " + Excerpt(text));
         var epicsNode = root switch
         {
@@ -188,47 +186,6 @@ public sealed class PlanningAgent(ModelClients models)
         return epics.Count == 0
             ? throw new UnreadablePlanException("the planning model's answer has no epic with a title: " + Excerpt(text))
             : new ProjectPlan(epics, notes);
-    }
-
-    private static JsonNode? ReadJson(string text)
-    {
-        var trimmed = text.Trim();
-        foreach (var candidate in Candidates(trimmed))
-        {
-            try
-            {
-                var node = JsonNode.Parse(candidate, s_nodeOptions, s_documentOptions);
-                if (node is JsonObject or JsonArray)
-                {
-                    return node;
-                }
-            }
-            catch (JsonException)
-            {
-                // Not this span; try the next.
-            }
-        }
-
-        return null;
-    }
-
-    /// <summary>The whole answer, then the span from the first <c>{</c> to the last <c>}</c>, then from <c>[</c> to <c>]</c>.</summary>
-    private static IEnumerable<string> Candidates(string text)
-    {
-        yield return text;
-        var start = text.IndexOf('{', StringComparison.Ordinal);
-        var end = text.LastIndexOf('}');
-        if (start >= 0 && end > start)
-        {
-            yield return text[start..(end + 1)];
-        }
-
-        start = text.IndexOf('[', StringComparison.Ordinal);
-        end = text.LastIndexOf(']');
-        if (start >= 0 && end > start)
-        {
-            yield return text[start..(end + 1)];
-        }
     }
 
     private static PlannedTask? ReadItem(JsonObject item)

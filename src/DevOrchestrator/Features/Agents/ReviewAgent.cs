@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using DevOrchestrator.Features.Costs;
 using Microsoft.Extensions.AI;
@@ -47,35 +46,21 @@ public sealed class ReviewAgent(ModelClients models)
     /// <summary>Reads the verdict JSON (tolerating text around it); an answer without a readable verdict requests changes.</summary>
     internal static ReviewVerdict Parse(string text)
     {
-        // The object that holds "verdict" (prose before it may contain braces of its own, e.g. quoted code).
-        var verdictAt = text.IndexOf("\"verdict\"", StringComparison.Ordinal);
-        var start = verdictAt > 0 ? text.LastIndexOf('{', verdictAt) : text.IndexOf('{', StringComparison.Ordinal);
-        var end = text.LastIndexOf('}');
-        if (start >= 0 && end > start)
+        if (ModelAnswers.ReadJson(text, "verdict") is JsonObject json && json["verdict"] is JsonValue value && value.TryGetValue(out string? raw))
         {
-            try
+            var verdict = raw.Trim().ToLowerInvariant().Replace('-', '_').Replace(' ', '_');
+            var reasons = json["reasons"] is JsonArray array
+                ? array.Select(r => r?.ToString() ?? string.Empty).Where(r => r.Length > 0).ToList()
+                : [];
+            var summary = json["summary"]?.ToString() ?? string.Empty;
+            if (verdict is ReviewVerdict.Approve or "approved")
             {
-                if (JsonNode.Parse(text[start..(end + 1)]) is JsonObject json)
-                {
-                    var verdict = json["verdict"]?.GetValue<string>()?.Trim().ToLowerInvariant().Replace('-', '_').Replace(' ', '_');
-                    var reasons = json["reasons"] is JsonArray array
-                        ? array.Select(r => r?.ToString() ?? string.Empty).Where(r => r.Length > 0).ToList()
-                        : [];
-                    var summary = json["summary"]?.ToString() ?? string.Empty;
-                    if (verdict is ReviewVerdict.Approve or "approved")
-                    {
-                        return new ReviewVerdict(ReviewVerdict.Approve, reasons, summary);
-                    }
-
-                    if (verdict is ReviewVerdict.ChangesRequested or "request_changes" or "changes")
-                    {
-                        return new ReviewVerdict(ReviewVerdict.ChangesRequested, reasons, summary);
-                    }
-                }
+                return new ReviewVerdict(ReviewVerdict.Approve, reasons, summary);
             }
-            catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException)
+
+            if (verdict is ReviewVerdict.ChangesRequested or "request_changes" or "changes")
             {
-                // Fall through: not a readable verdict.
+                return new ReviewVerdict(ReviewVerdict.ChangesRequested, reasons, summary);
             }
         }
 
