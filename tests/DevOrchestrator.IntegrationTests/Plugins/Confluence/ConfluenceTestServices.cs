@@ -1,0 +1,58 @@
+using System.Collections.Concurrent;
+using DevOrchestrator.Abstractions.Plugins;
+using DevOrchestrator.FakeVendors;
+using DevOrchestrator.Plugins.Confluence;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace DevOrchestrator.IntegrationTests.Plugins.Confluence;
+
+/// <summary>A real service collection with the Confluence plugin pointed at a fake server through in-memory configuration.</summary>
+internal static class ConfluenceTestServices
+{
+    public static PluginResilienceOptions FastResilience() => new()
+    {
+        RetryAttempts = 3,
+        RetryBaseDelay = TimeSpan.FromMilliseconds(20),
+        CircuitBreakerThreshold = 50,
+        RequestsPerSecond = 1000,
+    };
+
+    public static Dictionary<string, string?> SettingsFor(FakeConfluenceServer server) => new(StringComparer.Ordinal)
+    {
+        [ConfluenceSettings.UrlKey] = server.SiteUrl,
+        [ConfluenceSettings.EmailKey] = server.Email,
+        [ConfluenceSettings.ApiTokenKey] = server.ApiToken,
+    };
+
+    public static ServiceProvider Build(
+        IConfiguration configuration, PluginResilienceOptions? resilience = null, Action<IServiceCollection>? configure = null)
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton(configuration);
+        services.AddLogging();
+        services.AddSingleton(resilience ?? FastResilience());
+        configure?.Invoke(services);
+        services.AddConfluence();
+        return services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
+    }
+
+    public static ServiceProvider Build(
+        FakeConfluenceServer server, PluginResilienceOptions? resilience = null, Action<IServiceCollection>? configure = null) =>
+        Build(new ConfigurationBuilder().AddInMemoryCollection(SettingsFor(server)).Build(), resilience, configure);
+}
+
+/// <summary>A recording <see cref="IPluginTelemetry"/> (the host's metrics implement it; here we only look at what arrives).</summary>
+internal sealed class RecordingPluginTelemetry : IPluginTelemetry
+{
+    private readonly ConcurrentQueue<(string Plugin, string Outcome)> _outcomes = new();
+    private readonly ConcurrentQueue<(string Plugin, PluginCircuitState State)> _circuit = new();
+
+    public IReadOnlyList<(string Plugin, string Outcome)> Outcomes => _outcomes.ToArray();
+
+    public IReadOnlyList<(string Plugin, PluginCircuitState State)> CircuitChanges => _circuit.ToArray();
+
+    public void RequestCompleted(string plugin, string outcome) => _outcomes.Enqueue((plugin, outcome));
+
+    public void CircuitChanged(string plugin, PluginCircuitState state) => _circuit.Enqueue((plugin, state));
+}
