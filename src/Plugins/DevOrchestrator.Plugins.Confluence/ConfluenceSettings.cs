@@ -56,15 +56,15 @@ public sealed class ConfluenceSettingsValidator : IValidateOptions<ConfluenceSet
     {
         ArgumentNullException.ThrowIfNull(options);
         var failures = new List<string>();
-        PluginSettingsBinding.CheckUrl(failures, ConfluenceSettings.UrlKey, options.Url);
-        if (failures.Count == 0 && !string.IsNullOrWhiteSpace(options.Url))
+        if (Uri.TryCreate(options.Url, UriKind.Absolute, out var uri) && !string.IsNullOrEmpty(uri.UserInfo))
         {
-            var uri = new Uri(options.Url);
-            if (!string.IsNullOrEmpty(uri.UserInfo))
-            {
-                failures.Add($"{ConfluenceSettings.UrlKey} must not contain credentials; set {ConfluenceSettings.EmailKey} and {ConfluenceSettings.ApiTokenKey} instead.");
-            }
-            else if (!string.IsNullOrEmpty(uri.Query) || !string.IsNullOrEmpty(uri.Fragment))
+            // Checked first, so that no message repeats the URL with its credentials.
+            failures.Add($"{ConfluenceSettings.UrlKey} must not contain credentials; set {ConfluenceSettings.EmailKey} and {ConfluenceSettings.ApiTokenKey} instead.");
+        }
+        else
+        {
+            PluginSettingsBinding.CheckUrl(failures, ConfluenceSettings.UrlKey, options.Url);
+            if (failures.Count == 0 && uri is not null && (!string.IsNullOrEmpty(uri.Query) || !string.IsNullOrEmpty(uri.Fragment)))
             {
                 failures.Add($"{ConfluenceSettings.UrlKey} must be the site's wiki base without a query or fragment (e.g. https://your-domain.atlassian.net/wiki).");
             }

@@ -123,4 +123,45 @@ public sealed class ConfluenceResilienceTests
         Assert.All(telemetry.Outcomes, o => Assert.Equal("confluence", o.Plugin));
         Assert.Equal(2, server.Requests.Count);
     }
+
+    [Fact]
+    public async Task A_call_that_gets_no_answer_times_out_as_a_PluginException()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var server = await FakeConfluenceServer.StartAsync(cancellationToken: ct);
+        var resilience = ConfluenceTestServices.FastResilience();
+        resilience.RetryAttempts = 0;
+        resilience.AttemptTimeout = TimeSpan.FromSeconds(2);
+        await using var services = ConfluenceTestServices.Build(server, resilience);
+        var plugin = services.GetRequiredService<ConfluencePlugin>();
+        server.Hang(TimeSpan.FromMinutes(2));
+
+        var ex = await Assert.ThrowsAsync<PluginException>(() => plugin.ConnectAsync(ct));
+
+        Assert.Null(ex.StatusCode);
+        Assert.Contains("did not answer in time", ex.Message, StringComparison.Ordinal);
+        Assert.Single(server.Requests);
+    }
+
+    [Fact]
+    public async Task Cancelling_the_caller_stops_the_call_as_a_cancellation()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var server = await FakeConfluenceServer.StartAsync(cancellationToken: ct);
+        await using var services = ConfluenceTestServices.Build(server);
+        var plugin = services.GetRequiredService<ConfluencePlugin>();
+        server.Hang(TimeSpan.FromMinutes(2));
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(ct);
+
+        var call = plugin.ConnectAsync(cancel.Token);
+        while (server.Requests.Count == 0)
+        {
+            await Task.Delay(20, ct); // the request is at the server (and held there) before we cancel
+        }
+
+        await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
+
+        Assert.Single(server.Requests);
+    }
 }

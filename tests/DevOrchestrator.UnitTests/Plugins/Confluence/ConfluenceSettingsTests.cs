@@ -80,6 +80,7 @@ public sealed class ConfluenceSettingsTests
     [InlineData("CONFLUENCE_URL", "not a url")]
     [InlineData("CONFLUENCE_URL", "ftp://acme.test/wiki")]
     [InlineData("CONFLUENCE_URL", "https://bot:secret@acme.atlassian.net/wiki")]
+    [InlineData("CONFLUENCE_URL", "ftp://bot:secret@acme.test/wiki")]
     [InlineData("CONFLUENCE_URL", "https://acme.atlassian.net/wiki?x=1")]
     [InlineData("CONFLUENCE_EMAIL", "not-an-email")]
     [InlineData("CONFLUENCE_RATE_LIMIT_REQUESTS_PER_SECOND", "-1")]
