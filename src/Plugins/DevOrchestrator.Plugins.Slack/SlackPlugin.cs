@@ -342,6 +342,10 @@ public sealed partial class SlackPlugin : ICommunicationPlugin
         {
             throw new PluginException(PluginName, $"{apiMethod}: Slack could not be reached ({ex.HttpRequestError})", null, ex);
         }
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new PluginException(PluginName, $"{apiMethod}: Slack did not answer in time", (int)HttpStatusCode.GatewayTimeout, ex);
+        }
 
         using (response)
         {

@@ -24,7 +24,8 @@ public static class SlackServiceCollectionExtensions
         }
 
         services.AddPluginSettings<SlackSettings, SlackSettingsValidator>();
-        services.AddHttpClient(SlackPlugin.HttpClientName)
+        // The resilience pipeline's attempt and total timeouts govern; HttpClient's own 100 s would cut retries short.
+        services.AddHttpClient(SlackPlugin.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
             .AddPluginResilience(SlackPlugin.PluginName, RateOverride);
         services.AddHttpClient(SlackPlugin.ResponseUrlHttpClientName, client => client.Timeout = TimeSpan.FromSeconds(30))
             .RemoveAllLoggers()

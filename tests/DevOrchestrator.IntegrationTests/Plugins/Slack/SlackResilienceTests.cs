@@ -140,6 +140,27 @@ public sealed class SlackResilienceTests
     }
 
     [Fact]
+    public async Task A_hanging_slack_is_a_timeout_plugin_error()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var telemetry = new RecordingTelemetry();
+        await using var host = await SlackTestHost.StartAsync(ct, telemetry: telemetry, resilience: new PluginResilienceOptions
+        {
+            RetryAttempts = 0,
+            AttemptTimeout = TimeSpan.FromMilliseconds(300),
+            RateLimitingEnabled = false,
+        });
+        host.Server.Hang(TimeSpan.FromSeconds(30), pathContains: "auth.test");
+
+        var ex = await Assert.ThrowsAsync<PluginException>(() => host.Plugin.ConnectAsync(ct));
+
+        Assert.Equal(504, ex.StatusCode);
+        Assert.Contains("did not answer in time", ex.Message, StringComparison.Ordinal);
+        Assert.Equal([("slack", PluginOutcomes.Timeout)], telemetry.Requests);
+        Assert.Single(host.Server.Requests);
+    }
+
+    [Fact]
     public async Task The_slack_rate_setting_overrides_the_shared_rate()
     {
         var ct = TestContext.Current.CancellationToken;
