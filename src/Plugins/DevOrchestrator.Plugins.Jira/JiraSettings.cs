@@ -21,7 +21,7 @@ public sealed class JiraSettings
     public const string DefaultIntakeLabel = "ai-dev";
     public const int DefaultPollIntervalSeconds = 300;
 
-    /// <summary>The site, e.g. <c>https://your-domain.atlassian.net</c> (a Data Center base URL or a test server works too).</summary>
+    /// <summary>The site, e.g. <c>https://your-domain.atlassian.net</c> (or a test server speaking the same API).</summary>
     [ConfigurationKeyName("JIRA_URL")] public string? Url { get; set; }
 
     /// <summary>The Atlassian account's email address (the user name of basic authentication).</summary>
