@@ -1,0 +1,106 @@
+using DevOrchestrator.Abstractions.Plugins;
+using Polly.CircuitBreaker;
+
+namespace DevOrchestrator.IntegrationTests.Plugins.Jira;
+
+/// <summary>The shared plugin resilience as the Jira plugin's calls meet it: Retry-After, retries, the circuit, telemetry.</summary>
+public sealed class JiraResilienceTests
+{
+    [Fact]
+    public async Task A_429_with_Retry_After_is_waited_out_and_retried_within_one_call()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var host = await JiraTestHost.StartAsync(ct);
+        host.Server.AddIssue("PROJ", "Rate limited");
+        host.Server.Fail(429, count: 1, pathContains: "/rest/api/3/issue/", retryAfter: TimeSpan.FromSeconds(1));
+
+        var issue = await host.Plugin.GetIssueAsync("PROJ-1", ct);
+
+        Assert.Equal("Rate limited", issue.Title);
+        var requests = host.Server.RequestsTo("GET", "/rest/api/3/issue/PROJ-1");
+        Assert.Equal([429, 200], requests.Select(r => r.StatusCode));
+        Assert.All(requests, r => Assert.Equal(host.Server.ExpectedAuthorization, r.Headers["Authorization"]));
+        Assert.Equal([("jira", PluginOutcomes.Success)], host.Telemetry.Outcomes);
+    }
+
+    [Fact]
+    public async Task Server_errors_are_retried_up_to_the_retry_attempts_then_become_a_plugin_error()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var host = await JiraTestHost.StartAsync(ct, resilience: o => o.RetryAttempts = 2);
+        host.Server.AddIssue("PROJ", "Flaky");
+        host.Server.Fail(500, count: 3);
+
+        var error = await Assert.ThrowsAsync<PluginException>(() => host.Plugin.GetIssueAsync("PROJ-1", ct));
+
+        Assert.Equal(500, error.StatusCode);
+        Assert.Contains("injected failure 500", error.Message, StringComparison.Ordinal);
+        Assert.Equal([500, 500, 500], host.Server.Requests.Select(r => r.StatusCode));
+        Assert.Equal([("jira", PluginOutcomes.ServerError)], host.Telemetry.Outcomes);
+
+        // The next call goes through (the failures were used up, and 3 < the threshold of 5).
+        Assert.Equal("Flaky", (await host.Plugin.GetIssueAsync("PROJ-1", ct)).Title);
+    }
+
+    [Fact]
+    public async Task The_circuit_opens_after_consecutive_failures_fails_fast_then_half_opens_and_closes_after_two_successes()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var time = JiraClock.Start();
+        await using var host = await JiraTestHost.StartAsync(ct, timeProvider: time, resilience: o =>
+        {
+            o.RetryAttempts = 0;
+            o.CircuitBreakerThreshold = 3;
+            o.BreakDuration = TimeSpan.FromSeconds(30);
+        });
+        host.Server.AddIssue("PROJ", "Behind a breaker");
+        host.Server.Fail(500, count: 3);
+
+        for (var i = 0; i < 3; i++)
+        {
+            var failure = await Assert.ThrowsAsync<PluginException>(() => host.Plugin.GetIssueAsync("PROJ-1", ct));
+            Assert.Equal(500, failure.StatusCode);
+        }
+
+        Assert.Equal(PluginCircuitState.Open, host.Breaker.State);
+        var refused = await Assert.ThrowsAsync<PluginException>(() => host.Plugin.GetIssueAsync("PROJ-1", ct));
+        Assert.IsType<BrokenCircuitException>(refused.InnerException);
+        Assert.Null(refused.StatusCode);
+        Assert.Contains("circuit", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(3, host.Server.Requests.Count); // failed fast: nothing reached Jira
+
+        time.Advance(TimeSpan.FromSeconds(31));
+        Assert.Equal(PluginCircuitState.HalfOpen, host.Breaker.State);
+        Assert.Equal("Behind a breaker", (await host.Plugin.GetIssueAsync("PROJ-1", ct)).Title);
+        Assert.Equal(PluginCircuitState.HalfOpen, host.Breaker.State);
+        Assert.Equal("Behind a breaker", (await host.Plugin.GetIssueAsync("PROJ-1", ct)).Title);
+        Assert.Equal(PluginCircuitState.Closed, host.Breaker.State);
+
+        Assert.Equal(5, host.Server.Requests.Count);
+        Assert.Equal(
+            [PluginCircuitState.Open, PluginCircuitState.HalfOpen, PluginCircuitState.Closed],
+            host.Telemetry.CircuitChanges.Where(c => c.Plugin == "jira").Select(c => c.State));
+    }
+
+    [Fact]
+    public async Task Telemetry_sees_success_server_error_and_circuit_open_under_the_plugins_name()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var host = await JiraTestHost.StartAsync(ct, timeProvider: JiraClock.Start(), resilience: o =>
+        {
+            o.RetryAttempts = 0;
+            o.CircuitBreakerThreshold = 1;
+        });
+        host.Server.AddIssue("PROJ", "Counted");
+
+        await host.Plugin.GetIssueAsync("PROJ-1", ct);
+        host.Server.Fail(500);
+        await Assert.ThrowsAsync<PluginException>(() => host.Plugin.GetIssueAsync("PROJ-1", ct));
+        await Assert.ThrowsAsync<PluginException>(() => host.Plugin.GetIssueAsync("PROJ-1", ct));
+
+        Assert.Equal(
+            [("jira", PluginOutcomes.Success), ("jira", PluginOutcomes.ServerError), ("jira", PluginOutcomes.CircuitOpen)],
+            host.Telemetry.Outcomes);
+        Assert.Equal(2, host.Server.Requests.Count);
+    }
+}
