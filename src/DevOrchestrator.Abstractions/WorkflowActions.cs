@@ -53,7 +53,14 @@ public sealed record WorkflowTaskInfo(long Id, string Title, string? Description
     public long? CreatedByUserId { get; init; }
 }
 
-public sealed record WorkflowProjectInfo(long Id, string Name, string? RepositoryUrl, string DefaultBranch, string? TestCommand);
+public sealed record WorkflowProjectInfo(long Id, string Name, string? RepositoryUrl, string DefaultBranch, string? TestCommand)
+{
+    /// <summary>The integration mapping: the tracker project, chat channel and documentation space of the project.</summary>
+    public string? JiraProjectKey { get; init; }
+    public string? SlackChannel { get; init; }
+    public string? ConfluenceSpaceKey { get; init; }
+    public string? ConfluenceParentId { get; init; }
+}
 
 /// <summary>A failure of an action that is the user's to fix (bad input, failed command); its message is shown as is.</summary>
 public class WorkflowActionException : Exception
@@ -64,4 +71,15 @@ public class WorkflowActionException : Exception
 
     /// <summary>Outputs to keep even though the action failed (e.g. a command's exit code and output).</summary>
     public IReadOnlyDictionary<string, object?>? Outputs { get; init; }
+}
+
+/// <summary>
+/// Thrown by an action that has nothing to do here — its plugin is not configured, the task has no ticket — so the
+/// step is recorded as skipped with this message as a visible note, and the workflow goes on.
+/// </summary>
+public sealed class WorkflowStepSkippedException : Exception
+{
+    public WorkflowStepSkippedException() { }
+    public WorkflowStepSkippedException(string message) : base(message) { }
+    public WorkflowStepSkippedException(string message, Exception innerException) : base(message, innerException) { }
 }

@@ -256,6 +256,9 @@ public static class PluginResilience
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentException.ThrowIfNullOrEmpty(plugin);
         builder.Services.AddPluginResilienceState();
+
+        // The pipeline's own timeouts rule; HttpClient's default 100 s would cut retries short and look like a cancellation.
+        builder.ConfigureHttpClient(client => client.Timeout = Timeout.InfiniteTimeSpan);
         builder.AddHttpMessageHandler(sp => new PluginOutcomeHandler(plugin, sp.GetRequiredService<PluginResilienceState>().Telemetry));
         builder.AddResilienceHandler("plugin-" + plugin, (pipeline, context) =>
         {

@@ -21,6 +21,7 @@ public static class DevOrchestratorCli
             ServerCommands.Tasks(),
             RunCommand.Create(),
             ServerCommands.Costs(),
+            ServerCommands.Plugins(),
         };
         var parse = root.Parse(args);
         try

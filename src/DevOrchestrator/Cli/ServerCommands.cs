@@ -133,6 +133,55 @@ internal static class ServerCommands
         static string Count(JsonNode? value) => value!.GetValue<long>().ToString("N0", CultureInfo.InvariantCulture);
     }
 
+    public static Command Plugins()
+    {
+        var list = new Command("list", "List the plugins: configured or not, circuit state, and their settings (secrets only as set / unset).");
+        list.SetAction((parseResult, ct) => CallAsync(parseResult, async client =>
+        {
+            var body = await GetAsync(client, "/api/v1/plugins", ct);
+            var table = new Table().AddColumns("type", "name", "status", "circuit", "settings");
+            foreach (var p in body["data"]!.AsArray())
+            {
+                var settings = string.Join(", ", p!["settings"]!.AsArray().Select(s => $"{s!["key"]}={(s["is_set"]!.GetValue<bool>() ? $"set ({s["source"]})" : "unset")}"));
+                table.AddRow(Markup.Escape($"{p["type"]}"), Markup.Escape($"{p["name"]}"), Markup.Escape($"{p["status"]}"), Markup.Escape($"{p["circuit_state"]}"), Markup.Escape(settings));
+            }
+
+            AnsiConsole.Write(table);
+        }));
+
+        var name = new Argument<string?>("name") { Description = "Check only this plugin (github, jira, slack, confluence…)", Arity = ArgumentArity.ZeroOrOne };
+        var check = new Command("check", "Connect to each configured plugin's vendor now and report; exit 1 when one fails.") { name };
+        check.SetAction(async (parseResult, ct) =>
+        {
+            var failed = false;
+            var code = await CallAsync(parseResult, async client =>
+            {
+                var plugins = (await GetAsync(client, "/api/v1/plugins", ct))["data"]!.AsArray()
+                    .Where(p => parseResult.GetValue(name) is not { } only || string.Equals(p!["name"]!.ToString(), only, StringComparison.OrdinalIgnoreCase)).ToList();
+                if (plugins.Count == 0)
+                {
+                    throw new ServerErrorException($"no plugin is named '{parseResult.GetValue(name)}'");
+                }
+
+                var table = new Table().AddColumns("type", "name", "result", "detail");
+                foreach (var p in plugins)
+                {
+                    using var response = await client.PostAsync($"/api/v1/plugins/{p!["type"]}/{p["name"]}/check", null, ct);
+                    var data = (await ReadAsync(response, ct))["data"]!;
+                    var configured = data["configured"]!.GetValue<bool>();
+                    var healthy = data["healthy"]!.GetValue<bool>();
+                    failed |= configured && !healthy;
+                    table.AddRow(Markup.Escape($"{p["type"]}"), Markup.Escape($"{p["name"]}"),
+                        !configured ? "[grey]not configured[/]" : healthy ? "[green]ok[/]" : "[red]failed[/]", Markup.Escape($"{data["message"]}"));
+                }
+
+                AnsiConsole.Write(table);
+            });
+            return code != 0 ? code : failed ? 1 : 0;
+        });
+        return new Command("plugins", "Plugins on a running server.") { s_server, list, check };
+    }
+
     private static async Task<int> CallAsync(ParseResult parseResult, Func<HttpClient, Task> action)
     {
         var server = parseResult.GetValue(s_server)!;

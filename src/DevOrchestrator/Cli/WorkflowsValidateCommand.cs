@@ -2,6 +2,7 @@ using System.CommandLine;
 using DevOrchestrator.Features.Agents;
 using DevOrchestrator.Features.Events;
 using DevOrchestrator.Features.Health;
+using DevOrchestrator.Features.Plugins;
 using DevOrchestrator.Features.Workflows;
 using DevOrchestrator.Features.Workspaces;
 using DevOrchestrator.Hosting;
@@ -21,13 +22,17 @@ public static class WorkflowsValidateCommand
         var command = new Command("validate", "Check a workflow file and list every error with its line and column.") { file };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
+            var settings = new DevOrchestratorSettings();
             await using var services = new ServiceCollection()
-                .AddSingleton(new DevOrchestratorSettings())
+                .AddSingleton(settings)
+                .AddSingleton<IConfiguration>(new ConfigurationBuilder().Build())
+                .AddSingleton(TimeProvider.System)
                 .AddLogging()
                 .AddEvents()
                 .AddPrometheusMetrics()
                 .AddWorkspaces()
                 .AddAgents()
+                .AddPlugins(settings, new StoredPluginConfiguration(), runsWorkers: false)
                 .AddWorkflows()
                 .BuildServiceProvider();
             var validator = services.GetRequiredService<WorkflowValidator>();

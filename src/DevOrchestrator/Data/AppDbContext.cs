@@ -2,8 +2,10 @@ using DevOrchestrator.Features.Agents;
 using DevOrchestrator.Features.Auth;
 using DevOrchestrator.Features.Costs;
 using DevOrchestrator.Features.Events;
+using DevOrchestrator.Features.Plugins;
 using DevOrchestrator.Features.Projects;
 using DevOrchestrator.Features.Tasks;
+using DevOrchestrator.Features.Webhooks;
 using DevOrchestrator.Features.Workflows;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
@@ -27,6 +29,9 @@ public abstract class AppDbContext(DbContextOptions options) : DbContext(options
     public DbSet<BudgetMonth> BudgetMonths => Set<BudgetMonth>();
     public DbSet<CostReservation> CostReservations => Set<CostReservation>();
     public DbSet<AgentCheckpoint> AgentCheckpoints => Set<AgentCheckpoint>();
+    public DbSet<PluginConfig> PluginConfigs => Set<PluginConfig>();
+    public DbSet<ExternalEffect> ExternalEffects => Set<ExternalEffect>();
+    public DbSet<WebhookDelivery> WebhookDeliveries => Set<WebhookDelivery>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -136,6 +141,37 @@ public abstract class AppDbContext(DbContextOptions options) : DbContext(options
             e.Property(c => c.Conversation).HasMaxLength(200);
             e.HasOne<DevTask>().WithMany().HasForeignKey(c => c.TaskId).OnDelete(DeleteBehavior.Cascade);
             e.HasIndex(c => new { c.WorkflowExecutionId, c.Conversation }).IsUnique();
+        });
+
+        modelBuilder.Entity<PluginConfig>(e =>
+        {
+            e.ToTable("plugin_configs");
+            e.Property(c => c.Type).HasMaxLength(50);
+            e.Property(c => c.Name).HasMaxLength(100);
+            e.HasIndex(c => new { c.Type, c.Name }).IsUnique();
+        });
+
+        modelBuilder.Entity<ExternalEffect>(e =>
+        {
+            e.ToTable("external_effects");
+            e.Property(x => x.Key).HasMaxLength(400);
+            e.Property(x => x.Plugin).HasMaxLength(100);
+            e.Property(x => x.Operation).HasMaxLength(100);
+            e.Property(x => x.Status).HasMaxLength(20);
+            e.HasIndex(x => x.Key).IsUnique();
+            e.HasIndex(x => new { x.TaskId, x.Operation });
+            e.HasOne<DevTask>().WithMany().HasForeignKey(x => x.TaskId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        modelBuilder.Entity<WebhookDelivery>(e =>
+        {
+            e.ToTable("webhook_deliveries");
+            e.Property(d => d.Source).HasMaxLength(20);
+            e.Property(d => d.DeliveryId).HasMaxLength(200);
+            e.Property(d => d.Event).HasMaxLength(100);
+            e.Property(d => d.Outcome).HasMaxLength(30);
+            e.HasIndex(d => new { d.Source, d.DeliveryId }).IsUnique();
+            e.HasIndex(d => d.ReceivedAt);
         });
     }
 }

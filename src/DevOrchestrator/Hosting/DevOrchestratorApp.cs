@@ -4,8 +4,10 @@ using DevOrchestrator.Features.Auth;
 using DevOrchestrator.Features.Costs;
 using DevOrchestrator.Features.Events;
 using DevOrchestrator.Features.Health;
+using DevOrchestrator.Features.Plugins;
 using DevOrchestrator.Features.Projects;
 using DevOrchestrator.Features.Tasks;
+using DevOrchestrator.Features.Webhooks;
 using DevOrchestrator.Features.Workflows;
 using DevOrchestrator.Features.Workspaces;
 using Microsoft.AspNetCore.DataProtection;
@@ -42,6 +44,10 @@ public static class DevOrchestratorApp
 
         configure?.Invoke(builder);
 
+        // Plugin settings stored through the API (encrypted in the database) win over every other source.
+        var storedPluginConfiguration = new StoredPluginConfiguration();
+        ((IConfigurationBuilder)builder.Configuration).Add(storedPluginConfiguration);
+
         var settings = ReadSettings(builder.Configuration);
         if (!settings.UsesPostgres && serve.Role is not ServiceRole.All)
         {
@@ -65,6 +71,7 @@ public static class DevOrchestratorApp
         services.AddWorkflows();
         services.AddWorkspaces();
         services.AddAgents();
+        services.AddPlugins(settings, storedPluginConfiguration, serve.Role.RunsWorkers());
         services.AddTaskDispatch(settings, serve.Role);
 
         // Keys for the dashboard's antiforgery tokens: kept with the data, not regenerated on every start.
@@ -103,6 +110,8 @@ public static class DevOrchestratorApp
             app.MapWorkflowsApi();
             app.MapAgentsApi();
             app.MapCostsApi();
+            app.MapPluginsApi();
+            app.MapWebhooks();
             app.MapEventStreams();
         }
 

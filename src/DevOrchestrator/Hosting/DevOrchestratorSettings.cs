@@ -66,6 +66,15 @@ public sealed class DevOrchestratorSettings
     [ConfigurationKeyName("CIRCUIT_BREAKER_ENABLED")] public bool CircuitBreakerEnabled { get; set; } = true;
     [ConfigurationKeyName("CIRCUIT_BREAKER_THRESHOLD")] public int CircuitBreakerThreshold { get; set; } = 5;
 
+    [ConfigurationKeyName("PLUGIN_RETRY_ATTEMPTS")] public int PluginRetryAttempts { get; set; } = 3;
+
+    /// <summary>The first retry's delay of a plugin call, in seconds (then doubling, with jitter; Retry-After wins).</summary>
+    [ConfigurationKeyName("PLUGIN_RETRY_DELAY_SECONDS")] public double PluginRetryDelaySeconds { get; set; } = 1;
+    [ConfigurationKeyName("PLUGIN_TIMEOUT_SECONDS")] public int PluginTimeoutSeconds { get; set; } = 30;
+    [ConfigurationKeyName("CIRCUIT_BREAKER_RESET_SECONDS")] public int CircuitBreakerResetSeconds { get; set; } = 60;
+    [ConfigurationKeyName("RATE_LIMITING_ENABLED")] public bool RateLimitingEnabled { get; set; } = true;
+    [ConfigurationKeyName("RATE_LIMIT_REQUESTS_PER_SECOND")] public double RateLimitRequestsPerSecond { get; set; } = 2.0;
+
     /// <summary>Prices per million tokens by model id (prefix match), over the built-in table; see <c>docs/agents.md</c>.</summary>
     [ConfigurationKeyName("MODEL_PRICES")] public Dictionary<string, Features.Costs.ModelPrice> ModelPrices { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 
@@ -269,6 +278,31 @@ internal sealed class DevOrchestratorSettingsValidator : IValidateOptions<DevOrc
         if (options.CircuitBreakerThreshold < 1)
         {
             errors.Add("CIRCUIT_BREAKER_THRESHOLD must be at least 1.");
+        }
+
+        if (options.PluginRetryAttempts is < 0 or > 20)
+        {
+            errors.Add("PLUGIN_RETRY_ATTEMPTS must be between 0 and 20.");
+        }
+
+        if (options.PluginRetryDelaySeconds is < 0 or > 600)
+        {
+            errors.Add("PLUGIN_RETRY_DELAY_SECONDS must be between 0 and 600.");
+        }
+
+        if (options.PluginTimeoutSeconds is < 1 or > 3600)
+        {
+            errors.Add("PLUGIN_TIMEOUT_SECONDS must be between 1 and 3600.");
+        }
+
+        if (options.CircuitBreakerResetSeconds is < 1 or > 86_400)
+        {
+            errors.Add("CIRCUIT_BREAKER_RESET_SECONDS must be between 1 and 86400.");
+        }
+
+        if (options.RateLimitRequestsPerSecond <= 0)
+        {
+            errors.Add("RATE_LIMIT_REQUESTS_PER_SECOND must be greater than 0.");
         }
 
         foreach (var (model, price) in options.ModelPrices)

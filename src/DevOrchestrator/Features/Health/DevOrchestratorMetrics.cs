@@ -22,6 +22,8 @@ public sealed class DevOrchestratorMetrics
         AiTokens = factory.CreateCounter("ai_tokens_used_total", "Model tokens used, by provider and model.", "provider", "model");
         AiCost = factory.CreateCounter("ai_cost_usd_total", "Model spend in US dollars, by provider and model.", "provider", "model");
         WorkflowSteps = factory.CreateCounter("workflow_steps_total", "Workflow steps finished, by plugin action and status.", "action", "status");
+        PluginRequests = factory.CreateCounter("plugin_requests_total", "Plugin calls to vendors (after retries), by plugin and outcome.", "plugin", "outcome");
+        CircuitBreakerState = factory.CreateGauge("circuit_breaker_state", "Circuit breaker state per plugin in this process: 0 closed, 1 open, 2 half-open.", "plugin");
         DispatchLatency = factory.CreateHistogram("task_dispatch_seconds", "Time from a task being queued to a worker starting it.",
             new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.0005, 2, 18) });
     }
@@ -36,6 +38,8 @@ public sealed class DevOrchestratorMetrics
     public Counter AiCost { get; }
     public Counter WorkflowSteps { get; }
     public Histogram DispatchLatency { get; }
+    public Counter PluginRequests { get; }
+    public Gauge CircuitBreakerState { get; }
 }
 
 public static class MetricsEndpoints

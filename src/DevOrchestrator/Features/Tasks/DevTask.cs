@@ -24,6 +24,12 @@ public sealed class DevTask
     public string Kind { get; set; } = TaskKinds.Task;
     public long? ParentId { get; set; }
 
+    /// <summary>
+    /// Where to answer the requester when the task ends, encrypted (a Slack slash command's <c>response_url</c>, which
+    /// is itself a credential); null for other sources.
+    /// </summary>
+    public string? ReplyTo { get; set; }
+
     /// <summary>What the task's model calls have cost, in micro-dollars.</summary>
     public long CostMicros { get; set; }
 

@@ -22,6 +22,7 @@ public sealed partial class TaskJob(
     RunningTasks runningTasks,
     WorkerIdentity identity,
     EventPublisher events,
+    Plugins.TaskChatThread chat,
     DevOrchestratorMetrics metrics,
     TimeProvider timeProvider,
     ILogger<TaskJob> logger)
@@ -75,6 +76,7 @@ public sealed partial class TaskJob(
 
         using var agentScope = logger.BeginScope(new Dictionary<string, object> { ["agent_id"] = agent.Id });
         using var run = runningTasks.Register(taskId, cancellationToken);
+        await chat.StartedAsync(taskId, run.Token);
         metrics.ActiveAgents.Inc();
         WorkflowOutcome outcome;
         try
@@ -98,7 +100,10 @@ public sealed partial class TaskJob(
             runningTasks.Unregister(taskId);
         }
 
-        await FinishAsync(task, execution, agent, outcome, shuttingDown: cancellationToken.IsCancellationRequested);
+        if (await FinishAsync(task, execution, agent, outcome, shuttingDown: cancellationToken.IsCancellationRequested))
+        {
+            await chat.FinishedAsync(taskId, agent.Id, CancellationToken.None);
+        }
     }
 
     private async Task<AgentExecution> StartAgentAsync(DevTask task, WorkflowExecution execution, DateTimeOffset now, CancellationToken cancellationToken)
@@ -132,7 +137,8 @@ public sealed partial class TaskJob(
         return claimed == 1;
     }
 
-    private async Task FinishAsync(DevTask task, WorkflowExecution execution, AgentExecution agent, WorkflowOutcome outcome, bool shuttingDown)
+    /// <summary>Records how the run ended; false when the task was handed back or taken over (not finished here).</summary>
+    private async Task<bool> FinishAsync(DevTask task, WorkflowExecution execution, AgentExecution agent, WorkflowOutcome outcome, bool shuttingDown)
     {
         // The run is over: record it even though the job's token may be cancelled (shutdown).
         var ct = CancellationToken.None;
@@ -144,7 +150,7 @@ public sealed partial class TaskJob(
             // Another worker took the task over (our lease had expired): it owns the outcome now.
             await db.AgentExecutions.Where(a => a.Id == agent.Id)
                 .ExecuteUpdateAsync(s => s.SetProperty(a => a.Status, AgentStatuses.Abandoned).SetProperty(a => a.CompletedAt, now), ct);
-            return;
+            return false;
         }
 
         // The status change and its events commit together: a stream that sees the task finished has its last events.
@@ -162,7 +168,7 @@ public sealed partial class TaskJob(
             await events.PublishAsync(db, task.Id, EventTypes.TaskStatusUpdate,
                 new { task_id = task.Id, status = TaskStatuses.Queued, previous_status = TaskStatuses.Running, reason = "worker shutting down" }, ct);
             await transaction.CommitAsync(ct);
-            return;
+            return false;
         }
 
         var status = outcome.Status switch
@@ -200,6 +206,7 @@ public sealed partial class TaskJob(
         }
 
         LogFinished(logger, task.Id, status, outcome.Error);
+        return true;
     }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Task {TaskId} was not claimable (already taken, finished or cancelled)")]

@@ -58,7 +58,13 @@ public sealed partial class WorkflowRunner(
         }
 
         var taskInfo = new WorkflowTaskInfo(task.Id, task.Title, task.Description, task.Branch, task.Source, task.ExternalId) { CreatedByUserId = task.CreatedByUserId };
-        var projectInfo = project is null ? null : new WorkflowProjectInfo(project.Id, project.Name, project.RepositoryUrl, project.DefaultBranch, project.TestCommand);
+        var projectInfo = project is null ? null : new WorkflowProjectInfo(project.Id, project.Name, project.RepositoryUrl, project.DefaultBranch, project.TestCommand)
+        {
+            JiraProjectKey = project.JiraProjectKey,
+            SlackChannel = project.SlackChannel,
+            ConfluenceSpaceKey = project.ConfluenceSpaceKey,
+            ConfluenceParentId = project.ConfluenceParentId,
+        };
         Dictionary<string, object?> variables;
         try
         {
@@ -159,6 +165,14 @@ public sealed partial class WorkflowRunner(
                     state.Record(step, StepStatuses.Cancelled, outputs);
                     return state.Outcome(WorkflowStatuses.Cancelled, null);
                 }
+                catch (WorkflowStepSkippedException ex)
+                {
+                    // Not configured (no chat plugin, a task without a ticket…): skipped with a visible note, not an error.
+                    progress.Report("skipped: " + ex.Message);
+                    outputs = new Dictionary<string, object?> { ["skipped"] = true, ["note"] = ex.Message };
+                    status = StepStatuses.Skipped;
+                    break;
+                }
                 catch (Exception ex)
                 {
                     error = ex is WorkflowActionException or Costs.BudgetExceededException or Costs.ModelUnavailableException ? ex.Message : $"{ex.GetType().Name}: {ex.Message}";
@@ -205,6 +219,11 @@ public sealed partial class WorkflowRunner(
             if (status == StepStatuses.Completed)
             {
                 state.Done.Add(new DoneStep(step, row, context, outputs));
+                continue;
+            }
+
+            if (status == StepStatuses.Skipped)
+            {
                 continue;
             }
 
@@ -393,6 +412,11 @@ public sealed partial class WorkflowRunner(
             if (_steps.Values.LastOrDefault(s => s.Status == StepStatuses.Completed && s.Outputs.ContainsKey("commit_sha")) is { } commit)
             {
                 result["commit_sha"] = commit.Outputs["commit_sha"];
+            }
+
+            if (_steps.Values.LastOrDefault(s => s.Status == StepStatuses.Completed && s.Outputs.TryGetValue("pull_request_url", out var u) && u is string { Length: > 0 }) is { } pullRequest)
+            {
+                result["pull_request_url"] = pullRequest.Outputs["pull_request_url"];
             }
 
             // The agents' conclusions: the last summary and the last review verdict of the run.

@@ -19,7 +19,13 @@ public sealed partial class GitCli(DevOrchestratorSettings settings, TimeProvide
     private static readonly TimeSpan s_timeout = TimeSpan.FromMinutes(15);
 
     /// <summary>Runs <c>git [-C directory] args…</c>; throws <see cref="WorkflowActionException"/> on a non-zero exit unless allowed.</summary>
-    public async Task<GitResult> RunAsync(string? directory, IReadOnlyList<string> arguments, CancellationToken cancellationToken, bool allowFailure = false)
+    /// <param name="config">
+    /// git configuration for this one command (credentials of a code host), passed through <c>GIT_CONFIG_COUNT</c> /
+    /// <c>GIT_CONFIG_KEY_n</c> / <c>GIT_CONFIG_VALUE_n</c> in its environment: never on the command line (visible to
+    /// other users in the process list), never in a config file.
+    /// </param>
+    public async Task<GitResult> RunAsync(string? directory, IReadOnlyList<string> arguments, CancellationToken cancellationToken, bool allowFailure = false,
+        IReadOnlyList<KeyValuePair<string, string>>? config = null)
     {
         var args = new List<string>();
         if (directory is not null)
@@ -33,7 +39,7 @@ public sealed partial class GitCli(DevOrchestratorSettings settings, TimeProvide
         {
             FileName = "git",
             Arguments = args,
-            Environment = Environment(),
+            Environment = Environment(config),
             Timeout = s_timeout,
             OutputLimitBytes = 4_000_000,
         }, timeProvider, cancellationToken);
@@ -48,11 +54,22 @@ public sealed partial class GitCli(DevOrchestratorSettings settings, TimeProvide
         return git;
     }
 
-    private Dictionary<string, string> Environment()
+    private Dictionary<string, string> Environment(IReadOnlyList<KeyValuePair<string, string>>? config)
     {
         var home = Path.Combine(Path.GetFullPath(settings.WorkspacesDir), ".git-home");
         Directory.CreateDirectory(home);
-        return ScrubbedEnvironment(home);
+        var environment = ScrubbedEnvironment(home);
+        if (config is { Count: > 0 })
+        {
+            environment["GIT_CONFIG_COUNT"] = config.Count.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            for (var i = 0; i < config.Count; i++)
+            {
+                environment[$"GIT_CONFIG_KEY_{i}"] = config[i].Key;
+                environment[$"GIT_CONFIG_VALUE_{i}"] = config[i].Value;
+            }
+        }
+
+        return environment;
     }
 
     /// <summary>The whole environment git runs with: nothing inherited except PATH.</summary>

@@ -2,20 +2,10 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
 using DevOrchestrator.Abstractions;
+using DevOrchestrator.Abstractions.Plugins;
 using DevOrchestrator.Hosting;
 
 namespace DevOrchestrator.Features.Workspaces;
-
-/// <summary>
-/// Adds credentials to git commands that talk to a remote, as per-command <c>-c</c> options (for example
-/// <c>http.extraHeader=Authorization: …</c>), never written into <c>.git/config</c>. None is registered yet; the
-/// GitHub integration adds one.
-/// </summary>
-public interface IGitRemoteCredentials
-{
-    /// <summary>The <c>-c key=value</c> pairs for a remote URL (empty when this provider has nothing for it).</summary>
-    IReadOnlyList<string> ConfigFor(string remoteUrl);
-}
 
 /// <summary>
 /// The built-in <c>workspace</c> plugin: a git worktree per workflow execution, made from a cached mirror of the
@@ -27,7 +17,7 @@ public sealed partial class WorkspacePlugin(
     GitCli git,
     Sandbox sandbox,
     MirrorLocks locks,
-    IEnumerable<IGitRemoteCredentials> credentials,
+    IEnumerable<IVersionControlPlugin> codeHosts,
     ILogger<WorkspacePlugin> logger) : IWorkflowActions
 {
     public const string Name = "workspace";
@@ -41,7 +31,7 @@ public sealed partial class WorkspacePlugin(
 
     private static readonly Dictionary<string, WorkflowActionDescriptor> s_actions = new(StringComparer.Ordinal)
     {
-        ["prepare"] = new("Clone (via a cached mirror) the project's repository into a worktree on the task branch.", [], ["branch", "base_branch", "branch_prefix"]),
+        ["prepare"] = new("Clone (via a cached mirror) the project's repository into a worktree on the task branch (continuing from the branch when it was pushed before, unless continue_branch is false).", [], ["branch", "base_branch", "branch_prefix", "continue_branch"]),
         ["run_command"] = new("Run a shell command in the sandbox inside the worktree.", ["command"], ["timeout_seconds", "workdir", "allow_failure"]),
         ["commit"] = new("Commit every change in the worktree (protected files excluded).", [], ["message"]),
         ["push"] = new("Push the task branch to the project's repository.", [], ["branch"]),
@@ -92,7 +82,7 @@ public sealed partial class WorkspacePlugin(
                 if (outputs.TryGetValue("pushed", out var pushed) && pushed is true && Text(outputs, "branch") is { Length: > 0 } pushedBranch)
                 {
                     var remote = RemoteUrl(context);
-                    await git.RunAsync(worktree, [.. RemoteConfig(remote), "push", remote, "--delete", pushedBranch], cancellationToken);
+                    await git.RunAsync(worktree, ["push", remote, "--delete", pushedBranch], cancellationToken, config: RemoteConfig(remote));
                 }
 
                 break;
@@ -118,7 +108,7 @@ public sealed partial class WorkspacePlugin(
             {
                 context.Progress?.Report($"cloning {GitCli.Redact(remote)}");
                 var partial = mirror + ".partial-" + Guid.NewGuid().ToString("N");
-                await git.RunAsync(null, [.. RemoteConfig(remote), "clone", "--mirror", "--", remote, partial], cancellationToken);
+                await git.RunAsync(null, ["clone", "--mirror", "--", remote, partial], cancellationToken, config: RemoteConfig(remote));
 
                 // Keep upstream branches under refs/remotes/origin/, so that fetch --prune never touches task branches.
                 await git.RunAsync(partial, ["config", "--unset", "remote.origin.mirror"], cancellationToken, allowFailure: true);
@@ -131,7 +121,7 @@ public sealed partial class WorkspacePlugin(
             if (!Directory.Exists(worktree))
             {
                 context.Progress?.Report("fetching");
-                await git.RunAsync(mirror, [.. RemoteConfig(remote), "fetch", "--prune", "origin"], cancellationToken);
+                await git.RunAsync(mirror, ["fetch", "--prune", "origin"], cancellationToken, config: RemoteConfig(remote));
                 var baseRef = $"refs/remotes/origin/{baseBranch}";
                 var exists = await git.RunAsync(mirror, ["rev-parse", "--verify", "--quiet", baseRef + "^{commit}"], cancellationToken, allowFailure: true);
                 if (exists.ExitCode != 0)
@@ -139,9 +129,20 @@ public sealed partial class WorkspacePlugin(
                     throw new WorkflowActionException($"the repository has no branch '{baseBranch}'");
                 }
 
+                // A task that runs again (feedback on its pull request) continues from its pushed branch.
+                var startRef = baseRef;
+                var pushed = $"refs/remotes/origin/{branch}";
+                if (context.GetString("continue_branch") is not "false" &&
+                    (await git.RunAsync(mirror, ["rev-parse", "--verify", "--quiet", pushed + "^{commit}"], cancellationToken, allowFailure: true)).ExitCode == 0)
+                {
+                    startRef = pushed;
+                    context.Progress?.Report($"continuing from the pushed branch {branch}");
+                }
+
                 await git.RunAsync(mirror, ["worktree", "prune"], cancellationToken);
+                await ReleaseEarlierWorktreeAsync(mirror, branch, context, cancellationToken);
                 Directory.CreateDirectory(Path.GetDirectoryName(worktree)!);
-                await git.RunAsync(mirror, ["worktree", "add", "-B", branch, worktree, baseRef], cancellationToken);
+                await git.RunAsync(mirror, ["worktree", "add", "-B", branch, worktree, startRef], cancellationToken);
                 await git.RunAsync(worktree, ["config", "user.name", BotName], cancellationToken);
                 await git.RunAsync(worktree, ["config", "user.email", BotEmail], cancellationToken);
             }
@@ -263,7 +264,7 @@ public sealed partial class WorkspacePlugin(
             : (await git.RunAsync(worktree, ["rev-parse", "--abbrev-ref", "HEAD"], cancellationToken)).Output;
         await CheckRefNameAsync(branch, "branch", cancellationToken);
         context.Progress?.Report($"pushing {branch}");
-        await git.RunAsync(worktree, [.. RemoteConfig(remote), "push", "--", remote, $"HEAD:refs/heads/{branch}"], cancellationToken);
+        await git.RunAsync(worktree, ["push", "--", remote, $"HEAD:refs/heads/{branch}"], cancellationToken, config: RemoteConfig(remote));
         return new Dictionary<string, object?>
         {
             ["pushed"] = true,
@@ -304,17 +305,40 @@ public sealed partial class WorkspacePlugin(
         return looksLikeUrl ? url : Path.GetFullPath(url);
     }
 
-    /// <summary>The per-command <c>-c</c> options from <see cref="IGitRemoteCredentials"/>; never stored in any config file.</summary>
-    private List<string> RemoteConfig(string remoteUrl)
-    {
-        var args = new List<string>();
-        foreach (var pair in credentials.SelectMany(c => c.ConfigFor(remoteUrl)))
-        {
-            args.Add("-c");
-            args.Add(pair);
-        }
+    /// <summary>
+    /// The code host's credentials for one git command against <paramref name="remoteUrl"/> (from the configured
+    /// version-control plugin that serves it), passed in that command's environment; never stored in any config file.
+    /// </summary>
+    private IReadOnlyList<KeyValuePair<string, string>> RemoteConfig(string remoteUrl) =>
+        codeHosts.FirstOrDefault(h => h.IsConfigured && h.Handles(remoteUrl))?.GitConfigFor(remoteUrl) ?? [];
 
-        return args;
+    /// <summary>
+    /// A task that runs again (feedback on its pull request) gets a new worktree; the branch may still be checked out in
+    /// the worktree of the task's earlier, finished run — remove that one (its work was committed and pushed). A
+    /// worktree of another task holding the branch is an error.
+    /// </summary>
+    private async Task ReleaseEarlierWorktreeAsync(string mirror, string branch, WorkflowActionContext context, CancellationToken cancellationToken)
+    {
+        var list = await git.RunAsync(mirror, ["worktree", "list", "--porcelain"], cancellationToken);
+        string? path = null;
+        foreach (var line in list.Stdout.Split('\n'))
+        {
+            if (line.StartsWith("worktree ", StringComparison.Ordinal))
+            {
+                path = line["worktree ".Length..];
+            }
+            else if (line == "branch refs/heads/" + branch && path is not null)
+            {
+                var own = Path.Combine(Path.GetFullPath(settings.WorkspacesDir), "tasks", $"task-{context.Task.Id}-");
+                if (!path.StartsWith(own, StringComparison.Ordinal))
+                {
+                    throw new WorkflowActionException($"branch '{branch}' is checked out in another workspace ({Path.GetFileName(path)})");
+                }
+
+                context.Progress?.Report($"removing the earlier run's worktree {Path.GetFileName(path)}");
+                await git.RunAsync(mirror, ["worktree", "remove", "--force", path], cancellationToken);
+            }
+        }
     }
 
     private async Task CheckRefNameAsync(string name, string input, CancellationToken cancellationToken)

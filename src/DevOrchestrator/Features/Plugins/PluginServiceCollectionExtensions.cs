@@ -1,0 +1,83 @@
+using DevOrchestrator.Abstractions;
+using DevOrchestrator.Abstractions.Plugins;
+using DevOrchestrator.Features.Webhooks;
+using DevOrchestrator.Hosting;
+using DevOrchestrator.Plugins.Confluence;
+using DevOrchestrator.Plugins.GitHub;
+using DevOrchestrator.Plugins.Jira;
+using DevOrchestrator.Plugins.Slack;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace DevOrchestrator.Features.Plugins;
+
+public static class PluginServiceCollectionExtensions
+{
+    /// <summary>The vendor plugins this host ships, for <c>/health</c>.</summary>
+    public static readonly IReadOnlyList<(string Type, string Name)> Vendors =
+    [
+        (PluginTypes.VersionControl, "github"),
+        (PluginTypes.TaskManagement, "jira"),
+        (PluginTypes.Communication, "slack"),
+        (PluginTypes.Documentation, "confluence"),
+    ];
+
+    /// <summary>
+    /// Registers the plugin registry, the stored (encrypted) plugin configuration, the per-plugin resilience and its
+    /// metrics, the external-effect records, the plugin workflow actions, the intake (webhooks, the Jira poll) and the
+    /// vendor plugins (GitHub, Jira, Slack, Confluence).
+    /// </summary>
+    public static IServiceCollection AddPlugins(this IServiceCollection services, DevOrchestratorSettings settings, StoredPluginConfiguration stored, bool runsWorkers)
+    {
+        services.TryAddSingleton(stored);
+        services.TryAddSingleton<ConfigEncryption>();
+        services.TryAddScoped<PluginConfigStore>();
+        services.AddHostedService<PluginConfigRefresher>();
+
+        services.TryAddSingleton(new PluginResilienceOptions
+        {
+            RetryAttempts = settings.PluginRetryAttempts,
+            RetryBaseDelay = TimeSpan.FromSeconds(settings.PluginRetryDelaySeconds),
+            CircuitBreakerEnabled = settings.CircuitBreakerEnabled,
+            CircuitBreakerThreshold = settings.CircuitBreakerThreshold,
+            BreakDuration = TimeSpan.FromSeconds(settings.CircuitBreakerResetSeconds),
+            RateLimitingEnabled = settings.RateLimitingEnabled,
+            RequestsPerSecond = settings.RateLimitRequestsPerSecond,
+            AttemptTimeout = TimeSpan.FromSeconds(settings.PluginTimeoutSeconds),
+            TotalTimeout = TimeSpan.FromSeconds(Math.Max(settings.PluginTimeoutSeconds * (settings.PluginRetryAttempts + 1) * 2, 60)),
+        });
+        services.TryAddSingleton<IPluginTelemetry, PluginMetrics>();
+        services.AddPluginResilienceState();
+
+        services.AddGitHub();
+        services.AddJira();
+        services.AddSlack();
+        services.AddConfluence();
+
+        services.TryAddSingleton<PluginRegistry>();
+        services.TryAddSingleton<PluginProbeCache>();
+        services.TryAddSingleton<ExternalEffects>();
+        services.TryAddSingleton<TaskChatThread>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IWorkflowActions, VersionControlActions>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IWorkflowActions, TaskManagementActions>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IWorkflowActions, CommunicationActions>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IWorkflowActions, DocumentationActions>());
+
+        var health = services.AddHealthChecks();
+        foreach (var (type, name) in Vendors)
+        {
+            health.Add(new HealthCheckRegistration(name,
+                sp => new PluginHealthCheck(type, name, sp.GetRequiredService<PluginRegistry>(), sp.GetRequiredService<PluginProbeCache>(), sp.GetRequiredService<TimeProvider>()),
+                HealthStatus.Degraded, ["plugin"]));
+        }
+
+        services.TryAddScoped<TaskIntake>();
+        services.TryAddScoped<JiraIntakePoll>();
+        if (runsWorkers)
+        {
+            services.AddHostedService<JiraIntakeSchedule>();
+        }
+
+        return services;
+    }
+}
