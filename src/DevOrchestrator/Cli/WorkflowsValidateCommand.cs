@@ -22,23 +22,31 @@ public static class WorkflowsValidateCommand
         var command = new Command("validate", "Check a workflow file and list every error with its line and column.") { file };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
-            var settings = new DevOrchestratorSettings();
-            await using var services = new ServiceCollection()
-                .AddSingleton(settings)
-                .AddSingleton<IConfiguration>(new ConfigurationBuilder().Build())
-                .AddSingleton(TimeProvider.System)
-                .AddLogging()
-                .AddEvents()
-                .AddPrometheusMetrics()
-                .AddWorkspaces()
-                .AddAgents()
-                .AddPlugins(settings, new StoredPluginConfiguration(), runsWorkers: false)
-                .AddWorkflows()
-                .BuildServiceProvider();
+            await using var services = ValidationServices(new DevOrchestratorSettings()).BuildServiceProvider();
             var validator = services.GetRequiredService<WorkflowValidator>();
             return await RunAsync(parseResult.GetValue(file)!, validator, Console.Out, Console.Error, cancellationToken);
         });
         return command;
+    }
+
+    /// <summary>
+    /// What validating a workflow needs, as the service registers it: every step type and every plugin's actions
+    /// (registering them does no I/O).
+    /// </summary>
+    public static ServiceCollection ValidationServices(DevOrchestratorSettings settings)
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton(settings)
+            .AddSingleton<IConfiguration>(new ConfigurationBuilder().Build())
+            .AddSingleton(TimeProvider.System)
+            .AddLogging()
+            .AddEvents()
+            .AddPrometheusMetrics()
+            .AddWorkspaces()
+            .AddAgents()
+            .AddPlugins(settings, new StoredPluginConfiguration(), runsWorkers: false)
+            .AddWorkflows();
+        return services;
     }
 
     public static async Task<int> RunAsync(FileInfo file, WorkflowValidator validator, TextWriter output, TextWriter error, CancellationToken cancellationToken)

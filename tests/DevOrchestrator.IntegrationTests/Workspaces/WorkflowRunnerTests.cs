@@ -7,7 +7,6 @@ using DevOrchestrator.Features.Health;
 using DevOrchestrator.Features.Projects;
 using DevOrchestrator.Features.Tasks;
 using DevOrchestrator.Features.Workflows;
-using DevOrchestrator.Features.Workspaces;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -36,16 +35,8 @@ public sealed class WorkflowRunnerTests
                 await File.WriteAllTextAsync(Path.Combine(repository.Settings.WorkflowsDir, file), yaml, cancellationToken);
             }
 
-            var services = new ServiceCollection()
-                .AddSingleton(repository.Settings)
-                .AddSingleton(TimeProvider.System)
-                .AddLogging()
+            var services = DevOrchestrator.Cli.WorkflowsValidateCommand.ValidationServices(repository.Settings)
                 .AddDevOrchestratorDatabase(repository.Settings)
-                .AddEvents()
-                .AddPrometheusMetrics()
-                .AddWorkflows()
-                .AddWorkspaces()
-                .AddAgents()
                 .BuildServiceProvider();
             await DatabaseMigrator.MigrateAsync(services, cancellationToken);
             return new Harness(repository, services);

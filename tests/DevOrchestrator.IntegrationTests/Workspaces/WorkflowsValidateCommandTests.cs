@@ -1,9 +1,5 @@
 using DevOrchestrator.Cli;
-using DevOrchestrator.Features.Agents;
-using DevOrchestrator.Features.Events;
-using DevOrchestrator.Features.Health;
 using DevOrchestrator.Features.Workflows;
-using DevOrchestrator.Features.Workspaces;
 using DevOrchestrator.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -15,8 +11,7 @@ public sealed class WorkflowsValidateCommandTests : IDisposable
     private readonly string _root = Directory.CreateTempSubdirectory("devorch-validate-").FullName;
 
     private static WorkflowValidator Validator() =>
-        new ServiceCollection().AddSingleton(new DevOrchestratorSettings()).AddLogging().AddEvents().AddPrometheusMetrics().AddWorkspaces().AddAgents().AddWorkflows()
-            .BuildServiceProvider().GetRequiredService<WorkflowValidator>();
+        WorkflowsValidateCommand.ValidationServices(new DevOrchestratorSettings()).BuildServiceProvider().GetRequiredService<WorkflowValidator>();
 
     [Fact]
     public async Task PrintsEachErrorWithFileLineAndColumnAndExitsOne()

@@ -23,7 +23,7 @@ public sealed partial class TaskChatThread(
         var key = ExternalEffects.Key(taskId, "chat_thread", channel);
         var root = await effects.OnceAsync(key, taskId, chat.Name, "chat_thread",
             ct => chat.FindMessageAsync(channel, null, key, ct),
-            ct => chat.PostMessageAsync(new ChatMessageDraft(channel, RootText(taskId, title, "started")), key, ct), cancellationToken);
+            ct => chat.PostMessageAsync(new ChatMessageDraft(channel, RootText(taskId, Plain(chat, title), "started")), key, ct), cancellationToken);
         return root.Value;
     }
 
@@ -57,16 +57,17 @@ public sealed partial class TaskChatThread(
                 .Where(e => e.TaskId == taskId && e.Operation == "pull_request" && e.Status == ExternalEffectStatuses.Completed)
                 .OrderByDescending(e => e.Id).Select(e => e.Result).FirstOrDefaultAsync(cancellationToken);
             var prUrl = pullRequest is null ? null : System.Text.Json.JsonSerializer.Deserialize<PullRequestInfo>(pullRequest, Hosting.JsonDefaults.Options)?.Url;
-            var text = OutcomeText(task, prUrl);
-
-            if (await TargetAsync(taskId, cancellationToken) is { } target)
+            var target = await TargetAsync(taskId, cancellationToken);
+            var text = OutcomeText(task, prUrl, error => target is { } t ? Plain(t.Chat, error) : error);
+            if (target is not null)
             {
-                var root = await EnsureAsync(target.Chat, taskId, target.Title, target.Channel, cancellationToken);
+                var (chat, channel, title) = target.Value;
+                var root = await EnsureAsync(chat, taskId, title, channel, cancellationToken);
                 var key = ExternalEffects.Key(taskId, "chat_finished", agentExecutionId.ToString(CultureInfo.InvariantCulture));
-                await effects.OnceAsync(key, taskId, target.Chat.Name, "chat_message",
-                    ct => target.Chat.FindMessageAsync(target.Channel, root.ThreadId, key, ct),
-                    ct => target.Chat.PostMessageAsync(new ChatMessageDraft(target.Channel, text, root.ThreadId), key, ct), cancellationToken);
-                await target.Chat.UpdateMessageAsync(root, RootText(taskId, task.Title, task.Status.Replace('_', ' ')), cancellationToken);
+                await effects.OnceAsync(key, taskId, chat.Name, "chat_message",
+                    ct => chat.FindMessageAsync(channel, root.ThreadId, key, ct),
+                    ct => chat.PostMessageAsync(new ChatMessageDraft(channel, text, root.ThreadId), key, ct), cancellationToken);
+                await chat.UpdateMessageAsync(root, RootText(taskId, Plain(chat, task.Title), task.Status.Replace('_', ' ')), cancellationToken);
             }
 
             if (task.ReplyTo is { } replyTo && registry.All.OfType<SlackPlugin>().FirstOrDefault(p => p.IsConfigured) is { } slack)
@@ -76,7 +77,7 @@ public sealed partial class TaskChatThread(
                     _ => Task.FromResult<ExternalObject?>(null),
                     async ct =>
                     {
-                        await slack.RespondAsync(encryption.Decrypt(replyTo), text, inChannel: true, ct);
+                        await slack.RespondAsync(encryption.Decrypt(replyTo), OutcomeText(task, prUrl, SlackMrkdwn.Escape), inChannel: true, ct);
                         return new ExternalObject("response_url", null);
                     }, cancellationToken);
             }
@@ -89,15 +90,18 @@ public sealed partial class TaskChatThread(
 
     internal static string RootText(long taskId, string title, string status) => $"DevOrchestrator task #{taskId}: {title} — {status}";
 
-    internal static string OutcomeText(DevTask task, string? pullRequestUrl)
+    /// <summary>Untrusted text (titles, errors) made inert for the chat's markup (Slack: no <c>&lt;!channel&gt;</c> pings, no fake links).</summary>
+    private static string Plain(ICommunicationPlugin chat, string text) => chat is SlackPlugin ? SlackMrkdwn.Escape(text) : text;
+
+    internal static string OutcomeText(DevTask task, string? pullRequestUrl, Func<string, string> plain)
     {
         var cost = (task.CostMicros / 1_000_000m).ToString("0.00##", CultureInfo.InvariantCulture);
         return task.Status switch
         {
             TaskStatuses.Completed => $"Task #{task.Id} finished.{(pullRequestUrl is null ? "" : $" Pull request: {pullRequestUrl}")} Cost: ${cost}.",
-            TaskStatuses.BudgetExceeded => $"Task #{task.Id} stopped: budget exceeded ({task.Error}). Partial work is on branch {task.Branch}. Cost: ${cost}.",
+            TaskStatuses.BudgetExceeded => $"Task #{task.Id} stopped: budget exceeded ({plain(task.Error ?? "")}). Partial work is on branch {task.Branch}. Cost: ${cost}.",
             TaskStatuses.Cancelled => $"Task #{task.Id} was cancelled. Cost: ${cost}.",
-            _ => $"Task #{task.Id} failed: {task.Error}. Cost: ${cost}.",
+            _ => $"Task #{task.Id} failed: {plain(task.Error ?? "unknown error")}. Cost: ${cost}.",
         };
     }
 
