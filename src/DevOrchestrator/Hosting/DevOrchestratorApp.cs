@@ -156,10 +156,22 @@ public static class DevOrchestratorApp
             throw new SettingsException([DescribeBindError(ex)]);
         }
 
+        var failures = new List<string>();
         var result = new DevOrchestratorSettingsValidator().Validate(null, settings);
         if (result.Failed)
         {
-            throw new SettingsException(result.Failures.ToList());
+            failures.AddRange(result.Failures);
+        }
+
+        // The plugins validate their own settings at start too; checking them here reports every bad variable at once,
+        // as a message rather than a host start-up failure.
+        failures.AddRange(Check(configuration, new Plugins.GitHub.GitHubSettingsValidator()));
+        failures.AddRange(Check(configuration, new Plugins.Jira.JiraSettingsValidator()));
+        failures.AddRange(Check(configuration, new Plugins.Slack.SlackSettingsValidator()));
+        failures.AddRange(Check(configuration, new Plugins.Confluence.ConfluenceSettingsValidator()));
+        if (failures.Count > 0)
+        {
+            throw new SettingsException(failures);
         }
 
         return settings;
@@ -198,6 +210,22 @@ public static class DevOrchestratorApp
                 Read(child);
             }
         }
+    }
+
+    private static IEnumerable<string> Check<T>(IConfiguration configuration, IValidateOptions<T> validator) where T : class, new()
+    {
+        var settings = new T();
+        try
+        {
+            configuration.Bind(settings);
+        }
+        catch (InvalidOperationException ex)
+        {
+            return [DescribeBindError(ex)];
+        }
+
+        var result = validator.Validate(null, settings);
+        return result.Failed ? result.Failures : [];
     }
 
     private static string DescribeBindError(InvalidOperationException ex)

@@ -94,6 +94,46 @@ public sealed class CliTests
         Assert.Contains("from the cli user", list.Stdout, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Plugins_list_and_check_report_each_plugin_of_a_running_server()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var h = await Integrations.IntegrationsHarness.StartAsync(Db.Sqlite, ct,
+            new Dictionary<string, string?> { ["CONFLUENCE_URL"] = null, ["CIRCUIT_BREAKER_THRESHOLD"] = "50", ["PLUGIN_RETRY_ATTEMPTS"] = "0" });
+        var env = new Dictionary<string, string>
+        {
+            ["DATA_DIR"] = h.Service.State.DataDir,
+            ["DATABASE_URL"] = Path.Combine(h.Service.State.DataDir, "devorch.db"),
+            ["JWT_SECRET_KEY"] = h.Service.State.JwtSecret,
+        };
+        Assert.Equal(0, (await DevorchAsync(env, ct, "user", "create", "--email", "plugins@example.com", "--role", "operator")).ExitCode);
+        var token = await DevorchAsync(env, ct, "token", "create", "--email", "plugins@example.com");
+        env["DEVORCH_TOKEN"] = token.Stdout.Trim();
+        var server = h.Service.Address.ToString();
+
+        var list = await DevorchAsync(env, ct, "plugins", "list", "--server", server);
+        Assert.True(list.ExitCode == 0, list.Stderr);
+        var lines = list.Stdout.Split('\n');
+        Assert.Contains(lines, l => l.Contains("github", StringComparison.Ordinal) && l.Contains("configured", StringComparison.Ordinal) && l.Contains("GITHUB_TOKEN=set (environment)", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("confluence", StringComparison.Ordinal) && l.Contains("not_configured", StringComparison.Ordinal));
+        Assert.DoesNotContain(Integrations.IntegrationsHarness.GitHubToken, list.Stdout, StringComparison.Ordinal);
+
+        var github = await DevorchAsync(env, ct, "plugins", "check", "github", "--server", server);
+        Assert.True(github.ExitCode == 0, github.Stdout + github.Stderr);
+        Assert.Contains($"connected as {h.GitHub.Login}", github.Stdout, StringComparison.Ordinal);
+
+        // Jira answers 500: check reports the failure and exits 1; the unconfigured plugin is not a failure.
+        h.Jira.Fail(500, count: 20);
+        var all = await DevorchAsync(env, ct, "plugins", "check", "--server", server);
+        Assert.Equal(1, all.ExitCode);
+        Assert.Contains(all.Stdout.Split('\n'), l => l.Contains("jira", StringComparison.Ordinal) && l.Contains("failed", StringComparison.Ordinal));
+        Assert.Contains(all.Stdout.Split('\n'), l => l.Contains("confluence", StringComparison.Ordinal) && l.Contains("not configured", StringComparison.Ordinal));
+
+        var unknown = await DevorchAsync(env, ct, "plugins", "check", "gitlab", "--server", server);
+        Assert.Equal(1, unknown.ExitCode);
+        Assert.Contains("gitlab", unknown.Stderr, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(Db.Sqlite)]
     [InlineData(Db.Postgres)]
@@ -172,6 +212,15 @@ public sealed class CliTests
         var production = await DevorchAsync(new Dictionary<string, string>(env) { ["ENVIRONMENT"] = "production" }, ct, "serve", "--urls", "http://127.0.0.1:0");
         Assert.Equal(2, production.ExitCode);
         Assert.Contains("JWT_SECRET_KEY", production.Stderr, StringComparison.Ordinal);
+
+        var badPlugins = await DevorchAsync(new Dictionary<string, string>(env) { ["GITHUB_API_URL"] = "github.example", ["JIRA_POLL_INTERVAL_SECONDS"] = "5", ["SLACK_BOT_TOKEN"] = "not-a-bot-token" },
+            ct, "serve", "--urls", "http://127.0.0.1:0");
+        Assert.Equal(2, badPlugins.ExitCode);
+        Assert.Contains("GITHUB_API_URL must be", badPlugins.Stderr, StringComparison.Ordinal);
+        Assert.Contains("JIRA_POLL_INTERVAL_SECONDS", badPlugins.Stderr, StringComparison.Ordinal);
+        Assert.Contains("SLACK_BOT_TOKEN", badPlugins.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("not-a-bot-token", badPlugins.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", badPlugins.Stderr, StringComparison.Ordinal);
 
         var splitOnSqlite = await DevorchAsync(env, ct, "serve", "--role", "worker", "--urls", "http://127.0.0.1:0");
         Assert.Equal(2, splitOnSqlite.ExitCode);

@@ -190,8 +190,8 @@ public sealed class WorkflowValidatorTests
 
     [Theory]
     [InlineData("standard_dev_workflow", 13)]
-    [InlineData("hotfix_workflow", 6)]
-    [InlineData("documentation_only_workflow", 4)]
+    [InlineData("hotfix_workflow", 10)]
+    [InlineData("documentation_only_workflow", 6)]
     [InlineData("run_command_workflow", 4)]
     public void TheBuiltInWorkflowsAreValid(string name, int steps)
     {
