@@ -6,6 +6,7 @@ using System.Text.Json.Nodes;
 using DevOrchestrator.FakeVendors;
 using DevOrchestrator.IntegrationTests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace DevOrchestrator.IntegrationTests.Integrations;
 
@@ -123,6 +124,46 @@ public sealed class WebhookIntakeTests
         Assert.Contains(steps, s => s.Outputs!.Contains("no tracker issue", StringComparison.Ordinal));
         Assert.DoesNotContain(h.Jira.Requests, r => r.Method == "POST");
         Assert.Single(h.GitHub.PullRequests("acme", "app"));
+    }
+
+    [Fact]
+    public async Task The_JQL_poll_makes_one_task_per_labelled_issue_of_a_mapped_project_and_is_scheduled()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var h = await IntegrationsHarness.StartAsync(Db.Postgres, ct, new Dictionary<string, string?> { ["JIRA_POLL_INTERVAL_SECONDS"] = "120" });
+        h.Model.Respond(_ => FakeReply.ToolCall("finish", Json(new { summary = "nothing to do" })));
+        var wanted = h.Jira.AddIssue("APP", "Polled ticket one", labels: ["ai-dev"]);
+        var wanted2 = h.Jira.AddIssue("APP", "Polled ticket two", labels: ["ai-dev", "backend"]);
+        h.Jira.AddIssue("APP", "Not labelled", labels: ["backend"]);
+        h.Jira.AddIssue("APP", "Labelled but in progress", labels: ["ai-dev"], status: "In Progress");
+        h.Jira.AddIssue("OTHER", "Another project", labels: ["ai-dev"]);
+
+        // The recurring job is registered with the interval rounded to whole minutes.
+        using (var connection = h.Service.App.Services.GetRequiredService<Hangfire.JobStorage>().GetConnection())
+        {
+            var job = Assert.Single(Hangfire.Storage.StorageConnectionExtensions.GetRecurringJobs(connection), j => j.Id == Features.Webhooks.JiraIntakePoll.JobId);
+            Assert.Equal("*/2 * * * *", job.Cron);
+        }
+
+        async Task<int> PollAsync()
+        {
+            await using var scope = h.Service.App.Services.CreateAsyncScope();
+            return await scope.ServiceProvider.GetRequiredService<Features.Webhooks.JiraIntakePoll>().RunAsync(ct);
+        }
+
+        Assert.Equal(2, await PollAsync());
+        var search = Assert.Single(h.Jira.RequestsTo("POST", "/rest/api/3/search/jql"));
+        Assert.Contains("project in (\"APP\")", search.Json!["jql"]!.GetValue<string>(), StringComparison.Ordinal);
+        var tasks = await h.Service.WithDbAsync(db => db.Tasks.AsNoTracking().OrderBy(t => t.Id).ToListAsync(ct));
+        Assert.Equal([wanted.Key, wanted2.Key], tasks.Select(t => t.ExternalId));
+        Assert.All(tasks, t => Assert.Equal("jira", t.Source));
+        Assert.All(tasks, t => Assert.Equal(h.ProjectId, t.ProjectId));
+
+        // Polling again, or the webhook for the same issue, makes no second task.
+        Assert.Equal(0, await PollAsync());
+        using var webhook = await h.PostJiraWebhookAsync(IntegrationsHarness.JiraIssueEvent(wanted.Key, "APP", "Polled ticket one", "x", "ai-dev"), "after-poll");
+        Assert.Equal("task_exists", (string?)(await webhook.ReadJsonAsync())["data"]!["outcome"]);
+        Assert.Equal(2, await h.TaskCountAsync());
     }
 
     [Fact]
