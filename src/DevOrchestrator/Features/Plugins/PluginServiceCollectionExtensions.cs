@@ -73,6 +73,7 @@ public static class PluginServiceCollectionExtensions
 
         services.TryAddScoped<TaskIntake>();
         services.TryAddScoped<JiraIntakePoll>();
+        services.TryAddScoped<Projects.PlanTrackerSync>();
         if (runsWorkers)
         {
             services.AddHostedService<JiraIntakeSchedule>();

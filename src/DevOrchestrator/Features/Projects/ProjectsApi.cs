@@ -8,6 +8,7 @@ using DevOrchestrator.Features.Events;
 using DevOrchestrator.Features.Health;
 using DevOrchestrator.Features.Tasks;
 using DevOrchestrator.Hosting;
+using Hangfire;
 using Microsoft.EntityFrameworkCore;
 
 namespace DevOrchestrator.Features.Projects;
@@ -45,7 +46,10 @@ public static class ProjectsApi
 
     public sealed record PlanResponse(long ProjectId, IReadOnlyList<PlannedEpicResponse> Epics);
 
-    public sealed record GeneratePlanResponse(PlanResponse Plan, decimal CostUsd, string Model);
+    /// <summary>Where the plan is being created as issues (null when no tracker is configured or the project is not mapped).</summary>
+    public sealed record PlanTrackerResponse(string Plugin, string ProjectKey, string Status);
+
+    public sealed record GeneratePlanResponse(PlanResponse Plan, decimal CostUsd, string Model, PlanTrackerResponse? Tracker);
 
     public const int MaxRequirements = 50;
     public const int MaxRequirementChars = 10_000;
@@ -167,10 +171,9 @@ public static class ProjectsApi
     /// <c>BUDGET_EXCEEDED</c> when the call could break the monthly budget; 422 when the answer holds no readable plan
     /// (nothing is stored).
     /// </summary>
-    // TODO(integrations issue): also create the epics and tasks in the tracker once a task-management plugin is configured.
     private static async Task<IResult> GeneratePlanAsync(
         long id, GeneratePlanRequest? request, HttpContext context, AppDbContext db, PlanningAgent planner, TaskQueue queue, EventPublisher events,
-        TimeProvider timeProvider, DevOrchestratorMetrics metrics, CancellationToken cancellationToken)
+        TimeProvider timeProvider, DevOrchestratorMetrics metrics, Plugins.PluginRegistry plugins, IBackgroundJobClient jobs, CancellationToken cancellationToken)
     {
         var validation = ValidatePlanRequest(request);
         if (!validation.IsValid)
@@ -259,13 +262,24 @@ public static class ProjectsApi
             }
         }
 
+        // The issues are made in the background (a tracker's rate limit makes a large plan take minutes).
+        PlanTrackerResponse? tracker = null;
+        if (PlanTrackerSync.TrackerFor(plugins, project) is { } trackerPlugin)
+        {
+            var epicIds = stored.Select(s => s.Row.Id).ToArray();
+            jobs.Create<PlanTrackerSync>(sync => sync.RunAsync(id, epicIds, CancellationToken.None), new Hangfire.States.EnqueuedState(TaskDispatch.Queue));
+            tracker = new PlanTrackerResponse(trackerPlugin.Name, project.JiraProjectKey!, "queued");
+        }
+
         var response = new GeneratePlanResponse(
             new PlanResponse(id, stored.Select(s => new PlannedEpicResponse(
                 s.Row.Id, s.Plan.Title, s.Plan.Description, s.Plan.AcceptanceCriteria, s.Row.Status,
                 s.Plan.Tasks.Zip(s.Tasks, (t, row) => new PlannedTaskResponse(row.Id, t.Title, t.Description, t.AcceptanceCriteria, row.Status)).ToList())).ToList()),
             result.CostUsd,
-            result.Model);
+            result.Model,
+            tracker);
         var message = $"Plan stored: {stored.Count} epic(s), {result.Plan.TaskCount} task(s)" + (request.AutoStart == true ? ", tasks queued." : ".")
+            + (tracker is null ? string.Empty : $" Creating them as issues in {tracker.Plugin} project {tracker.ProjectKey} in the background.")
             + (result.Plan.Notes.Count > 0 ? " Note: " + string.Join("; ", result.Plan.Notes) + "." : string.Empty);
         return Api.Ok(context, response, message, statusCode: StatusCodes.Status201Created);
     }
