@@ -58,7 +58,34 @@ public sealed class FakeAnthropicServer : FakeModelServer
     /// <summary>Forget every cached prefix.</summary>
     public void ClearPromptCache() => _cache.Clear();
 
-    private protected override void MapRoutes(WebApplication app) => app.MapPost("/v1/messages", HandleAsync);
+    private protected override void MapRoutes(WebApplication app)
+    {
+        app.MapPost("/v1/messages", HandleAsync);
+        app.MapGet("/v1/models", ModelsAsync);
+    }
+
+    /// <summary>How many times <c>GET /v1/models</c> was answered (a connection check; not recorded in <see cref="FakeModelServer.Requests"/>).</summary>
+    public int ModelListings => Volatile.Read(ref _modelListings);
+
+    private int _modelListings;
+
+    /// <summary><c>GET /v1/models</c> in the documented page shape, for connection checks (not scripted, not recorded).</summary>
+    private async Task ModelsAsync(HttpContext context)
+    {
+        var key = context.Request.Headers["x-api-key"].FirstOrDefault() ?? BearerToken(context.Request.Headers.Authorization.FirstOrDefault());
+        if (!string.Equals(key, ApiKey, StringComparison.Ordinal))
+        {
+            await WriteErrorAsync(context.Response, new FakeErrorReply(401, "authentication_error", "invalid x-api-key"), context.RequestAborted);
+            return;
+        }
+
+        Interlocked.Increment(ref _modelListings);
+        var models = new JsonArray(
+            new JsonObject { ["type"] = "model", ["id"] = "claude-sonnet-4-5", ["display_name"] = "Claude Sonnet 4.5", ["created_at"] = "2025-09-29T00:00:00Z" },
+            new JsonObject { ["type"] = "model", ["id"] = "claude-haiku-4-5", ["display_name"] = "Claude Haiku 4.5", ["created_at"] = "2025-10-15T00:00:00Z" });
+        context.Response.ContentType = "application/json";
+        await context.Response.WriteAsync(new JsonObject { ["data"] = models, ["has_more"] = false, ["first_id"] = "claude-sonnet-4-5", ["last_id"] = "claude-haiku-4-5" }.ToJsonString(), context.RequestAborted);
+    }
 
     private protected override async Task<int> AnswerAsync(HttpContext context, RecordedModelRequest request, Func<RecordedModelRequest, FakeReply> nextReply)
     {

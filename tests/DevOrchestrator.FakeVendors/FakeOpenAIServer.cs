@@ -56,7 +56,35 @@ public sealed class FakeOpenAIServer : FakeModelServer
     /// <summary>Forget every remembered prefix.</summary>
     public void ClearPromptCache() => _seenPrefixes.Clear();
 
-    private protected override void MapRoutes(WebApplication app) => app.MapPost("/v1/chat/completions", HandleAsync);
+    private protected override void MapRoutes(WebApplication app)
+    {
+        app.MapPost("/v1/chat/completions", HandleAsync);
+        app.MapGet("/v1/models", ModelsAsync);
+    }
+
+    /// <summary>How many times <c>GET /v1/models</c> was answered (a connection check; not recorded in <see cref="FakeModelServer.Requests"/>).</summary>
+    public int ModelListings => Volatile.Read(ref _modelListings);
+
+    private int _modelListings;
+
+    /// <summary><c>GET /v1/models</c> in the documented list shape, for connection checks (not scripted, not recorded).</summary>
+    private async Task ModelsAsync(HttpContext context)
+    {
+        var authorization = context.Request.Headers.Authorization.FirstOrDefault();
+        if (authorization is null || !authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ||
+            !string.Equals(authorization["Bearer ".Length..].Trim(), ApiKey, StringComparison.Ordinal))
+        {
+            await WriteErrorAsync(context.Response, new FakeErrorReply(401, "invalid_request_error", "Incorrect API key provided.", Code: "invalid_api_key"), context.RequestAborted);
+            return;
+        }
+
+        Interlocked.Increment(ref _modelListings);
+        var models = new JsonArray(
+            new JsonObject { ["id"] = "gpt-4.1", ["object"] = "model", ["created"] = 1744316542, ["owned_by"] = "system" },
+            new JsonObject { ["id"] = "gpt-4.1-mini", ["object"] = "model", ["created"] = 1744318173, ["owned_by"] = "system" });
+        context.Response.ContentType = "application/json";
+        await context.Response.WriteAsync(new JsonObject { ["object"] = "list", ["data"] = models }.ToJsonString(), context.RequestAborted);
+    }
 
     private protected override async Task<int> AnswerAsync(HttpContext context, RecordedModelRequest request, Func<RecordedModelRequest, FakeReply> nextReply)
     {

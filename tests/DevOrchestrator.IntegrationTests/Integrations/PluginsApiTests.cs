@@ -36,6 +36,28 @@ public sealed class PluginsApiTests
         Assert.Equal("********", (string?)token["value"]);
         Assert.DoesNotContain(IntegrationsHarness.GitHubToken, body.ToJsonString(), StringComparison.Ordinal);
         Assert.DoesNotContain(h.Jira.ApiToken, body.ToJsonString(), StringComparison.Ordinal);
+
+        // The model providers are plugins too: listed, checked by listing their models (no tokens spent), not storable.
+        Assert.Equal("ai_provider", (string?)plugins["anthropic"]["type"]);
+        Assert.True((bool)plugins["anthropic"]["configured"]!);
+        Assert.False((bool)plugins["openai"]["configured"]!);
+        Assert.DoesNotContain(Agents.AgentHarness.AnthropicKey, body.ToJsonString(), StringComparison.Ordinal);
+        using (var check = await h.Client.PostAsync("/api/v1/plugins/ai_provider/anthropic/check", null, ct))
+        {
+            var data = (await check.ReadJsonAsync())["data"]!;
+            Assert.True((bool)data["connected"]!, data.ToJsonString());
+            Assert.StartsWith("2 model(s) at 127.0.0.1:", (string?)data["identity"], StringComparison.Ordinal);
+            Assert.True((bool)data["healthy"]!);
+        }
+
+        Assert.True(h.Model.ModelListings >= 1);
+        Assert.Empty(h.Model.Requests); // no message was sent, nothing was billed
+        using (var put = await h.Client.PutAsJsonAsync("/api/v1/plugins/ai_provider/anthropic/config", new Dictionary<string, object?> { ["ANTHROPIC_BASE_URL"] = "http://x" }, ct))
+        {
+            var error = await put.ReadJsonAsync();
+            Assert.Equal(HttpStatusCode.BadRequest, put.StatusCode);
+            Assert.Contains("read at start", error["error"]!["details"]!["config"]![0]!.GetValue<string>(), StringComparison.Ordinal);
+        }
     }
 
     [Fact]
@@ -140,7 +162,7 @@ public sealed class PluginsApiTests
         {
             var json = await healthy.ReadJsonAsync();
             Assert.Equal("healthy", (string?)json["status"]);
-            foreach (var name in new[] { "github", "jira", "slack", "confluence" })
+            foreach (var name in new[] { "github", "jira", "slack", "confluence", "anthropic", "openai" })
             {
                 Assert.Equal("healthy", (string?)json["services"]![name]!["status"]);
             }

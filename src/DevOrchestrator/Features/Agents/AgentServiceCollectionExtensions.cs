@@ -14,6 +14,18 @@ public static class AgentServiceCollectionExtensions
         services.TryAddSingleton<CostLedger>();
         services.TryAddSingleton<ModelResilience>();
         services.TryAddSingleton<ModelClients>();
+        if (!services.Any(d => d.ServiceType == typeof(Abstractions.Plugins.IAiProviderPlugin)))
+        {
+            foreach (var name in new[] { ModelClients.Anthropic, ModelClients.OpenAI })
+            {
+                services.AddSingleton<Abstractions.Plugins.IAiProviderPlugin>(sp =>
+                    new ModelProviderPlugin(name, sp.GetRequiredService<Hosting.DevOrchestratorSettings>(), sp.GetRequiredService<ModelClients>()));
+            }
+
+            services.AddSingleton<Abstractions.Plugins.IPlugin>(sp => sp.GetServices<Abstractions.Plugins.IAiProviderPlugin>().First(p => p.Name == ModelClients.Anthropic));
+            services.AddSingleton<Abstractions.Plugins.IPlugin>(sp => sp.GetServices<Abstractions.Plugins.IAiProviderPlugin>().First(p => p.Name == ModelClients.OpenAI));
+        }
+
         services.TryAddSingleton<AgentCheckpoints>();
         services.TryAddSingleton<DevelopmentAgent>();
         services.TryAddSingleton<ReviewAgent>();

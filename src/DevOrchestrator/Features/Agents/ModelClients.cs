@@ -132,33 +132,43 @@ public sealed class ModelClients(
             .Build();
     }
 
-    private IChatClient CreateSdkClient(string provider, string model)
+    /// <summary>
+    /// The models the provider lists (a free call: no tokens), for connection checks. Throws the SDK's exception when
+    /// the provider refuses or cannot be reached.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> ListModelsAsync(string provider, CancellationToken cancellationToken)
     {
-        var timeout = TimeSpan.FromSeconds(settings.ModelTimeoutSeconds);
         if (provider == Anthropic)
         {
-            _anthropic ??= new AnthropicClient(new Anthropic.Core.ClientOptions
-            {
-                ApiKey = settings.AnthropicApiKey!,
-                BaseUrl = string.IsNullOrWhiteSpace(settings.AnthropicBaseUrl) ? "https://api.anthropic.com" : settings.AnthropicBaseUrl.TrimEnd('/'),
-                MaxRetries = 0,
-                Timeout = timeout,
-                HttpClient = _http.Value,
-            });
-            return _anthropic.AsIChatClient(model, settings.AgentMaxOutputTokens);
+            var page = await AnthropicSdk().Models.List(new global::Anthropic.Models.Models.ModelListParams { Limit = 100 }, cancellationToken);
+            return page.Items.Select(m => m.ID).ToList();
         }
 
-        _openAI ??= new OpenAIClient(
-            new ApiKeyCredential(string.IsNullOrWhiteSpace(settings.OpenAIApiKey) ? "unused" : settings.OpenAIApiKey),
-            new OpenAIClientOptions
-            {
-                Endpoint = string.IsNullOrWhiteSpace(settings.OpenAIBaseUrl) ? null : new Uri(settings.OpenAIBaseUrl),
-                Transport = new HttpClientPipelineTransport(_http.Value),
-                RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
-                NetworkTimeout = timeout,
-            });
-        return _openAI.GetChatClient(model).AsIChatClient();
+        var models = await OpenAISdk().GetOpenAIModelClient().GetModelsAsync(cancellationToken);
+        return models.Value.Select(m => m.Id).ToList();
     }
+
+    private IChatClient CreateSdkClient(string provider, string model) =>
+        provider == Anthropic ? AnthropicSdk().AsIChatClient(model, settings.AgentMaxOutputTokens) : OpenAISdk().GetChatClient(model).AsIChatClient();
+
+    private AnthropicClient AnthropicSdk() => _anthropic ??= new AnthropicClient(new Anthropic.Core.ClientOptions
+    {
+        ApiKey = settings.AnthropicApiKey!,
+        BaseUrl = string.IsNullOrWhiteSpace(settings.AnthropicBaseUrl) ? "https://api.anthropic.com" : settings.AnthropicBaseUrl.TrimEnd('/'),
+        MaxRetries = 0,
+        Timeout = TimeSpan.FromSeconds(settings.ModelTimeoutSeconds),
+        HttpClient = _http.Value,
+    });
+
+    private OpenAIClient OpenAISdk() => _openAI ??= new OpenAIClient(
+        new ApiKeyCredential(string.IsNullOrWhiteSpace(settings.OpenAIApiKey) ? "unused" : settings.OpenAIApiKey),
+        new OpenAIClientOptions
+        {
+            Endpoint = string.IsNullOrWhiteSpace(settings.OpenAIBaseUrl) ? null : new Uri(settings.OpenAIBaseUrl),
+            Transport = new HttpClientPipelineTransport(_http.Value),
+            RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
+            NetworkTimeout = TimeSpan.FromSeconds(settings.ModelTimeoutSeconds),
+        });
 
     public void Dispose()
     {

@@ -13,9 +13,11 @@ namespace DevOrchestrator.Features.Plugins;
 
 public static class PluginServiceCollectionExtensions
 {
-    /// <summary>The vendor plugins this host ships, for <c>/health</c>.</summary>
+    /// <summary>The plugins this host ships, each an entry of <c>/health</c>.</summary>
     public static readonly IReadOnlyList<(string Type, string Name)> Vendors =
     [
+        (PluginTypes.AiProvider, "anthropic"),
+        (PluginTypes.AiProvider, "openai"),
         (PluginTypes.VersionControl, "github"),
         (PluginTypes.TaskManagement, "jira"),
         (PluginTypes.Communication, "slack"),
