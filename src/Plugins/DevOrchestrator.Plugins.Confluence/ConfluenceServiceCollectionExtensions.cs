@@ -1,7 +1,5 @@
 using DevOrchestrator.Abstractions.Plugins;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Options;
 
 namespace DevOrchestrator.Plugins.Confluence;
 
@@ -15,19 +13,7 @@ public static class ConfluenceServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddConfluence(this IServiceCollection services)
     {
-        ArgumentNullException.ThrowIfNull(services);
-        if (services.Any(d => d.ServiceType == typeof(ConfluencePlugin)))
-        {
-            return services;
-        }
-
-        services.AddPluginSettings<ConfluenceSettings, ConfluenceSettingsValidator>();
-        services.AddHttpClient(ConfluencePlugin.HttpClientName)
-            .AddPluginResilience(ConfluencePlugin.HttpClientName,
-                sp => sp.GetRequiredService<IOptionsMonitor<ConfluenceSettings>>().CurrentValue.RateLimitRequestsPerSecond);
-        services.TryAddSingleton<ConfluencePlugin>();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPlugin, ConfluencePlugin>(sp => sp.GetRequiredService<ConfluencePlugin>()));
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IDocumentationPlugin, ConfluencePlugin>(sp => sp.GetRequiredService<ConfluencePlugin>()));
+        services.AddPlugin<ConfluencePlugin, IDocumentationPlugin, ConfluenceSettings, ConfluenceSettingsValidator>(ConfluencePlugin.HttpClientName, s => s.RateLimitRequestsPerSecond);
         return services;
     }
 }

@@ -1,7 +1,5 @@
 using DevOrchestrator.Abstractions.Plugins;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Options;
 
 namespace DevOrchestrator.Plugins.GitHub;
 
@@ -15,18 +13,7 @@ public static class GitHubServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddGitHub(this IServiceCollection services)
     {
-        ArgumentNullException.ThrowIfNull(services);
-        if (services.Any(d => d.ServiceType == typeof(GitHubPlugin)))
-        {
-            return services;
-        }
-
-        services.AddPluginSettings<GitHubSettings, GitHubSettingsValidator>();
-        services.AddHttpClient(GitHubPlugin.HttpClientName)
-            .AddPluginResilience(GitHubPlugin.PluginName, sp => sp.GetRequiredService<IOptionsMonitor<GitHubSettings>>().CurrentValue.RateLimitRequestsPerSecond);
-        services.TryAddSingleton<GitHubPlugin>();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPlugin, GitHubPlugin>(sp => sp.GetRequiredService<GitHubPlugin>()));
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IVersionControlPlugin, GitHubPlugin>(sp => sp.GetRequiredService<GitHubPlugin>()));
+        services.AddPlugin<GitHubPlugin, IVersionControlPlugin, GitHubSettings, GitHubSettingsValidator>(GitHubPlugin.HttpClientName, s => s.RateLimitRequestsPerSecond);
         return services;
     }
 }

@@ -1,7 +1,5 @@
 using DevOrchestrator.Abstractions.Plugins;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Options;
 
 namespace DevOrchestrator.Plugins.Jira;
 
@@ -15,18 +13,7 @@ public static class JiraServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddJira(this IServiceCollection services)
     {
-        ArgumentNullException.ThrowIfNull(services);
-        if (services.Any(d => d.ServiceType == typeof(JiraPlugin)))
-        {
-            return services;
-        }
-
-        services.AddPluginSettings<JiraSettings, JiraSettingsValidator>();
-        services.AddHttpClient(JiraPlugin.PluginName, client => client.Timeout = Timeout.InfiniteTimeSpan) // the resilience pipeline times calls out
-            .AddPluginResilience(JiraPlugin.PluginName, sp => sp.GetRequiredService<IOptionsMonitor<JiraSettings>>().CurrentValue.RateLimitRequestsPerSecond);
-        services.TryAddSingleton<JiraPlugin>();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPlugin, JiraPlugin>(sp => sp.GetRequiredService<JiraPlugin>()));
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<ITaskManagementPlugin, JiraPlugin>(sp => sp.GetRequiredService<JiraPlugin>()));
+        services.AddPlugin<JiraPlugin, ITaskManagementPlugin, JiraSettings, JiraSettingsValidator>(JiraPlugin.PluginName, s => s.RateLimitRequestsPerSecond);
         return services;
     }
 }

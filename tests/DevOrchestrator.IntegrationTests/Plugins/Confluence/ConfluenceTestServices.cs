@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using DevOrchestrator.Abstractions.Plugins;
 using DevOrchestrator.FakeVendors;
 using DevOrchestrator.Plugins.Confluence;
@@ -40,19 +39,4 @@ internal static class ConfluenceTestServices
     public static ServiceProvider Build(
         FakeConfluenceServer server, PluginResilienceOptions? resilience = null, Action<IServiceCollection>? configure = null) =>
         Build(new ConfigurationBuilder().AddInMemoryCollection(SettingsFor(server)).Build(), resilience, configure);
-}
-
-/// <summary>A recording <see cref="IPluginTelemetry"/> (the host's metrics implement it; here we only look at what arrives).</summary>
-internal sealed class RecordingPluginTelemetry : IPluginTelemetry
-{
-    private readonly ConcurrentQueue<(string Plugin, string Outcome)> _outcomes = new();
-    private readonly ConcurrentQueue<(string Plugin, PluginCircuitState State)> _circuit = new();
-
-    public IReadOnlyList<(string Plugin, string Outcome)> Outcomes => _outcomes.ToArray();
-
-    public IReadOnlyList<(string Plugin, PluginCircuitState State)> CircuitChanges => _circuit.ToArray();
-
-    public void RequestCompleted(string plugin, string outcome) => _outcomes.Enqueue((plugin, outcome));
-
-    public void CircuitChanged(string plugin, PluginCircuitState state) => _circuit.Enqueue((plugin, state));
 }

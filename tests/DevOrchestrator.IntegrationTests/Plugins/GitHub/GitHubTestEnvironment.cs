@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using DevOrchestrator.Abstractions.Plugins;
 using DevOrchestrator.FakeVendors;
@@ -127,15 +126,4 @@ internal sealed class GitHubTestEnvironment : IAsyncDisposable
 internal sealed record GitRun(int ExitCode, string Output, string Error)
 {
     public string Check() => ExitCode == 0 ? Output : throw new InvalidOperationException($"git failed ({ExitCode}): {Error}");
-}
-
-/// <summary>The host's telemetry, recorded (a test double of an interface the host implements).</summary>
-internal sealed class RecordingPluginTelemetry : IPluginTelemetry
-{
-    public ConcurrentQueue<(string Plugin, string Outcome)> Outcomes { get; } = new();
-    public ConcurrentQueue<(string Plugin, PluginCircuitState State)> CircuitChanges { get; } = new();
-
-    public void RequestCompleted(string plugin, string outcome) => Outcomes.Enqueue((plugin, outcome));
-
-    public void CircuitChanged(string plugin, PluginCircuitState state) => CircuitChanges.Enqueue((plugin, state));
 }

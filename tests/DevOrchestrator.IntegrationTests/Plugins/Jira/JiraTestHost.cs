@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using DevOrchestrator.Abstractions.Plugins;
 using DevOrchestrator.FakeVendors;
 using DevOrchestrator.Plugins.Jira;
@@ -14,7 +13,7 @@ namespace DevOrchestrator.IntegrationTests.Plugins.Jira;
 /// </summary>
 internal sealed class JiraTestHost : IAsyncDisposable
 {
-    private JiraTestHost(FakeJiraServer server, ServiceProvider services, IConfigurationRoot configuration, RecordingTelemetry telemetry)
+    private JiraTestHost(FakeJiraServer server, ServiceProvider services, IConfigurationRoot configuration, RecordingPluginTelemetry telemetry)
     {
         Server = server;
         Services = services;
@@ -26,7 +25,7 @@ internal sealed class JiraTestHost : IAsyncDisposable
     public FakeJiraServer Server { get; }
     public ServiceProvider Services { get; }
     public IConfigurationRoot Configuration { get; }
-    public RecordingTelemetry Telemetry { get; }
+    public RecordingPluginTelemetry Telemetry { get; }
     public JiraPlugin Plugin { get; }
 
     /// <summary>JIRA_URL as configured (no trailing slash).</summary>
@@ -63,7 +62,7 @@ internal sealed class JiraTestHost : IAsyncDisposable
             AttemptTimeout = TimeSpan.FromSeconds(60),
         };
         resilience?.Invoke(options);
-        var telemetry = new RecordingTelemetry();
+        var telemetry = new RecordingPluginTelemetry();
         var services = new ServiceCollection()
             .AddSingleton<IConfiguration>(configuration)
             .AddLogging()
@@ -85,19 +84,6 @@ internal sealed class JiraTestHost : IAsyncDisposable
     }
 }
 
-/// <summary>A recording <see cref="IPluginTelemetry"/> (the host's implementation counts these in Prometheus).</summary>
-internal sealed class RecordingTelemetry : IPluginTelemetry
-{
-    private readonly ConcurrentQueue<(string Plugin, string Outcome)> _outcomes = new();
-    private readonly ConcurrentQueue<(string Plugin, PluginCircuitState State)> _circuit = new();
-
-    public IReadOnlyList<(string Plugin, string Outcome)> Outcomes => _outcomes.ToArray();
-    public IReadOnlyList<(string Plugin, PluginCircuitState State)> CircuitChanges => _circuit.ToArray();
-
-    public void RequestCompleted(string plugin, string outcome) => _outcomes.Enqueue((plugin, outcome));
-
-    public void CircuitChanged(string plugin, PluginCircuitState state) => _circuit.Enqueue((plugin, state));
-}
 
 /// <summary>A fake clock for the circuit breaker's break duration.</summary>
 internal static class JiraClock

@@ -331,7 +331,7 @@ public sealed class SlackPluginTests
     {
         var ct = TestContext.Current.CancellationToken;
         await using var host = await SlackTestHost.StartAsync(ct);
-        var telemetry = new RecordingTelemetry();
+        var telemetry = new RecordingPluginTelemetry();
         var services = new ServiceCollection();
         services.AddSingleton<Microsoft.Extensions.Configuration.IConfiguration>(host.Configuration);
         services.AddLogging();
@@ -349,6 +349,6 @@ public sealed class SlackPluginTests
         await plugin.ConnectAsync(ct);
 
         Assert.Single(host.Server.Requests);
-        Assert.Equal([("slack", PluginOutcomes.Success)], telemetry.Requests);
+        Assert.Equal([("slack", PluginOutcomes.Success)], telemetry.Outcomes);
     }
 }

@@ -73,7 +73,7 @@ public sealed class SlackResilienceTests
     {
         var ct = TestContext.Current.CancellationToken;
         var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-01-05T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
-        var telemetry = new RecordingTelemetry();
+        var telemetry = new RecordingPluginTelemetry();
         await using var host = await SlackTestHost.StartAsync(ct, timeProvider: time, telemetry: telemetry, resilience: new PluginResilienceOptions
         {
             RetryAttempts = 0,
@@ -110,15 +110,15 @@ public sealed class SlackResilienceTests
         host.Server.Fail(500);
         await Assert.ThrowsAsync<PluginException>(() => host.Plugin.ConnectAsync(ct));
         Assert.Equal(PluginCircuitState.Closed, breaker.State);
-        Assert.Equal([PluginCircuitState.Open, PluginCircuitState.HalfOpen, PluginCircuitState.Closed], telemetry.Circuits.Select(c => c.State));
-        Assert.All(telemetry.Circuits, c => Assert.Equal("slack", c.Plugin));
+        Assert.Equal([PluginCircuitState.Open, PluginCircuitState.HalfOpen, PluginCircuitState.Closed], telemetry.CircuitChanges.Select(c => c.State));
+        Assert.All(telemetry.CircuitChanges, c => Assert.Equal("slack", c.Plugin));
     }
 
     [Fact]
     public async Task Telemetry_sees_success_server_error_and_circuit_open_for_slack()
     {
         var ct = TestContext.Current.CancellationToken;
-        var telemetry = new RecordingTelemetry();
+        var telemetry = new RecordingPluginTelemetry();
         await using var host = await SlackTestHost.StartAsync(ct, telemetry: telemetry, resilience: new PluginResilienceOptions
         {
             RetryAttempts = 1,
@@ -135,7 +135,7 @@ public sealed class SlackResilienceTests
 
         Assert.Equal(
             [("slack", PluginOutcomes.Success), ("slack", PluginOutcomes.ServerError), ("slack", PluginOutcomes.CircuitOpen)],
-            telemetry.Requests);
+            telemetry.Outcomes);
         Assert.Equal(3, host.Server.Requests.Count);
     }
 
@@ -143,7 +143,7 @@ public sealed class SlackResilienceTests
     public async Task A_hanging_slack_is_a_timeout_plugin_error()
     {
         var ct = TestContext.Current.CancellationToken;
-        var telemetry = new RecordingTelemetry();
+        var telemetry = new RecordingPluginTelemetry();
         await using var host = await SlackTestHost.StartAsync(ct, telemetry: telemetry, resilience: new PluginResilienceOptions
         {
             RetryAttempts = 0,
@@ -156,7 +156,7 @@ public sealed class SlackResilienceTests
 
         Assert.Equal(504, ex.StatusCode);
         Assert.Contains("did not answer in time", ex.Message, StringComparison.Ordinal);
-        Assert.Equal([("slack", PluginOutcomes.Timeout)], telemetry.Requests);
+        Assert.Equal([("slack", PluginOutcomes.Timeout)], telemetry.Outcomes);
         Assert.Single(host.Server.Requests);
     }
 

@@ -111,17 +111,3 @@ internal sealed class CapturedLogs : ILoggerProvider
             lines.Enqueue($"{logLevel} {category}: {formatter(state, exception)} {exception}");
     }
 }
-
-/// <summary>The host's telemetry, recorded (a test double of an interface the host implements).</summary>
-internal sealed class RecordingTelemetry : IPluginTelemetry
-{
-    private readonly ConcurrentQueue<(string Plugin, string Outcome)> _requests = new();
-    private readonly ConcurrentQueue<(string Plugin, PluginCircuitState State)> _circuits = new();
-
-    public IReadOnlyList<(string Plugin, string Outcome)> Requests => _requests.ToArray();
-    public IReadOnlyList<(string Plugin, PluginCircuitState State)> Circuits => _circuits.ToArray();
-
-    public void RequestCompleted(string plugin, string outcome) => _requests.Enqueue((plugin, outcome));
-
-    public void CircuitChanged(string plugin, PluginCircuitState state) => _circuits.Enqueue((plugin, state));
-}
