@@ -30,6 +30,7 @@ var root = new RootCommand("devorch-bench: load generator for a running DevOrche
 root.Subcommands.Add(AgentTokensCommand.Create());
 root.Subcommands.Add(AgentConcurrencyCommand.Create());
 root.Subcommands.Add(FakeAnthropicCommand.Create());
+root.Subcommands.Add(IntakeCommand.Create());
 root.SetAction(async (parseResult, cancellationToken) =>
 {
     var options = new BenchOptions(

@@ -79,7 +79,8 @@ public sealed class TaskIntake(AppDbContext db, TaskQueue queue, EventPublisher 
             Source = item.Source,
             ExternalId = item.ExternalId,
             Status = TaskStatuses.Pending,
-            ReplyTo = replyTo is null ? null : encryption.Encrypt(replyTo),
+            // A response_url is a credential: kept only encrypted (without ENCRYPTION_KEY on PostgreSQL the answer goes to the thread only).
+            ReplyTo = replyTo is null || !encryption.IsAvailable ? null : encryption.Encrypt(replyTo),
             CreatedAt = now,
             UpdatedAt = now,
         };
