@@ -12,7 +12,7 @@ namespace DevOrchestrator.Bench;
 /// <summary>
 /// <c>devorch-bench intake</c>: how fast a running server acknowledges signed intake deliveries — Slack slash commands
 /// (Slack gives up after 3 seconds), GitHub issue deliveries (each a new task), and the same GitHub deliveries again
-/// (duplicates, answered from the delivery record) — closed loop with <c>--concurrency</c> senders.
+/// (replays, refused from the delivery record) — closed loop with <c>--concurrency</c> senders.
 /// </summary>
 internal static class IntakeCommand
 {
@@ -50,7 +50,7 @@ internal static class IntakeCommand
 
             var commands = await SendAsync(n, c, i => SlashCommand(parseResult.GetValue(channel)!, $"{run}-{i}", slack), HttpStatusCode.OK, http, cancellationToken);
             var issues = await SendAsync(n, c, i => GitHubIssue(repo, 100_000 + i, $"{run}-gh-{i}", github), HttpStatusCode.Accepted, http, cancellationToken);
-            var repeats = await SendAsync(n, c, i => GitHubIssue(repo, 100_000 + i, $"{run}-gh-{i}", github), HttpStatusCode.OK, http, cancellationToken);
+            var repeats = await SendAsync(n, c, i => GitHubIssue(repo, 100_000 + i, $"{run}-gh-{i}", github), HttpStatusCode.Conflict, http, cancellationToken);
 
             var errors = commands.Errors.Concat(issues.Errors).Concat(repeats.Errors).GroupBy(e => e.Key).ToDictionary(g => g.Key, g => g.Sum(e => e.Value));
             var result = new BenchResult(
@@ -60,7 +60,7 @@ internal static class IntakeCommand
                 [
                     new ResultRow("POST /webhooks/slack/commands → 200 task queued", Distribution.Of(commands.Latencies), commands.Latencies.Count / commands.Elapsed.TotalSeconds),
                     new ResultRow("POST /webhooks/github (issue labelled) → 202 task queued", Distribution.Of(issues.Latencies), issues.Latencies.Count / issues.Elapsed.TotalSeconds),
-                    new ResultRow("POST /webhooks/github, same delivery again → 200 duplicate", Distribution.Of(repeats.Latencies), repeats.Latencies.Count / repeats.Elapsed.TotalSeconds),
+                    new ResultRow("POST /webhooks/github, same delivery again → 409 replay", Distribution.Of(repeats.Latencies), repeats.Latencies.Count / repeats.Elapsed.TotalSeconds),
                 ],
                 errors.Values.Sum(),
                 errors,

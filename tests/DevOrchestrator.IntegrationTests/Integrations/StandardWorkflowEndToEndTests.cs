@@ -99,11 +99,11 @@ public sealed class StandardWorkflowEndToEndTests
         Assert.Equal(["chat_finished", "chat_message", "chat_thread", "doc_page", "pull_request", "tracker_comment", "tracker_transition"],
             effects.Select(e => e.Operation == "chat_message" && e.Key.Contains(":chat_finished:", StringComparison.Ordinal) ? "chat_finished" : e.Operation).Distinct().Order().ToArray());
 
-        // The same delivery again, and the same ticket by another delivery: acknowledged, no second task.
+        // The same delivery again (a replay: 409), and the same ticket by another delivery (200): no second task.
         using (var again = await h.PostJiraWebhookAsync(body, "delivery-1"))
         {
-            Assert.Equal(HttpStatusCode.OK, again.StatusCode);
-            Assert.Equal("duplicate", (string?)(await again.ReadJsonAsync())["data"]!["outcome"]);
+            Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+            Assert.Contains("delivery-1 was already received", (string?)(await again.ReadJsonAsync())["error"]!["message"], StringComparison.Ordinal);
         }
 
         using (var other = await h.PostJiraWebhookAsync(body, "delivery-1b"))

@@ -12,7 +12,7 @@ namespace DevOrchestrator.IntegrationTests.Integrations;
 
 /// <summary>
 /// Intake: signed deliveries become one task each; bad signatures, replays, unknown projects and malformed payloads
-/// are answered 4xx (or acknowledged as duplicates) and leave no task behind.
+/// are answered 4xx and leave no task behind.
 /// </summary>
 public sealed class WebhookIntakeTests
 {
@@ -96,15 +96,15 @@ public sealed class WebhookIntakeTests
 
         Assert.Equal(0, await h.TaskCountAsync());
 
-        // The real delivery: one task; the same delivery again is a duplicate; another delivery of the same issue finds the task.
+        // The real delivery: one task; the same delivery again is a replay (409); another delivery of the same issue finds the task.
         using var accepted = await StandardWorkflowEndToEndTests.PostGitHubAsync(h, "issues", "d-1", body);
         var acceptedJson = await accepted.ReadJsonAsync();
         Assert.True(accepted.StatusCode == HttpStatusCode.Accepted, acceptedJson.ToJsonString());
         var taskId = acceptedJson["data"]!["task_id"]!.GetValue<long>();
         using (var replay = await StandardWorkflowEndToEndTests.PostGitHubAsync(h, "issues", "d-1", body))
         {
-            Assert.Equal(HttpStatusCode.OK, replay.StatusCode);
-            Assert.Equal("duplicate", (string?)(await replay.ReadJsonAsync())["data"]!["outcome"]);
+            Assert.Equal(HttpStatusCode.Conflict, replay.StatusCode);
+            Assert.Equal("CONFLICT", (string?)(await replay.ReadJsonAsync())["error"]!["code"]);
         }
 
         using (var again = await StandardWorkflowEndToEndTests.PostGitHubAsync(h, "issues", "d-2", body))
@@ -221,6 +221,11 @@ public sealed class WebhookIntakeTests
         Assert.Equal(HttpStatusCode.OK, ack.StatusCode);
         Assert.Equal("in_channel", (string?)ackJson["response_type"]);
         Assert.Contains("queued", (string?)ackJson["text"], StringComparison.Ordinal);
+        using (var replay = await Send(Form(IntegrationsHarness.Channel, "fix the typo in the README", "t-1")))
+        {
+            Assert.Equal(HttpStatusCode.Conflict, replay.StatusCode); // the same signed command again within the window
+        }
+
         var task = await h.Service.WithDbAsync(db => db.Tasks.AsNoTracking().SingleAsync(ct));
         Assert.Equal("slack", task.Source);
         Assert.NotNull(task.ReplyTo);

@@ -12,8 +12,8 @@ namespace DevOrchestrator.Features.Webhooks;
 /// Intake endpoints: <c>POST /webhooks/github</c> (X-Hub-Signature-256), <c>POST /webhooks/jira</c> (X-Hub-Signature,
 /// HMAC-SHA256 with the shared secret), <c>POST /webhooks/slack/commands</c> (Slack's v0 signature, five-minute replay
 /// window). They need no bearer token: the signature is the authentication. A bad or missing signature is 401, a
-/// payload that is not what the vendor documents 400, an item that maps to no project 404 — none leaves a task behind;
-/// a repeated delivery is acknowledged (200) without acting again.
+/// payload that is not what the vendor documents 400, an item that maps to no project 404, a replayed delivery 409 —
+/// none leaves a task behind.
 /// </summary>
 public static partial class WebhooksApi
 {
@@ -141,7 +141,7 @@ public static partial class WebhooksApi
         return result.Outcome switch
         {
             IntakeOutcome.TaskCreated => SlackReply($"Task #{result.TaskId} queued: {item.Title}. Progress goes to the project's thread; the result comes here.", ephemeral: false),
-            IntakeOutcome.TaskExists or IntakeOutcome.Duplicate => SlackReply($"Already received (task #{result.TaskId}).", ephemeral: true),
+            IntakeOutcome.TaskExists => SlackReply($"Already received (task #{result.TaskId}).", ephemeral: true),
             _ => Answer(context, result),
         };
     }
@@ -154,6 +154,10 @@ public static partial class WebhooksApi
         IntakeOutcome.TaskCreated or IntakeOutcome.FeedbackQueued => Api.Ok(context, new WebhookResponse(Name(result.Outcome), result.Message, result.TaskId), result.Message, statusCode: StatusCodes.Status202Accepted),
         IntakeOutcome.UnknownProject or IntakeOutcome.UnknownPullRequest => Api.Error(context, StatusCodes.Status404NotFound, ErrorCodes.NotFound, result.Message),
         IntakeOutcome.TaskBusy => Api.Error(context, StatusCodes.Status409Conflict, ErrorCodes.Conflict, result.Message),
+
+        // A replayed delivery (GitHub's "Redeliver", a resent Jira event, an attacker replaying a signed body): refused
+        // as a conflict so that the sender sees it was not acted on again.
+        IntakeOutcome.Duplicate => Api.Error(context, StatusCodes.Status409Conflict, ErrorCodes.Conflict, result.Message),
         _ => Api.Ok(context, new WebhookResponse(Name(result.Outcome), result.Message, result.TaskId), result.Message),
     };
 
@@ -162,7 +166,6 @@ public static partial class WebhooksApi
         IntakeOutcome.TaskCreated => "task_created",
         IntakeOutcome.TaskExists => "task_exists",
         IntakeOutcome.FeedbackQueued => "feedback_queued",
-        IntakeOutcome.Duplicate => "duplicate",
         _ => "ignored",
     };
 
