@@ -147,14 +147,17 @@ public sealed partial class GitHubPlugin : IVersionControlPlugin
     {
         var settings = _settings.CurrentValue;
         if (!settings.IsConfigured || !Handles(repositoryUrl)
-            || !GitHubRepositoryAddress.TryParseHost(repositoryUrl, out var scheme, out _, out _) || scheme is not ("http" or "https"))
+            || !GitHubRepositoryAddress.TryParseHost(repositoryUrl, out var scheme, out var host, out var port) || scheme is not ("http" or "https"))
         {
             return [];
         }
 
-        // GitHub's documented form for tokens over HTTPS: user "x-access-token", the token as the password.
+        // GitHub's documented form for tokens over HTTPS: user "x-access-token", the token as the password. Scoped to the
+        // code host (http.<url>.extraHeader), so that a redirect or a submodule on another host never receives it.
         var basic = Convert.ToBase64String(Encoding.UTF8.GetBytes("x-access-token:" + settings.Token!.Trim()));
-        return [new("http.extraHeader", "Authorization: Basic " + basic)];
+        var defaultPort = scheme == "https" ? 443 : 80;
+        var origin = port == defaultPort || port <= 0 ? $"{scheme}://{host}/" : $"{scheme}://{host}:{port.ToString(System.Globalization.CultureInfo.InvariantCulture)}/";
+        return [new($"http.{origin}.extraHeader", "Authorization: Basic " + basic)];
     }
 
     public async Task<RepositoryInfo> GetRepositoryAsync(string repositoryUrl, CancellationToken cancellationToken)

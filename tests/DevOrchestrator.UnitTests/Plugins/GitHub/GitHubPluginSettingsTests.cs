@@ -196,7 +196,7 @@ public sealed class GitHubPluginSettingsTests
 
         var config = Assert.Single(plugin.GitConfigFor("https://github.com/acme/widgets.git"));
 
-        Assert.Equal("http.extraHeader", config.Key);
+        Assert.Equal("http.https://github.com/.extraHeader", config.Key); // only for that host: never sent to another one
         Assert.Equal("Authorization: Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes("x-access-token:ghp_example")), config.Value);
         Assert.Empty(plugin.GitConfigFor("git@github.com:acme/widgets.git"));
         Assert.Empty(plugin.GitConfigFor("https://gitlab.com/acme/widgets.git"));
