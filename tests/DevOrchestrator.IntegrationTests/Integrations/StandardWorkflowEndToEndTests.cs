@@ -96,7 +96,7 @@ public sealed class StandardWorkflowEndToEndTests
         // Every write was recorded, completed.
         var effects = await h.Service.WithDbAsync(db => db.ExternalEffects.AsNoTracking().Where(e => e.TaskId == taskId).ToListAsync(ct));
         Assert.All(effects, e => Assert.Equal("completed", e.Status));
-        Assert.Equal(["chat_finished", "chat_message", "chat_thread", "doc_page", "pull_request", "tracker_comment", "tracker_transition"],
+        Assert.Equal(["chat_finished", "chat_message", "chat_thread", "doc_page", "pull_request", "push", "tracker_comment", "tracker_transition"],
             effects.Select(e => e.Operation == "chat_message" && e.Key.Contains(":chat_finished:", StringComparison.Ordinal) ? "chat_finished" : e.Operation).Distinct().Order().ToArray());
 
         // The same delivery again (a replay: 409), and the same ticket by another delivery (200): no second task.

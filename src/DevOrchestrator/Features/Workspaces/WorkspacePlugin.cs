@@ -18,7 +18,8 @@ public sealed partial class WorkspacePlugin(
     Sandbox sandbox,
     MirrorLocks locks,
     IEnumerable<IVersionControlPlugin> codeHosts,
-    ILogger<WorkspacePlugin> logger) : IWorkflowActions
+    ILogger<WorkspacePlugin> logger,
+    Plugins.ExternalEffects? effects = null) : IWorkflowActions
 {
     public const string Name = "workspace";
     public const string BotName = "DevOrchestrator";
@@ -263,12 +264,36 @@ public sealed partial class WorkspacePlugin(
             ? named
             : (await git.RunAsync(worktree, ["rev-parse", "--abbrev-ref", "HEAD"], cancellationToken)).Output;
         await CheckRefNameAsync(branch, "branch", cancellationToken);
+        var sha = (await git.RunAsync(worktree, ["rev-parse", "HEAD"], cancellationToken)).Output;
         context.Progress?.Report($"pushing {branch}");
-        await git.RunAsync(worktree, ["push", "--", remote, $"HEAD:refs/heads/{branch}"], cancellationToken, config: RemoteConfig(remote));
+        async Task<PushedBranch> PushAsync(CancellationToken ct)
+        {
+            await git.RunAsync(worktree, ["push", "--", remote, $"HEAD:refs/heads/{branch}"], ct, config: RemoteConfig(remote));
+            return new PushedBranch(branch, sha);
+        }
+
+        async Task<PushedBranch?> FindAsync(CancellationToken ct)
+        {
+            // An earlier attempt whose outcome is unknown: the remote branch at this commit means it went through.
+            var listed = await git.RunAsync(worktree, ["ls-remote", "--", remote, $"refs/heads/{branch}"], ct, allowFailure: true, config: RemoteConfig(remote));
+            return listed.ExitCode == 0 && listed.Output.StartsWith(sha, StringComparison.Ordinal) ? new PushedBranch(branch, sha) : null;
+        }
+
+        // Recorded like every external write (when the service records them; a push of the same commit is harmless anyway).
+        if (effects is null)
+        {
+            await PushAsync(cancellationToken);
+        }
+        else
+        {
+            await effects.OnceAsync(Plugins.ExternalEffects.Key(context.Task.Id, "push", $"{branch}:{sha}"), context.Task.Id, "git", "push", FindAsync, PushAsync, cancellationToken);
+        }
+
         return new Dictionary<string, object?>
         {
             ["pushed"] = true,
             ["branch"] = branch,
+            ["commit_sha"] = sha,
             ["remote"] = GitCli.Redact(remote),
         };
     }
@@ -382,3 +407,6 @@ public sealed partial class WorkspacePlugin(
     [LoggerMessage(Level = LogLevel.Information, Message = "Task {TaskId}: workspace ready on {Branch} at {Worktree}")]
     private static partial void LogPrepared(ILogger logger, long taskId, string branch, string worktree);
 }
+
+/// <summary>A branch pushed to the project's repository at a commit (the record of the push).</summary>
+public sealed record PushedBranch(string Branch, string Sha);
