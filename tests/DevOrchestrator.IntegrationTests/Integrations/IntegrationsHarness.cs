@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text;
@@ -6,6 +7,7 @@ using DevOrchestrator.FakeVendors;
 using DevOrchestrator.Features.Tasks;
 using DevOrchestrator.IntegrationTests.Agents;
 using DevOrchestrator.IntegrationTests.Infrastructure;
+using DevOrchestrator.Hosting;
 using Microsoft.EntityFrameworkCore;
 
 namespace DevOrchestrator.IntegrationTests.Integrations;
@@ -45,7 +47,8 @@ internal sealed class IntegrationsHarness : IAsyncDisposable
     public IReadOnlyList<string> Secrets => [GitHubToken, SlackBotToken, Jira.ApiToken, Confluence.ApiToken, AgentHarness.AnthropicKey];
 
     /// <param name="settings">Settings over the harness's own (null removes one: that vendor is then not configured).</param>
-    public static async Task<IntegrationsHarness> StartAsync(Db db, CancellationToken cancellationToken, IDictionary<string, string?>? settings = null)
+    /// <param name="role">The in-process service's role (<see cref="ServiceRole.Api"/> when workers run as separate processes).</param>
+    public static async Task<IntegrationsHarness> StartAsync(Db db, CancellationToken cancellationToken, IDictionary<string, string?>? settings = null, ServiceRole role = ServiceRole.All)
     {
         var harness = new IntegrationsHarness(Directory.CreateTempSubdirectory("devorch-integrations-").FullName);
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
@@ -65,7 +68,7 @@ internal sealed class IntegrationsHarness : IAsyncDisposable
         harness.Confluence.AddSpace("ENG");
         harness.ParentPageId = harness.Confluence.AddPage("ENG", "Automated changes", "<p>Pages written by DevOrchestrator.</p>").Id;
 
-        harness.Service = await ServiceUnderTest.StartAsync(db, settings: harness.Settings(), cancellationToken: cancellationToken);
+        harness.Service = await ServiceUnderTest.StartAsync(db, role, settings: harness.Settings(), cancellationToken: cancellationToken);
         harness.Client = await harness.Service.ClientForNewUserAsync("admin", cancellationToken);
         var created = await harness.Client.PostAsJsonAsync("/api/v1/projects", new
         {
@@ -182,6 +185,73 @@ internal sealed class IntegrationsHarness : IAsyncDisposable
         await previous.DisposeAsync();
         Service = await ServiceUnderTest.StartAsync(previous.State.Db, settings: Settings(), shareWith: previous, ownState: true, cancellationToken: cancellationToken);
         Client = await Service.ClientForNewUserAsync("admin", cancellationToken);
+    }
+
+    /// <summary>
+    /// Starts <c>devorch serve --role worker</c> as a separate process on the service's database and directories, with
+    /// every vendor setting in its environment; returns once it answers <c>/health/ready</c>.
+    /// </summary>
+    public async Task<Process> StartWorkerProcessAsync(CancellationToken cancellationToken)
+    {
+        int port;
+        using (var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+        }
+
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Root };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "devorch.dll"));
+        foreach (var arg in new[] { "serve", "--role", "worker", "--urls", $"http://127.0.0.1:{port}" })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment.Clear();
+        foreach (var name in new[] { "PATH", "HOME", "LANG", "DOTNET_ROOT", "DOTNET_CLI_HOME", "TMPDIR" })
+        {
+            if (Environment.GetEnvironmentVariable(name) is { } value)
+            {
+                start.Environment[name] = value;
+            }
+        }
+
+        var state = Service.State;
+        var values = new Dictionary<string, string?>(Settings())
+        {
+            ["ENVIRONMENT"] = "test",
+            ["LOG_LEVEL"] = "warning",
+            ["DATA_DIR"] = state.DataDir,
+            ["WORKSPACES_DIR"] = state.WorkspacesDir,
+            ["WORKFLOWS_DIR"] = state.WorkflowsDir,
+            ["DATABASE_URL"] = state.DatabaseUrl,
+            ["JWT_SECRET_KEY"] = state.JwtSecret,
+            ["SWEEPER_INTERVAL_SECONDS"] = "1",
+            ["TASK_LEASE_SECONDS"] = "5",
+            ["MAX_WORKERS"] = "4",
+        };
+        foreach (var (key, value) in values.Where(kv => kv.Value is not null))
+        {
+            start.Environment[key] = value;
+        }
+
+        var process = Process.Start(start)!;
+        _ = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
+        _ = process.StandardError.ReadToEndAsync(CancellationToken.None);
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        await HttpJson.EventuallyAsync(async () =>
+        {
+            try
+            {
+                return (await client.GetAsync("/health/ready", cancellationToken)).IsSuccessStatusCode;
+            }
+            catch (HttpRequestException)
+            {
+                return !process.HasExited && false;
+            }
+        }, ready => ready || process.HasExited, TimeSpan.FromSeconds(60));
+        Assert.False(process.HasExited, $"the worker process exited with {(process.HasExited ? process.ExitCode : 0)}");
+        return process;
     }
 
     public async ValueTask DisposeAsync()

@@ -175,7 +175,11 @@ public sealed class StandardWorkflowEndToEndTests
         Assert.Single(h.Confluence.Pages, p => p.Title == $"Task {taskId2}: Add a farewell file");
 
         // No secret anywhere on disk (worktrees, mirrors, git config, data) or in the events.
-        foreach (var file in Directory.EnumerateFiles(h.Root, "*", SearchOption.AllDirectories).Where(f => new FileInfo(f).Length < 5_000_000))
+        // h.Root holds the bare repositories; the service's root its data directory, mirrors and worktrees.
+        var files = Directory.EnumerateFiles(h.Root, "*", SearchOption.AllDirectories)
+            .Concat(Directory.EnumerateFiles(h.Service.State.Root, "*", SearchOption.AllDirectories)).ToList();
+        Assert.Contains(files, f => f.Contains("/workspaces/mirrors/", StringComparison.Ordinal) && f.EndsWith("/config", StringComparison.Ordinal));
+        foreach (var file in files.Where(f => new FileInfo(f).Length < 5_000_000))
         {
             var text = await File.ReadAllTextAsync(file, ct);
             foreach (var secret in h.Secrets)
