@@ -27,9 +27,20 @@ public sealed class SandboxTests : IDisposable
     [InlineData("process")]
     public async Task TheCommandSeesNoneOfTheServicesEnvironment(string mode)
     {
-        Environment.SetEnvironmentVariable("GITHUB_TOKEN", "secret123");
-        Environment.SetEnvironmentVariable("DATABASE_URL", "postgresql://u:dbsecret@h/db");
-        var result = await CreateSandbox(mode).RunAsync(Command("env; echo done"), TestContext.Current.CancellationToken);
+        // Secrets in the service's own environment (names of our own: a real GITHUB_TOKEN here would configure the GitHub
+        // plugin of every host that other tests start in this process meanwhile).
+        Environment.SetEnvironmentVariable("DEVORCH_SANDBOX_TEST_TOKEN", "secret123");
+        Environment.SetEnvironmentVariable("DEVORCH_SANDBOX_TEST_DATABASE_URL", "postgresql://u:dbsecret@h/db");
+        SandboxResult result;
+        try
+        {
+            result = await CreateSandbox(mode).RunAsync(Command("env; echo done"), TestContext.Current.CancellationToken);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("DEVORCH_SANDBOX_TEST_TOKEN", null);
+            Environment.SetEnvironmentVariable("DEVORCH_SANDBOX_TEST_DATABASE_URL", null);
+        }
 
         Assert.Equal(0, result.ExitCode);
         Assert.Contains("done", result.Stdout, StringComparison.Ordinal);

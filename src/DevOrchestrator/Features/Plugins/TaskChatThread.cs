@@ -39,7 +39,11 @@ public sealed partial class TaskChatThread(
 
             await EnsureAsync(target.Chat, taskId, target.Title, target.Channel, cancellationToken);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The task was cancelled while its thread was being started: the run that follows notices and ends it.
+        }
+        catch (Exception ex)
         {
             LogChatFailed(logger, taskId, "start", ex.Message);
         }
