@@ -63,6 +63,15 @@ public sealed class ServiceUnderTest : IAsyncDisposable
         }
     }
 
+    private static readonly string[] s_vendorSettings =
+    [
+        "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL",
+        "GITHUB_TOKEN", "GITHUB_API_URL", "GITHUB_WEBHOOK_SECRET",
+        "JIRA_URL", "JIRA_EMAIL", "JIRA_API_TOKEN", "JIRA_WEBHOOK_SECRET",
+        "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL",
+        "CONFLUENCE_URL", "CONFLUENCE_EMAIL", "CONFLUENCE_API_TOKEN", "ENCRYPTION_KEY",
+    ];
+
     public static async Task<ServiceUnderTest> StartAsync(
         Db db,
         ServiceRole role = ServiceRole.All,
@@ -85,6 +94,14 @@ public sealed class ServiceUnderTest : IAsyncDisposable
             ["TASK_LEASE_SECONDS"] = "5",
             ["MAX_WORKERS"] = "4",
         };
+
+        // The developer's own vendor settings (an exported GITHUB_TOKEN, ANTHROPIC_API_KEY…) must not reach a test host:
+        // it would call the real vendor. A test that wants a vendor gives its settings explicitly.
+        foreach (var key in s_vendorSettings)
+        {
+            values[key] = null;
+        }
+
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
             values[key] = value;
