@@ -1,0 +1,66 @@
+using DevOrchestrator.Features.Plugins;
+using DevOrchestrator.Features.Webhooks;
+using DevOrchestrator.Hosting;
+
+namespace DevOrchestrator.UnitTests.Plugins;
+
+public sealed class IntakeAndEncryptionTests
+{
+    [Theory]
+    [InlineData("https://github.com/Acme/App", "github.com/acme/app")]
+    [InlineData("https://github.com/acme/app.git", "github.com/acme/app")]
+    [InlineData("https://github.com/acme/app/", "github.com/acme/app")]
+    [InlineData("git@github.com:acme/app.git", "github.com/acme/app")]
+    [InlineData("https://www.github.com/acme/app", "github.com/acme/app")]
+    [InlineData("http://127.0.0.1:8123/acme/app.git", "127.0.0.1:8123/acme/app")]
+    [InlineData("https://ghe.example.com/team/service", "ghe.example.com/team/service")]
+    public void Repository_urls_that_name_the_same_repository_map_to_one_key(string url, string key) =>
+        Assert.Equal(key, TaskIntake.RepositoryKey(url));
+
+    [Fact]
+    public void Different_repositories_or_hosts_do_not_map_together()
+    {
+        Assert.NotEqual(TaskIntake.RepositoryKey("https://github.com/acme/app"), TaskIntake.RepositoryKey("https://github.com/acme/app2"));
+        Assert.NotEqual(TaskIntake.RepositoryKey("https://github.com/acme/app"), TaskIntake.RepositoryKey("https://gitlab.com/acme/app"));
+    }
+
+    [Theory]
+    [InlineData(10, "* * * * *")]
+    [InlineData(60, "* * * * *")]
+    [InlineData(300, "*/5 * * * *")]
+    [InlineData(330, "*/6 * * * *")]
+    [InlineData(7200, "0 */2 * * *")]
+    public void The_poll_interval_becomes_a_cron_of_whole_minutes(int seconds, string cron) =>
+        Assert.Equal(cron, JiraIntakeSchedule.Cron(seconds));
+
+    [Fact]
+    public void Stored_values_round_trip_and_a_tampered_or_foreign_value_is_refused()
+    {
+        var encryption = new ConfigEncryption(new DevOrchestratorSettings { EncryptionKey = "a key for the unit tests, long enough" });
+        var sealed1 = encryption.Encrypt("""{"GITHUB_TOKEN":"value"}""");
+        var sealed2 = encryption.Encrypt("""{"GITHUB_TOKEN":"value"}""");
+
+        Assert.StartsWith("v1:", sealed1, StringComparison.Ordinal);
+        Assert.DoesNotContain("value", sealed1, StringComparison.Ordinal);
+        Assert.NotEqual(sealed1, sealed2); // a fresh nonce each time
+        Assert.Equal("""{"GITHUB_TOKEN":"value"}""", encryption.Decrypt(sealed1));
+
+        var bytes = Convert.FromBase64String(sealed1[3..]);
+        bytes[^1] ^= 1;
+        Assert.Throws<ConfigEncryptionException>(() => encryption.Decrypt("v1:" + Convert.ToBase64String(bytes)));
+        Assert.Throws<ConfigEncryptionException>(() => encryption.Decrypt("plain text"));
+
+        var other = new ConfigEncryption(new DevOrchestratorSettings { EncryptionKey = "another key, also long enough" });
+        var ex = Assert.Throws<ConfigEncryptionException>(() => other.Decrypt(sealed1));
+        Assert.Contains("ENCRYPTION_KEY", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Without_a_key_on_PostgreSQL_nothing_can_be_stored_and_the_message_says_why()
+    {
+        var encryption = new ConfigEncryption(new DevOrchestratorSettings { DatabaseUrl = "postgresql://u:p@localhost/db" });
+        Assert.False(encryption.IsAvailable);
+        var ex = Assert.Throws<ConfigEncryptionException>(() => encryption.Encrypt("x"));
+        Assert.Contains("ENCRYPTION_KEY", ex.Message, StringComparison.Ordinal);
+    }
+}
