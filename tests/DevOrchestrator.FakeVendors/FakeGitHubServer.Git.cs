@@ -4,7 +4,6 @@ using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace DevOrchestrator.FakeVendors;
 
@@ -12,7 +11,6 @@ namespace DevOrchestrator.FakeVendors;
 public sealed partial class FakeGitHubServer
 {
     private const string ZeroSha = "0000000000000000000000000000000000000000";
-    private IDisposable? _bodyBuffering;
 
     /// <summary>
     /// Creates the bare repository <c>{GitRoot}/{owner}/{name}.git</c> with one commit (README.md) on
@@ -76,13 +74,6 @@ public sealed partial class FakeGitHubServer
 
     private void MapGitRoutes(WebApplication app)
     {
-        // The base class reads every request body into a string to record it, which would leave nothing (and no
-        // binary-safe copy) for git. Buffering git bodies before the pipeline runs lets the backend rewind and read
-        // the raw bytes: the hosting layer announces each request to DiagnosticListener subscribers first.
-        _bodyBuffering = app.Services.GetRequiredService<DiagnosticListener>()
-            .Subscribe(new GitBodyBuffering(), name => name.StartsWith("Microsoft.AspNetCore.Hosting.HttpRequestIn", StringComparison.Ordinal));
-        app.Lifetime.ApplicationStopping.Register(() => _bodyBuffering?.Dispose());
-
         app.Use(async (context, next) =>
         {
             try
@@ -110,7 +101,7 @@ public sealed partial class FakeGitHubServer
         var body = request.Body;
         if (!body.CanSeek)
         {
-            throw new InvalidOperationException("the git request body was not buffered");
+            throw new InvalidOperationException("the git request body was not buffered (FakeVendorServer buffers every body)");
         }
 
         body.Position = 0;
@@ -278,25 +269,5 @@ public sealed partial class FakeGitHubServer
         start.Environment["GIT_AUTHOR_NAME"] = start.Environment["GIT_COMMITTER_NAME"] = "Fake GitHub";
         start.Environment["GIT_AUTHOR_EMAIL"] = start.Environment["GIT_COMMITTER_EMAIL"] = "fake-github@example.com";
         return start;
-    }
-
-    /// <summary>Turns on request-body buffering for git requests as each request starts (see <see cref="MapGitRoutes"/>).</summary>
-    private sealed class GitBodyBuffering : IObserver<KeyValuePair<string, object?>>
-    {
-        public void OnNext(KeyValuePair<string, object?> value)
-        {
-            if (value.Key == "Microsoft.AspNetCore.Hosting.HttpRequestIn.Start" && value.Value is HttpContext context && IsGitPath(context.Request.Path))
-            {
-                context.Request.EnableBuffering();
-            }
-        }
-
-        public void OnCompleted()
-        {
-        }
-
-        public void OnError(Exception error)
-        {
-        }
     }
 }

@@ -235,11 +235,15 @@ public abstract class FakeVendorServer : IAsyncDisposable
 
     private async Task<RecordedRequest> RecordAsync(HttpContext context)
     {
+        // Buffered and rewound, so that a route can still read the raw bytes (the fake GitHub hands git's to git).
+        context.Request.EnableBuffering();
         string body;
         using (var reader = new StreamReader(context.Request.Body, Encoding.UTF8, leaveOpen: true))
         {
             body = await reader.ReadToEndAsync(context.RequestAborted);
         }
+
+        context.Request.Body.Position = 0;
 
         JsonNode? json = null;
         if (body.Length > 0 && context.Request.ContentType?.Contains("json", StringComparison.OrdinalIgnoreCase) == true)
