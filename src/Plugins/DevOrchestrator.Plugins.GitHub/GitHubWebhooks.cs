@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using DevOrchestrator.Abstractions.Plugins;
 
@@ -28,17 +26,7 @@ public static class GitHubWebhooks
             return false;
         }
 
-        var hex = signatureHeader.AsSpan(SignaturePrefix.Length).Trim();
-        Span<byte> given = stackalloc byte[HMACSHA256.HashSizeInBytes];
-        if (hex.Length != HMACSHA256.HashSizeInBytes * 2 || Convert.FromHexString(hex, given, out _, out var written) != System.Buffers.OperationStatus.Done
-            || written != given.Length)
-        {
-            return false;
-        }
-
-        Span<byte> expected = stackalloc byte[HMACSHA256.HashSizeInBytes];
-        HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), body, expected);
-        return CryptographicOperations.FixedTimeEquals(expected, given);
+        return WebhookSignatures.IsHmacSha256(secret, body, signatureHeader.AsSpan(SignaturePrefix.Length).Trim());
     }
 
     /// <summary>

@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using DevOrchestrator.Abstractions.Plugins;
@@ -39,21 +37,7 @@ public static class JiraWebhooks
             return false;
         }
 
-        var hex = signatureHeader[(separator + 1)..].Trim();
-        if (hex.Length != 2 * HMACSHA256.HashSizeInBytes)
-        {
-            return false;
-        }
-
-        Span<byte> given = stackalloc byte[HMACSHA256.HashSizeInBytes];
-        if (Convert.FromHexString(hex, given, out _, out var written) != System.Buffers.OperationStatus.Done || written != given.Length)
-        {
-            return false;
-        }
-
-        Span<byte> expected = stackalloc byte[HMACSHA256.HashSizeInBytes];
-        HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), body, expected);
-        return CryptographicOperations.FixedTimeEquals(expected, given);
+        return WebhookSignatures.IsHmacSha256(secret, body, signatureHeader.AsSpan(separator + 1).Trim());
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using DevOrchestrator.Abstractions.Plugins;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -61,14 +62,9 @@ public static class SlackRequestSignature
             return SlackSignatureCheck.Invalid;
         }
 
-        Span<byte> given = stackalloc byte[HMACSHA256.HashSizeInBytes];
-        var hex = signature.AsSpan(Version.Length + 1);
-        if (hex.Length != given.Length * 2 || Convert.FromHexString(hex, given, out _, out var written) != System.Buffers.OperationStatus.Done || written != given.Length)
-        {
-            return SlackSignatureCheck.Invalid;
-        }
-
-        return CryptographicOperations.FixedTimeEquals(Compute(signingSecret, timestampText, body), given) ? SlackSignatureCheck.Valid : SlackSignatureCheck.Invalid;
+        return WebhookSignatures.IsHmacSha256(signingSecret, BaseString(timestampText, body), signature.AsSpan(Version.Length + 1))
+            ? SlackSignatureCheck.Valid
+            : SlackSignatureCheck.Invalid;
     }
 
     /// <summary>The <c>X-Slack-Signature</c> value of a body at a timestamp (what Slack sends; tests sign with it).</summary>
@@ -76,15 +72,16 @@ public static class SlackRequestSignature
     {
         ArgumentException.ThrowIfNullOrEmpty(signingSecret);
         ArgumentException.ThrowIfNullOrEmpty(timestamp);
-        return Version + "=" + Convert.ToHexStringLower(Compute(signingSecret, timestamp, body));
+        return Version + "=" + Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(signingSecret), BaseString(timestamp, body)));
     }
 
-    private static byte[] Compute(string signingSecret, string timestamp, ReadOnlySpan<byte> body)
+    /// <summary>What Slack signs: <c>v0:{timestamp}:{body}</c>.</summary>
+    private static byte[] BaseString(string timestamp, ReadOnlySpan<byte> body)
     {
         var prefix = Encoding.UTF8.GetBytes($"{Version}:{timestamp}:");
         var message = new byte[prefix.Length + body.Length];
         prefix.CopyTo(message, 0);
         body.CopyTo(message.AsSpan(prefix.Length));
-        return HMACSHA256.HashData(Encoding.UTF8.GetBytes(signingSecret), message);
+        return message;
     }
 }

@@ -296,7 +296,7 @@ public sealed class DocumentationActions(PluginRegistry registry, ExternalEffect
             Row("Review", E(verdict + (context.GetString("review_summary") is { Length: > 0 } why ? ": " + why : "")));
         }
 
-        Row("Cost", E("$" + (costMicros / 1_000_000m).ToString("0.00##", CultureInfo.InvariantCulture)));
+        Row("Cost", E("$" + Costs.Money.ToUsd(costMicros).ToString("0.00##", CultureInfo.InvariantCulture)));
         html.Append("</tbody></table>");
         if (context.Inputs.TryGetValue("files", out var files) && files is IEnumerable<object?> list && list.Select(f => f?.ToString()).Where(f => !string.IsNullOrEmpty(f)).ToList() is { Count: > 0 } names)
         {

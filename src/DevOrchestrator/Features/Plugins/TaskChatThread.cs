@@ -99,7 +99,7 @@ public sealed partial class TaskChatThread(
 
     internal static string OutcomeText(DevTask task, string? pullRequestUrl, Func<string, string> plain)
     {
-        var cost = (task.CostMicros / 1_000_000m).ToString("0.00##", CultureInfo.InvariantCulture);
+        var cost = Costs.Money.ToUsd(task.CostMicros).ToString("0.00##", CultureInfo.InvariantCulture);
         return task.Status switch
         {
             TaskStatuses.Completed => $"Task #{task.Id} finished.{(pullRequestUrl is null ? "" : $" Pull request: {pullRequestUrl}")} Cost: ${cost}.",
