@@ -200,22 +200,6 @@ internal sealed class IntegrationsHarness : IAsyncDisposable
             port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
         }
 
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Root };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "devorch.dll"));
-        foreach (var arg in new[] { "serve", "--role", "worker", "--urls", $"http://127.0.0.1:{port}" })
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        start.Environment.Clear();
-        foreach (var name in new[] { "PATH", "HOME", "LANG", "DOTNET_ROOT", "DOTNET_CLI_HOME", "TMPDIR" })
-        {
-            if (Environment.GetEnvironmentVariable(name) is { } value)
-            {
-                start.Environment[name] = value;
-            }
-        }
-
         var state = Service.State;
         var values = new Dictionary<string, string?>(Settings())
         {
@@ -230,11 +214,7 @@ internal sealed class IntegrationsHarness : IAsyncDisposable
             ["TASK_LEASE_SECONDS"] = "5",
             ["MAX_WORKERS"] = "4",
         };
-        foreach (var (key, value) in values.Where(kv => kv.Value is not null))
-        {
-            start.Environment[key] = value;
-        }
-
+        var start = DevorchProcess.StartInfo(["serve", "--role", "worker", "--urls", $"http://127.0.0.1:{port}"], values, Root);
         var process = Process.Start(start)!;
         _ = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
         _ = process.StandardError.ReadToEndAsync(CancellationToken.None);
