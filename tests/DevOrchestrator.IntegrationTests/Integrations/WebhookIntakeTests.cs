@@ -53,7 +53,8 @@ public sealed class WebhookIntakeTests
             FakeReply.ToolCall("write_file", Json(new { path = "fix.txt", content = "fixed\n" })),
             FakeReply.ToolCall("finish", Json(new { summary = "Fixed it." })),
             FakeReply.Text(Json(new { verdict = "approve", reasons = Array.Empty<string>(), summary = "ok" })));
-        var body = GitHubIssueLabeled(h, "app", 7, "Fix the thing");
+        // Untrusted text in the title: markup for Confluence and Slack that must arrive inert.
+        var body = GitHubIssueLabeled(h, "app", 7, "Fix <b>the</b> thing & <!channel>");
 
         // Wrong secret, no signature, a tampered body: 401, no task.
         using (var wrong = await StandardWorkflowEndToEndTests.PostGitHubAsync(h, "issues", "d-wrong", body, secret: "not-the-secret"))
@@ -124,6 +125,17 @@ public sealed class WebhookIntakeTests
         Assert.Contains(steps, s => s.Outputs!.Contains("no tracker issue", StringComparison.Ordinal));
         Assert.DoesNotContain(h.Jira.Requests, r => r.Method == "POST");
         Assert.Single(h.GitHub.PullRequests("acme", "app"));
+
+        // The title reached the page and the thread escaped, never as markup.
+        var page = Assert.Single(h.Confluence.Pages, p => p.Id != h.ParentPageId);
+        var pageBody = page.Versions[^1].Body;
+        Assert.Contains("Fix &lt;b&gt;the&lt;/b&gt; thing &amp; &lt;!channel&gt;", pageBody, StringComparison.Ordinal);
+        Assert.DoesNotContain("<b>the</b>", pageBody, StringComparison.Ordinal);
+        var root = await HttpJson.EventuallyAsync(
+            () => Task.FromResult(h.Slack.Channels[IntegrationsHarness.Channel].Messages.FirstOrDefault(m => m.ThreadTs is null || m.ThreadTs == m.Ts)),
+            m => m is not null && m.Text.Contains("— completed", StringComparison.Ordinal), TimeSpan.FromSeconds(30));
+        Assert.Contains("&lt;!channel&gt;", root!.Text, StringComparison.Ordinal);
+        Assert.DoesNotContain("<!channel>", root.Text, StringComparison.Ordinal);
     }
 
     [Fact]
