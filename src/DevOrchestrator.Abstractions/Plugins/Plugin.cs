@@ -8,8 +8,6 @@ public static class PluginTypes
     public const string TaskManagement = "task_management";
     public const string Communication = "communication";
     public const string Documentation = "documentation";
-
-    public static readonly IReadOnlyList<string> All = [AiProvider, VersionControl, TaskManagement, Communication, Documentation];
 }
 
 /// <summary>

@@ -60,16 +60,6 @@ public sealed partial class ExternalEffects(IServiceScopeFactory scopes, TimePro
         return new EffectResult<T>(result, Reused: false);
     }
 
-    /// <summary>The completed result stored under <paramref name="key"/>, or null.</summary>
-    public async Task<T?> FindAsync<T>(string key, CancellationToken cancellationToken) where T : class
-    {
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
-        var result = await db.ExternalEffects.AsNoTracking().Where(e => e.Key == key && e.Status == ExternalEffectStatuses.Completed)
-            .Select(e => e.Result).FirstOrDefaultAsync(cancellationToken);
-        return result is null ? null : JsonSerializer.Deserialize<T>(result, JsonDefaults.Options);
-    }
-
     /// <summary>Creates the pending record, or takes the existing one; returns it with its status before this attempt (null when new).</summary>
     private async Task<(ExternalEffect Record, string? Earlier)> BeginAsync(string key, long? taskId, string plugin, string operation, CancellationToken cancellationToken)
     {
