@@ -167,6 +167,24 @@ public abstract class FakeModelServer : IAsyncDisposable
             }
         }
 
+        // Count the answer as its headers go out, before the client can read it: a test that asserts the counters right
+        // after its call returns must find this request counted.
+        var counted = 0;
+        void Count(int code)
+        {
+            if (Interlocked.Exchange(ref counted, 1) == 0)
+            {
+                request.StatusCode = code;
+                _statusCounts.AddOrUpdate(code, 1, static (_, count) => count + 1);
+            }
+        }
+
+        context.Response.OnStarting(() =>
+        {
+            Count(context.Response.StatusCode);
+            return Task.CompletedTask;
+        });
+
         int status;
         try
         {
@@ -182,8 +200,7 @@ public abstract class FakeModelServer : IAsyncDisposable
             status = await WriteErrorAsync(context.Response, new FakeErrorReply(500, "api_error", $"The fake server failed: {exception.Message}"), context.RequestAborted);
         }
 
-        request.StatusCode = status;
-        _statusCounts.AddOrUpdate(status, 1, static (_, count) => count + 1);
+        Count(status); // an answer that never started (the client went away: 499)
     }
 
     private FakeReply NextReply(RecordedModelRequest request)

@@ -93,6 +93,13 @@ public abstract class FakeVendorServer : IAsyncDisposable
         app.Use(async (context, next) =>
         {
             var request = await RecordAsync(context);
+
+            // Recorded as the headers go out, before the client can read the answer (and again at the end, for one that never started).
+            context.Response.OnStarting(() =>
+            {
+                request.StatusCode = context.Response.StatusCode;
+                return Task.CompletedTask;
+            });
             try
             {
                 if (TakeFault(request.Path) is { } fault)
