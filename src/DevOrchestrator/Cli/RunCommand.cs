@@ -92,20 +92,15 @@ public static class RunCommand
                 var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
                 var project = await FindOrCreateProjectAsync(db, repository, branch, cancellationToken);
                 var lines = taskText.Trim().Split('\n', 2);
-                var now = TimeProvider.System.GetUtcNow();
-                var task = new DevTask
-                {
-                    ProjectId = project.Id,
-                    Title = lines[0].Trim().Length > 500 ? lines[0].Trim()[..500] : lines[0].Trim(),
-                    Description = taskText.Trim(),
-                    Source = TaskSources.Cli,
-                    Workflow = workflowName,
-                    CreatedAt = now,
-                    UpdatedAt = now,
-                };
-                db.Tasks.Add(task);
-                await db.SaveChangesAsync(cancellationToken);
-                await scope.ServiceProvider.GetRequiredService<TaskQueue>().QueueAsync(task, workflowName, null, cancellationToken);
+                var task = await scope.ServiceProvider.GetRequiredService<TaskLifecycle>().CreateAsync(
+                    new NewTask(lines[0].Trim().Length > 500 ? lines[0].Trim()[..500] : lines[0].Trim())
+                    {
+                        ProjectId = project.Id,
+                        Description = taskText.Trim(),
+                        Source = TaskSources.Cli,
+                        Workflow = workflowName,
+                    },
+                    start: true);
                 taskId = task.Id;
             }
 
@@ -138,7 +133,7 @@ public static class RunCommand
                     await using var cancelScope = services.CreateAsyncScope();
                     var cancelDb = cancelScope.ServiceProvider.GetRequiredService<AppDbContext>();
                     var current = await cancelDb.Tasks.SingleAsync(t => t.Id == taskId, CancellationToken.None);
-                    await cancelScope.ServiceProvider.GetRequiredService<TaskQueue>().CancelAsync(current, "cancelled from the command line", CancellationToken.None);
+                    await cancelScope.ServiceProvider.GetRequiredService<TaskLifecycle>().CancelAsync(current, "cancelled from the command line");
                     AnsiConsole.MarkupLine("[yellow]cancelling…[/]");
                 }
 

@@ -62,11 +62,15 @@ public abstract class AppDbContext(DbContextOptions options) : DbContext(options
             e.Property(t => t.Priority).HasMaxLength(20);
             e.Property(t => t.ExternalId).HasMaxLength(200);
             e.Property(t => t.IdempotencyKey).HasMaxLength(200);
+            e.Property(t => t.IdempotencyFingerprint).HasMaxLength(64);
             e.Property(t => t.Kind).HasMaxLength(20);
             e.HasOne<DevTask>().WithMany().HasForeignKey(t => t.ParentId).OnDelete(DeleteBehavior.SetNull);
             e.HasOne<Project>().WithMany().HasForeignKey(t => t.ProjectId).OnDelete(DeleteBehavior.Restrict);
             e.HasOne<User>().WithMany().HasForeignKey(t => t.CreatedByUserId).OnDelete(DeleteBehavior.SetNull);
             e.HasIndex(t => new { t.Status, t.CreatedAt });
+            // The queue: claims read queued tasks in order and running tasks whose lease has expired.
+            e.HasIndex(t => new { t.Status, t.QueuedAt });
+            e.HasIndex(t => new { t.Status, t.LeaseExpiresAt });
             e.HasIndex(t => new { t.ProjectId, t.Status, t.CreatedAt });
             e.HasIndex(t => new { t.Source, t.ExternalId }).IsUnique();
             e.HasIndex(t => new { t.CreatedByUserId, t.IdempotencyKey }).IsUnique();

@@ -122,12 +122,19 @@ public sealed partial class ApiExceptionHandler(ILogger<ApiExceptionHandler> log
                 (400, ErrorCodes.ValidationError, "The request needs a JSON body.", new Dictionary<string, string[]> { ["body"] = ["is required"] }),
             BadHttpRequestException bad => (bad.StatusCode, bad.StatusCode == 400 ? ErrorCodes.ValidationError : ErrorCodes.BadRequest, DescribeBadRequest(bad), BadRequestDetails(bad)),
             OperationCanceledException when httpContext.RequestAborted.IsCancellationRequested => (499, ErrorCodes.BadRequest, "The client closed the request.", null),
+            _ when Data.TransientDatabaseErrors.IsTransient(exception) => (503, ErrorCodes.Unavailable,
+                "The database is briefly unavailable; retry in a few seconds (with the same Idempotency-Key, a retried create cannot make a duplicate).", null),
             _ => (500, ErrorCodes.Internal, "An internal error occurred. The request id identifies it in the logs.", null),
         };
 
         if (status == 500)
         {
             LogUnhandled(logger, exception, httpContext.Request.Method, httpContext.Request.Path);
+        }
+        else if (status == 503)
+        {
+            LogTransient(logger, exception, httpContext.Request.Method, httpContext.Request.Path);
+            httpContext.Response.Headers.RetryAfter = "2";
         }
 
         if (httpContext.Response.HasStarted)
@@ -197,4 +204,7 @@ public sealed partial class ApiExceptionHandler(ILogger<ApiExceptionHandler> log
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled error on {Method} {Path}")]
     private static partial void LogUnhandled(ILogger logger, Exception exception, string method, string path);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Transient database error on {Method} {Path}; answered 503")]
+    private static partial void LogTransient(ILogger logger, Exception exception, string method, string path);
 }

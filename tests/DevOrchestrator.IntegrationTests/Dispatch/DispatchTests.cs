@@ -7,7 +7,6 @@ using DevOrchestrator.Features.Workflows;
 using DevOrchestrator.Hosting;
 using DevOrchestrator.IntegrationTests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace DevOrchestrator.IntegrationTests.Dispatch;
 
@@ -93,8 +92,8 @@ public sealed class DispatchTests
             orphanId = await CreateTaskAsync(client, project, "running during the crash", "echo two > TWO.txt");
         }
 
-        // What a crash leaves behind: a committed queued task whose job died with the in-memory queue (or was never
-        // enqueued), and a running task whose worker vanished (its lease has run out).
+        // What a crash leaves behind: a committed queued task nobody took, and a running task whose worker vanished
+        // after claiming it (a claim lost before or after the run started: its lease has run out).
         await using (var d = first.State.OpenDb())
         {
             var now = DateTimeOffset.UtcNow;
@@ -103,7 +102,6 @@ public sealed class DispatchTests
                 d.WorkflowExecutions.Add(new WorkflowExecution { TaskId = task.Id, WorkflowName = task.Workflow, Variables = task.Variables, CreatedAt = now, Status = WorkflowStatuses.Queued });
                 task.Status = task.Id == queuedId ? TaskStatuses.Queued : TaskStatuses.Running;
                 task.QueuedAt = now.AddMinutes(-1);
-                task.JobId = "job-lost-in-the-crash";
                 if (task.Id == orphanId)
                 {
                     task.WorkerId = "dead-worker";
@@ -166,39 +164,42 @@ public sealed class DispatchTests
     }
 
     [Fact]
-    public async Task Two_workers_racing_for_one_task_run_it_exactly_once()
+    public async Task Two_workers_starting_at_once_on_the_same_queued_tasks_run_each_exactly_once()
     {
         var ct = TestContext.Current.CancellationToken;
         await using var api = await ServiceUnderTest.StartAsync(Db.Postgres, ServiceRole.Api, cancellationToken: ct);
         using var client = await api.ClientForNewUserAsync(Roles.Operator, ct);
         var bare = await GitFixtures.CreateBareRepositoryAsync(api.State.Root, ct);
         var project = await CreateProjectAsync(client, bare);
-        var id = await CreateTaskAsync(client, project, "contested", "echo raced >> RACE.txt");
-        await api.WithDbAsync(async d =>
+        var ids = new List<long>();
+        for (var i = 0; i < 6; i++)
         {
-            var task = await d.Tasks.SingleAsync(t => t.Id == id, ct);
-            task.Status = TaskStatuses.Queued;
-            task.QueuedAt = DateTimeOffset.UtcNow;
-            d.WorkflowExecutions.Add(new WorkflowExecution { TaskId = id, WorkflowName = task.Workflow, Variables = task.Variables, CreatedAt = DateTimeOffset.UtcNow });
-            return await d.SaveChangesAsync(ct);
-        });
-
-        await using var workerA = await ServiceUnderTest.StartAsync(Db.Postgres, ServiceRole.Worker, shareWith: api, cancellationToken: ct);
-        await using var workerB = await ServiceUnderTest.StartAsync(Db.Postgres, ServiceRole.Worker, shareWith: api, cancellationToken: ct);
-
-        // Both workers got a job for the task at the same moment.
-        async Task RunJobAsync(ServiceUnderTest worker)
-        {
-            await using var scope = worker.Services.CreateAsyncScope();
-            await scope.ServiceProvider.GetRequiredService<TaskJob>().RunAsync(id, ct);
+            ids.Add(await StartTaskAsync(client, project, $"contested {i}", "echo raced >> RACE.txt"));
         }
 
-        await Task.WhenAll(RunJobAsync(workerA), RunJobAsync(workerB));
-        var task = await WaitForFinishAsync(client, id);
-        Assert.Equal("completed", (string?)task["task"]!["status"]);
-        Assert.Equal(1, (int)task["task"]!["attempts"]!);
-        Assert.Equal(1, await api.WithDbAsync(d => d.AgentExecutions.CountAsync(a => a.TaskId == id, ct)));
-        Assert.Equal("raced", await GitFixtures.GitAsync(bare, ct, "show", $"{(string?)task["task"]!["branch"]}:RACE.txt"));
+        // Both workers find the same six queued rows at start and claim at the same moment.
+        var workers = await Task.WhenAll(
+            ServiceUnderTest.StartAsync(Db.Postgres, ServiceRole.Worker, shareWith: api, cancellationToken: ct),
+            ServiceUnderTest.StartAsync(Db.Postgres, ServiceRole.Worker, shareWith: api, cancellationToken: ct));
+        try
+        {
+            foreach (var id in ids)
+            {
+                var task = await WaitForFinishAsync(client, id);
+                Assert.Equal("completed", (string?)task["task"]!["status"]);
+                Assert.Equal(1, (int)task["task"]!["attempts"]!);
+                Assert.Equal("raced", await GitFixtures.GitAsync(bare, ct, "show", $"{(string?)task["task"]!["branch"]}:RACE.txt"));
+            }
+
+            Assert.Equal(ids.Count, await api.WithDbAsync(d => d.AgentExecutions.CountAsync(a => ids.Contains(a.TaskId), ct)));
+        }
+        finally
+        {
+            foreach (var worker in workers)
+            {
+                await worker.DisposeAsync();
+            }
+        }
     }
 
     [Fact]

@@ -79,7 +79,7 @@ public static class AgentsApi
             ? Api.Ok(context, AgentResponse.From(agent))
             : Api.NotFound(context, "Agent execution", id);
 
-    private static async Task<IResult> StopAsync(long id, HttpContext context, AppDbContext db, TaskQueue queue, CancellationToken cancellationToken)
+    private static async Task<IResult> StopAsync(long id, HttpContext context, AppDbContext db, TaskLifecycle lifecycle, CancellationToken cancellationToken)
     {
         var agent = await db.AgentExecutions.AsNoTracking().FirstOrDefaultAsync(a => a.Id == id, cancellationToken);
         if (agent is null)
@@ -93,7 +93,7 @@ public static class AgentsApi
         }
 
         var task = await db.Tasks.FirstAsync(t => t.Id == agent.TaskId, cancellationToken);
-        var status = await queue.CancelAsync(task, $"agent {id} stopped by {context.User.FindFirst("email")?.Value ?? "a user"}", cancellationToken);
+        var status = await lifecycle.CancelAsync(task, $"agent {id} stopped by {context.User.FindFirst("email")?.Value ?? "a user"}");
         return Api.Ok(context, new { id, task_id = agent.TaskId, task_status = status ?? task.Status, stop_requested = true }, "Stop requested.",
             statusCode: StatusCodes.Status202Accepted);
     }

@@ -23,7 +23,7 @@ public sealed partial class PlanTrackerSync(AppDbContext db, PluginRegistry regi
         string.IsNullOrWhiteSpace(project.JiraProjectKey) ? null : registry.Configured<ITaskManagementPlugin>();
 
     [AutomaticRetry(Attempts = 3)]
-    [Queue(TaskDispatch.Queue)]
+    [Queue(TaskDispatch.BackgroundQueue)]
     public async Task<int> RunAsync(long projectId, long[] epicIds, CancellationToken cancellationToken)
     {
         var project = await db.Projects.AsNoTracking().SingleAsync(p => p.Id == projectId, cancellationToken);

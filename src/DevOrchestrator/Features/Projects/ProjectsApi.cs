@@ -4,8 +4,6 @@ using DevOrchestrator.Data;
 using DevOrchestrator.Features.Agents;
 using DevOrchestrator.Features.Auth;
 using DevOrchestrator.Features.Costs;
-using DevOrchestrator.Features.Events;
-using DevOrchestrator.Features.Health;
 using DevOrchestrator.Features.Tasks;
 using DevOrchestrator.Hosting;
 using Hangfire;
@@ -172,8 +170,8 @@ public static class ProjectsApi
     /// (nothing is stored).
     /// </summary>
     private static async Task<IResult> GeneratePlanAsync(
-        long id, GeneratePlanRequest? request, HttpContext context, AppDbContext db, PlanningAgent planner, TaskQueue queue, EventPublisher events,
-        TimeProvider timeProvider, DevOrchestratorMetrics metrics, Plugins.PluginRegistry plugins, IBackgroundJobClient jobs, CancellationToken cancellationToken)
+        long id, GeneratePlanRequest? request, HttpContext context, AppDbContext db, PlanningAgent planner, TaskLifecycle lifecycle,
+        Plugins.PluginRegistry plugins, IBackgroundJobClient jobs, CancellationToken cancellationToken)
     {
         var validation = ValidatePlanRequest(request);
         if (!validation.IsValid)
@@ -217,57 +215,31 @@ public static class ProjectsApi
                 $"The model provider did not answer the planning request after retries: {ModelResilience.Describe(ex)}");
         }
 
-        var now = timeProvider.GetUtcNow();
-        DevTask NewTask(PlannedTask item, string kind, long? parentId)
+        NewTask Planned(PlannedTask item) => new(item.Title)
         {
-            var task = new DevTask
-            {
-                Title = item.Title,
-                Description = DescribeWithCriteria(item),
-                Kind = kind,
-                ParentId = parentId,
-                ProjectId = id,
-                Source = TaskSources.Plan,
-                Variables = JsonSerializer.Serialize(new { acceptance_criteria = item.AcceptanceCriteria }, JsonDefaults.Options),
-                CreatedByUserId = userId,
-                CreatedAt = now,
-                UpdatedAt = now,
-            };
-            db.Tasks.Add(task);
-            events.Add(db, task, EventTypes.TaskStatusUpdate, new { status = TaskStatuses.Pending, previous_status = (string?)null, title = task.Title, kind });
-            return task;
-        }
+            Description = DescribeWithCriteria(item),
+            ProjectId = id,
+            Source = TaskSources.Plan,
+            Variables = JsonSerializer.Serialize(new { acceptance_criteria = item.AcceptanceCriteria }, JsonDefaults.Options),
+            CreatedByUserId = userId,
+        };
 
-        // Epics first (their ids become the tasks' parent_id), then their tasks: one transaction, all or nothing.
-        List<(PlannedEpic Plan, DevTask Row, List<DevTask> Tasks)> stored;
-        await using (var transaction = await db.Database.BeginTransactionAsync(cancellationToken))
-        {
-            stored = result.Plan.Epics.Select(e => (e, NewTask(new PlannedTask(e.Title, e.Description, e.AcceptanceCriteria), TaskKinds.Epic, null), new List<DevTask>())).ToList();
-            await db.SaveChangesAsync(cancellationToken);
-            foreach (var (plan, row, tasks) in stored)
-            {
-                tasks.AddRange(plan.Tasks.Select(t => NewTask(t, TaskKinds.Task, row.Id)));
-            }
-
-            await db.SaveChangesAsync(cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
-        }
-
-        metrics.TaskTransitions.WithLabels(TaskStatuses.Pending).Inc(stored.Count + result.Plan.TaskCount);
-        if (request.AutoStart == true)
-        {
-            foreach (var task in stored.SelectMany(s => s.Tasks))
-            {
-                await queue.QueueAsync(task, task.Workflow, null, cancellationToken);
-            }
-        }
+        // Epics first (their ids become the tasks' parent_id), then their tasks: one transaction, all or nothing,
+        // committed whether or not the client is still there (the model call is paid for).
+        var created = await lifecycle.CreatePlanAsync(
+            result.Plan.Epics.Select(e => (Planned(new PlannedTask(e.Title, e.Description, e.AcceptanceCriteria)), (IReadOnlyList<NewTask>)e.Tasks.Select(Planned).ToList())).ToList(),
+            startTasks: request.AutoStart == true);
+        var stored = result.Plan.Epics.Zip(created, (plan, rows) => (Plan: plan, Row: rows.Epic, Tasks: rows.Tasks)).ToList();
 
         // The issues are made in the background (a tracker's rate limit makes a large plan take minutes).
         PlanTrackerResponse? tracker = null;
         if (PlanTrackerSync.TrackerFor(plugins, project) is { } trackerPlugin)
         {
             var epicIds = stored.Select(s => s.Row.Id).ToArray();
-            jobs.Create<PlanTrackerSync>(sync => sync.RunAsync(id, epicIds, CancellationToken.None), new Hangfire.States.EnqueuedState(TaskDispatch.Queue));
+            // Hangfire's client is synchronous: off the request thread.
+            await Task.Factory.StartNew(
+                () => jobs.Create<PlanTrackerSync>(sync => sync.RunAsync(id, epicIds, CancellationToken.None), new Hangfire.States.EnqueuedState(TaskDispatch.BackgroundQueue)),
+                CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
             tracker = new PlanTrackerResponse(trackerPlugin.Name, project.JiraProjectKey!, "queued");
         }
 

@@ -1,6 +1,6 @@
 namespace DevOrchestrator.Features.Tasks;
 
-/// <summary>A unit of development work. The row is the truth; a queued job only says "work on task N".</summary>
+/// <summary>A unit of development work. The row is the truth and the queue: workers claim queued rows (see <see cref="TaskDispatcher"/>).</summary>
 public sealed class DevTask
 {
     public long Id { get; set; }
@@ -20,6 +20,9 @@ public sealed class DevTask
     public long? CreatedByUserId { get; set; }
     public string? IdempotencyKey { get; set; }
 
+    /// <summary>SHA-256 of the creating request's body: the same key with another body is a conflict, not a repeat.</summary>
+    public string? IdempotencyFingerprint { get; set; }
+
     /// <summary><c>task</c>, or <c>epic</c> for a planning agent's epic (its tasks have <see cref="ParentId"/>).</summary>
     public string Kind { get; set; } = TaskKinds.Task;
     public long? ParentId { get; set; }
@@ -36,8 +39,6 @@ public sealed class DevTask
     /// <summary>Worst-case costs of its calls in flight, in micro-dollars.</summary>
     public long CostReservedMicros { get; set; }
 
-    /// <summary>The id of the last job enqueued for the task, so the sweeper can tell a live job from a lost one.</summary>
-    public string? JobId { get; set; }
 
     /// <summary>How many times a worker has claimed the task.</summary>
     public int Attempts { get; set; }

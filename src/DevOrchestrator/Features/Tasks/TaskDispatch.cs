@@ -6,15 +6,17 @@ using Hangfire.PostgreSql;
 namespace DevOrchestrator.Features.Tasks;
 
 /// <summary>
-/// Hangfire is the transport that says "work on task N": in-memory storage on the embedded default, PostgreSQL storage
-/// (with LISTEN/NOTIFY long polling) when DATABASE_URL is PostgreSQL. The task table stays the truth: a job only carries
-/// the task id, the claim in <see cref="TaskJob"/> decides who runs it, and <see cref="TaskSweeper"/> re-enqueues what a
-/// crash lost. The storage is built per host (not Hangfire's static JobStorage.Current) so that several hosts can share
-/// one process in tests.
+/// Dispatch: the tasks table is the queue (<see cref="TaskDispatcher"/> claims rows, <see cref="TaskWakeup"/> and, on
+/// PostgreSQL, <see cref="TaskNotificationListener"/> wake it; decision 0006). Hangfire stays for what it is good at —
+/// recurring and delayed background jobs (the Jira poll, a plan's tracker sync) — on the database (PostgreSQL storage,
+/// or in-memory on the embedded default), never on the request path of a task. Redis, when set, is not on the task
+/// path at all: it is watched by /health. The Hangfire storage is built per host (not the static JobStorage.Current)
+/// so that several hosts can share one process in tests.
 /// </summary>
 public static class TaskDispatch
 {
-    public const string Queue = "tasks";
+    /// <summary>The Hangfire queue of background jobs (not tasks).</summary>
+    public const string BackgroundQueue = "default";
 
     public static IServiceCollection AddTaskDispatch(this IServiceCollection services, DevOrchestratorSettings settings, ServiceRole role)
     {
@@ -24,22 +26,29 @@ public static class TaskDispatch
             services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis", Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Degraded);
         }
 
-        services.AddSingleton<JobStorage>(sp => CreateStorage(settings, sp));
+        services.AddSingleton<JobStorage>(sp => CreateStorage(settings));
         services.AddSingleton<JobActivator>(sp => new Hangfire.AspNetCore.AspNetCoreJobActivator(sp.GetRequiredService<IServiceScopeFactory>()));
         services.AddSingleton<IBackgroundJobClient>(sp => new BackgroundJobClient(sp.GetRequiredService<JobStorage>()));
 
         // Registers the dashboard's services; the storage, activator and client above win over its global defaults.
         services.AddHangfire(c => c.SetDataCompatibilityLevel(CompatibilityLevel.Version_180).UseRecommendedSerializerSettings());
-        services.AddScoped<TaskQueue>();
+        services.AddScoped<TaskLifecycle>();
+        services.AddSingleton<TaskWakeup>();
         services.AddSingleton<RunningTasks>();
         services.AddSingleton<WorkerIdentity>();
 
         if (role.RunsWorkers())
         {
-            services.AddScoped<TaskJob>();
+            services.AddScoped<TaskRun>();
+            services.AddSingleton<TaskDispatcher>();
             services.AddHostedService(sp => sp.GetRequiredService<RunningTasks>());
-            services.AddHostedService<TaskSweeper>();
-            services.AddHostedService(sp => new HangfireServerHost(sp.GetRequiredService<JobStorage>(), sp.GetRequiredService<JobActivator>(), settings, sp.GetRequiredService<WorkerIdentity>()));
+            services.AddHostedService(sp => sp.GetRequiredService<TaskDispatcher>());
+            if (settings.UsesPostgres)
+            {
+                services.AddHostedService<TaskNotificationListener>();
+            }
+
+            services.AddHostedService(sp => new HangfireServerHost(sp.GetRequiredService<JobStorage>(), sp.GetRequiredService<JobActivator>(), sp.GetRequiredService<WorkerIdentity>()));
         }
 
         return services;
@@ -51,32 +60,18 @@ public static class TaskDispatch
         app.UseHangfireDashboard("/hangfire", new DashboardOptions { DisplayStorageConnectionString = false, DashboardTitle = "DevOrchestrator jobs" }, app.Services.GetRequiredService<JobStorage>());
     }
 
-    private static JobStorage CreateStorage(DevOrchestratorSettings settings, IServiceProvider services)
+    private static JobStorage CreateStorage(DevOrchestratorSettings settings)
     {
-        if (settings.RedisUrl is { Length: > 0 })
-        {
-            return new Hangfire.Redis.StackExchange.RedisStorage(
-                services.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>(),
-                new Hangfire.Redis.StackExchange.RedisStorageOptions
-                {
-                    Prefix = "{" + settings.RedisKeyPrefix.TrimEnd(':') + "}:hangfire:",
-                    Db = RedisUrls.ToConfiguration(settings.RedisUrl).DefaultDatabase ?? 0,
-                    // Short: a job fetched by a worker that then died reappears soon. A long run re-delivered while it
-                    // still runs is harmless: the claim in TaskJob refuses a task whose lease is alive.
-                    InvisibilityTimeout = TimeSpan.FromMinutes(2),
-                });
-        }
-
         if (!settings.UsesPostgres)
         {
             return new InMemoryStorage(new InMemoryStorageOptions { MaxExpirationTime = TimeSpan.FromHours(1) });
         }
 
-        // Its own Npgsql pool (pools are per connection string): busy agents holding EF's connections must not leave the
-        // queue without one (it was seen to stall for 15 s with 500 agents sharing one pool).
+        // Its own small Npgsql pool (pools are per connection string), so background jobs never take the API's connections.
         var connectionString = new Npgsql.NpgsqlConnectionStringBuilder(DatabaseUrls.ToNpgsqlConnectionString(settings.DatabaseUrl!))
         {
-            ApplicationName = "devorch-queue",
+            ApplicationName = "devorch-jobs",
+            MaxPoolSize = JobsPoolSize,
         }.ConnectionString;
         return new PostgreSqlStorage(
             new Hangfire.PostgreSql.Factories.NpgsqlConnectionFactory(connectionString, new PostgreSqlStorageOptions()),
@@ -86,15 +81,18 @@ public static class TaskDispatch
                 PrepareSchemaIfNecessary = true,
                 EnableLongPolling = true,
                 QueuePollInterval = TimeSpan.FromSeconds(5),
-                DistributedLockTimeout = TimeSpan.FromMinutes(1),
-                // See the Redis storage above: re-delivery of a fetched job is harmless, losing it for 30 minutes is not.
-                InvisibilityTimeout = TimeSpan.FromMinutes(2),
+                DistributedLockTimeout = TimeSpan.FromSeconds(30),
+                // A background job fetched by a worker that then died reappears after this; every job is idempotent.
+                InvisibilityTimeout = TimeSpan.FromMinutes(5),
             });
     }
+
+    /// <summary>Connections of the Hangfire storage's pool per process (see docs/architecture.md, connection budget).</summary>
+    public const int JobsPoolSize = 5;
 }
 
 /// <summary>Runs the Hangfire server of a worker for the lifetime of the host.</summary>
-internal sealed class HangfireServerHost(JobStorage storage, JobActivator activator, DevOrchestratorSettings settings, WorkerIdentity identity) : IHostedService, IDisposable
+internal sealed class HangfireServerHost(JobStorage storage, JobActivator activator, WorkerIdentity identity) : IHostedService, IDisposable
 {
     private BackgroundJobServer? _server;
 
@@ -104,8 +102,8 @@ internal sealed class HangfireServerHost(JobStorage storage, JobActivator activa
             new BackgroundJobServerOptions
             {
                 ServerName = identity.Id,
-                WorkerCount = settings.MaxWorkers,
-                Queues = [TaskDispatch.Queue, "default"],
+                WorkerCount = 2,
+                Queues = [TaskDispatch.BackgroundQueue],
                 Activator = activator,
                 SchedulePollingInterval = TimeSpan.FromSeconds(5),
                 ShutdownTimeout = TimeSpan.FromSeconds(10),
@@ -134,7 +132,7 @@ public sealed class WorkerIdentity
     public string Id { get; } = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..8]}";
 }
 
-/// <summary>Redis carries only the job queue: when it is down, tasks wait (the sweeper re-enqueues them), so it degrades rather than fails the service.</summary>
+/// <summary>Redis is not on the task path: when it is down the service is degraded, not unhealthy, and tasks still run.</summary>
 internal sealed class RedisHealthCheck(StackExchange.Redis.IConnectionMultiplexer redis) : Microsoft.Extensions.Diagnostics.HealthChecks.IHealthCheck
 {
     public async Task<Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult> CheckHealthAsync(

@@ -3,8 +3,6 @@ using System.Text.Json;
 using DevOrchestrator.Data;
 using DevOrchestrator.Features.Auth;
 using DevOrchestrator.Features.Costs;
-using DevOrchestrator.Features.Events;
-using DevOrchestrator.Features.Health;
 using DevOrchestrator.Features.Workflows;
 using DevOrchestrator.Hosting;
 using Microsoft.EntityFrameworkCore;
@@ -153,9 +151,12 @@ public static class TasksApi
         });
     }
 
+    /// <summary>How long an Idempotency-Key is remembered; after that the same key creates a new task.</summary>
+    public static readonly TimeSpan IdempotencyKeyLifetime = TimeSpan.FromHours(24);
+
     private static async Task<IResult> CreateAsync(
-        CreateTaskRequest request, HttpContext context, AppDbContext db, TaskQueue queue, WorkflowCatalog workflows, EventPublisher events,
-        TimeProvider timeProvider, DevOrchestratorMetrics metrics, CancellationToken cancellationToken)
+        CreateTaskRequest request, HttpContext context, AppDbContext db, TaskLifecycle lifecycle, WorkflowCatalog workflows,
+        TimeProvider timeProvider, CancellationToken cancellationToken)
     {
         var userId = context.User.UserId();
         var idempotencyKey = context.Request.Headers[IdempotencyHeader].ToString();
@@ -186,10 +187,17 @@ public static class TasksApi
             return Api.Invalid(context, validation);
         }
 
+        var fingerprint = idempotencyKey.Length > 0 ? Fingerprint(request) : null;
         if (idempotencyKey.Length > 0 && await FindByIdempotencyKeyAsync(db, userId, idempotencyKey, cancellationToken) is { } earlier)
         {
-            context.Response.Headers["Idempotent-Replayed"] = "true";
-            return Api.Ok(context, TaskResponse.From(earlier), "Task already created with this Idempotency-Key.", statusCode: StatusCodes.Status201Created);
+            if (earlier.CreatedAt >= timeProvider.GetUtcNow() - IdempotencyKeyLifetime)
+            {
+                return Replay(context, earlier, fingerprint);
+            }
+
+            // Expired: the key is free again (the earlier task keeps everything but the key).
+            await db.Tasks.Where(t => t.Id == earlier.Id && t.IdempotencyKey == idempotencyKey)
+                .ExecuteUpdateAsync(s => s.SetProperty(t => t.IdempotencyKey, (string?)null).SetProperty(t => t.IdempotencyFingerprint, (string?)null), CancellationToken.None);
         }
 
         var source = request.Source ?? TaskSources.Api;
@@ -199,56 +207,63 @@ public static class TasksApi
             return Api.Conflict(context, $"Task {existing.Id} already exists for {source} item '{externalId}'.");
         }
 
-        var now = timeProvider.GetUtcNow();
-        var task = new DevTask
-        {
-            Title = request.Title!.Trim(),
-            Description = request.Description,
-            ProjectId = request.ProjectId,
-            Priority = request.Priority ?? TaskPriorities.Medium,
-            Source = source,
-            ExternalId = string.IsNullOrEmpty(request.ExternalId) ? null : request.ExternalId,
-            Workflow = request.Workflow ?? "standard_dev_workflow",
-            AgentType = request.AgentType ?? "development",
-            Variables = request.Variables is null ? null : JsonSerializer.Serialize(request.Variables, JsonDefaults.Options),
-            CreatedByUserId = userId,
-            IdempotencyKey = idempotencyKey.Length > 0 ? idempotencyKey : null,
-            CreatedAt = now,
-            UpdatedAt = now,
-        };
-        db.Tasks.Add(task);
-        // The task and its first event in one commit (the event's task id is filled in by the save).
-        events.Add(db, task, EventTypes.TaskStatusUpdate, new { status = TaskStatuses.Pending, previous_status = (string?)null, title = task.Title });
+        var start = request.AutoStart == true;
+        DevTask task;
         try
         {
-            await db.SaveChangesAsync(cancellationToken);
+            // From here on the request's token is not used: the client may go away, the task it asked for may not.
+            task = await lifecycle.CreateAsync(new NewTask(request.Title!.Trim())
+            {
+                Description = request.Description,
+                ProjectId = request.ProjectId,
+                Priority = request.Priority ?? TaskPriorities.Medium,
+                Source = source,
+                ExternalId = string.IsNullOrEmpty(request.ExternalId) ? null : request.ExternalId,
+                Workflow = request.Workflow ?? "standard_dev_workflow",
+                AgentType = request.AgentType ?? "development",
+                Variables = request.Variables is null ? null : JsonSerializer.Serialize(request.Variables, JsonDefaults.Options),
+                CreatedByUserId = userId,
+                IdempotencyKey = idempotencyKey.Length > 0 ? idempotencyKey : null,
+                IdempotencyFingerprint = fingerprint,
+            }, start);
         }
-        catch (DbUpdateException) when (idempotencyKey.Length > 0 || task.ExternalId is not null)
+        catch (DbUpdateException ex) when (TransientDatabaseErrors.IsUniqueViolation(ex) && (idempotencyKey.Length > 0 || request.ExternalId is { Length: > 0 }))
         {
             // A concurrent request with the same key or external id won the race: answer with its task.
             db.ChangeTracker.Clear();
             var winner = idempotencyKey.Length > 0
-                ? await FindByIdempotencyKeyAsync(db, userId, idempotencyKey, cancellationToken)
-                : await db.Tasks.AsNoTracking().FirstOrDefaultAsync(t => t.Source == source && t.ExternalId == task.ExternalId, cancellationToken);
+                ? await FindByIdempotencyKeyAsync(db, userId, idempotencyKey, CancellationToken.None)
+                : await db.Tasks.AsNoTracking().FirstOrDefaultAsync(t => t.Source == source && t.ExternalId == request.ExternalId, CancellationToken.None);
             if (winner is null)
             {
                 throw;
             }
 
             return idempotencyKey.Length > 0
-                ? Api.Ok(context, TaskResponse.From(winner), "Task already created with this Idempotency-Key.", statusCode: StatusCodes.Status201Created)
-                : Api.Conflict(context, $"Task {winner.Id} already exists for {source} item '{task.ExternalId}'.");
-        }
-
-        metrics.TaskTransitions.WithLabels(TaskStatuses.Pending).Inc();
-        if (request.AutoStart == true)
-        {
-            await queue.QueueAsync(task, task.Workflow, null, cancellationToken);
+                ? Replay(context, winner, fingerprint)
+                : Api.Conflict(context, $"Task {winner.Id} already exists for {source} item '{request.ExternalId}'.");
         }
 
         context.Response.Headers.Location = $"/api/v1/tasks/{task.Id}";
-        return Api.Ok(context, TaskResponse.From(task), request.AutoStart == true ? "Task created and queued." : "Task created.", statusCode: StatusCodes.Status201Created);
+        return Api.Ok(context, TaskResponse.From(task), start ? "Task created and queued." : "Task created.", statusCode: StatusCodes.Status201Created);
     }
+
+    /// <summary>The answer to a repeated Idempotency-Key: the first result for the same body, 409 for another body.</summary>
+    private static IResult Replay(HttpContext context, DevTask earlier, string? fingerprint)
+    {
+        if (earlier.IdempotencyFingerprint is { } stored && stored != fingerprint)
+        {
+            return Api.Conflict(context, $"{IdempotencyHeader} was used for task {earlier.Id} with a different request body; use a new key for a new task.");
+        }
+
+        context.Response.Headers["Idempotent-Replayed"] = "true";
+        context.Response.Headers.Location = $"/api/v1/tasks/{earlier.Id}";
+        return Api.Ok(context, TaskResponse.From(earlier), "Task already created with this Idempotency-Key.", statusCode: StatusCodes.Status201Created);
+    }
+
+    /// <summary>SHA-256 of the request as bound (field order fixed by the record, variables in the order sent).</summary>
+    internal static string Fingerprint(CreateTaskRequest request) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(request, JsonDefaults.Options)));
 
     private static Task<DevTask?> FindByIdempotencyKeyAsync(AppDbContext db, long? userId, string key, CancellationToken cancellationToken) =>
         db.Tasks.AsNoTracking().FirstOrDefaultAsync(t => t.CreatedByUserId == userId && t.IdempotencyKey == key, cancellationToken);
@@ -292,7 +307,7 @@ public static class TasksApi
         return Api.Ok(context, TaskResponse.From(task), "Task updated.");
     }
 
-    private static async Task<IResult> AssignAsync(long id, AssignRequest? request, HttpContext context, AppDbContext db, TaskQueue queue, WorkflowCatalog workflows, CancellationToken cancellationToken)
+    private static async Task<IResult> AssignAsync(long id, AssignRequest? request, HttpContext context, AppDbContext db, TaskLifecycle lifecycle, WorkflowCatalog workflows, CancellationToken cancellationToken)
     {
         request ??= new AssignRequest(null, null, null, null);
         var validation = new Validation().OneOf("agent_type", request.AgentType, AgentTypes).OneOf("priority", request.Priority, TaskPriorities.All);
@@ -326,12 +341,17 @@ public static class TasksApi
         if (request.AgentType is not null) task.AgentType = request.AgentType;
         if (request.Priority is not null) task.Priority = request.Priority;
         var variables = request.Variables is null ? null : JsonSerializer.Serialize(request.Variables, JsonDefaults.Options);
-        var execution = await queue.QueueAsync(task, workflow, variables, cancellationToken);
+        var execution = await lifecycle.QueueAsync(task, workflow, variables);
+        if (execution is null)
+        {
+            return Api.Conflict(context, $"Task {id} was queued by another request meanwhile.");
+        }
+
         return Api.Ok(context, new { task = TaskResponse.From(task), workflow_execution_id = execution.Id }, $"Task queued for the {task.AgentType} agent.",
             statusCode: StatusCodes.Status202Accepted);
     }
 
-    private static async Task<IResult> CancelAsync(long id, CancelRequest? request, HttpContext context, AppDbContext db, TaskQueue queue, CancellationToken cancellationToken)
+    private static async Task<IResult> CancelAsync(long id, CancelRequest? request, HttpContext context, AppDbContext db, TaskLifecycle lifecycle, CancellationToken cancellationToken)
     {
         var validation = new Validation().MaxLength("reason", request?.Reason, 2000);
         if (!validation.IsValid)
@@ -345,7 +365,7 @@ public static class TasksApi
             return Api.NotFound(context, "Task", id);
         }
 
-        var status = await queue.CancelAsync(task, request?.Reason ?? $"cancelled by {context.User.FindFirst("email")?.Value ?? "a user"}", cancellationToken);
+        var status = await lifecycle.CancelAsync(task, request?.Reason ?? $"cancelled by {context.User.FindFirst("email")?.Value ?? "a user"}");
         if (status is null)
         {
             return Api.Conflict(context, $"Task {id} has already finished ({task.Status}).");

@@ -69,10 +69,39 @@ public sealed partial class JiraIntakePoll(
     private static partial void LogUnmapped(ILogger logger, string issueKey, string reason);
 }
 
-/// <summary>Schedules (or removes) the poll at start, from <c>JIRA_POLL_INTERVAL_SECONDS</c>.</summary>
-public sealed class JiraIntakeSchedule(IRecurringJobManager jobs, IOptionsMonitor<JiraSettings> options) : IHostedService
+/// <summary>
+/// Schedules (or removes) the poll at start, from <c>JIRA_POLL_INTERVAL_SECONDS</c>. In the background and retried:
+/// a lock held by a worker that was killed (Hangfire's distributed lock on PostgreSQL) delays the schedule, it never
+/// stops the process from starting.
+/// </summary>
+public sealed partial class JiraIntakeSchedule(IRecurringJobManager jobs, IOptionsMonitor<JiraSettings> options, TimeProvider timeProvider, ILogger<JiraIntakeSchedule> logger)
+    : BackgroundService
 {
-    public Task StartAsync(CancellationToken cancellationToken)
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var delay = TimeSpan.FromSeconds(1);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                // Hangfire's API is synchronous: keep it off the threads that serve requests.
+                await Task.Factory.StartNew(Schedule, stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+                return;
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                LogScheduleFailed(logger, ex, delay.TotalSeconds);
+                await Task.Delay(delay, timeProvider, stoppingToken).ContinueWith(static _ => { }, TaskScheduler.Default);
+                delay = TimeSpan.FromSeconds(Math.Min(60, delay.TotalSeconds * 2));
+            }
+        }
+    }
+
+    private void Schedule()
     {
         if (options.CurrentValue.PollInterval is not { } interval)
         {
@@ -80,13 +109,12 @@ public sealed class JiraIntakeSchedule(IRecurringJobManager jobs, IOptionsMonito
         }
         else
         {
-            jobs.AddOrUpdate<JiraIntakePoll>(JiraIntakePoll.JobId, Tasks.TaskDispatch.Queue, poll => poll.RunAsync(CancellationToken.None), Cron((int)interval.TotalSeconds));
+            jobs.AddOrUpdate<JiraIntakePoll>(JiraIntakePoll.JobId, Tasks.TaskDispatch.BackgroundQueue, poll => poll.RunAsync(CancellationToken.None), Cron((int)interval.TotalSeconds));
         }
-
-        return Task.CompletedTask;
     }
 
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Scheduling the Jira intake poll failed; retrying in {DelaySeconds} s")]
+    private static partial void LogScheduleFailed(ILogger logger, Exception exception, double delaySeconds);
 
     /// <summary>Hangfire's schedules are cron (minute resolution): the interval rounds to whole minutes, at least one.</summary>
     internal static string Cron(int seconds)

@@ -1,6 +1,5 @@
 using DevOrchestrator.Abstractions.Plugins;
 using DevOrchestrator.Data;
-using DevOrchestrator.Features.Events;
 using DevOrchestrator.Features.Plugins;
 using DevOrchestrator.Features.Projects;
 using DevOrchestrator.Features.Tasks;
@@ -29,7 +28,7 @@ public sealed record IntakeResult(IntakeOutcome Outcome, string Message, long? T
 /// queues it; feedback on a task's pull request queues that task again on its branch. A delivery id seen before is
 /// acknowledged without acting again. Nothing is created for an item that maps to no project.
 /// </summary>
-public sealed class TaskIntake(AppDbContext db, TaskQueue queue, EventPublisher events, ConfigEncryption encryption, TimeProvider timeProvider)
+public sealed class TaskIntake(AppDbContext db, TaskLifecycle lifecycle, ConfigEncryption encryption, TimeProvider timeProvider)
 {
     public async Task<IntakeResult> AcceptAsync(IntakeItem item, string? deliveryId, string? eventName, string? replyTo, CancellationToken cancellationToken)
     {
@@ -71,42 +70,36 @@ public sealed class TaskIntake(AppDbContext db, TaskQueue queue, EventPublisher 
         }
 
         var now = timeProvider.GetUtcNow();
-        var task = new DevTask
-        {
-            ProjectId = project.Id,
-            Title = Bound(item.Title.Length > 0 ? item.Title : item.ExternalId, 500),
-            Description = Describe(item),
-            Source = item.Source,
-            ExternalId = item.ExternalId,
-            Status = TaskStatuses.Pending,
-            // A response_url is a credential: kept only encrypted (without ENCRYPTION_KEY on PostgreSQL the answer goes to the thread only).
-            ReplyTo = replyTo is null || !encryption.IsAvailable ? null : encryption.Encrypt(replyTo),
-            CreatedAt = now,
-            UpdatedAt = now,
-        };
-        db.Tasks.Add(task);
-        if (deliveryId is { Length: > 0 })
-        {
-            db.WebhookDeliveries.Add(new WebhookDelivery { Source = item.Source, DeliveryId = deliveryId, Event = eventName, Outcome = "task_created", ReceivedAt = now });
-        }
-
+        DevTask task;
         try
         {
-            await db.SaveChangesAsync(cancellationToken);
+            // The task, queued, and the delivery record in one transaction: a delivery is either a task or nothing.
+            task = await lifecycle.CreateAsync(new NewTask(Bound(item.Title.Length > 0 ? item.Title : item.ExternalId, 500))
+            {
+                ProjectId = project.Id,
+                Description = Describe(item),
+                Source = item.Source,
+                ExternalId = item.ExternalId,
+                // A response_url is a credential: kept only encrypted (without ENCRYPTION_KEY on PostgreSQL the answer goes to the thread only).
+                ReplyTo = replyTo is null || !encryption.IsAvailable ? null : encryption.Encrypt(replyTo),
+            }, start: true, withTask: created =>
+            {
+                if (deliveryId is { Length: > 0 })
+                {
+                    db.WebhookDeliveries.Add(new WebhookDelivery { Source = item.Source, DeliveryId = deliveryId, Event = eventName, Outcome = "task_created", TaskId = created.Id, ReceivedAt = now });
+                }
+            });
         }
-        catch (DbUpdateException)
+        catch (DbUpdateException ex) when (TransientDatabaseErrors.IsUniqueViolation(ex))
         {
             // The same item arrived twice at once (a retried delivery, the poll and the webhook): the other one won.
             db.ChangeTracker.Clear();
-            var winner = await db.Tasks.AsNoTracking().FirstOrDefaultAsync(t => t.Source == item.Source && t.ExternalId == item.ExternalId, cancellationToken);
+            var winner = await db.Tasks.AsNoTracking().FirstOrDefaultAsync(t => t.Source == item.Source && t.ExternalId == item.ExternalId, CancellationToken.None);
             return winner is not null
                 ? new IntakeResult(IntakeOutcome.TaskExists, $"{item.Source} item {item.ExternalId} is already task #{winner.Id}", winner.Id, project.Id)
                 : new IntakeResult(IntakeOutcome.Duplicate, $"delivery {deliveryId} was already received");
         }
 
-        await db.WebhookDeliveries.Where(d => d.Source == item.Source && d.DeliveryId == deliveryId).ExecuteUpdateAsync(s => s.SetProperty(d => d.TaskId, task.Id), cancellationToken);
-        events.Add(db, task.Id, EventTypes.TaskStatusUpdate, new { task_id = task.Id, status = TaskStatuses.Pending, source = item.Source, external_id = item.ExternalId, url = item.Url });
-        await queue.QueueAsync(task, task.Workflow, null, cancellationToken);
         return new IntakeResult(IntakeOutcome.TaskCreated, $"task #{task.Id} queued for project {project.Name}", task.Id, project.Id);
     }
 
@@ -137,9 +130,14 @@ public sealed class TaskIntake(AppDbContext db, TaskQueue queue, EventPublisher 
         if (deliveryId is { Length: > 0 })
         {
             db.WebhookDeliveries.Add(new WebhookDelivery { Source = item.Source, DeliveryId = deliveryId, Event = eventName, Outcome = "feedback", TaskId = task.Id, ReceivedAt = timeProvider.GetUtcNow() });
+            await db.SaveChangesAsync(CancellationToken.None);
         }
 
-        await queue.QueueAsync(task, task.Workflow, null, cancellationToken);
+        if (await lifecycle.QueueAsync(task, task.Workflow, null) is null)
+        {
+            return new IntakeResult(IntakeOutcome.TaskBusy, $"task #{task.Id} was queued meanwhile; comment again when it has finished", task.Id, project.Id);
+        }
+
         return new IntakeResult(IntakeOutcome.FeedbackQueued, $"task #{task.Id} queued again with the feedback on its branch", task.Id, project.Id);
     }
 

@@ -42,7 +42,7 @@ public static class WorkflowsApi
         return app;
     }
 
-    private static async Task<IResult> ExecuteAsync(ExecuteRequest request, HttpContext context, AppDbContext db, TaskQueue queue, WorkflowCatalog catalog, CancellationToken cancellationToken)
+    private static async Task<IResult> ExecuteAsync(ExecuteRequest request, HttpContext context, AppDbContext db, Tasks.TaskLifecycle lifecycle, WorkflowCatalog catalog, CancellationToken cancellationToken)
     {
         var validation = new Validation().Required("workflow", request.Workflow, 200);
         if (request.Workflow is { Length: > 0 } name && catalog.Find(name) is null)
@@ -72,7 +72,12 @@ public static class WorkflowsApi
         }
 
         var variables = request.Variables is null ? null : JsonSerializer.Serialize(request.Variables, JsonDefaults.Options);
-        var execution = await queue.QueueAsync(task, request.Workflow!, variables, cancellationToken);
+        var execution = await lifecycle.QueueAsync(task, request.Workflow!, variables);
+        if (execution is null)
+        {
+            return Api.Conflict(context, $"Task {task.Id} was queued by another request meanwhile.");
+        }
+
         context.Response.Headers.Location = $"/api/v1/workflows/{execution.Id}/status";
         return Api.Ok(context, ExecutionResponse.From(execution), "Workflow queued.", statusCode: StatusCodes.Status202Accepted);
     }

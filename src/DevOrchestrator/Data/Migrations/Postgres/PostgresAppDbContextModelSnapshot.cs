@@ -646,14 +646,15 @@ namespace DevOrchestrator.Data.Migrations.Postgres
                         .HasColumnType("character varying(200)")
                         .HasColumnName("external_id");
 
+                    b.Property<string>("IdempotencyFingerprint")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("idempotency_fingerprint");
+
                     b.Property<string>("IdempotencyKey")
                         .HasMaxLength(200)
                         .HasColumnType("character varying(200)")
                         .HasColumnName("idempotency_key");
-
-                    b.Property<string>("JobId")
-                        .HasColumnType("text")
-                        .HasColumnName("job_id");
 
                     b.Property<string>("Kind")
                         .IsRequired()
@@ -746,6 +747,12 @@ namespace DevOrchestrator.Data.Migrations.Postgres
 
                     b.HasIndex("Status", "CreatedAt")
                         .HasDatabaseName("ix_tasks_status_created_at");
+
+                    b.HasIndex("Status", "LeaseExpiresAt")
+                        .HasDatabaseName("ix_tasks_status_lease_expires_at");
+
+                    b.HasIndex("Status", "QueuedAt")
+                        .HasDatabaseName("ix_tasks_status_queued_at");
 
                     b.HasIndex("ProjectId", "Status", "CreatedAt")
                         .HasDatabaseName("ix_tasks_project_id_status_created_at");

@@ -619,14 +619,15 @@ namespace DevOrchestrator.Data.Migrations.Sqlite
                         .HasColumnType("TEXT")
                         .HasColumnName("external_id");
 
+                    b.Property<string>("IdempotencyFingerprint")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("idempotency_fingerprint");
+
                     b.Property<string>("IdempotencyKey")
                         .HasMaxLength(200)
                         .HasColumnType("TEXT")
                         .HasColumnName("idempotency_key");
-
-                    b.Property<string>("JobId")
-                        .HasColumnType("TEXT")
-                        .HasColumnName("job_id");
 
                     b.Property<string>("Kind")
                         .IsRequired()
@@ -719,6 +720,12 @@ namespace DevOrchestrator.Data.Migrations.Sqlite
 
                     b.HasIndex("Status", "CreatedAt")
                         .HasDatabaseName("ix_tasks_status_created_at");
+
+                    b.HasIndex("Status", "LeaseExpiresAt")
+                        .HasDatabaseName("ix_tasks_status_lease_expires_at");
+
+                    b.HasIndex("Status", "QueuedAt")
+                        .HasDatabaseName("ix_tasks_status_queued_at");
 
                     b.HasIndex("ProjectId", "Status", "CreatedAt")
                         .HasDatabaseName("ix_tasks_project_id_status_created_at");
