@@ -29,7 +29,7 @@ public sealed class DevOrchestratorSettings
     [ConfigurationKeyName("MAX_WORKERS")] public int MaxWorkers { get; set; } = 10;
     [ConfigurationKeyName("MAX_CONCURRENT_AGENTS")] public int MaxConcurrentAgents { get; set; } = 5;
     [ConfigurationKeyName("TASK_LEASE_SECONDS")] public int TaskLeaseSeconds { get; set; } = 30;
-    [ConfigurationKeyName("SWEEPER_INTERVAL_SECONDS")] public int SweeperIntervalSeconds { get; set; } = 10;
+    [ConfigurationKeyName("SWEEPER_INTERVAL_SECONDS")] public int SweeperIntervalSeconds { get; set; } = 5;
 
     [ConfigurationKeyName("SANDBOX_TIMEOUT_SECONDS")] public int SandboxTimeoutSeconds { get; set; } = 600;
     [ConfigurationKeyName("SANDBOX_OUTPUT_LIMIT_BYTES")] public int SandboxOutputLimitBytes { get; set; } = 1_000_000;

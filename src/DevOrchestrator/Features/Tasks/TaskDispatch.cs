@@ -33,6 +33,11 @@ public static class TaskDispatch
         // Registers the dashboard's services; the storage, activator and client above win over its global defaults.
         services.AddHangfire(c => c.SetDataCompatibilityLevel(CompatibilityLevel.Version_180).UseRecommendedSerializerSettings());
         services.AddScoped<TaskLifecycle>();
+        if (settings.UsesPostgres)
+        {
+            services.AddHostedService<Data.ConnectionBudget>();
+        }
+
         services.AddSingleton<TaskWakeup>();
         services.AddSingleton<RunningTasks>();
         services.AddSingleton<WorkerIdentity>();

@@ -184,6 +184,9 @@ public sealed class TaskLifecycle(
             return null;
         }
 
+        // The row was written above: the context must not write it again (and marking it unchanged would restore the
+        // values it was loaded with), so it lets go of it.
+        db.Entry(task).State = EntityState.Detached;
         task.Status = TaskStatuses.Queued;
         task.Workflow = workflow;
         task.Variables = variables;
@@ -192,12 +195,6 @@ public sealed class TaskLifecycle(
         task.CompletedAt = null;
         task.Error = null;
         task.CancelRequestedAt = null;
-        var entry = db.Entry(task);
-        if (entry.State != EntityState.Detached)
-        {
-            // The row was written above; what the context tracks must not be written again.
-            entry.State = EntityState.Unchanged;
-        }
 
         var execution = NewExecution(task, now);
         db.WorkflowExecutions.Add(execution);

@@ -173,8 +173,10 @@ public sealed partial class WorkflowRunner(
                     status = StepStatuses.Skipped;
                     break;
                 }
-                catch (Exception ex)
+                catch (Exception ex) when (!Data.TransientDatabaseErrors.IsTransient(ex))
                 {
+                    // (A transient database error is not the step's failure: it ends the run, which goes back to the
+                    // queue and resumes at this step; see TaskRun.)
                     error = ex is WorkflowActionException or Costs.BudgetExceededException or Costs.ModelUnavailableException ? ex.Message : $"{ex.GetType().Name}: {ex.Message}";
                     outputs = (ex as WorkflowActionException)?.Outputs ?? new Dictionary<string, object?>();
                     if (ex is not (WorkflowActionException or Costs.BudgetExceededException or Costs.ModelUnavailableException))
