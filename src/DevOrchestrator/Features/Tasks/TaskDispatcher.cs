@@ -229,7 +229,7 @@ public sealed partial class TaskDispatcher(
         var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
         var abandoned = await db.Tasks.AsNoTracking()
             .Where(t => t.Status == TaskStatuses.Running && t.LeaseExpiresAt < now && t.CancelRequestedAt != null)
-            .Select(t => new { t.Id, t.WorkerId }).Take(100).ToListAsync(cancellationToken);
+            .OrderBy(t => t.Id).Select(t => new { t.Id, t.WorkerId }).Take(100).ToListAsync(cancellationToken);
         var lifecycle = scope.ServiceProvider.GetRequiredService<TaskLifecycle>();
         foreach (var task in abandoned)
         {
