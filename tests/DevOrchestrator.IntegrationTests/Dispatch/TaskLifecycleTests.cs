@@ -108,6 +108,52 @@ public sealed class TaskLifecycleTests
     }
 
     [Fact]
+    public async Task A_worker_starts_and_works_while_a_killed_worker_still_holds_the_recurring_job_lock()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var jira = new Dictionary<string, string?>
+        {
+            ["JIRA_URL"] = "http://127.0.0.1:9",
+            ["JIRA_EMAIL"] = "bot@example.com",
+            ["JIRA_API_TOKEN"] = "not-used-here",
+            ["JIRA_POLL_INTERVAL_SECONDS"] = "60",
+        };
+        await using var api = await ServiceUnderTest.StartAsync(Db.Postgres, ServiceRole.Api, jira, cancellationToken: ct);
+        using var client = await api.ClientForNewUserAsync(Roles.Operator, ct);
+        var bare = await GitFixtures.CreateBareRepositoryAsync(api.State.Root, ct);
+        var project = await CreateProjectAsync(client, bare);
+
+        // What a worker killed while scheduling the poll leaves behind: Hangfire's lock row, freshly acquired.
+        await using var db = new NpgsqlConnection(DatabaseUrls.ToNpgsqlConnectionString(api.State.DatabaseUrl!));
+        await db.OpenAsync(ct);
+        await using (var hold = new NpgsqlCommand("INSERT INTO hangfire.lock (resource, updatecount, acquired) VALUES ('lock:recurring-job:jira-intake-poll', 0, now())", db))
+        {
+            await hold.ExecuteNonQueryAsync(ct);
+        }
+
+        // The new worker starts at once and runs tasks; it does not exit and does not wait for the lock.
+        await using var worker = await ServiceUnderTest.StartAsync(Db.Postgres, ServiceRole.Worker, jira, shareWith: api, cancellationToken: ct);
+        var id = await StartTaskAsync(client, project, "while the lock is held", "echo ok > OK.txt");
+        Assert.Equal("completed", (string?)(await WaitForFinishAsync(client, id))["task"]!["status"]);
+        Assert.Equal(HttpStatusCode.OK, (await worker.Client.GetAsync("/health/live", ct)).StatusCode);
+
+        // Once the lock is gone the schedule is made, in the background.
+        await using (var release = new NpgsqlCommand("DELETE FROM hangfire.lock WHERE resource = 'lock:recurring-job:jira-intake-poll'", db))
+        {
+            await release.ExecuteNonQueryAsync(ct);
+        }
+
+        var scheduled = await HttpJson.EventuallyAsync(
+            async () =>
+            {
+                await using var count = new NpgsqlCommand("SELECT count(*) FROM hangfire.set WHERE key = 'recurring-jobs' AND value = 'jira-intake-poll'", db);
+                return (long)(await count.ExecuteScalarAsync(ct))!;
+            },
+            n => n == 1, TimeSpan.FromSeconds(60));
+        Assert.Equal(1, scheduled);
+    }
+
+    [Fact]
     public async Task With_redis_down_a_create_succeeds_and_the_task_runs_while_health_says_degraded()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -150,12 +150,15 @@ public sealed class WebhookIntakeTests
         h.Jira.AddIssue("APP", "Labelled but in progress", labels: ["ai-dev"], status: "In Progress");
         h.Jira.AddIssue("OTHER", "Another project", labels: ["ai-dev"]);
 
-        // The recurring job is registered with the interval rounded to whole minutes.
-        using (var connection = h.Service.App.Services.GetRequiredService<Hangfire.JobStorage>().GetConnection())
-        {
-            var job = Assert.Single(Hangfire.Storage.StorageConnectionExtensions.GetRecurringJobs(connection), j => j.Id == Features.Webhooks.JiraIntakePoll.JobId);
-            Assert.Equal("*/2 * * * *", job.Cron);
-        }
+        // The recurring job is registered (in the background, soon after start) with the interval rounded to whole minutes.
+        var job = await HttpJson.EventuallyAsync(
+            () =>
+            {
+                using var connection = h.Service.App.Services.GetRequiredService<Hangfire.JobStorage>().GetConnection();
+                return Task.FromResult(Hangfire.Storage.StorageConnectionExtensions.GetRecurringJobs(connection).SingleOrDefault(j => j.Id == Features.Webhooks.JiraIntakePoll.JobId));
+            },
+            j => j is not null, TimeSpan.FromSeconds(30));
+        Assert.Equal("*/2 * * * *", job!.Cron);
 
         async Task<int> PollAsync()
         {
