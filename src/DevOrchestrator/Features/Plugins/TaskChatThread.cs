@@ -52,6 +52,11 @@ public sealed partial class TaskChatThread(
     /// <summary>Replies with the outcome, updates the root, and answers a slash command's response_url.</summary>
     public async Task FinishedAsync(long taskId, long agentExecutionId, CancellationToken cancellationToken)
     {
+        if (registry.Configured<ICommunicationPlugin>() is null && !registry.All.OfType<SlackPlugin>().Any(p => p.IsConfigured))
+        {
+            return; // no chat to tell: nothing to read
+        }
+
         try
         {
             await using var scope = scopes.CreateAsyncScope();
