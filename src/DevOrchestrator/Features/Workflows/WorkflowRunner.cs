@@ -46,14 +46,14 @@ public sealed partial class WorkflowRunner(
         var state = new RunState(run, execution.WorkflowName);
         if (catalog.Find(execution.WorkflowName) is not { } definition)
         {
-            return state.Outcome(WorkflowStatuses.Failed, $"workflow '{execution.WorkflowName}' does not exist");
+            return state.Outcome(WorkflowRunStatus.Failed, $"workflow '{execution.WorkflowName}' does not exist");
         }
 
         foreach (var planned in definition.Steps.Where(s => s.Type != WorkflowStepTypes.PluginAction))
         {
             if (handlers.LastOrDefault(h => h.Type == planned.Type)?.Preflight(planned) is { } problem)
             {
-                return state.Outcome(WorkflowStatuses.Failed, $"step {planned.Name} cannot run: {problem}");
+                return state.Outcome(WorkflowRunStatus.Failed, $"step {planned.Name} cannot run: {problem}");
             }
         }
 
@@ -72,7 +72,7 @@ public sealed partial class WorkflowRunner(
         }
         catch (System.Text.Json.JsonException ex)
         {
-            return state.Outcome(WorkflowStatuses.Failed, "the task's variables are not a JSON object: " + ex.Message);
+            return state.Outcome(WorkflowRunStatus.Failed, "the task's variables are not a JSON object: " + ex.Message);
         }
 
         var previous = rows.GroupBy(r => r.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Last(), StringComparer.Ordinal);
@@ -96,7 +96,7 @@ public sealed partial class WorkflowRunner(
 
             if (cancellationToken.IsCancellationRequested)
             {
-                return state.Outcome(WorkflowStatuses.Cancelled, null);
+                return state.Outcome(WorkflowRunStatus.Cancelled, null);
             }
 
             row ??= new WorkflowStepExecution
@@ -122,7 +122,7 @@ public sealed partial class WorkflowRunner(
                 row.StartedAt = timeProvider.GetUtcNow();
                 await FinishStepAsync(run, step, row, StepStatuses.Failed, ex.Message, new Dictionary<string, object?>(), timeProvider.GetTimestamp(), CancellationToken.None);
                 state.Record(step, StepStatuses.Failed, new Dictionary<string, object?>());
-                return state.Outcome(WorkflowStatuses.Failed, $"step {step.Name} failed: {ex.Message}");
+                return state.Outcome(WorkflowRunStatus.Failed, $"step {step.Name} failed: {ex.Message}");
             }
 
             if (!shouldRun)
@@ -163,7 +163,7 @@ public sealed partial class WorkflowRunner(
                 {
                     await FinishStepAsync(run, step, row, StepStatuses.Cancelled, "cancelled", outputs, started, CancellationToken.None);
                     state.Record(step, StepStatuses.Cancelled, outputs);
-                    return state.Outcome(WorkflowStatuses.Cancelled, null);
+                    return state.Outcome(WorkflowRunStatus.Cancelled, null);
                 }
                 catch (WorkflowStepSkippedException ex)
                 {
@@ -189,7 +189,7 @@ public sealed partial class WorkflowRunner(
                         // Not a step failure a policy can handle: the whole run stops, whatever on_error says.
                         await FinishStepAsync(run, step, row, StepStatuses.Failed, error, outputs, started, CancellationToken.None);
                         state.Record(step, StepStatuses.Failed, outputs);
-                        return state.Outcome(WorkflowStatuses.BudgetExceeded, $"step {step.Name} stopped: {ex.Message}");
+                        return state.Outcome(WorkflowRunStatus.BudgetExceeded, $"step {step.Name} stopped: {ex.Message}");
                     }
 
                     if (step.OnError != OnErrorPolicies.Retry || retries >= step.RetryCount || ex is Costs.ModelUnavailableException)
@@ -209,7 +209,7 @@ public sealed partial class WorkflowRunner(
                     {
                         await FinishStepAsync(run, step, row, StepStatuses.Cancelled, "cancelled", outputs, started, CancellationToken.None);
                         state.Record(step, StepStatuses.Cancelled, outputs);
-                        return state.Outcome(WorkflowStatuses.Cancelled, null);
+                        return state.Outcome(WorkflowRunStatus.Cancelled, null);
                     }
                 }
             }
@@ -235,15 +235,15 @@ public sealed partial class WorkflowRunner(
                     continue;
                 case OnErrorPolicies.Rollback:
                     var rollbackProblems = await RollbackAsync(run, state, cancellationToken);
-                    return state.Outcome(WorkflowStatuses.Failed,
+                    return state.Outcome(WorkflowRunStatus.Failed,
                         $"step {step.Name} failed: {error}; rolled back {state.Done.Count} step(s){(rollbackProblems.Count > 0 ? " (" + string.Join("; ", rollbackProblems) + ")" : string.Empty)}");
                 default:
-                    return state.Outcome(WorkflowStatuses.Failed, $"step {step.Name} failed: {error}");
+                    return state.Outcome(WorkflowRunStatus.Failed, $"step {step.Name} failed: {error}");
             }
         }
 
         LogFinished(logger, run.TaskId, definition.Name);
-        return state.Outcome(WorkflowStatuses.Completed, null);
+        return state.Outcome(WorkflowRunStatus.Completed, null);
     }
 
     /// <summary>Workflow variables (their <c>${task…}</c>/<c>${project…}</c> resolved), then the task's and the execution's variables over them.</summary>
@@ -398,47 +398,10 @@ public sealed partial class WorkflowRunner(
             _steps[step.Name] = new WorkflowStepState(status, outputs);
         }
 
-        public WorkflowOutcome Outcome(string status, string? error)
+        public WorkflowOutcome Outcome(WorkflowRunStatus status, string? error)
         {
-            // The branch the work is on: the last one a completed step reported (prepare, then push).
-            var branch = _order.Select(n => _steps[n])
-                .Where(s => s.Status == StepStatuses.Completed && s.Outputs.TryGetValue("branch", out var b) && b is string { Length: > 0 })
-                .Select(s => (string)s.Outputs["branch"]!).LastOrDefault();
-            var result = new Dictionary<string, object?>
-            {
-                ["workflow"] = workflow,
-                ["workflow_execution_id"] = run.WorkflowExecutionId,
-                ["branch"] = branch,
-                ["steps"] = _order.ToDictionary(n => n, n => (object?)_steps[n].Status, StringComparer.Ordinal),
-            };
-            if (_steps.Values.LastOrDefault(s => s.Status == StepStatuses.Completed && s.Outputs.ContainsKey("commit_sha")) is { } commit)
-            {
-                result["commit_sha"] = commit.Outputs["commit_sha"];
-            }
-
-            if (_steps.Values.LastOrDefault(s => s.Status == StepStatuses.Completed && s.Outputs.TryGetValue("pull_request_url", out var u) && u is string { Length: > 0 }) is { } pullRequest)
-            {
-                result["pull_request_url"] = pullRequest.Outputs["pull_request_url"];
-            }
-
-            // The agents' conclusions: the last summary and the last review verdict of the run.
-            if (_steps.Values.LastOrDefault(s => s.Status == StepStatuses.Completed && s.Outputs.TryGetValue("summary", out var v) && v is string { Length: > 0 } && !s.Outputs.ContainsKey("verdict")) is { } developed)
-            {
-                result["summary"] = developed.Outputs["summary"];
-            }
-
-            if (_steps.Values.LastOrDefault(s => s.Outputs.ContainsKey("verdict")) is { } review)
-            {
-                result["review"] = new Dictionary<string, object?>
-                {
-                    ["verdict"] = review.Outputs["verdict"],
-                    ["reasons"] = review.Outputs.GetValueOrDefault("reasons"),
-                    ["summary"] = review.Outputs.GetValueOrDefault("summary"),
-                    ["sent_back"] = review.Outputs.GetValueOrDefault("sent_back"),
-                };
-            }
-
-            return new WorkflowOutcome(status, error, result);
+            var result = WorkflowResult.Of(workflow, run.WorkflowExecutionId, [.. _order.Select(n => KeyValuePair.Create(n, _steps[n]))]);
+            return new WorkflowOutcome(status, error, result.ToJsonObject()) { Branch = result.Branch };
         }
     }
 
