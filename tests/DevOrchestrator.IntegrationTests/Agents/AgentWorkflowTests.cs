@@ -220,6 +220,28 @@ public sealed class AgentWorkflowTests
         Assert.Contains("budget exceeded", await GitFixtures.GitAsync(harness.Remote, ct, "log", "-1", "--format=%s", name), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("2", "max_turns: stopped after 2 turns", 2)]
+    [InlineData("500", "no_progress: the same action was repeated 3 times", 3)]
+    public async Task A_development_agent_that_does_not_finish_fails_its_step_with_the_reason(string maxTurns, string reason, int modelCalls)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var harness = await AgentHarness.StartAsync(Db.Sqlite, settings: new Dictionary<string, string?> { ["AGENT_MAX_TURNS"] = maxTurns }, cancellationToken: ct);
+        harness.Model.Respond(_ => FakeReply.ToolCall("read_file", Json(new { path = "README.md" })));
+
+        var id = await harness.StartTaskAsync("Read forever", cancellationToken: ct);
+        var task = await harness.WaitFinishedAsync(id);
+
+        Assert.Equal("failed", (string?)task["status"]);
+        Assert.StartsWith("step implement failed: the development agent did not finish: " + reason, (string?)task["error"], StringComparison.Ordinal);
+        Assert.Equal(modelCalls, harness.Model.Requests.Count);
+        await using var d = harness.Service.State.OpenDb();
+        var outputs = JsonNode.Parse((await d.WorkflowSteps.Where(s => s.Name == "implement").Select(s => s.Outputs).SingleAsync(ct))!)!;
+        Assert.False((bool)outputs["finished"]!);
+        Assert.StartsWith(reason, (string?)outputs["stop_reason"], StringComparison.Ordinal);
+        Assert.Equal(modelCalls, (long)outputs["turns"]!);
+    }
+
     [Fact]
     public async Task Parallel_tasks_racing_for_the_last_dollars_of_the_month_never_overshoot_and_alert_once()
     {

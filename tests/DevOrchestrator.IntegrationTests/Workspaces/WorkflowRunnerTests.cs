@@ -106,9 +106,10 @@ public sealed class WorkflowRunnerTests
 
         var outcome = await harness.RunAsync(run, ct);
 
-        Assert.True(outcome.Status == WorkflowStatuses.Completed, outcome.Error);
+        Assert.True(outcome.Status == WorkflowRunStatus.Completed, outcome.Error);
         var branch = $"devorch/task-{run.TaskId}-say-hello";
         Assert.Equal(branch, outcome.Result["branch"]);
+        Assert.Equal(branch, outcome.Branch);
         Assert.Equal("hello", (await harness.Repository.RemoteAsync(ct, "show", branch + ":hello.txt")).Output);
         Assert.Equal("DevOrchestrator: Say hello", (await harness.Repository.RemoteAsync(ct, "log", "-1", "--format=%s", branch)).Output);
 
@@ -156,7 +157,7 @@ public sealed class WorkflowRunnerTests
         var run = await harness.CreateRunAsync("run_command_workflow", "Fix it", new { command = "echo broken >&2; exit 1" }, ct);
 
         var failed = await harness.RunAsync(run, ct);
-        Assert.Equal(WorkflowStatuses.Failed, failed.Status);
+        Assert.Equal(WorkflowRunStatus.Failed, failed.Status);
         Assert.StartsWith("step run failed: command exited with code 1", failed.Error, StringComparison.Ordinal);
         var afterFailure = await harness.StepsAsync(run.WorkflowExecutionId, ct);
         Assert.Equal([("prepare", StepStatuses.Completed), ("run", StepStatuses.Failed)], afterFailure.Select(s => (s.Name, s.Status)));
@@ -171,7 +172,7 @@ public sealed class WorkflowRunnerTests
 
         var resumed = await harness.RunAsync(await harness.NewAgentAsync(run, ct), ct);
 
-        Assert.True(resumed.Status == WorkflowStatuses.Completed, resumed.Error);
+        Assert.True(resumed.Status == WorkflowRunStatus.Completed, resumed.Error);
         var steps = await harness.StepsAsync(run.WorkflowExecutionId, ct);
         Assert.Equal(["prepare", "run", "commit", "push"], steps.Select(s => s.Name));
         Assert.Equal(afterFailure[0].StartedAt, steps[0].StartedAt);
@@ -245,7 +246,7 @@ public sealed class WorkflowRunnerTests
 
         var outcome = await harness.RunAsync(run, ct);
 
-        Assert.Equal(WorkflowStatuses.Failed, outcome.Status);
+        Assert.Equal(WorkflowRunStatus.Failed, outcome.Status);
         Assert.StartsWith("step verify failed: command exited with code 1; rolled back 4 step(s)", outcome.Error, StringComparison.Ordinal);
         var steps = await harness.StepsAsync(run.WorkflowExecutionId, ct);
         Assert.Equal(
@@ -289,7 +290,7 @@ public sealed class WorkflowRunnerTests
 
         var outcome = await harness.RunAsync(run, ct);
 
-        Assert.True(outcome.Status == WorkflowStatuses.Completed, outcome.Error);
+        Assert.True(outcome.Status == WorkflowRunStatus.Completed, outcome.Error);
         var flaky = (await harness.StepsAsync(run.WorkflowExecutionId, ct)).Single(s => s.Name == "flaky");
         Assert.Equal(StepStatuses.Completed, flaky.Status);
         Assert.Equal(2, flaky.Attempts);
@@ -315,7 +316,7 @@ public sealed class WorkflowRunnerTests
         await cancel.CancelAsync();
         var outcome = await running;
 
-        Assert.Equal(WorkflowStatuses.Cancelled, outcome.Status);
+        Assert.Equal(WorkflowRunStatus.Cancelled, outcome.Status);
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(2), $"took {watch.Elapsed}");
         var steps = await harness.StepsAsync(run.WorkflowExecutionId, ct);
         Assert.Equal([("prepare", StepStatuses.Completed), ("run", StepStatuses.Cancelled)], steps.Select(s => (s.Name, s.Status)));

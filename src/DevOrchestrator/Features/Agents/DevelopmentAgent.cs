@@ -31,7 +31,24 @@ public sealed record DevelopmentRequest
     public IProgress<string>? Progress { get; init; }
 }
 
-public sealed record DevelopmentResult(bool Finished, string? Summary, string StopReason, int Turns, AgentLoopState State);
+/// <summary>Why the development agent stopped.</summary>
+public enum DevelopmentStop
+{
+    /// <summary>The model called <c>finish</c> or answered without a tool call.</summary>
+    Finished,
+
+    /// <summary><see cref="DevelopmentRequest.MaxTurns"/> turns in this run without finishing.</summary>
+    MaxTurns,
+
+    /// <summary>The same action repeated without changing anything.</summary>
+    NoProgress,
+}
+
+/// <summary>How a run of the development agent ended; <see cref="StopReason"/> says it in words (<c>finished</c>, <c>max_turns: …</c>, <c>no_progress: …</c>).</summary>
+public sealed record DevelopmentResult(DevelopmentStop Stop, string? Summary, string StopReason, int Turns, AgentLoopState State)
+{
+    public bool Finished => Stop == DevelopmentStop.Finished;
+}
 
 /// <summary>
 /// The development agent: a tool-use loop over an <see cref="IChatClient"/> and <see cref="WorkspaceTools"/>. Each turn
@@ -73,55 +90,98 @@ public sealed partial class DevelopmentAgent(
 
     public async Task<DevelopmentResult> RunAsync(DevelopmentRequest request, CancellationToken cancellationToken)
     {
+        var session = await OpenAsync(request, cancellationToken);
+        if (!AddFollowUp(request, session) && session.State.Finished)
+        {
+            // A conversation stored as ended counts as finished, even one that stopped for no progress (its stop reason says so).
+            return new DevelopmentResult(DevelopmentStop.Finished, session.State.Summary, session.State.StopReason ?? "finished", session.Turn, session.State);
+        }
+
+        session.LastDiff = await checkpoints.DiffAsync(request.Worktree, session.BaseCommit, cancellationToken);
+        while (true)
+        {
+            var pending = PendingCalls(session.Messages);
+            if (pending.Count == 0)
+            {
+                if (session.TurnsThisRun >= request.MaxTurns)
+                {
+                    return Stop(session, DevelopmentStop.MaxTurns, $"max_turns: stopped after {request.MaxTurns} turns without finishing (AGENT_MAX_TURNS)");
+                }
+
+                pending = await CallModelAsync(session, cancellationToken);
+                if (session.State.Finished)
+                {
+                    return Stop(session, DevelopmentStop.Finished, "finished");
+                }
+            }
+
+            if (await RunToolsAsync(session, pending, cancellationToken) is { } stop)
+            {
+                return Stop(session, stop, session.State.StopReason!);
+            }
+        }
+    }
+
+    /// <summary>The conversation: a new one on the worktree's HEAD, or the checkpointed one with the files it saw.</summary>
+    private async Task<Session> OpenAsync(DevelopmentRequest request, CancellationToken cancellationToken)
+    {
         var client = models.Create(AgentRoles.Development, request.Scope);
         var target = models.Resolve(AgentRoles.Development);
         var tools = new WorkspaceTools(request.Worktree, sandbox, new WorkspaceToolOptions(TimeSpan.FromSeconds(settings.SandboxTimeoutSeconds), settings.AgentToolOutputChars));
+        var session = new Session(request, client, tools, Options(tools, target), target.Provider == ModelClients.Anthropic, models.ContextWindow(target.Model));
         var snapshot = await checkpoints.LoadAsync(request.WorkflowExecutionId, request.Conversation, cancellationToken);
-        List<ChatMessage> messages;
-        AgentLoopState state;
-        int turn;
-        string baseCommit;
         if (snapshot is null)
         {
-            baseCommit = (await git.RunAsync(request.Worktree, ["rev-parse", "--verify", "HEAD^{commit}"], cancellationToken)).Output;
-            if (baseCommit.Length < 40 || !baseCommit.All(char.IsAsciiHexDigitLower))
-            {
-                throw new WorkflowActionException($"could not read the worktree's HEAD commit (git printed '{baseCommit}')");
-            }
-
-            messages = [new ChatMessage(ChatRole.System, SystemPrompt + (request.Instructions is { Length: > 0 } extra ? "\n\n" + extra : string.Empty)), new ChatMessage(ChatRole.User, TaskMessage(request.Task))];
-            state = new AgentLoopState();
-            turn = 0;
+            session.BaseCommit = await HeadCommitAsync(request.Worktree, cancellationToken);
+            session.Messages = [new ChatMessage(ChatRole.System, SystemPrompt + (request.Instructions is { Length: > 0 } extra ? "\n\n" + extra : string.Empty)), new ChatMessage(ChatRole.User, TaskMessage(request.Task))];
+            session.State = new AgentLoopState();
+            return session;
         }
-        else
+
+        session.Messages = snapshot.Messages;
+        session.State = snapshot.State;
+        session.Turn = snapshot.Turn;
+        session.BaseCommit = snapshot.BaseCommit ?? (await git.RunAsync(request.Worktree, ["rev-parse", "HEAD"], cancellationToken)).Output;
+
+        // The files must be what the conversation saw: the worker that died may have left more (or fewer) changes.
+        var stored = await checkpoints.LoadDiffAsync(request.WorkflowExecutionId, request.Conversation, cancellationToken);
+        if (await checkpoints.DiffAsync(request.Worktree, session.BaseCommit, cancellationToken) != (stored ?? string.Empty))
         {
-            messages = snapshot.Messages;
-            state = snapshot.State;
-            turn = snapshot.Turn;
-            baseCommit = snapshot.BaseCommit ?? (await git.RunAsync(request.Worktree, ["rev-parse", "HEAD"], cancellationToken)).Output;
-
-            // The files must be what the conversation saw: the worker that died may have left more (or fewer) changes.
-            var stored = await checkpoints.LoadDiffAsync(request.WorkflowExecutionId, request.Conversation, cancellationToken);
-            if (await checkpoints.DiffAsync(request.Worktree, baseCommit, cancellationToken) != (stored ?? string.Empty))
-            {
-                await checkpoints.RestoreAsync(request.Worktree, baseCommit, stored, cancellationToken);
-            }
-
-            request.Progress?.Report($"resuming the conversation after turn {turn} ({state.ModelCalls} model call(s), ${state.CostUsd:0.####} so far)");
+            await checkpoints.RestoreAsync(request.Worktree, session.BaseCommit, stored, cancellationToken);
         }
 
-        if (request.FollowUp is { } followUp && !state.FollowUps.Contains(followUp.Id))
+        request.Progress?.Report($"resuming the conversation after turn {session.Turn} ({session.State.ModelCalls} model call(s), ${session.State.CostUsd:0.####} so far)");
+        return session;
+    }
+
+    private async Task<string> HeadCommitAsync(string worktree, CancellationToken cancellationToken)
+    {
+        var head = (await git.RunAsync(worktree, ["rev-parse", "--verify", "HEAD^{commit}"], cancellationToken)).Output;
+        if (head.Length < 40 || !head.All(char.IsAsciiHexDigitLower))
         {
-            messages.Add(new ChatMessage(ChatRole.User, followUp.Text));
-            state.FollowUps.Add(followUp.Id);
-            state.Finished = false;
-            state.StopReason = null;
-        }
-        else if (state.Finished)
-        {
-            return new DevelopmentResult(true, state.Summary, state.StopReason ?? "finished", turn, state);
+            throw new WorkflowActionException($"could not read the worktree's HEAD commit (git printed '{head}')");
         }
 
+        return head;
+    }
+
+    /// <summary>Adds the request's follow-up message unless the conversation has it already; true when added (the conversation goes on).</summary>
+    private static bool AddFollowUp(DevelopmentRequest request, Session session)
+    {
+        if (request.FollowUp is not { } followUp || session.State.FollowUps.Contains(followUp.Id))
+        {
+            return false;
+        }
+
+        session.Messages.Add(new ChatMessage(ChatRole.User, followUp.Text));
+        session.State.FollowUps.Add(followUp.Id);
+        session.State.Finished = false;
+        session.State.StopReason = null;
+        return true;
+    }
+
+    private ChatOptions Options(WorkspaceTools tools, ModelTarget target)
+    {
         var functions = tools.Functions.ToList<AITool>();
         if (target.Provider == ModelClients.Anthropic && functions.Count > 0)
         {
@@ -129,102 +189,118 @@ public sealed partial class DevelopmentAgent(
             functions[^1] = new CachedTool((AIFunction)functions[^1]);
         }
 
-        var options = new ChatOptions { Tools = functions, MaxOutputTokens = settings.AgentMaxOutputTokens, ToolMode = ChatToolMode.Auto };
-        var contextWindow = models.ContextWindow(target.Model);
-        var lastSignature = string.Empty;
-        var repeats = 0;
-        var lastDiff = await checkpoints.DiffAsync(request.Worktree, baseCommit, cancellationToken);
-        var turnsThisRun = 0;
-
-        while (true)
-        {
-            var pending = PendingCalls(messages);
-            if (pending.Count == 0)
-            {
-                if (turnsThisRun >= request.MaxTurns)
-                {
-                    return Stop(state, turn, false, $"max_turns: stopped after {request.MaxTurns} turns without finishing (AGENT_MAX_TURNS)");
-                }
-
-                Condense(messages, contextWindow, settings.AgentMaxOutputTokens);
-                var marked = target.Provider == ModelClients.Anthropic ? MarkCacheBreakpoints(messages) : [];
-                ChatResponse response;
-                try
-                {
-                    response = await client.GetResponseAsync(messages, options, cancellationToken);
-                }
-                finally
-                {
-                    foreach (var content in marked)
-                    {
-                        content.WithCacheControl((Anthropic.Models.Messages.CacheControlEphemeral?)null);
-                    }
-                }
-
-                turn++;
-                turnsThisRun++;
-                Account(state, response);
-                var reply = response.Messages.Count > 0 ? response.Messages : [new ChatMessage(ChatRole.Assistant, response.Text)];
-                messages.AddRange(reply);
-                pending = PendingCalls(messages);
-                if (pending.Count == 0)
-                {
-                    // An answer without a tool call ends the run: its text is the summary.
-                    state.Finished = true;
-                    state.Summary ??= response.Text;
-                    state.StopReason = "finished";
-                }
-
-                // Paid for: checkpoint before running any tool, so a crash here never pays for this call again.
-                await checkpoints.SaveAsync(request.Scope.TaskId ?? 0, request.WorkflowExecutionId, request.Conversation, turn, messages, state, baseCommit, lastDiff, cancellationToken);
-                request.Progress?.Report($"turn {turn}: {Describe(pending, response.Text)} | {state.InputTokens + state.CacheReadTokens + state.CacheWriteTokens + state.OutputTokens:N0} tokens, ${state.CostUsd:0.####}");
-                if (state.Finished)
-                {
-                    return Stop(state, turn, true, "finished");
-                }
-            }
-
-            var results = new List<AIContent>();
-            foreach (var call in pending)
-            {
-                results.Add(new FunctionResultContent(call.CallId, await InvokeAsync(tools, call, cancellationToken)));
-            }
-
-            messages.Add(new ChatMessage(ChatRole.Tool, results));
-            // Only tools that can change files need a fresh diff (three git processes): reading turns keep the last one.
-            var diff = pending.Any(c => !s_readOnlyTools.Contains(c.Name))
-                ? await checkpoints.DiffAsync(request.Worktree, baseCommit, cancellationToken)
-                : lastDiff;
-            if (tools.Finished)
-            {
-                state.Finished = true;
-                state.Summary = tools.FinishSummary;
-                state.StopReason = "finished";
-            }
-
-            var signature = string.Join("\n", pending.Select(c => c.Name + JsonSerializer.Serialize(c.Arguments, AIJsonUtilities.DefaultOptions)));
-            repeats = signature == lastSignature && diff == lastDiff ? repeats + 1 : 1;
-            lastSignature = signature;
-            lastDiff = diff;
-            if (repeats >= RepeatLimit && !state.Finished)
-            {
-                state.Finished = true;
-                state.StopReason = $"no_progress: the same action was repeated {RepeatLimit} times without changing anything";
-            }
-
-            await checkpoints.SaveAsync(request.Scope.TaskId ?? 0, request.WorkflowExecutionId, request.Conversation, turn, messages, state, baseCommit, diff, cancellationToken);
-            if (state.Finished)
-            {
-                return Stop(state, turn, state.StopReason == "finished", state.StopReason!);
-            }
-        }
+        return new ChatOptions { Tools = functions, MaxOutputTokens = settings.AgentMaxOutputTokens, ToolMode = ChatToolMode.Auto };
     }
 
-    private DevelopmentResult Stop(AgentLoopState state, int turn, bool finished, string reason)
+    /// <summary>
+    /// One turn's model call. Its answer is checkpointed before any tool runs, so a crash never pays for it again; an
+    /// answer without a tool call finishes the conversation (its text is the summary). Returns the tool calls asked for.
+    /// </summary>
+    private async Task<List<FunctionCallContent>> CallModelAsync(Session session, CancellationToken cancellationToken)
     {
-        state.StopReason = reason;
-        LogStopped(logger, turn, reason, state.CostUsd);
-        return new DevelopmentResult(finished, state.Summary, reason, turn, state);
+        var (request, messages, state) = (session.Request, session.Messages, session.State);
+        Condense(messages, session.ContextWindow, settings.AgentMaxOutputTokens);
+        var marked = session.CacheBreakpoints ? MarkCacheBreakpoints(messages) : [];
+        ChatResponse response;
+        try
+        {
+            response = await session.Client.GetResponseAsync(messages, session.Options, cancellationToken);
+        }
+        finally
+        {
+            foreach (var content in marked)
+            {
+                content.WithCacheControl((Anthropic.Models.Messages.CacheControlEphemeral?)null);
+            }
+        }
+
+        session.Turn++;
+        session.TurnsThisRun++;
+        Account(state, response);
+        messages.AddRange(response.Messages.Count > 0 ? response.Messages : [new ChatMessage(ChatRole.Assistant, response.Text)]);
+        var pending = PendingCalls(messages);
+        if (pending.Count == 0)
+        {
+            state.Finished = true;
+            state.Summary ??= response.Text;
+            state.StopReason = "finished";
+        }
+
+        await checkpoints.SaveAsync(request.Scope.TaskId ?? 0, request.WorkflowExecutionId, request.Conversation, session.Turn, messages, state, session.BaseCommit, session.LastDiff, cancellationToken);
+        request.Progress?.Report($"turn {session.Turn}: {Describe(pending, response.Text)} | {state.InputTokens + state.CacheReadTokens + state.CacheWriteTokens + state.OutputTokens:N0} tokens, ${state.CostUsd:0.####}");
+        return pending;
+    }
+
+    /// <summary>
+    /// Runs the tool calls, then checkpoints the conversation with the worktree's diff. Returns how the conversation
+    /// stopped: the model called <c>finish</c>, or repeated the same calls <see cref="RepeatLimit"/> times without changing anything.
+    /// </summary>
+    private async Task<DevelopmentStop?> RunToolsAsync(Session session, List<FunctionCallContent> pending, CancellationToken cancellationToken)
+    {
+        var (request, state) = (session.Request, session.State);
+        var results = new List<AIContent>();
+        foreach (var call in pending)
+        {
+            results.Add(new FunctionResultContent(call.CallId, await InvokeAsync(session.Tools, call, cancellationToken)));
+        }
+
+        session.Messages.Add(new ChatMessage(ChatRole.Tool, results));
+        // Only tools that can change files need a fresh diff (three git processes): reading turns keep the last one.
+        var diff = pending.Any(c => !s_readOnlyTools.Contains(c.Name))
+            ? await checkpoints.DiffAsync(request.Worktree, session.BaseCommit, cancellationToken)
+            : session.LastDiff;
+        DevelopmentStop? stop = null;
+        if (session.Tools.Finished)
+        {
+            state.Finished = true;
+            state.Summary = session.Tools.FinishSummary;
+            state.StopReason = "finished";
+            stop = DevelopmentStop.Finished;
+        }
+
+        var signature = string.Join("\n", pending.Select(c => c.Name + JsonSerializer.Serialize(c.Arguments, AIJsonUtilities.DefaultOptions)));
+        session.Repeats = signature == session.LastSignature && diff == session.LastDiff ? session.Repeats + 1 : 1;
+        session.LastSignature = signature;
+        session.LastDiff = diff;
+        if (session.Repeats >= RepeatLimit && !state.Finished)
+        {
+            state.Finished = true;
+            state.StopReason = $"no_progress: the same action was repeated {RepeatLimit} times without changing anything";
+            stop = DevelopmentStop.NoProgress;
+        }
+
+        await checkpoints.SaveAsync(request.Scope.TaskId ?? 0, request.WorkflowExecutionId, request.Conversation, session.Turn, session.Messages, state, session.BaseCommit, diff, cancellationToken);
+        return stop;
+    }
+
+    private DevelopmentResult Stop(Session session, DevelopmentStop stop, string reason)
+    {
+        session.State.StopReason = reason;
+        LogStopped(logger, session.Turn, reason, session.State.CostUsd);
+        return new DevelopmentResult(stop, session.State.Summary, reason, session.Turn, session.State);
+    }
+
+    /// <summary>One run of the loop over a conversation: what it talks with, and where it is.</summary>
+    private sealed class Session(DevelopmentRequest request, IChatClient client, WorkspaceTools tools, ChatOptions options, bool cacheBreakpoints, int contextWindow)
+    {
+        public DevelopmentRequest Request { get; } = request;
+        public IChatClient Client { get; } = client;
+        public WorkspaceTools Tools { get; } = tools;
+        public ChatOptions Options { get; } = options;
+
+        /// <summary>With Anthropic, the prompt carries cache breakpoints.</summary>
+        public bool CacheBreakpoints { get; } = cacheBreakpoints;
+        public int ContextWindow { get; } = contextWindow;
+        public List<ChatMessage> Messages { get; set; } = [];
+        public AgentLoopState State { get; set; } = new();
+        public int Turn { get; set; }
+        public string BaseCommit { get; set; } = string.Empty;
+
+        /// <summary>The worktree's diff after the last tools (or at the start of this run).</summary>
+        public string LastDiff { get; set; } = string.Empty;
+        public string LastSignature { get; set; } = string.Empty;
+        public int Repeats { get; set; }
+        public int TurnsThisRun { get; set; }
     }
 
     private static string TaskMessage(string task) =>

@@ -372,14 +372,14 @@ public sealed class TaskLifecycle(
 
         var status = outcome.Status switch
         {
-            WorkflowStatuses.Completed => TaskStatuses.Completed,
-            WorkflowStatuses.Cancelled => TaskStatuses.Cancelled,
-            WorkflowStatuses.BudgetExceeded => TaskStatuses.BudgetExceeded,
+            WorkflowRunStatus.Completed => TaskStatuses.Completed,
+            WorkflowRunStatus.Cancelled => TaskStatuses.Cancelled,
+            WorkflowRunStatus.BudgetExceeded => TaskStatuses.BudgetExceeded,
             _ => TaskStatuses.Failed,
         };
         var error = status == TaskStatuses.Cancelled ? current.Error ?? "cancelled" : outcome.Error;
         var result = JsonSerializer.Serialize(outcome.Result, JsonDefaults.Options);
-        var branch = outcome.Result.TryGetValue("branch", out var b) ? b?.ToString() : null;
+        var branch = outcome.Branch;
 
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         var updated = await db.Tasks.Where(t => t.Id == task.Id && t.WorkerId == workerId && t.Status == TaskStatuses.Running)
@@ -399,7 +399,7 @@ public sealed class TaskLifecycle(
         }
 
         await db.WorkflowExecutions.Where(w => w.Id == executionId)
-            .ExecuteUpdateAsync(s => s.SetProperty(w => w.Status, outcome.Status).SetProperty(w => w.Error, outcome.Error).SetProperty(w => w.CompletedAt, now), ct);
+            .ExecuteUpdateAsync(s => s.SetProperty(w => w.Status, WorkflowStatuses.Of(outcome.Status)).SetProperty(w => w.Error, outcome.Error).SetProperty(w => w.CompletedAt, now), ct);
         var agentStatus = status switch { TaskStatuses.Completed => AgentStatuses.Completed, TaskStatuses.Cancelled => AgentStatuses.Stopped, _ => AgentStatuses.Failed };
         await db.AgentExecutions.Where(a => a.Id == agent.Id)
             .ExecuteUpdateAsync(s => s.SetProperty(a => a.Status, agentStatus).SetProperty(a => a.Error, outcome.Error).SetProperty(a => a.CompletedAt, now), ct);

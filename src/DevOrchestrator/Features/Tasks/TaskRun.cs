@@ -51,14 +51,14 @@ public sealed partial class TaskRun(
             await using var runScope = scopes.CreateAsyncScope();
             var runner = runScope.ServiceProvider.GetRequiredService<WorkflowRunner>();
             outcome = await runner.RunAsync(new WorkflowRun(task.Id, execution.Id, agent.Id, identity.Id), run.Token);
-            if (outcome.Status == WorkflowStatuses.Cancelled && shutdown.IsCancellationRequested)
+            if (outcome.Status == WorkflowRunStatus.Cancelled && shutdown.IsCancellationRequested)
             {
                 (ending, handBackReason) = (Ending.HandBack, "worker shutting down");
             }
         }
         catch (OperationCanceledException) when (run.IsCancellationRequested)
         {
-            outcome = new WorkflowOutcome(WorkflowStatuses.Cancelled, null, new Dictionary<string, object?>());
+            outcome = new WorkflowOutcome(WorkflowRunStatus.Cancelled, null, new Dictionary<string, object?>());
             if (shutdown.IsCancellationRequested)
             {
                 (ending, handBackReason) = (Ending.HandBack, "worker shutting down");
@@ -67,13 +67,13 @@ public sealed partial class TaskRun(
         catch (Exception ex) when (TransientDatabaseErrors.IsTransient(ex) && task.Attempts < MaxAttempts)
         {
             LogTransient(logger, ex, task.Id, task.Attempts);
-            outcome = new WorkflowOutcome(WorkflowStatuses.Failed, "database unavailable", new Dictionary<string, object?>());
+            outcome = new WorkflowOutcome(WorkflowRunStatus.Failed, "database unavailable", new Dictionary<string, object?>());
             (ending, handBackReason) = (Ending.HandBack, "database error: " + ex.GetType().Name);
         }
         catch (Exception ex)
         {
             LogRunCrashed(logger, ex, task.Id);
-            outcome = new WorkflowOutcome(WorkflowStatuses.Failed, "internal error: " + ex.GetType().Name, new Dictionary<string, object?>());
+            outcome = new WorkflowOutcome(WorkflowRunStatus.Failed, "internal error: " + ex.GetType().Name, new Dictionary<string, object?>());
         }
         finally
         {
@@ -91,7 +91,8 @@ public sealed partial class TaskRun(
         var finished = await _retryRecord.ExecuteAsync(async _ => await lifecycle.FinishRunAsync(task, execution.Id, agent, identity.Id, outcome), CancellationToken.None);
         if (finished)
         {
-            LogFinished(logger, task.Id, outcome.Status, outcome.Error);
+            var status = WorkflowStatuses.Of(outcome.Status);
+            LogFinished(logger, task.Id, status, outcome.Error);
             await chat.FinishedAsync(task.Id, agent.Id, CancellationToken.None);
         }
     }

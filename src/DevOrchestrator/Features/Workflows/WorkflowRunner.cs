@@ -30,220 +30,286 @@ public sealed partial class WorkflowRunner(
 
     public async Task<WorkflowOutcome> RunAsync(WorkflowRun run, CancellationToken cancellationToken)
     {
-        Tasks.DevTask task;
-        Projects.Project? project;
-        WorkflowExecution execution;
-        List<WorkflowStepExecution> rows;
-        await using (var scope = scopes.CreateAsyncScope())
+        var stored = await LoadAsync(run, cancellationToken);
+        var state = new RunState(run, stored.Execution.WorkflowName);
+        if (catalog.Find(stored.Execution.WorkflowName) is not { } definition)
         {
-            var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
-            task = await db.Tasks.AsNoTracking().SingleAsync(t => t.Id == run.TaskId, cancellationToken);
-            project = task.ProjectId is { } projectId ? await db.Projects.AsNoTracking().FirstOrDefaultAsync(p => p.Id == projectId, cancellationToken) : null;
-            execution = await db.WorkflowExecutions.AsNoTracking().SingleAsync(w => w.Id == run.WorkflowExecutionId, cancellationToken);
-            rows = await db.WorkflowSteps.AsNoTracking().Where(s => s.WorkflowExecutionId == run.WorkflowExecutionId).OrderBy(s => s.Id).ToListAsync(cancellationToken);
+            return state.Outcome(WorkflowRunStatus.Failed, $"workflow '{stored.Execution.WorkflowName}' does not exist");
         }
 
-        var state = new RunState(run, execution.WorkflowName);
-        if (catalog.Find(execution.WorkflowName) is not { } definition)
+        if (Preflight(definition) is { } problem)
         {
-            return state.Outcome(WorkflowStatuses.Failed, $"workflow '{execution.WorkflowName}' does not exist");
+            return state.Outcome(WorkflowRunStatus.Failed, problem);
         }
 
+        var task = TaskInfo(stored.Task);
+        var project = ProjectInfo(stored.Project);
+        Dictionary<string, object?> variables;
+        try
+        {
+            variables = ResolveVariables(definition, task, project, stored.Task.Variables, stored.Execution.Variables);
+        }
+        catch (System.Text.Json.JsonException ex)
+        {
+            return state.Outcome(WorkflowRunStatus.Failed, "the task's variables are not a JSON object: " + ex.Message);
+        }
+
+        var active = new ActiveRun(run, task, project, variables, state);
+        var previous = stored.Steps.GroupBy(r => r.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Last(), StringComparer.Ordinal);
+        LogStarting(logger, run.TaskId, definition.Name, run.WorkflowExecutionId, previous.Count);
+        for (var index = 0; index < definition.Steps.Count; index++)
+        {
+            var step = definition.Steps[index];
+            if (await RunStepAsync(active, step, index, previous.GetValueOrDefault(step.Name), cancellationToken) is { } ended)
+            {
+                return ended;
+            }
+        }
+
+        LogFinished(logger, run.TaskId, definition.Name);
+        return state.Outcome(WorkflowRunStatus.Completed, null);
+    }
+
+    /// <summary>The task, its project, the execution and the step rows recorded so far (by an earlier run of it).</summary>
+    private async Task<StoredRun> LoadAsync(WorkflowRun run, CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+        var task = await db.Tasks.AsNoTracking().SingleAsync(t => t.Id == run.TaskId, cancellationToken);
+        var project = task.ProjectId is { } projectId ? await db.Projects.AsNoTracking().FirstOrDefaultAsync(p => p.Id == projectId, cancellationToken) : null;
+        var execution = await db.WorkflowExecutions.AsNoTracking().SingleAsync(w => w.Id == run.WorkflowExecutionId, cancellationToken);
+        var steps = await db.WorkflowSteps.AsNoTracking().Where(s => s.WorkflowExecutionId == run.WorkflowExecutionId).OrderBy(s => s.Id).ToListAsync(cancellationToken);
+        return new StoredRun(task, project, execution, steps);
+    }
+
+    /// <summary>Why a step of the workflow cannot run at all (before any step ran), or null. Plugin actions are checked when they run.</summary>
+    private string? Preflight(WorkflowDefinition definition)
+    {
         foreach (var planned in definition.Steps.Where(s => s.Type != WorkflowStepTypes.PluginAction))
         {
             if (handlers.LastOrDefault(h => h.Type == planned.Type)?.Preflight(planned) is { } problem)
             {
-                return state.Outcome(WorkflowStatuses.Failed, $"step {planned.Name} cannot run: {problem}");
+                return $"step {planned.Name} cannot run: {problem}";
             }
         }
 
-        var taskInfo = new WorkflowTaskInfo(task.Id, task.Title, task.Description, task.Branch, task.Source, task.ExternalId) { CreatedByUserId = task.CreatedByUserId };
-        var projectInfo = project is null ? null : new WorkflowProjectInfo(project.Id, project.Name, project.RepositoryUrl, project.DefaultBranch, project.TestCommand)
+        return null;
+    }
+
+    private static WorkflowTaskInfo TaskInfo(Tasks.DevTask task) =>
+        new(task.Id, task.Title, task.Description, task.Branch, task.Source, task.ExternalId) { CreatedByUserId = task.CreatedByUserId };
+
+    private static WorkflowProjectInfo? ProjectInfo(Projects.Project? project) => project is null ? null
+        : new WorkflowProjectInfo(project.Id, project.Name, project.RepositoryUrl, project.DefaultBranch, project.TestCommand)
         {
             JiraProjectKey = project.JiraProjectKey,
             SlackChannel = project.SlackChannel,
             ConfluenceSpaceKey = project.ConfluenceSpaceKey,
             ConfluenceParentId = project.ConfluenceParentId,
         };
-        Dictionary<string, object?> variables;
+
+    /// <summary>One step: reused when an earlier run finished it, else skipped or run. Returns the run's outcome when the step ends the run.</summary>
+    private async Task<WorkflowOutcome?> RunStepAsync(ActiveRun active, WorkflowStepDefinition step, int index, WorkflowStepExecution? row, CancellationToken cancellationToken)
+    {
+        if (row is not null && IsDone(step, row))
+        {
+            Reuse(active, step, row);
+            return null;
+        }
+
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return active.State.Outcome(WorkflowRunStatus.Cancelled, null);
+        }
+
+        row ??= NewRow(active.Run, step);
+        row.Index = index;
+        bool shouldRun;
+        Dictionary<string, object?> inputs;
         try
         {
-            variables = ResolveVariables(definition, taskInfo, projectInfo, task.Variables, execution.Variables);
+            (shouldRun, inputs) = Decide(active, step);
         }
-        catch (System.Text.Json.JsonException ex)
+        catch (FormatException ex)
         {
-            return state.Outcome(WorkflowStatuses.Failed, "the task's variables are not a JSON object: " + ex.Message);
+            await EndUnstartedStepAsync(active, step, row, StepStatuses.Failed, ex.Message, CancellationToken.None);
+            return active.State.Outcome(WorkflowRunStatus.Failed, $"step {step.Name} failed: {ex.Message}");
         }
 
-        var previous = rows.GroupBy(r => r.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Last(), StringComparer.Ordinal);
-        LogStarting(logger, run.TaskId, definition.Name, run.WorkflowExecutionId, previous.Count);
-        for (var index = 0; index < definition.Steps.Count; index++)
+        if (!shouldRun)
         {
-            var step = definition.Steps[index];
-            previous.TryGetValue(step.Name, out var row);
-            if (row is not null && (row.Status is StepStatuses.Completed or StepStatuses.Skipped || (row.Status == StepStatuses.Failed && step.OnError == OnErrorPolicies.Continue)))
-            {
-                // Resume: this step is done; reuse what it produced.
-                var stored = WorkflowJson.ReadObject(row.Outputs);
-                state.Record(step, row.Status, stored);
-                if (row.Status == StepStatuses.Completed)
-                {
-                    state.Done.Add(new DoneStep(step, row, Context(step, taskInfo, projectInfo, run, WorkflowJson.ReadObject(row.Inputs), state, null), stored));
-                }
+            row.Inputs = null;
+            await EndUnstartedStepAsync(active, step, row, StepStatuses.Skipped, null, cancellationToken);
+            return null;
+        }
 
-                continue;
-            }
+        await StartStepAsync(active.Run, row, inputs, cancellationToken);
+        return await ExecuteStepAsync(active, step, index, row, inputs, cancellationToken);
+    }
 
-            if (cancellationToken.IsCancellationRequested)
-            {
-                return state.Outcome(WorkflowStatuses.Cancelled, null);
-            }
+    /// <summary>A started step: invoked under its retry policy, finished, and its <c>on_error</c> applied when it failed.</summary>
+    private async Task<WorkflowOutcome?> ExecuteStepAsync(
+        ActiveRun active, WorkflowStepDefinition step, int index, WorkflowStepExecution row, Dictionary<string, object?> inputs, CancellationToken cancellationToken)
+    {
+        var started = timeProvider.GetTimestamp();
+        await using var progress = new StepProgress(scopes, events, logger, active.Run, step.Name, index);
+        var context = Context(step, active, inputs, progress);
+        var attempt = await InvokeWithPolicyAsync(active.Run, step, row, context, progress, cancellationToken);
+        switch (attempt.Ending)
+        {
+            case StepEnding.Cancelled:
+                await FinishStepAsync(active, step, row, StepStatuses.Cancelled, "cancelled", attempt.Outputs, started, CancellationToken.None);
+                return active.State.Outcome(WorkflowRunStatus.Cancelled, null);
+            case StepEnding.BudgetExceeded:
+                // Not a step failure a policy can handle: the whole run stops, whatever on_error says.
+                await FinishStepAsync(active, step, row, StepStatuses.Failed, attempt.Error, attempt.Outputs, started, CancellationToken.None);
+                return active.State.Outcome(WorkflowRunStatus.BudgetExceeded, $"step {step.Name} stopped: {attempt.Error}");
+        }
 
-            row ??= new WorkflowStepExecution
-            {
-                WorkflowExecutionId = run.WorkflowExecutionId,
-                Name = step.Name,
-                Type = step.Type,
-                Plugin = step.Plugin,
-                Action = step.Action,
-            };
-            row.Index = index;
-            var scopeValues = new WorkflowScope { Variables = variables, Task = taskInfo, Project = projectInfo, Steps = state.Steps };
+        var status = attempt.Ending switch { StepEnding.Completed => StepStatuses.Completed, StepEnding.Skipped => StepStatuses.Skipped, _ => StepStatuses.Failed };
+        var outputs = KeepDeclared(attempt.Outputs, step.Outputs);
+        await progress.DisposeAsync();
+        await FinishStepAsync(active, step, row, status, attempt.Error, outputs, started, CancellationToken.None);
+        if (attempt.Ending == StepEnding.Completed)
+        {
+            active.State.Done.Add(new DoneStep(step, row, context, outputs));
+        }
 
-            bool shouldRun;
-            Dictionary<string, object?> inputs;
+        return attempt.Ending == StepEnding.Failed ? await ApplyOnErrorAsync(active, step, attempt.Error, cancellationToken) : null;
+    }
+
+    /// <summary>A step that ends before it starts (skipped by its <c>when</c>, or inputs that cannot be resolved): stored with no outputs.</summary>
+    private Task EndUnstartedStepAsync(ActiveRun active, WorkflowStepDefinition step, WorkflowStepExecution row, string status, string? error, CancellationToken cancellationToken)
+    {
+        row.StartedAt = timeProvider.GetUtcNow();
+        return FinishStepAsync(active, step, row, status, error, new Dictionary<string, object?>(), timeProvider.GetTimestamp(), cancellationToken);
+    }
+
+    /// <summary>A step an earlier run finished: completed, skipped, or failed under <c>on_error: continue</c>.</summary>
+    private static bool IsDone(WorkflowStepDefinition step, WorkflowStepExecution row) =>
+        row.Status is StepStatuses.Completed or StepStatuses.Skipped || (row.Status == StepStatuses.Failed && step.OnError == OnErrorPolicies.Continue);
+
+    /// <summary>Resume: the step is done; what it produced feeds later references (and its rollback, if it completed).</summary>
+    private static void Reuse(ActiveRun active, WorkflowStepDefinition step, WorkflowStepExecution row)
+    {
+        var stored = WorkflowJson.ReadObject(row.Outputs);
+        active.State.Record(step, row.Status, stored);
+        if (row.Status == StepStatuses.Completed)
+        {
+            active.State.Done.Add(new DoneStep(step, row, Context(step, active, WorkflowJson.ReadObject(row.Inputs), null), stored));
+        }
+    }
+
+    private static WorkflowStepExecution NewRow(WorkflowRun run, WorkflowStepDefinition step) => new()
+    {
+        WorkflowExecutionId = run.WorkflowExecutionId,
+        Name = step.Name,
+        Type = step.Type,
+        Plugin = step.Plugin,
+        Action = step.Action,
+    };
+
+    /// <summary>Whether the step runs (its <c>when</c>) and its inputs, resolved against the run so far. Throws <see cref="FormatException"/> for a bad expression or reference.</summary>
+    private static (bool ShouldRun, Dictionary<string, object?> Inputs) Decide(ActiveRun active, WorkflowStepDefinition step)
+    {
+        var scope = new WorkflowScope { Variables = active.Variables, Task = active.Task, Project = active.Project, Steps = active.State.Steps };
+        var shouldRun = step.When is not { } when || WhenExpression.Parse(when).Evaluate(scope.Lookup);
+        return (shouldRun, (Dictionary<string, object?>)WorkflowTemplate.Resolve(step.Inputs, scope)!);
+    }
+
+    /// <summary>
+    /// Invokes the step, retrying under <c>on_error: retry</c> (a delay of one more second each time). A skip
+    /// (<see cref="WorkflowStepSkippedException"/>) is not an error; a budget stop or a cancellation ends the run.
+    /// </summary>
+    private async Task<StepAttempt> InvokeWithPolicyAsync(
+        WorkflowRun run, WorkflowStepDefinition step, WorkflowStepExecution row, WorkflowActionContext context, StepProgress progress, CancellationToken cancellationToken)
+    {
+        IReadOnlyDictionary<string, object?> outputs = new Dictionary<string, object?>();
+        string? error = null; // a step that completes (or skips) on a retry keeps the last failed attempt's error
+        var retries = 0;
+        while (true)
+        {
             try
             {
-                shouldRun = step.When is not { } when || WhenExpression.Parse(when).Evaluate(scopeValues.Lookup);
-                inputs = (Dictionary<string, object?>)WorkflowTemplate.Resolve(step.Inputs, scopeValues)!;
+                return new StepAttempt(StepEnding.Completed, await InvokeAsync(step, context, cancellationToken), error);
             }
-            catch (FormatException ex)
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
-                row.StartedAt = timeProvider.GetUtcNow();
-                await FinishStepAsync(run, step, row, StepStatuses.Failed, ex.Message, new Dictionary<string, object?>(), timeProvider.GetTimestamp(), CancellationToken.None);
-                state.Record(step, StepStatuses.Failed, new Dictionary<string, object?>());
-                return state.Outcome(WorkflowStatuses.Failed, $"step {step.Name} failed: {ex.Message}");
+                return new StepAttempt(StepEnding.Cancelled, outputs, null);
             }
-
-            if (!shouldRun)
+            catch (WorkflowStepSkippedException ex)
             {
-                row.StartedAt = timeProvider.GetUtcNow();
-                row.Inputs = null;
-                await FinishStepAsync(run, step, row, StepStatuses.Skipped, null, new Dictionary<string, object?>(), timeProvider.GetTimestamp(), cancellationToken);
-                state.Record(step, StepStatuses.Skipped, new Dictionary<string, object?>());
-                continue;
+                // Not configured (no chat plugin, a task without a ticket…): skipped with a visible note, not an error.
+                progress.Report("skipped: " + ex.Message);
+                return new StepAttempt(StepEnding.Skipped, new Dictionary<string, object?> { ["skipped"] = true, ["note"] = ex.Message }, error);
             }
-
-            row.Status = StepStatuses.Running;
-            row.Attempts++;
-            row.Error = null;
-            row.Outputs = null;
-            row.CompletedAt = null;
-            row.DurationMs = null;
-            row.StartedAt = timeProvider.GetUtcNow();
-            row.Inputs = WorkflowJson.Write(inputs);
-            await StartStepAsync(run, row, cancellationToken);
-
-            var started = timeProvider.GetTimestamp();
-            await using var progress = new StepProgress(scopes, events, logger, run, step.Name, index);
-            var context = Context(step, taskInfo, projectInfo, run, inputs, state, progress);
-            IReadOnlyDictionary<string, object?> outputs = new Dictionary<string, object?>();
-            string status;
-            string? error = null;
-            var retries = 0;
-            while (true)
+            catch (Exception ex) when (!Data.TransientDatabaseErrors.IsTransient(ex))
             {
-                try
+                // (A transient database error is not the step's failure: it ends the run, which goes back to the
+                // queue and resumes at this step; see TaskRun.)
+                error = StepError(run, step, ex);
+                outputs = (ex as WorkflowActionException)?.Outputs ?? new Dictionary<string, object?>();
+                if (ex is Costs.BudgetExceededException)
                 {
-                    outputs = await InvokeAsync(step, context, cancellationToken);
-                    status = StepStatuses.Completed;
-                    break;
+                    return new StepAttempt(StepEnding.BudgetExceeded, outputs, error);
                 }
-                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+
+                if (step.OnError != OnErrorPolicies.Retry || retries >= step.RetryCount || ex is Costs.ModelUnavailableException)
                 {
-                    await FinishStepAsync(run, step, row, StepStatuses.Cancelled, "cancelled", outputs, started, CancellationToken.None);
-                    state.Record(step, StepStatuses.Cancelled, outputs);
-                    return state.Outcome(WorkflowStatuses.Cancelled, null);
+                    return new StepAttempt(StepEnding.Failed, outputs, error);
                 }
-                catch (WorkflowStepSkippedException ex)
+
+                retries++;
+                row.Attempts++;
+                progress.Report($"attempt failed: {error}; retry {retries} of {step.RetryCount} in {retries}s");
+                if (!await WaitToRetryAsync(retries, cancellationToken))
                 {
-                    // Not configured (no chat plugin, a task without a ticket…): skipped with a visible note, not an error.
-                    progress.Report("skipped: " + ex.Message);
-                    outputs = new Dictionary<string, object?> { ["skipped"] = true, ["note"] = ex.Message };
-                    status = StepStatuses.Skipped;
-                    break;
+                    return new StepAttempt(StepEnding.Cancelled, outputs, null);
                 }
-                catch (Exception ex) when (!Data.TransientDatabaseErrors.IsTransient(ex))
-                {
-                    // (A transient database error is not the step's failure: it ends the run, which goes back to the
-                    // queue and resumes at this step; see TaskRun.)
-                    error = ex is WorkflowActionException or Costs.BudgetExceededException or Costs.ModelUnavailableException ? ex.Message : $"{ex.GetType().Name}: {ex.Message}";
-                    outputs = (ex as WorkflowActionException)?.Outputs ?? new Dictionary<string, object?>();
-                    if (ex is not (WorkflowActionException or Costs.BudgetExceededException or Costs.ModelUnavailableException))
-                    {
-                        LogStepCrashed(logger, ex, run.TaskId, step.Name);
-                    }
-
-                    if (ex is Costs.BudgetExceededException)
-                    {
-                        // Not a step failure a policy can handle: the whole run stops, whatever on_error says.
-                        await FinishStepAsync(run, step, row, StepStatuses.Failed, error, outputs, started, CancellationToken.None);
-                        state.Record(step, StepStatuses.Failed, outputs);
-                        return state.Outcome(WorkflowStatuses.BudgetExceeded, $"step {step.Name} stopped: {ex.Message}");
-                    }
-
-                    if (step.OnError != OnErrorPolicies.Retry || retries >= step.RetryCount || ex is Costs.ModelUnavailableException)
-                    {
-                        status = StepStatuses.Failed;
-                        break;
-                    }
-
-                    retries++;
-                    row.Attempts++;
-                    progress.Report($"attempt failed: {error}; retry {retries} of {step.RetryCount} in {retries}s");
-                    try
-                    {
-                        await Task.Delay(TimeSpan.FromSeconds(retries), timeProvider, cancellationToken);
-                    }
-                    catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-                    {
-                        await FinishStepAsync(run, step, row, StepStatuses.Cancelled, "cancelled", outputs, started, CancellationToken.None);
-                        state.Record(step, StepStatuses.Cancelled, outputs);
-                        return state.Outcome(WorkflowStatuses.Cancelled, null);
-                    }
-                }
-            }
-
-            outputs = KeepDeclared(outputs, step.Outputs);
-            await progress.DisposeAsync();
-            await FinishStepAsync(run, step, row, status, error, outputs, started, CancellationToken.None);
-            state.Record(step, status, outputs);
-            if (status == StepStatuses.Completed)
-            {
-                state.Done.Add(new DoneStep(step, row, context, outputs));
-                continue;
-            }
-
-            if (status == StepStatuses.Skipped)
-            {
-                continue;
-            }
-
-            switch (step.OnError)
-            {
-                case OnErrorPolicies.Continue:
-                    continue;
-                case OnErrorPolicies.Rollback:
-                    var rollbackProblems = await RollbackAsync(run, state, cancellationToken);
-                    return state.Outcome(WorkflowStatuses.Failed,
-                        $"step {step.Name} failed: {error}; rolled back {state.Done.Count} step(s){(rollbackProblems.Count > 0 ? " (" + string.Join("; ", rollbackProblems) + ")" : string.Empty)}");
-                default:
-                    return state.Outcome(WorkflowStatuses.Failed, $"step {step.Name} failed: {error}");
             }
         }
+    }
 
-        LogFinished(logger, run.TaskId, definition.Name);
-        return state.Outcome(WorkflowStatuses.Completed, null);
+    /// <summary>The error a failed attempt records: the message of an expected failure; the type too (and a log entry) for a crash.</summary>
+    private string StepError(WorkflowRun run, WorkflowStepDefinition step, Exception exception)
+    {
+        if (exception is WorkflowActionException or Costs.BudgetExceededException or Costs.ModelUnavailableException)
+        {
+            return exception.Message;
+        }
+
+        LogStepCrashed(logger, exception, run.TaskId, step.Name);
+        return $"{exception.GetType().Name}: {exception.Message}";
+    }
+
+    /// <summary>Waits one second per retry so far; false when the run was cancelled meanwhile.</summary>
+    private async Task<bool> WaitToRetryAsync(int retries, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.Delay(TimeSpan.FromSeconds(retries), timeProvider, cancellationToken);
+            return true;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>A failed step's <c>on_error</c>: continue with the next step, roll back the completed ones, or fail the run.</summary>
+    private async Task<WorkflowOutcome?> ApplyOnErrorAsync(ActiveRun active, WorkflowStepDefinition step, string? error, CancellationToken cancellationToken)
+    {
+        switch (step.OnError)
+        {
+            case OnErrorPolicies.Continue:
+                return null;
+            case OnErrorPolicies.Rollback:
+                var rollbackProblems = await RollbackAsync(active, cancellationToken);
+                return active.State.Outcome(WorkflowRunStatus.Failed,
+                    $"step {step.Name} failed: {error}; rolled back {active.State.Done.Count} step(s){(rollbackProblems.Count > 0 ? " (" + string.Join("; ", rollbackProblems) + ")" : string.Empty)}");
+            default:
+                return active.State.Outcome(WorkflowRunStatus.Failed, $"step {step.Name} failed: {error}");
+        }
     }
 
     /// <summary>Workflow variables (their <c>${task…}</c>/<c>${project…}</c> resolved), then the task's and the execution's variables over them.</summary>
@@ -279,10 +345,10 @@ public sealed partial class WorkflowRunner(
         return handler.RunAsync(step, context, cancellationToken);
     }
 
-    private async Task<List<string>> RollbackAsync(WorkflowRun run, RunState state, CancellationToken cancellationToken)
+    private async Task<List<string>> RollbackAsync(ActiveRun active, CancellationToken cancellationToken)
     {
         var problems = new List<string>();
-        foreach (var done in Enumerable.Reverse(state.Done))
+        foreach (var done in Enumerable.Reverse(active.State.Done))
         {
             var plugin = done.Step.Type == WorkflowStepTypes.PluginAction ? plugins.LastOrDefault(p => p.Plugin == done.Step.Plugin) : null;
             var started = timeProvider.GetTimestamp();
@@ -293,12 +359,11 @@ public sealed partial class WorkflowRunner(
                     await plugin.RollbackAsync(done.Step.Action!, done.Context, done.Outputs, cancellationToken);
                 }
 
-                await FinishStepAsync(run, done.Step, done.Row, StepStatuses.RolledBack, null, done.Outputs, started, CancellationToken.None, keepDuration: true);
-                state.Record(done.Step, StepStatuses.RolledBack, done.Outputs);
+                await FinishStepAsync(active, done.Step, done.Row, StepStatuses.RolledBack, null, done.Outputs, started, CancellationToken.None, keepDuration: true);
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
-                LogRollbackFailed(logger, ex, run.TaskId, done.Step.Name);
+                LogRollbackFailed(logger, ex, active.Run.TaskId, done.Step.Name);
                 problems.Add($"rollback of {done.Step.Name} failed: {ex.Message}");
             }
         }
@@ -306,8 +371,18 @@ public sealed partial class WorkflowRunner(
         return problems;
     }
 
-    private async Task StartStepAsync(WorkflowRun run, WorkflowStepExecution row, CancellationToken cancellationToken)
+    /// <summary>Marks the step running (a new attempt with these inputs) and makes it the execution's current step, in one commit.</summary>
+    private async Task StartStepAsync(WorkflowRun run, WorkflowStepExecution row, Dictionary<string, object?> inputs, CancellationToken cancellationToken)
     {
+        row.Status = StepStatuses.Running;
+        row.Attempts++;
+        row.Error = null;
+        row.Outputs = null;
+        row.CompletedAt = null;
+        row.DurationMs = null;
+        row.StartedAt = timeProvider.GetUtcNow();
+        row.Inputs = WorkflowJson.Write(inputs);
+
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
         db.WorkflowSteps.Update(row); // inserts a new row (no key yet), updates a stored one
@@ -321,10 +396,12 @@ public sealed partial class WorkflowRunner(
         await transaction.CommitAsync(cancellationToken);
     }
 
+    /// <summary>Stores how the step ended with its <c>workflow.step_completed</c> event (one commit), then records it in the run's state.</summary>
     private async Task FinishStepAsync(
-        WorkflowRun run, WorkflowStepDefinition step, WorkflowStepExecution row, string status, string? error,
+        ActiveRun active, WorkflowStepDefinition step, WorkflowStepExecution row, string status, string? error,
         IReadOnlyDictionary<string, object?> outputs, long started, CancellationToken cancellationToken, bool keepDuration = false)
     {
+        var run = active.Run;
         row.Status = status;
         row.Error = error is null ? null : (string?)WorkflowJson.Bound(error);
         row.Outputs = WorkflowJson.Write(outputs);
@@ -358,18 +435,18 @@ public sealed partial class WorkflowRunner(
         await db.SaveChangesAsync(cancellationToken);
         metrics.WorkflowSteps.WithLabels(step.Qualified, status).Inc();
         LogStep(logger, run.TaskId, step.Name, status, row.DurationMs ?? 0, error);
+        active.State.Record(step, status, outputs);
     }
 
-    private static WorkflowActionContext Context(WorkflowStepDefinition step, WorkflowTaskInfo task, WorkflowProjectInfo? project, WorkflowRun run,
-        IReadOnlyDictionary<string, object?> inputs, RunState state, IProgress<string>? progress) => new()
+    private static WorkflowActionContext Context(WorkflowStepDefinition step, ActiveRun active, IReadOnlyDictionary<string, object?> inputs, IProgress<string>? progress) => new()
     {
-        Task = task,
-        Project = project,
-        WorkflowExecutionId = run.WorkflowExecutionId,
-        AgentExecutionId = run.AgentExecutionId,
+        Task = active.Task,
+        Project = active.Project,
+        WorkflowExecutionId = active.Run.WorkflowExecutionId,
+        AgentExecutionId = active.Run.AgentExecutionId,
         StepName = step.Name,
         Inputs = inputs,
-        StepOutputs = state.Steps.Where(s => s.Value.Status == StepStatuses.Completed).ToDictionary(s => s.Key, s => s.Value.Outputs, StringComparer.Ordinal),
+        StepOutputs = active.State.Steps.Where(s => s.Value.Status == StepStatuses.Completed).ToDictionary(s => s.Key, s => s.Value.Outputs, StringComparer.Ordinal),
         Progress = progress,
     };
 
@@ -377,6 +454,17 @@ public sealed partial class WorkflowRunner(
         declared.Count == 0 ? outputs : outputs.Where(o => declared.Contains(o.Key)).ToDictionary(o => o.Key, o => o.Value, StringComparer.Ordinal);
 
     private sealed record DoneStep(WorkflowStepDefinition Step, WorkflowStepExecution Row, WorkflowActionContext Context, IReadOnlyDictionary<string, object?> Outputs);
+
+    /// <summary>What a run has read from the database before it starts.</summary>
+    private sealed record StoredRun(Tasks.DevTask Task, Projects.Project? Project, WorkflowExecution Execution, List<WorkflowStepExecution> Steps);
+
+    /// <summary>The run under way: what its steps resolve against, and what they have done.</summary>
+    private sealed record ActiveRun(WorkflowRun Run, WorkflowTaskInfo Task, WorkflowProjectInfo? Project, Dictionary<string, object?> Variables, RunState State);
+
+    /// <summary>How invoking a step (with its retries) ended.</summary>
+    private enum StepEnding { Completed, Skipped, Failed, Cancelled, BudgetExceeded }
+
+    private sealed record StepAttempt(StepEnding Ending, IReadOnlyDictionary<string, object?> Outputs, string? Error);
 
     /// <summary>What the run has done so far, and the outcome it makes.</summary>
     private sealed class RunState(WorkflowRun run, string workflow)
@@ -398,47 +486,10 @@ public sealed partial class WorkflowRunner(
             _steps[step.Name] = new WorkflowStepState(status, outputs);
         }
 
-        public WorkflowOutcome Outcome(string status, string? error)
+        public WorkflowOutcome Outcome(WorkflowRunStatus status, string? error)
         {
-            // The branch the work is on: the last one a completed step reported (prepare, then push).
-            var branch = _order.Select(n => _steps[n])
-                .Where(s => s.Status == StepStatuses.Completed && s.Outputs.TryGetValue("branch", out var b) && b is string { Length: > 0 })
-                .Select(s => (string)s.Outputs["branch"]!).LastOrDefault();
-            var result = new Dictionary<string, object?>
-            {
-                ["workflow"] = workflow,
-                ["workflow_execution_id"] = run.WorkflowExecutionId,
-                ["branch"] = branch,
-                ["steps"] = _order.ToDictionary(n => n, n => (object?)_steps[n].Status, StringComparer.Ordinal),
-            };
-            if (_steps.Values.LastOrDefault(s => s.Status == StepStatuses.Completed && s.Outputs.ContainsKey("commit_sha")) is { } commit)
-            {
-                result["commit_sha"] = commit.Outputs["commit_sha"];
-            }
-
-            if (_steps.Values.LastOrDefault(s => s.Status == StepStatuses.Completed && s.Outputs.TryGetValue("pull_request_url", out var u) && u is string { Length: > 0 }) is { } pullRequest)
-            {
-                result["pull_request_url"] = pullRequest.Outputs["pull_request_url"];
-            }
-
-            // The agents' conclusions: the last summary and the last review verdict of the run.
-            if (_steps.Values.LastOrDefault(s => s.Status == StepStatuses.Completed && s.Outputs.TryGetValue("summary", out var v) && v is string { Length: > 0 } && !s.Outputs.ContainsKey("verdict")) is { } developed)
-            {
-                result["summary"] = developed.Outputs["summary"];
-            }
-
-            if (_steps.Values.LastOrDefault(s => s.Outputs.ContainsKey("verdict")) is { } review)
-            {
-                result["review"] = new Dictionary<string, object?>
-                {
-                    ["verdict"] = review.Outputs["verdict"],
-                    ["reasons"] = review.Outputs.GetValueOrDefault("reasons"),
-                    ["summary"] = review.Outputs.GetValueOrDefault("summary"),
-                    ["sent_back"] = review.Outputs.GetValueOrDefault("sent_back"),
-                };
-            }
-
-            return new WorkflowOutcome(status, error, result);
+            var result = WorkflowResult.Of(workflow, run.WorkflowExecutionId, [.. _order.Select(n => KeyValuePair.Create(n, _steps[n]))]);
+            return new WorkflowOutcome(status, error, result.ToJsonObject()) { Branch = result.Branch };
         }
     }
 
