@@ -93,8 +93,10 @@ public sealed partial class DevelopmentAgent(
         var session = await OpenAsync(request, cancellationToken);
         if (!AddFollowUp(request, session) && session.State.Finished)
         {
-            // A conversation stored as ended counts as finished, even one that stopped for no progress (its stop reason says so).
-            return new DevelopmentResult(DevelopmentStop.Finished, session.State.Summary, session.State.StopReason ?? "finished", session.Turn, session.State);
+            // A conversation stored as ended ends the same way again: one that stopped for no progress is not finished.
+            var reason = session.State.StopReason ?? "finished";
+            var stopped = reason.StartsWith("no_progress", StringComparison.Ordinal) ? DevelopmentStop.NoProgress : DevelopmentStop.Finished;
+            return new DevelopmentResult(stopped, session.State.Summary, reason, session.Turn, session.State);
         }
 
         session.LastDiff = await checkpoints.DiffAsync(request.Worktree, session.BaseCommit, cancellationToken);
