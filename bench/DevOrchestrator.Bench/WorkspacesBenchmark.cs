@@ -114,7 +114,9 @@ internal sealed class WorkspacesBenchmark
         Log($"generated in {generated.TotalSeconds:0.0} s: {packKib / 1024.0:0.0} MiB of objects");
 
         using var sandbox = new Sandbox(_settings, TimeProvider.System, NullLogger<Sandbox>.Instance);
-        var plugin = new WorkspacePlugin(_settings, _git, sandbox, new MirrorLocks(TimeProvider.System), [], NullLogger<WorkspacePlugin>.Instance);
+        var locks = new MirrorLocks(TimeProvider.System);
+        var pool = new WorkspacePool(_settings, _git, locks, TimeProvider.System, NullLogger<WorkspacePool>.Instance);
+        var plugin = new WorkspacePlugin(_settings, _git, sandbox, locks, pool, [], NullLogger<WorkspacePlugin>.Instance);
 
         // The project's first task: no mirror yet, so prepare clones it (git clone --mirror) and adds the worktree.
         Log("first task: prepare with no mirror (clone --mirror + worktree)");
