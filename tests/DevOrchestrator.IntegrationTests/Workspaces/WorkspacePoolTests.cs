@@ -92,6 +92,33 @@ public sealed class WorkspacePoolTests
     }
 
     [Fact]
+    public async Task WhatWasWrittenIntoAPooledWorktreeAfterItsReleaseIsGoneWhenItIsRecycled()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var repository = await WorkspaceTestRepository.CreateAsync(ct);
+        var pool = repository.CreatePool();
+        var plugin = repository.CreatePlugin(pool);
+        await plugin.InvokeAsync("prepare", Context(repository, 7, 1), ct);
+        await pool.ReleaseAsync(7, 1, ct);
+        var pooled = Assert.Single(pool.PooledWorktrees(Mirror(repository, pool)));
+
+        // A process of the previous task that outlived it, still writing into the (moved) directory.
+        await File.WriteAllTextAsync(Path.Combine(pooled, "README.md"), "overwritten later\n", ct);
+        Directory.CreateDirectory(Path.Combine(pooled, "obj", "cache"));
+        await File.WriteAllTextAsync(Path.Combine(pooled, "obj", "cache", "state.bin"), "late", ct);
+        Directory.CreateDirectory(Path.Combine(pooled, "empty"));
+        Directory.CreateDirectory(Path.Combine(pooled, "nested"));
+        await WorkspaceTestRepository.GitAsync(Path.Combine(pooled, "nested"), ct, "init", "-q");
+
+        var prepared = await plugin.InvokeAsync("prepare", Context(repository, 8, 2), ct);
+        var worktree = (string)prepared["worktree"]!;
+        Assert.Equal(1, pool.Recycled);
+        Assert.Equal("# demo", (await File.ReadAllTextAsync(Path.Combine(worktree, "README.md"), ct)).Trim());
+        Assert.Equal(["README.md"], Directory.EnumerateFileSystemEntries(worktree).Select(Path.GetFileName).Where(n => n != ".git"));
+        Assert.Equal(string.Empty, await WorkspaceTestRepository.GitAsync(worktree, ct, "status", "--porcelain", "--ignored", "--untracked-files=all"));
+    }
+
+    [Fact]
     public async Task ThePoolKeepsAtMostPoolSizeWorktreesPerMirrorAndRemovesTheRest()
     {
         var ct = TestContext.Current.CancellationToken;

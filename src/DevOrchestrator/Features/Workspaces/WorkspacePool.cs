@@ -98,7 +98,12 @@ public sealed partial class WorkspacePool(DevOrchestratorSettings settings, GitC
 
         if (settings.WorkspacePoolSize == 0)
         {
-            await RemoveLockedAsync(mirror, worktree, cancellationToken);
+            // The pool is off (perhaps since the last start): remove this worktree and any the mirror still has pooled.
+            foreach (var path in PooledWorktrees(mirror).Prepend(worktree))
+            {
+                await RemoveLockedAsync(mirror, path, cancellationToken);
+            }
+
             return false;
         }
 
@@ -150,6 +155,11 @@ public sealed partial class WorkspacePool(DevOrchestratorSettings settings, GitC
     /// </summary>
     internal async Task<bool> TryRecycleLockedAsync(string mirror, string worktree, string branch, string startRef, CancellationToken cancellationToken)
     {
+        if (settings.WorkspacePoolSize == 0)
+        {
+            return false;
+        }
+
         foreach (var candidate in PooledWorktrees(mirror))
         {
             try
@@ -160,15 +170,19 @@ public sealed partial class WorkspacePool(DevOrchestratorSettings settings, GitC
                 }
 
                 // Only files that differ between the old and the new commit are written; the rest are stat'ed, and any
-                // tracked file that differs from the index is rewritten (-f). Then everything untracked or ignored goes,
-                // and the check that nothing untracked or ignored is left reads the directories only (tracked files
-                // were just verified by the checkout itself; the full `status` check ran when the worktree was released).
+                // tracked file that differs from the index is rewritten (-f).
                 await git.RunAsync(candidate, ["checkout", "-q", "-f", "-B", branch, startRef], cancellationToken);
-                await git.RunAsync(candidate, ["clean", "-q", "-ffdx"], cancellationToken);
-                var untracked = await git.RunAsync(candidate, ["ls-files", "--others", "--directory", "-z"], cancellationToken);
-                if (untracked.Stdout.Split('\0', StringSplitOptions.RemoveEmptyEntries) is { Length: > 0 } left)
+
+                // Then nothing untracked or ignored may be left (the release cleaned it, but something may have written
+                // since): `ls-files --others` without exclude rules lists exactly what `clean -ffdx` removes, reading
+                // the directories only. When it lists anything, clean and check again.
+                if (await UntrackedAsync(candidate, cancellationToken) is { Length: > 0 })
                 {
-                    throw new InvalidOperationException($"still holds {left.Length} untracked or ignored path(s) after clean, e.g. {left[0]}");
+                    await git.RunAsync(candidate, ["clean", "-q", "-ffdx"], cancellationToken);
+                    if (await UntrackedAsync(candidate, cancellationToken) is { Length: > 0 } left)
+                    {
+                        throw new InvalidOperationException($"still holds {left.Length} untracked or ignored path(s) after clean -ffdx, e.g. {left[0]}");
+                    }
                 }
 
                 Directory.CreateDirectory(Path.GetDirectoryName(worktree)!);
@@ -272,6 +286,10 @@ public sealed partial class WorkspacePool(DevOrchestratorSettings settings, GitC
         var paths = status.Stdout.Split('\0', StringSplitOptions.RemoveEmptyEntries);
         return paths.Length == 0 ? null : $"{paths.Length} changed, untracked or ignored path(s), e.g. {paths[0]}";
     }
+
+    /// <summary>Every untracked path, ignored ones included (an untracked directory as one entry).</summary>
+    private async Task<string[]> UntrackedAsync(string worktree, CancellationToken cancellationToken) =>
+        (await git.RunAsync(worktree, ["ls-files", "--others", "--directory", "-z"], cancellationToken)).Stdout.Split('\0', StringSplitOptions.RemoveEmptyEntries);
 
     /// <summary>Allocated size of a worktree's files (as <c>du</c> would count them, 4 KiB blocks), its <c>.git</c> file included.</summary>
     private static long DiskKib(string worktree)
