@@ -110,6 +110,9 @@ public sealed partial class WorkspacePlugin(
 
         var mirror = MirrorPath(remote);
         var worktree = WorktreePath(context);
+
+        // Known without asking git again when this call made the worktree (the commit of the base after the fetch).
+        string? madeBaseSha = null;
         await using (await locks.AcquireAsync(mirror, cancellationToken))
         {
             if (!Directory.Exists(mirror))
@@ -160,6 +163,8 @@ public sealed partial class WorkspacePlugin(
                     await git.RunAsync(worktree, ["config", "user.name", BotName], cancellationToken);
                     await git.RunAsync(worktree, ["config", "user.email", BotEmail], cancellationToken);
                 }
+
+                madeBaseSha = exists.Output;
             }
             else
             {
@@ -167,15 +172,15 @@ public sealed partial class WorkspacePlugin(
             }
         }
 
-        var current = await git.RunAsync(worktree, ["rev-parse", "--abbrev-ref", "HEAD"], cancellationToken);
-        var baseSha = await git.RunAsync(worktree, ["rev-parse", $"refs/remotes/origin/{baseBranch}"], cancellationToken);
-        LogPrepared(logger, context.Task.Id, current.Output, worktree);
+        var current = madeBaseSha is null ? (await git.RunAsync(worktree, ["rev-parse", "--abbrev-ref", "HEAD"], cancellationToken)).Output : branch;
+        var baseSha = madeBaseSha ?? (await git.RunAsync(worktree, ["rev-parse", $"refs/remotes/origin/{baseBranch}"], cancellationToken)).Output;
+        LogPrepared(logger, context.Task.Id, current, worktree);
         return new Dictionary<string, object?>
         {
             ["worktree"] = worktree,
-            ["branch"] = current.Output,
+            ["branch"] = current,
             ["base_branch"] = baseBranch,
-            ["base_sha"] = baseSha.Output,
+            ["base_sha"] = baseSha,
         };
     }
 

@@ -63,29 +63,46 @@ public sealed partial class WorkspacePool(DevOrchestratorSettings settings, GitC
     public Task<bool> ReleaseAsync(long taskId, long workflowExecutionId, CancellationToken cancellationToken) =>
         ReleaseAsync(WorktreePath(taskId, workflowExecutionId), cancellationToken);
 
-    /// <summary>Releases a worktree under <c>WORKSPACES_DIR/tasks</c>; true when it went into the pool.</summary>
+    /// <summary>
+    /// Releases a worktree under <c>WORKSPACES_DIR/tasks</c>; true when it went into the pool. Never throws but for
+    /// cancellation: a failure is logged, and the <see cref="WorkspaceReclaimer"/> tries again later.
+    /// </summary>
     public async Task<bool> ReleaseAsync(string worktree, CancellationToken cancellationToken)
     {
-        if (!Directory.Exists(worktree) || MirrorOf(worktree) is not { } mirror)
+        worktree = Path.GetFullPath(worktree);
+        if (Path.GetDirectoryName(worktree) != Path.Combine(Root, "tasks"))
         {
-            if (Directory.Exists(worktree))
+            throw new ArgumentException($"{worktree} is not an execution's worktree (WORKSPACES_DIR/tasks/…)", nameof(worktree));
+        }
+
+        try
+        {
+            if (!Directory.Exists(worktree) || MirrorOf(worktree) is not { } mirror)
             {
-                // Not a worktree of one of our mirrors (a half-made or corrupt directory): nothing can recycle it.
-                Directory.Delete(worktree, recursive: true);
-                Interlocked.Increment(ref _removed);
+                if (Directory.Exists(worktree))
+                {
+                    // Not a worktree of one of our mirrors (a half-made or corrupt directory): nothing can recycle it.
+                    Directory.Delete(worktree, recursive: true);
+                    Interlocked.Increment(ref _removed);
+                }
+
+                return false;
             }
 
+            bool pooled;
+            await using (await locks.AcquireAsync(mirror, cancellationToken))
+            {
+                pooled = await ReleaseLockedAsync(mirror, worktree, cancellationToken);
+            }
+
+            await EnforceDiskLimitAsync(cancellationToken);
+            return pooled;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogReleaseFailed(logger, ex, worktree);
             return false;
         }
-
-        bool pooled;
-        await using (await locks.AcquireAsync(mirror, cancellationToken))
-        {
-            pooled = await ReleaseLockedAsync(mirror, worktree, cancellationToken);
-        }
-
-        await EnforceDiskLimitAsync(cancellationToken);
-        return pooled;
     }
 
     /// <summary>Release with the mirror's lock held; true when the worktree went into the pool.</summary>
@@ -325,6 +342,9 @@ public sealed partial class WorkspacePool(DevOrchestratorSettings settings, GitC
             return true;
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Releasing worktree {Worktree} failed (the reclaimer tries again)")]
+    private static partial void LogReleaseFailed(ILogger logger, Exception exception, string worktree);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Worktree {Worktree} pooled ({Kib} KiB)")]
     private static partial void LogPooled(ILogger logger, string worktree, long kib);
