@@ -57,6 +57,10 @@ public sealed class WorkspacePoolTests
         Directory.CreateDirectory(Path.Combine(firstWorktree, "vendor", "lib"));
         await WorkspaceTestRepository.GitAsync(Path.Combine(firstWorktree, "vendor", "lib"), ct, "init", "-q");
 
+        // …and an unfinished merge, and the HEAD reflog that remembers its commit.
+        await WorkspaceTestRepository.GitAsync(firstWorktree, ct, "update-ref", "MERGE_HEAD", "HEAD");
+        Assert.Contains("task 7", await WorkspaceTestRepository.GitAsync(firstWorktree, ct, "reflog", "--format=%s"), StringComparison.Ordinal);
+
         Assert.True(await pool.ReleaseAsync(7, 1, ct));
         Assert.False(Directory.Exists(firstWorktree));
         var mirror = Mirror(repository, pool);
@@ -82,6 +86,8 @@ public sealed class WorkspacePoolTests
         }
 
         Assert.Equal(string.Empty, await WorkspaceTestRepository.GitAsync(worktree, ct, "status", "--porcelain", "--ignored", "--untracked-files=all"));
+        Assert.False(File.Exists(Path.Combine(admin, "MERGE_HEAD")));
+        Assert.DoesNotContain("task 7", await WorkspaceTestRepository.GitAsync(worktree, ct, "reflog", "--format=%s"), StringComparison.Ordinal);
         Assert.Equal(["README.md", "later.txt"], Directory.EnumerateFileSystemEntries(worktree).Select(Path.GetFileName).Where(n => n != ".git").Order(StringComparer.Ordinal));
 
         // The recycled worktree works like a new one: commit and push.

@@ -136,6 +136,7 @@ public sealed partial class WorkspacePool(DevOrchestratorSettings settings, GitC
                 await git.RunAsync(mirror, ["branch", "-D", "--", branch.Output], cancellationToken, allowFailure: true);
             }
 
+            ForgetTheTask(worktree);
             if (await LeftoversAsync(worktree, cancellationToken) is { } leftovers)
             {
                 throw new InvalidOperationException("still holds " + leftovers);
@@ -148,7 +149,7 @@ public sealed partial class WorkspacePool(DevOrchestratorSettings settings, GitC
             Interlocked.Increment(ref _pooled);
             LogPooled(logger, worktree, entry.Kib);
         }
-        catch (Exception ex) when (ex is Abstractions.WorkflowActionException or InvalidOperationException or IOException)
+        catch (Exception ex) when (ex is Abstractions.WorkflowActionException or InvalidOperationException or IOException or UnauthorizedAccessException)
         {
             LogNotPoolable(logger, worktree, ex.Message);
             await RemoveLockedAsync(mirror, worktree, cancellationToken);
@@ -272,8 +273,36 @@ public sealed partial class WorkspacePool(DevOrchestratorSettings settings, GitC
         }
     }
 
-    /// <summary>The mirror a worktree belongs to (from its <c>.git</c> file), when it is one of ours.</summary>
-    internal string? MirrorOf(string worktree)
+    /// <summary>The files of a worktree's own directory in the mirror (<c>worktrees/NAME</c>) that a recycled worktree needs.</summary>
+    private static readonly HashSet<string> s_adminFilesKept = new(StringComparer.Ordinal) { "HEAD", "commondir", "gitdir", "index" };
+
+    /// <summary>
+    /// Deletes what the worktree's own directory in the mirror remembers of the task: its HEAD reflog, ORIG_HEAD, an
+    /// unfinished merge, rebase, cherry-pick, revert or bisect, worktree refs and worktree config. Keeps HEAD (detached),
+    /// the index and the links between worktree and mirror.
+    /// </summary>
+    private static void ForgetTheTask(string worktree)
+    {
+        var admin = AdminDirOf(worktree) ?? throw new InvalidOperationException("its .git file names no worktree directory");
+        foreach (var entry in new DirectoryInfo(admin).EnumerateFileSystemInfos())
+        {
+            if (s_adminFilesKept.Contains(entry.Name))
+            {
+                continue;
+            }
+
+            if (entry is DirectoryInfo directory)
+            {
+                directory.Delete(recursive: true);
+            }
+            else
+            {
+                entry.Delete();
+            }
+        }
+    }
+
+    private static string? AdminDirOf(string worktree)
     {
         var dotGit = Path.Combine(worktree, ".git");
         if (!File.Exists(dotGit))
@@ -282,13 +311,18 @@ public sealed partial class WorkspacePool(DevOrchestratorSettings settings, GitC
         }
 
         var line = File.ReadLines(dotGit).FirstOrDefault() ?? string.Empty;
-        if (!line.StartsWith("gitdir: ", StringComparison.Ordinal))
+        return line.StartsWith("gitdir: ", StringComparison.Ordinal) ? Path.GetFullPath(line["gitdir: ".Length..].Trim(), worktree) : null;
+    }
+
+    /// <summary>The mirror a worktree belongs to (from its <c>.git</c> file), when it is one of ours.</summary>
+    internal string? MirrorOf(string worktree)
+    {
+        // gitdir: WORKSPACES_DIR/mirrors/X.git/worktrees/NAME
+        if (AdminDirOf(worktree) is not { } admin)
         {
             return null;
         }
 
-        // gitdir: WORKSPACES_DIR/mirrors/X.git/worktrees/NAME
-        var admin = Path.GetFullPath(line["gitdir: ".Length..].Trim(), worktree);
         var mirror = Path.GetDirectoryName(Path.GetDirectoryName(admin));
         var mirrors = Path.Combine(Root, "mirrors");
         return mirror is not null && Path.GetDirectoryName(mirror) == mirrors && Path.GetFileName(Path.GetDirectoryName(admin)) == "worktrees"
