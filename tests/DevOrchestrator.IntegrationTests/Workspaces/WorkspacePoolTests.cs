@@ -125,6 +125,22 @@ public sealed class WorkspacePoolTests
     }
 
     [Fact]
+    public async Task AWorktreeDeletedBehindGitsBackDoesNotHoldItsBranch()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var repository = await WorkspaceTestRepository.CreateAsync(ct);
+        var pool = repository.CreatePool();
+        var plugin = repository.CreatePlugin(pool);
+        var first = await plugin.InvokeAsync("prepare", Context(repository, 7, 1, branch: "feature/shared"), ct);
+        Directory.Delete((string)first["worktree"]!, recursive: true);
+
+        var second = await plugin.InvokeAsync("prepare", Context(repository, 8, 2, branch: "feature/shared"), ct);
+
+        Assert.Equal("feature/shared", second["branch"]);
+        Assert.Empty((await MirrorWorktreesAsync(Mirror(repository, pool), ct)).Except([(string)second["worktree"]!]));
+    }
+
+    [Fact]
     public async Task ThePoolKeepsAtMostPoolSizeWorktreesPerMirrorAndRemovesTheRest()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -132,7 +132,8 @@ public sealed partial class WorkspacePlugin(
             if (!Directory.Exists(worktree))
             {
                 context.Progress?.Report("fetching");
-                await git.RunAsync(mirror, ["fetch", "--prune", "origin"], cancellationToken, config: RemoteConfig(remote));
+                // Not gc --auto here, on every task's path, under the lock: the pool runs it when a worktree is released.
+                await git.RunAsync(mirror, ["fetch", "--prune", "--no-auto-maintenance", "origin"], cancellationToken, config: RemoteConfig(remote));
                 var baseRef = $"refs/remotes/origin/{baseBranch}";
                 var exists = await git.RunAsync(mirror, ["rev-parse", "--verify", "--quiet", baseRef + "^{commit}"], cancellationToken, allowFailure: true);
                 if (exists.ExitCode != 0)
@@ -150,7 +151,6 @@ public sealed partial class WorkspacePlugin(
                     context.Progress?.Report($"continuing from the pushed branch {branch}");
                 }
 
-                await git.RunAsync(mirror, ["worktree", "prune"], cancellationToken);
                 await ReleaseEarlierWorktreeAsync(mirror, branch, context, cancellationToken);
                 if (await pool.TryRecycleLockedAsync(mirror, worktree, branch, startRef, cancellationToken))
                 {
@@ -361,6 +361,13 @@ public sealed partial class WorkspacePlugin(
     private async Task ReleaseEarlierWorktreeAsync(string mirror, string branch, WorkflowActionContext context, CancellationToken cancellationToken)
     {
         var list = await git.RunAsync(mirror, ["worktree", "list", "--porcelain"], cancellationToken);
+        if (list.Stdout.Split('\n').Any(l => l.StartsWith("prunable", StringComparison.Ordinal)))
+        {
+            // A worktree directory deleted behind git's back: forget it (its branch would otherwise stay "checked out").
+            await git.RunAsync(mirror, ["worktree", "prune"], cancellationToken);
+            list = await git.RunAsync(mirror, ["worktree", "list", "--porcelain"], cancellationToken);
+        }
+
         string? path = null;
         foreach (var line in list.Stdout.Split('\n'))
         {

@@ -93,6 +93,10 @@ public sealed partial class WorkspacePool(DevOrchestratorSettings settings, GitC
             await using (await locks.AcquireAsync(mirror, cancellationToken))
             {
                 pooled = await ReleaseLockedAsync(mirror, worktree, cancellationToken);
+
+                // The mirror's housekeeping (gc --auto when loose objects or packs pile up), which prepare's fetch leaves
+                // out to keep it off the tasks' path.
+                await git.RunAsync(mirror, ["maintenance", "run", "--auto", "--quiet"], cancellationToken, allowFailure: true);
             }
 
             await EnforceDiskLimitAsync(cancellationToken);
