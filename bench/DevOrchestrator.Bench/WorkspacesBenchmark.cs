@@ -192,7 +192,7 @@ internal sealed class WorkspacesBenchmark
         {
             var release = Distribution.Of(_releaseMs);
             _notes.Add(string.Create(CultureInfo.InvariantCulture,
-                $"Release of a finished task's worktree into the pool (`WorkspacePool.ReleaseAsync`: reset --hard, checkout --detach, clean -ffdx, status check, branch -D, worktree move; not on a task's path, not in the ratio): p50 {release.P50:0} ms, p90 {release.P90:0} ms, max {release.Max:0} ms over {release.Count}; every measured prepare recycled the pooled worktree ({_pool!.Recycled} recycled, {_pool.Removed} removed)."));
+                $"Release of a finished task's worktree into the pool (`WorkspacePool.ReleaseAsync`: reset --hard, checkout --detach, clean -ffdx, branch -D, the task's state in the mirror forgotten, status check, worktree move, maintenance --auto; not on a task's path, not in the ratio): p50 {release.P50:0} ms, p90 {release.P90:0} ms, max {release.Max:0} ms over {release.Count}; every measured prepare recycled the pooled worktree ({_pool!.Recycled} recycled, {_pool.Removed} removed)."));
         }
 
         var busyDuring = MachineBusySeconds() - busyStart;
