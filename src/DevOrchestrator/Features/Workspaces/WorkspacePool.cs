@@ -16,7 +16,8 @@ namespace DevOrchestrator.Features.Workspaces;
 /// untracked or ignored, and moved into the pool (<c>git worktree move</c>, a rename); or removed when the pool is off,
 /// full, or the worktree cannot be cleaned. The next prepare of the same mirror takes the most recently released one,
 /// checks the new base out over it (<c>checkout -f -B</c>: only files that differ are written; the index's stat data
-/// spares the rest), cleans and verifies it again, and moves it to the execution's path. Everything that touches a
+/// spares the rest), makes sure nothing untracked or ignored is in it (<c>clean -ffdx</c> when anything is), and moves
+/// it to the execution's path. Everything that touches a
 /// mirror's worktrees runs under that mirror's <see cref="MirrorLocks"/>.
 /// </summary>
 public sealed partial class WorkspacePool(DevOrchestratorSettings settings, GitCli git, MirrorLocks locks, TimeProvider timeProvider, ILogger<WorkspacePool> logger)
