@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Workspace preparation benchmark: the workspace plugin's `prepare` for a project's second task (the repository's
-# mirror already cached under WORKSPACES_DIR, so: fetch + a new git worktree) against a fresh `git clone` per task
+# mirror already cached under WORKSPACES_DIR and the first task's worktree released into the pool, so: fetch + the
+# pooled worktree reset to the new base with checkout -f -B + clean -ffdx) against a fresh `git clone` per task
 # (file://, --local, --depth 1), on a generated repository (FILES files, COMMITS commits, made with git fast-import).
 # Reports median and p90 of each, the ratio, and the disk each workspace adds. Runs `devorch-bench workspaces` in a
 # temporary directory under WORK_BASE, removed at the end; bounded by MAX_SECONDS (the tool gives up and kills git) and

@@ -22,17 +22,20 @@ internal sealed record ApproachResult(WorkspaceApproach Approach, IReadOnlyList<
 
 /// <summary>
 /// Workspace preparation for a task on a large repository: the workspace plugin's <c>prepare</c> when the repository's
-/// mirror is already cached (the second and every later task of a project), against what a system without a cache
-/// does per task, a fresh <c>git clone</c>. Each repetition first pushes one new commit upstream (so the plugin's fetch
-/// has something to fetch and every approach checks out the same new head), then runs every approach once, in an order
-/// that rotates from one repetition to the next, each after a <c>sync</c> and with the previous workspace removed.
-/// Timing covers exactly the operation (the plugin call or the git command), not the cleanup or the disk measurement.
+/// mirror is already cached and the previous task's worktree was released into the pool (the second and every later
+/// task of a project: fetch, then the pooled worktree reset to the new base and moved to the task's path), against what
+/// a system without a cache does per task, a fresh <c>git clone</c>. Each repetition first pushes one new commit
+/// upstream (so the plugin's fetch has something to fetch and every approach checks out the same new head), then runs
+/// every approach once, in an order that rotates from one repetition to the next, each after a <c>sync</c> and with the
+/// previous workspace removed (the plugin's: released into the pool with <see cref="WorkspacePool.ReleaseAsync(string, CancellationToken)"/>,
+/// as at the end of a task). Timing covers exactly the operation (the plugin call or the git command), not the release,
+/// the cleanup or the disk measurement.
 /// </summary>
 internal sealed class WorkspacesBenchmark
 {
     public const double AimRatio = 20;
 
-    private static readonly WorkspaceApproach s_plugin = new("worktree", "worktree from the cached mirror (`WorkspacePlugin` `prepare`)");
+    private static readonly WorkspaceApproach s_plugin = new("worktree", "worktree recycled from the pool of the cached mirror (`WorkspacePlugin` `prepare`)");
     private static readonly WorkspaceApproach s_worktreeAdd = new("worktree_add", "reference: `git worktree add` alone on the mirror (no fetch, no plugin)");
     private static readonly WorkspaceApproach s_cloneFile = new("clone_file", "`git clone file://…` (pack protocol, full history)");
     private static readonly WorkspaceApproach s_cloneLocal = new("clone_local", "`git clone --local PATH` (objects hardlinked)");
@@ -53,6 +56,8 @@ internal sealed class WorkspacesBenchmark
     private readonly WorkspaceApproach[] _approaches;
     private readonly Dictionary<string, (List<double> Ms, List<long> Kib)> _samples;
     private readonly List<string> _notes = [];
+    private readonly List<double> _releaseMs = [];
+    private WorkspacePool? _pool;
 
     private WorkspacesBenchmark(WorkspacesOptions options, TextWriter log, string root)
     {
@@ -114,7 +119,10 @@ internal sealed class WorkspacesBenchmark
         Log($"generated in {generated.TotalSeconds:0.0} s: {packKib / 1024.0:0.0} MiB of objects");
 
         using var sandbox = new Sandbox(_settings, TimeProvider.System, NullLogger<Sandbox>.Instance);
-        var plugin = new WorkspacePlugin(_settings, _git, sandbox, new MirrorLocks(TimeProvider.System), [], NullLogger<WorkspacePlugin>.Instance);
+        var locks = new MirrorLocks(TimeProvider.System);
+        var pool = new WorkspacePool(_settings, _git, locks, TimeProvider.System, NullLogger<WorkspacePool>.Instance);
+        var plugin = new WorkspacePlugin(_settings, _git, sandbox, locks, pool, [], NullLogger<WorkspacePlugin>.Instance);
+        _pool = pool;
 
         // The project's first task: no mirror yet, so prepare clones it (git clone --mirror) and adds the worktree.
         Log("first task: prepare with no mirror (clone --mirror + worktree)");
@@ -132,8 +140,17 @@ internal sealed class WorkspacesBenchmark
 
         var checkoutKib = (await DiskKibAsync(cancellationToken, firstWorktree))[0];
         var mirror = plugin.MirrorPath(_url);
-        await plugin.RollbackAsync("prepare", first, firstOutputs, cancellationToken);
-        Log($"first task: {coldMs:0} ms");
+
+        // The first task finishes: its worktree goes into the pool, for the second task to recycle.
+        clock.Restart();
+        await pool.ReleaseAsync(firstWorktree, cancellationToken);
+        var firstReleaseMs = clock.Elapsed.TotalMilliseconds;
+        if (pool.PooledWorktrees(mirror).Count != 1)
+        {
+            throw new InvalidOperationException("the first task's worktree did not go into the pool");
+        }
+
+        Log($"first task: {coldMs:0} ms; released into the pool in {firstReleaseMs:0} ms");
 
         Directory.CreateDirectory(_clones);
         var busyStart = MachineBusySeconds();
@@ -171,6 +188,13 @@ internal sealed class WorkspacesBenchmark
             Log($"out of time after {completed} repetitions");
         }
 
+        if (_releaseMs.Count > 0)
+        {
+            var release = Distribution.Of(_releaseMs);
+            _notes.Add(string.Create(CultureInfo.InvariantCulture,
+                $"Release of a finished task's worktree into the pool (`WorkspacePool.ReleaseAsync`: reset --hard, checkout --detach, clean -ffdx, branch -D, the task's state in the mirror forgotten, status check, worktree move, maintenance --auto; not on a task's path, not in the ratio): p50 {release.P50:0} ms, p90 {release.P90:0} ms, max {release.Max:0} ms over {release.Count}; every measured prepare recycled the pooled worktree ({_pool!.Recycled} recycled, {_pool.Removed} removed)."));
+        }
+
         var busyDuring = MachineBusySeconds() - busyStart;
         var ownDuring = OwnCpuSeconds() - ownStart;
         using var finish = new CancellationTokenSource(TimeSpan.FromSeconds(60));
@@ -196,6 +220,7 @@ internal sealed class WorkspacesBenchmark
         if (approach == s_plugin)
         {
             var context = Context(2 + rep);
+            var recycledBefore = _pool!.Recycled;
             clock.Start();
             var outputs = await plugin.InvokeAsync("prepare", context, cancellationToken);
             clock.Stop();
@@ -204,8 +229,18 @@ internal sealed class WorkspacesBenchmark
                 throw new InvalidOperationException($"prepare checked out {outputs["base_sha"]}, not the new upstream head {head}");
             }
 
-            var kib = await WorktreeKibAsync((string)outputs["worktree"]!, cancellationToken);
-            await plugin.RollbackAsync("prepare", context, outputs, cancellationToken);
+            if (_pool.Recycled != recycledBefore + 1)
+            {
+                throw new InvalidOperationException("prepare did not recycle the pooled worktree");
+            }
+
+            var worktree = (string)outputs["worktree"]!;
+            var kib = await WorktreeKibAsync(worktree, cancellationToken);
+
+            // The task finishes: back into the pool (timed apart; it is not on any task's path).
+            var release = Stopwatch.StartNew();
+            await _pool.ReleaseAsync(worktree, cancellationToken);
+            _releaseMs.Add(release.Elapsed.TotalMilliseconds);
             return (clock.Elapsed.TotalMilliseconds, kib);
         }
 
@@ -445,7 +480,9 @@ internal sealed record WorkspacesReport(
         text.AppendLine();
         text.AppendLine("New disk per workspace: allocated blocks (`du -sk`) of the working copy and its own git data — for a worktree, its files and");
         text.AppendLine("`worktrees/NAME` in the mirror (the mirror itself is counted once above); for `--local`, without the object files");
-        text.AppendLine("hardlinked to the remote's.");
+        text.AppendLine("hardlinked to the remote's. A recycled worktree reuses the disk of the pooled one (no new blocks beyond the files that");
+        text.AppendLine("changed), and an idle pooled worktree keeps that disk until it is recycled or evicted (WORKSPACE_POOL_SIZE per mirror,");
+        text.AppendLine("WORKSPACES_MAX_DISK_MB in all).");
         text.AppendLine();
         text.AppendLine("Samples (ms, in repetition order):").AppendLine();
         foreach (var result in Results)

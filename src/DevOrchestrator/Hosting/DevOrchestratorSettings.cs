@@ -22,6 +22,12 @@ public sealed class DevOrchestratorSettings
     [ConfigurationKeyName("WORKSPACES_DIR")] public string WorkspacesDir { get; set; } = "./workspaces";
     [ConfigurationKeyName("WORKFLOWS_DIR")] public string WorkflowsDir { get; set; } = "./workflows";
 
+    /// <summary>Finished worktrees kept per repository mirror for the next task to recycle (0: remove them instead).</summary>
+    [ConfigurationKeyName("WORKSPACE_POOL_SIZE")] public int WorkspacePoolSize { get; set; } = 4;
+
+    /// <summary>Disk (MiB) the pooled, idle worktrees of all repositories may take together; least recently used go first (0: no limit).</summary>
+    [ConfigurationKeyName("WORKSPACES_MAX_DISK_MB")] public long WorkspacesMaxDiskMb { get; set; } = 10_240;
+
     [ConfigurationKeyName("JWT_SECRET_KEY")] public string? JwtSecretKey { get; set; }
     [ConfigurationKeyName("JWT_EXPIRES_MINUTES")] public int JwtExpiresMinutes { get; set; } = 60 * 24;
     [ConfigurationKeyName("ENCRYPTION_KEY")] public string? EncryptionKey { get; set; }
@@ -195,6 +201,16 @@ internal sealed class DevOrchestratorSettingsValidator : IValidateOptions<DevOrc
         if (options.SweeperIntervalSeconds < 1)
         {
             errors.Add("SWEEPER_INTERVAL_SECONDS must be at least 1.");
+        }
+
+        if (options.WorkspacePoolSize is < 0 or > 100)
+        {
+            errors.Add($"WORKSPACE_POOL_SIZE must be between 0 and 100 pooled worktrees per repository (got {options.WorkspacePoolSize}; 0 turns the pool off).");
+        }
+
+        if (options.WorkspacesMaxDiskMb < 0)
+        {
+            errors.Add($"WORKSPACES_MAX_DISK_MB must be 0 (no limit) or a positive number of MiB (got {options.WorkspacesMaxDiskMb}).");
         }
 
         if (options.SandboxTimeoutSeconds < 1)

@@ -59,13 +59,22 @@ internal sealed class WorkspaceTestRepository : IDisposable
         return (code, output);
     }
 
-    public IWorkflowActions CreatePlugin() => new WorkspacePlugin(
+    public IWorkflowActions CreatePlugin() => CreatePlugin(CreatePool());
+
+    public IWorkflowActions CreatePlugin(WorkspacePool pool) => new WorkspacePlugin(
         Settings,
         new GitCli(Settings, TimeProvider.System),
         new Sandbox(Settings, TimeProvider.System, NullLogger<Sandbox>.Instance),
-        new MirrorLocks(TimeProvider.System),
+        Locks,
+        pool,
         [],
         NullLogger<WorkspacePlugin>.Instance);
+
+    /// <summary>The mirror locks every plugin and pool of this repository share (as the service's singleton).</summary>
+    public MirrorLocks Locks { get; } = new(TimeProvider.System);
+
+    public WorkspacePool CreatePool() =>
+        new(Settings, new GitCli(Settings, TimeProvider.System), Locks, TimeProvider.System, NullLogger<WorkspacePool>.Instance);
 
     public static async Task<string> GitAsync(string directory, CancellationToken cancellationToken, params string[] args)
     {

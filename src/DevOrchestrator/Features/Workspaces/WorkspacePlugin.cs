@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
 using DevOrchestrator.Abstractions;
@@ -9,7 +8,8 @@ namespace DevOrchestrator.Features.Workspaces;
 
 /// <summary>
 /// The built-in <c>workspace</c> plugin: a git worktree per workflow execution, made from a cached mirror of the
-/// project's repository (<c>prepare</c>); sandboxed commands in it (<c>run_command</c>); <c>commit</c> and
+/// project's repository (<c>prepare</c>; a finished execution's worktree recycled from the mirror's
+/// <see cref="WorkspacePool"/> when there is one); sandboxed commands in it (<c>run_command</c>); <c>commit</c> and
 /// <c>push</c> of the task branch to the project's repository. Each action can be rolled back.
 /// </summary>
 public sealed partial class WorkspacePlugin(
@@ -17,6 +17,7 @@ public sealed partial class WorkspacePlugin(
     GitCli git,
     Sandbox sandbox,
     MirrorLocks locks,
+    WorkspacePool pool,
     IEnumerable<IVersionControlPlugin> codeHosts,
     ILogger<WorkspacePlugin> logger,
     Plugins.ExternalEffects? effects = null) : IWorkflowActions
@@ -59,12 +60,18 @@ public sealed partial class WorkspacePlugin(
             case "prepare":
                 if (Directory.Exists(worktree))
                 {
+                    // Back to the pool (cleaned, its branch deleted) or removed: either way the execution's path is gone.
                     var mirror = MirrorPath(RemoteUrl(context));
-                    await git.RunAsync(mirror, ["worktree", "remove", "--force", worktree], cancellationToken, allowFailure: true);
-                    if (Text(outputs, "branch") is { Length: > 0 } branch)
+                    await using (await locks.AcquireAsync(mirror, cancellationToken))
                     {
-                        await git.RunAsync(mirror, ["branch", "-D", branch], cancellationToken, allowFailure: true);
+                        await pool.ReleaseLockedAsync(mirror, worktree, cancellationToken);
+                        if (Text(outputs, "branch") is { Length: > 0 } branch)
+                        {
+                            await git.RunAsync(mirror, ["branch", "-D", "--", branch], cancellationToken, allowFailure: true);
+                        }
                     }
+
+                    await pool.EnforceDiskLimitAsync(cancellationToken);
                 }
 
                 break;
@@ -103,6 +110,9 @@ public sealed partial class WorkspacePlugin(
 
         var mirror = MirrorPath(remote);
         var worktree = WorktreePath(context);
+
+        // Known without asking git again when this call made the worktree (the commit of the base after the fetch).
+        string? madeBaseSha = null;
         await using (await locks.AcquireAsync(mirror, cancellationToken))
         {
             if (!Directory.Exists(mirror))
@@ -122,7 +132,8 @@ public sealed partial class WorkspacePlugin(
             if (!Directory.Exists(worktree))
             {
                 context.Progress?.Report("fetching");
-                await git.RunAsync(mirror, ["fetch", "--prune", "origin"], cancellationToken, config: RemoteConfig(remote));
+                // Not gc --auto here, on every task's path, under the lock: the pool runs it when a worktree is released.
+                await git.RunAsync(mirror, ["fetch", "--prune", "--no-auto-maintenance", "origin"], cancellationToken, config: RemoteConfig(remote));
                 var baseRef = $"refs/remotes/origin/{baseBranch}";
                 var exists = await git.RunAsync(mirror, ["rev-parse", "--verify", "--quiet", baseRef + "^{commit}"], cancellationToken, allowFailure: true);
                 if (exists.ExitCode != 0)
@@ -140,12 +151,20 @@ public sealed partial class WorkspacePlugin(
                     context.Progress?.Report($"continuing from the pushed branch {branch}");
                 }
 
-                await git.RunAsync(mirror, ["worktree", "prune"], cancellationToken);
                 await ReleaseEarlierWorktreeAsync(mirror, branch, context, cancellationToken);
-                Directory.CreateDirectory(Path.GetDirectoryName(worktree)!);
-                await git.RunAsync(mirror, ["worktree", "add", "-B", branch, worktree, startRef], cancellationToken);
-                await git.RunAsync(worktree, ["config", "user.name", BotName], cancellationToken);
-                await git.RunAsync(worktree, ["config", "user.email", BotEmail], cancellationToken);
+                if (await pool.TryRecycleLockedAsync(mirror, worktree, branch, startRef, cancellationToken))
+                {
+                    context.Progress?.Report("recycled a pooled worktree");
+                }
+                else
+                {
+                    Directory.CreateDirectory(Path.GetDirectoryName(worktree)!);
+                    await git.RunAsync(mirror, ["worktree", "add", "-B", branch, worktree, startRef], cancellationToken);
+                    await git.RunAsync(worktree, ["config", "user.name", BotName], cancellationToken);
+                    await git.RunAsync(worktree, ["config", "user.email", BotEmail], cancellationToken);
+                }
+
+                madeBaseSha = exists.Output;
             }
             else
             {
@@ -153,15 +172,15 @@ public sealed partial class WorkspacePlugin(
             }
         }
 
-        var current = await git.RunAsync(worktree, ["rev-parse", "--abbrev-ref", "HEAD"], cancellationToken);
-        var baseSha = await git.RunAsync(worktree, ["rev-parse", $"refs/remotes/origin/{baseBranch}"], cancellationToken);
-        LogPrepared(logger, context.Task.Id, current.Output, worktree);
+        var current = madeBaseSha is null ? (await git.RunAsync(worktree, ["rev-parse", "--abbrev-ref", "HEAD"], cancellationToken)).Output : branch;
+        var baseSha = madeBaseSha ?? (await git.RunAsync(worktree, ["rev-parse", $"refs/remotes/origin/{baseBranch}"], cancellationToken)).Output;
+        LogPrepared(logger, context.Task.Id, current, worktree);
         return new Dictionary<string, object?>
         {
             ["worktree"] = worktree,
-            ["branch"] = current.Output,
+            ["branch"] = current,
             ["base_branch"] = baseBranch,
-            ["base_sha"] = baseSha.Output,
+            ["base_sha"] = baseSha,
         };
     }
 
@@ -301,13 +320,10 @@ public sealed partial class WorkspacePlugin(
     /// <summary>The worktree of a workflow execution: <c>WORKSPACES_DIR/tasks/task-{id}-{execution}</c>.</summary>
     public string WorktreePath(WorkflowActionContext context) => WorktreePath(context.Task.Id, context.WorkflowExecutionId);
 
-    public string WorktreePath(long taskId, long workflowExecutionId) =>
-        Path.Combine(Path.GetFullPath(settings.WorkspacesDir), "tasks", $"task-{taskId}-{workflowExecutionId}");
+    public string WorktreePath(long taskId, long workflowExecutionId) => pool.WorktreePath(taskId, workflowExecutionId);
 
     /// <summary>The cached mirror of a repository: <c>WORKSPACES_DIR/mirrors/{sha256(url)[..16]}.git</c>.</summary>
-    public string MirrorPath(string remoteUrl) =>
-        Path.Combine(Path.GetFullPath(settings.WorkspacesDir), "mirrors",
-            Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(remoteUrl)))[..16] + ".git");
+    public string MirrorPath(string remoteUrl) => pool.MirrorPath(remoteUrl);
 
     private string RequireWorktree(WorkflowActionContext context)
     {
@@ -339,12 +355,19 @@ public sealed partial class WorkspacePlugin(
 
     /// <summary>
     /// A task that runs again (feedback on its pull request) gets a new worktree; the branch may still be checked out in
-    /// the worktree of the task's earlier, finished run — remove that one (its work was committed and pushed). A
-    /// worktree of another task holding the branch is an error.
+    /// the worktree of the task's earlier, finished run (not released yet) — release that one to the pool (its work was
+    /// committed and pushed). A worktree of another task holding the branch is an error.
     /// </summary>
     private async Task ReleaseEarlierWorktreeAsync(string mirror, string branch, WorkflowActionContext context, CancellationToken cancellationToken)
     {
         var list = await git.RunAsync(mirror, ["worktree", "list", "--porcelain"], cancellationToken);
+        if (list.Stdout.Split('\n').Any(l => l.StartsWith("prunable", StringComparison.Ordinal)))
+        {
+            // A worktree directory deleted behind git's back: forget it (its branch would otherwise stay "checked out").
+            await git.RunAsync(mirror, ["worktree", "prune"], cancellationToken);
+            list = await git.RunAsync(mirror, ["worktree", "list", "--porcelain"], cancellationToken);
+        }
+
         string? path = null;
         foreach (var line in list.Stdout.Split('\n'))
         {
@@ -360,8 +383,8 @@ public sealed partial class WorkspacePlugin(
                     throw new WorkflowActionException($"branch '{branch}' is checked out in another workspace ({Path.GetFileName(path)})");
                 }
 
-                context.Progress?.Report($"removing the earlier run's worktree {Path.GetFileName(path)}");
-                await git.RunAsync(mirror, ["worktree", "remove", "--force", path], cancellationToken);
+                context.Progress?.Report($"releasing the earlier run's worktree {Path.GetFileName(path)}");
+                await pool.ReleaseLockedAsync(mirror, path, cancellationToken);
             }
         }
     }

@@ -5,7 +5,7 @@ namespace DevOrchestrator.Features.Workspaces;
 
 public static class WorkspaceServiceCollectionExtensions
 {
-    /// <summary>Registers the built-in <c>workspace</c> plugin (git worktrees, the sandbox) as an <see cref="IWorkflowActions"/>.</summary>
+    /// <summary>Registers the built-in <c>workspace</c> plugin (git worktrees and their pool, the sandbox, the reclaimer of finished executions' worktrees) as an <see cref="IWorkflowActions"/>.</summary>
     public static IServiceCollection AddWorkspaces(this IServiceCollection services)
     {
         ArgumentNullException.ThrowIfNull(services);
@@ -13,9 +13,11 @@ public static class WorkspaceServiceCollectionExtensions
         services.TryAddSingleton<GitCli>();
         services.TryAddSingleton<Sandbox>();
         services.TryAddSingleton<MirrorLocks>();
+        services.TryAddSingleton<WorkspacePool>();
         services.TryAddSingleton<WorkspacePlugin>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IWorkflowActions, WorkspacePlugin>(sp => sp.GetRequiredService<WorkspacePlugin>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, SandboxProbe>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, WorkspaceReclaimer>());
         return services;
     }
 }
