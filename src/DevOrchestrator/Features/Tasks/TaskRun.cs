@@ -16,6 +16,7 @@ public sealed partial class TaskRun(
     RunningTasks runningTasks,
     WorkerIdentity identity,
     Plugins.TaskChatThread chat,
+    Workspaces.WorkspacePool workspaces,
     DevOrchestratorMetrics metrics,
     TimeProvider timeProvider,
     ILogger<TaskRun> logger)
@@ -94,6 +95,12 @@ public sealed partial class TaskRun(
             var status = WorkflowStatuses.Of(outcome.Status);
             LogFinished(logger, task.Id, status, outcome.Error);
             await chat.FinishedAsync(task.Id, agent.Id, CancellationToken.None);
+            if (task.Source != TaskSources.Cli)
+            {
+                // Its worktree goes back to the project's pool for the next task (the CLI reports from it first; the
+                // reclaimer takes it later). Not after a hand-back or a takeover: the resumed run needs it.
+                await workspaces.ReleaseAsync(task.Id, execution.Id, CancellationToken.None);
+            }
         }
     }
 
