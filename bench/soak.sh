@@ -22,7 +22,8 @@
 # Usage: bench/soak.sh                        (300 tasks, 3 minutes of faults, then the settle; about 6-10 minutes)
 #        TASKS=60 DURATION=60 bench/soak.sh   (the short form, for CI)
 # Knobs (environment): TASKS (300) DURATION (180: seconds of faults; tasks are created over the first 3/4 of it)
-#   WORKERS (3) KILL_EVERY (5 s) REDIS_DOWN (3 s) SETTLE_SECONDS (300) STALL_SECONDS (120: give up settling when
+#   WORKERS (3) KILL_EVERY (5 s) REDIS_DOWN (3 s) READY_SECONDS (60: a started worker must answer /health/ready
+#   by then) SETTLE_SECONDS (300) STALL_SECONDS (120: give up settling when
 #   nothing moved for that long) PORT (18400; uses PORT..PORT+WORKERS) REDIS_PORT (16390) NO_BUILD=1
 #   KEEP_DATABASES=1 PG_ADMIN_URL (postgresql://postgres:postgres@127.0.0.1:5432) PG_URL_QUERY (Npgsql settings
 #   appended to DATABASE_URL) RESULTS_DIR. (Not SECONDS: bash's own variable.)
@@ -40,6 +41,7 @@ WORKERS=${WORKERS:-3}
 KILL_EVERY=${KILL_EVERY:-5}
 REDIS_DOWN=${REDIS_DOWN:-3}
 SETTLE_SECONDS=${SETTLE_SECONDS:-300}
+READY_SECONDS=${READY_SECONDS:-60}
 STALL_SECONDS=${STALL_SECONDS:-120}
 PORT=${PORT:-18400}
 REDIS_PORT=${REDIS_PORT:-16390}
@@ -54,6 +56,8 @@ redis_pid=
 creator_pid=
 worker_pid=()
 worker_runs=()
+worker_since=()
+worker_ready=()
 violations=()
 kills=0
 self_exits=0
@@ -110,22 +114,16 @@ forget_pid() {
   pids=("${kept[@]}")
 }
 
-# Starts worker $1 (again): a log per run, worker-N-RUN.log.
+# Starts worker $1 (again) without waiting for it: a log per run, worker-N-RUN.log; watch_processes sees it ready.
 start_worker() {
   local n=$1
   worker_runs[n]=$((${worker_runs[n]:-0} + 1))
-  server_log=$RESULTS_DIR/worker-$n-${worker_runs[n]}.log
-  if start_server $((PORT + n)) --role worker; then
-    worker_pid[n]=$server_pid
-  else
-    failed_starts=$((failed_starts + 1))
-    violation "worker $n (run ${worker_runs[n]}) did not become ready: see $(basename "$server_log")"
-    forget_pid "$server_pid"
-    kill -KILL "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-    worker_pid[n]=
-  fi
-  unset server_log
+  dotnet "$server_dll" serve --urls "http://127.0.0.1:$((PORT + n))" --role worker \
+    >"$RESULTS_DIR/worker-$n-${worker_runs[n]}.log" 2>&1 &
+  worker_pid[n]=$!
+  pids+=("$!")
+  worker_since[n]=$SECONDS
+  worker_ready[n]=0
 }
 
 kill_worker() {
@@ -135,21 +133,30 @@ kill_worker() {
   wait "$pid" 2>/dev/null || true
   forget_pid "$pid"
   worker_pid[n]=
-  kills=$((kills + 1))
 }
 
-# A worker or the api process that is gone although the script did not kill it is a violation; the worker is started
-# again (the soak goes on), the api process is not (nothing could be created or read).
+# A worker or the api process that is gone although the script did not kill it is a violation, and so is a worker
+# not ready READY_SECONDS after its start; such a worker is started again (the soak goes on). The api process is not
+# restarted (nothing could be created or read): returns 1.
 watch_processes() {
   local n status
   for n in $(seq 1 "$WORKERS"); do
-    if [[ -n ${worker_pid[n]:-} ]] && ! kill -0 "${worker_pid[n]:-}" 2>/dev/null; then
+    if [[ -n ${worker_pid[n]:-} ]] && ! kill -0 "${worker_pid[n]}" 2>/dev/null; then
       status=0
-      wait "${worker_pid[n]:-}" 2>/dev/null || status=$?
+      wait "${worker_pid[n]}" 2>/dev/null || status=$?
       self_exits=$((self_exits + 1))
-      violation "worker $n (run ${worker_runs[n]}) exited by itself with status $status: see worker-$n-${worker_runs[n]}.log"
-      forget_pid "${worker_pid[n]:-}"
+      violation "worker $n (run ${worker_runs[n]}) exited by itself with status $status (worker-$n-${worker_runs[n]}.log): $(tail -n 1 "$RESULTS_DIR/worker-$n-${worker_runs[n]}.log" | cut -c1-300)"
+      forget_pid "${worker_pid[n]}"
       worker_pid[n]=
+    elif [[ -n ${worker_pid[n]:-} && ${worker_ready[n]} == 0 ]]; then
+      if curl -fs -o /dev/null --max-time 2 "http://127.0.0.1:$((PORT + n))/health/ready"; then
+        worker_ready[n]=1
+        log "worker $n (run ${worker_runs[n]}, pid ${worker_pid[n]}) ready after $((SECONDS - worker_since[n])) s"
+      elif ((SECONDS - worker_since[n] > READY_SECONDS)); then
+        failed_starts=$((failed_starts + 1))
+        violation "worker $n (run ${worker_runs[n]}) not ready $READY_SECONDS s after its start: see worker-$n-${worker_runs[n]}.log"
+        kill_worker "$n"
+      fi
     fi
     if [[ -z ${worker_pid[n]:-} ]]; then
       start_worker "$n"
@@ -159,6 +166,22 @@ watch_processes() {
     violation "the api process exited by itself: see api.log"
     return 1
   fi
+}
+
+# Waits (at most READY_SECONDS) until every worker is ready.
+workers_ready() {
+  local n all _
+  for _ in $(seq 1 $((READY_SECONDS * 2))); do
+    watch_processes
+    all=1
+    for n in $(seq 1 "$WORKERS"); do
+      [[ ${worker_ready[n]} == 1 ]] || all=0
+    done
+    ((all == 1)) && return 0
+    sleep 0.5
+  done
+  log "the workers did not all become ready in $READY_SECONDS s"
+  return 1
 }
 
 # --- the tasks: a project on a local bare repository, the built-in run_command_workflow ---
@@ -222,19 +245,13 @@ faults() {
   while :; do
     now=$SECONDS
     watch_processes || return 1
-    if ((now - start >= DURATION)) && ! kill -0 "$creator_pid" 2>/dev/null; then
-      break
-    fi
-    if ((now - start >= DURATION + 300)); then
-      violation "creating $TASKS tasks took more than DURATION + 300 s"
-      break
-    fi
     if ((now >= next_kill && now - start < DURATION)); then
       victim=$((victim % WORKERS + 1))
-      log "SIGKILL worker $victim (pid ${worker_pid[victim]:-none}); $(unfinished) task(s) unfinished"
+      log "SIGKILL worker $victim (pid ${worker_pid[victim]:-none}, $([[ ${worker_ready[victim]} == 1 ]] && echo ready || echo starting)); $(unfinished) task(s) unfinished"
       kill_worker "$victim"
+      kills=$((kills + 1))
       start_worker "$victim"
-      next_kill=$((SECONDS + KILL_EVERY))
+      next_kill=$((now + KILL_EVERY))
     fi
     if ((redis_done == 0 && now >= redis_at)); then
       log "restarting Redis (down for $REDIS_DOWN s, its data lost)"
@@ -248,6 +265,13 @@ faults() {
       terminated=$(sql "select count(pg_terminate_backend(pid)) from pg_stat_activity where datname = '$db_name' and pid <> pg_backend_pid()")
       log "dropped $terminated PostgreSQL connection(s) to $db_name"
       pg_done=1
+    fi
+    if ((now - start >= DURATION && redis_done == 1 && pg_done == 1)) && ! kill -0 "$creator_pid" 2>/dev/null; then
+      break
+    fi
+    if ((now - start >= DURATION + 300)); then
+      violation "creating $TASKS tasks took more than DURATION + 300 s"
+      break
     fi
     sleep 1
   done
@@ -384,6 +408,7 @@ main() {
   for n in $(seq 1 "$WORKERS"); do
     start_worker "$n"
   done
+  workers_ready || exit 1
   create_project
   log "soak: $TASKS tasks over $((DURATION * 3 / 4)) s, faults for $DURATION s, $WORKERS workers"
   create_tasks &
