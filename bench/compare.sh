@@ -125,36 +125,13 @@ epoch_ms() {
 
 unfinished() { sql "select count(*) from tasks where title = '$1' and status in ('pending', 'queued', 'running')"; }
 
-# Waits until no task titled $1 is pending, queued or running; gives up after DRAIN_SECONDS, or when the number has not moved
-# for STALL_SECONDS. Sets drained (1 or 0) and drain_seconds.
+# Waits (lib.sh wait_done) until no task titled $1 is pending, queued or running: at most DRAIN_SECONDS, or
+# STALL_SECONDS without progress. Sets settled (1 or 0) and settle_seconds.
 drain() {
-  local title=$1 start=$SECONDS since=$SECONDS last=-1 left
-  drained=0
-  while :; do
-    left=$(unfinished "$title")
-    if [[ $left == 0 ]]; then
-      drained=1
-      break
-    fi
-    if [[ $left != "$last" ]]; then
-      last=$left
-      since=$SECONDS
-    fi
-    if ((SECONDS - since >= STALL_SECONDS)); then
-      log "$left task(s) unfinished without progress for $STALL_SECONDS s; going on"
-      break
-    fi
-    if ((SECONDS - start >= DRAIN_SECONDS)); then
-      log "$left task(s) still unfinished after $DRAIN_SECONDS s; going on"
-      break
-    fi
-    if (((SECONDS - start) % 10 == 9)); then
-      log "draining: $left task(s) pending, queued or running"
-    fi
-    sleep 0.5
-  done
-  drain_seconds=$((SECONDS - start))
+  drain_title=$1
+  wait_done "$DRAIN_SECONDS" "$STALL_SECONDS" "$1" drain_step
 }
+drain_step() { left=$(unfinished "$drain_title"); }
 
 # --- load ---
 # wrk: CONNECTIONS connections posting the task body for $2 seconds; the output is kept in $3.
@@ -214,9 +191,10 @@ measure() {
   if [[ ${M[$config|answered]:-0} == 0 ]]; then
     M[$config|p50]=n/a M[$config|p99]=n/a
   fi
-  log "$config: ${M[$config|rps]} creates/s; draining"
+  M[$config|backlog]=$(unfinished load)
+  log "$config: ${M[$config|rps]} creates/s; draining ${M[$config|backlog]} unfinished task(s)"
   drain load
-  M[$config|drain]=$drain_seconds$([[ $drained == 1 ]] || echo " (gave up)")
+  M[$config|drain]=$settle_seconds$([[ $settled == 1 ]] || echo " (gave up)")
   M[$config|left]=$(sql "select
       (select count(*) from tasks where title = 'load' and status = 'pending') || ' / ' ||
       (select count(*) from tasks where title = 'load' and status = 'queued') || ' / ' ||
@@ -380,6 +358,7 @@ table() {
   row "requests answered by the end of wrk / non-2xx" answered non2xx
   row "socket errors connect/read/write/timeout" socket
   row "tasks stored by the load / completed / failed" stored completed failed
+  row "load tasks unfinished when wrk ended" backlog
   row "tasks processed/s (first created → last completed)" processed
   row "drain after the load (s)" drain
   row "load tasks left pending / queued / running after the drain" left

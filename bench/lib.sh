@@ -125,3 +125,36 @@ stop_and_drop() {
   fi
   databases=()
 }
+
+# Waits until tasks are done: calls the function $4 every half second (directly, not in a subshell, so it may restart
+# processes); it sets `left` to the number of unfinished tasks, or returns non-zero to stop waiting. Gives up after $1
+# seconds in all, or $2 seconds without a change of `left`. $3 names the tasks in the log. Sets settled (1 or 0) and
+# settle_seconds.
+wait_done() {
+  local limit=$1 stall=$2 what=$3 step=$4 start=$SECONDS since=$SECONDS last=-1 told=$SECONDS
+  settled=0
+  while "$step"; do
+    if [[ $left == 0 ]]; then
+      settled=1
+      break
+    fi
+    if [[ $left != "$last" ]]; then
+      last=$left
+      since=$SECONDS
+    fi
+    if ((SECONDS - since >= stall)); then
+      log "$left $what task(s) unfinished and nothing moved for $stall s; going on"
+      break
+    fi
+    if ((SECONDS - start >= limit)); then
+      log "$left $what task(s) still unfinished after $limit s; going on"
+      break
+    fi
+    if ((SECONDS - told >= 10)); then
+      log "waiting for $left $what task(s) pending, queued or running"
+      told=$SECONDS
+    fi
+    sleep 0.5
+  done
+  settle_seconds=$((SECONDS - start))
+}

@@ -277,30 +277,10 @@ faults() {
   done
 }
 
-settle() {
-  local start=$SECONDS since=$SECONDS last=-1 left
-  while :; do
-    watch_processes || return 1
-    left=$(unfinished)
-    [[ $left == 0 ]] && break
-    if [[ $left != "$last" ]]; then
-      last=$left
-      since=$SECONDS
-    fi
-    if ((SECONDS - since >= STALL_SECONDS)); then
-      log "$left task(s) unfinished and nothing moved for $STALL_SECONDS s; checking now"
-      break
-    fi
-    if ((SECONDS - start >= SETTLE_SECONDS)); then
-      log "$left task(s) still unfinished after $SETTLE_SECONDS s; checking now"
-      break
-    fi
-    if (((SECONDS - start) % 15 == 14)); then
-      log "settling: $left task(s) pending, queued or running"
-    fi
-    sleep 1
-  done
-  settle_seconds=$((SECONDS - start))
+# One look while settling: the processes are watched (and restarted), `left` counts the unfinished tasks.
+settle_step() {
+  watch_processes || return 1
+  left=$(unfinished)
 }
 
 # --- the checks ---
@@ -358,9 +338,11 @@ check() {
 }
 
 summary() {
-  local executions attempts
+  local executions attempts latency
   executions=$(sql "select count(*) from workflow_executions")
   attempts=$(sql "select coalesce(max(attempts), 0) || ' (max), ' || coalesce(sum(attempts), 0) || ' (sum)' from tasks")
+  latency=$(sql "select coalesce(round(extract(epoch from percentile_cont(0.5) within group (order by completed_at - created_at))::numeric, 1)::text, '?')
+      || ' s p50, ' || coalesce(round(extract(epoch from max(completed_at - created_at))::numeric, 1)::text, '?') || ' s max' from tasks where status = 'completed'")
   {
     printf '# DevOrchestrator fault soak — %s\n\n' "$(date -u '+%Y-%m-%d %H:%M UTC')"
     printf -- '- commit %s; %s cores; PostgreSQL + Redis (own redis-server :%s); 1 api process, %s worker processes\n' \
@@ -372,6 +354,7 @@ summary() {
     printf -- '- settled %s s after the faults; tasks by status: %s\n' "${settle_seconds:-?}" "${statuses:-?}"
     printf -- '- create tries beyond the first: %s; claims (attempts): %s; workflow executions: %s; task branches pushed: %s\n' \
       "$(awk -F'\t' '{ s += $3 - 1 } END { print s + 0 }' "$RESULTS_DIR/creates.tsv")" "$attempts" "$executions" "${pushes:-?}"
+    printf -- '- created → completed: %s\n' "$latency"
     printf -- '- workers that exited by themselves: %s; worker starts that failed: %s\n\n' "$self_exits" "$failed_starts"
     if ((${#violations[@]} == 0)); then
       printf '**PASS**: every task completed once, one push each, no crash loop.\n'
@@ -417,7 +400,7 @@ main() {
     wait "$creator_pid" 2>/dev/null || true
     creator_pid=
     log "faults over; waiting for $(unfinished) unfinished task(s) to settle (at most $SETTLE_SECONDS s)"
-    settle || true
+    wait_done "$SETTLE_SECONDS" "$STALL_SECONDS" soak settle_step
   fi
   check
   summary
