@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The fault soak of issue 10: TASKS tasks on PostgreSQL + Redis with one `devorch serve --role api` process and
 # WORKERS `--role worker` processes, while the script
-#   - kills a worker with SIGKILL every KILL_EVERY seconds (round robin) and starts it again at once,
+#   - kills a worker with SIGKILL every KILL_EVERY seconds (the next ready one, round robin) and starts it again at once,
 #   - restarts Redis once (a redis-server of its own on REDIS_PORT, stopped for REDIS_DOWN seconds, its data lost),
 #   - drops every PostgreSQL connection to the soak's database once (pg_terminate_backend);
 # then waits for the tasks to settle and checks, black-box (the API, the database, the git repository, the processes):
@@ -239,15 +239,29 @@ create_tasks() {
 unfinished() { sql "select count(*) from tasks where status in ('pending', 'queued', 'running')"; }
 
 # --- the soak ---
+# The next worker after $1, round robin, that is ready (up and serving); fails when none is. Starting workers are
+# spared: a start takes 10-20 s on a loaded 2-core machine, and killing them too would leave no worker at all.
+next_victim() {
+  local n=$1 _
+  for _ in $(seq 1 "$WORKERS"); do
+    n=$((n % WORKERS + 1))
+    if [[ ${worker_ready[n]} == 1 ]]; then
+      echo "$n"
+      return 0
+    fi
+  done
+  return 1
+}
+
 faults() {
   local start=$SECONDS next_kill=$((SECONDS + KILL_EVERY)) victim=0 redis_at=$((SECONDS + DURATION / 3))
-  local pg_at=$((SECONDS + 2 * DURATION / 3)) redis_done=0 pg_done=0 now
+  local pg_at=$((SECONDS + 2 * DURATION / 3)) redis_done=0 pg_done=0 now pick
   while :; do
     now=$SECONDS
     watch_processes || return 1
-    if ((now >= next_kill && now - start < DURATION)); then
-      victim=$((victim % WORKERS + 1))
-      log "SIGKILL worker $victim (pid ${worker_pid[victim]:-none}, $([[ ${worker_ready[victim]} == 1 ]] && echo ready || echo starting)); $(unfinished) task(s) unfinished"
+    if ((now >= next_kill && now - start < DURATION)) && pick=$(next_victim "$victim"); then
+      victim=$pick
+      log "SIGKILL worker $victim (pid ${worker_pid[victim]}); $(unfinished) task(s) unfinished"
       kill_worker "$victim"
       kills=$((kills + 1))
       start_worker "$victim"
