@@ -50,6 +50,7 @@ REDIS_HOST=${REDIS_HOST:-127.0.0.1:6379}
 PEER_REDIS_DB=${PEER_REDIS_DB:-13}
 DEVORCH_REDIS_DB=${DEVORCH_REDIS_DB:-12}
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
+commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
 RESULTS_DIR=${RESULTS_DIR:-$root/bench/results/$stamp-compare}
 server_dll=$root/src/DevOrchestrator/bin/Release/net10.0/devorch.dll
 work=$(mktemp -d "${TMPDIR:-/tmp}/devorch-compare.XXXXXX")
@@ -338,7 +339,7 @@ table() {
     [redis]="devorch PostgreSQL + Redis" [split]="devorch PG + Redis, api + worker")
   printf '# DevOrchestrator vs the guide'"'"'s stack — %s\n\n' "$(date -u '+%Y-%m-%d %H:%M UTC')"
   printf -- '- commit %s; %s cores (%s); %s MiB; PostgreSQL %s; Redis %s; .NET %s; Python %s\n' \
-    "$(git rev-parse --short HEAD)" "$(nproc)" "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')" \
+    "$commit" "$(nproc)" "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')" \
     "$(free -m | awk '/^Mem:/ { print $2 }')" "$(psql "$PG_ADMIN_URL/postgres" -Atc 'show server_version')" \
     "$(redis_cli 0 info server | tr -d '\r' | awk -F: '$1 == "redis_version" { print $2 }')" "$(dotnet --version)" \
     "$("$python" -c 'import platform; print(platform.python_version())')"

@@ -47,6 +47,7 @@ PORT=${PORT:-18400}
 REDIS_PORT=${REDIS_PORT:-16390}
 PG_ADMIN_URL=${PG_ADMIN_URL:-postgresql://postgres:postgres@127.0.0.1:5432}
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
+commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
 RESULTS_DIR=${RESULTS_DIR:-$root/bench/results/$stamp-soak}
 server_dll=$root/src/DevOrchestrator/bin/Release/net10.0/devorch.dll
 work=$(mktemp -d "${TMPDIR:-/tmp}/devorch-soak.XXXXXX")
@@ -360,7 +361,7 @@ summary() {
   {
     printf '# DevOrchestrator fault soak — %s\n\n' "$(date -u '+%Y-%m-%d %H:%M UTC')"
     printf -- '- commit %s; %s cores; PostgreSQL + Redis (own redis-server :%s); 1 api process, %s worker processes\n' \
-      "$(git rev-parse --short HEAD)" "$(nproc)" "$REDIS_PORT" "$WORKERS"
+      "$commit" "$(nproc)" "$REDIS_PORT" "$WORKERS"
     printf -- '- %s tasks (run_command_workflow: prepare, run, commit, push to a local bare repository), created over %s s\n' \
       "$TASKS" $((DURATION * 3 / 4))
     printf -- '- faults for %s s: %s worker SIGKILLs (every %s s, restarted at once), Redis restarted once (down %s s), %s PostgreSQL connection(s) terminated once\n' \
