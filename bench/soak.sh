@@ -17,7 +17,7 @@
 # Any violation: a clear message and exit status 1. It does not depend on how the queue works inside.
 # Everything listens on 127.0.0.1; every wait is bounded; on exit the processes it started are stopped, the database
 # dropped and the temporary files (repository, workspaces) removed. Results: bench/results/<UTC time>-soak/
-# (summary.md, the processes' logs, tasks.tsv).
+# (summary.md, the processes' logs, creates.tsv, tasks.tsv, steps.tsv).
 #
 # Usage: bench/soak.sh                        (300 tasks, 3 minutes of faults, then the settle; about 6-10 minutes)
 #        TASKS=60 DURATION=60 bench/soak.sh   (the short form, for CI)
@@ -299,6 +299,16 @@ settle_step() {
 }
 
 # --- the checks ---
+# The steps of the tasks $@ as "task N: name status (attempts, committed/pushed), …".
+steps_of() {
+  local ids
+  ids=$(IFS=,; echo "$*")
+  sql "select string_agg(line, '; ') from (select 'task ' || e.task_id || ': ' || string_agg(s.name || ' ' || s.status || ' (' || s.attempts
+         || coalesce(', committed=' || (s.outputs::jsonb ->> 'committed'), '') || coalesce(', pushed=' || (s.outputs::jsonb ->> 'pushed'), '')
+         || ')', ', ' order by e.id, s.index) line
+       from workflow_executions e join workflow_steps s on s.workflow_execution_id = e.id where e.task_id in ($ids) group by e.task_id) t"
+}
+
 check() {
   local bad
   # 1. every create answered 201 in the end, and made one task
@@ -313,6 +323,9 @@ check() {
   # 2. every task completed
   sql "select id, title, status, attempts, coalesce(branch, ''), created_at, started_at, completed_at, coalesce(left(replace(error, E'\n', ' '), 300), '')
        from tasks order by id" >"$RESULTS_DIR/tasks.tsv"
+  sql "select e.task_id, e.id, s.index, s.name, s.status, s.attempts, s.started_at, s.completed_at, coalesce(left(replace(s.error, E'\n', ' '), 300), ''),
+         coalesce(s.outputs::jsonb ->> 'committed', ''), coalesce(s.outputs::jsonb ->> 'commit_sha', ''), coalesce(s.outputs::jsonb ->> 'pushed', '')
+       from workflow_executions e join workflow_steps s on s.workflow_execution_id = e.id order by e.task_id, e.id, s.index" >"$RESULTS_DIR/steps.tsv"
   statuses=$(sql "select string_agg(status || ' ' || n, ', ') from (select status, count(*) n from tasks group by status order by status) s")
   bad=$(sql "select string_agg(id || ' ' || status, ', ') from tasks where status in ('pending', 'queued', 'running')")
   [[ -z $bad ]] || violation "tasks left unfinished (id status): $bad"
@@ -335,8 +348,8 @@ check() {
     count=$(git -C "$origin" rev-list --count "main..refs/heads/$branch")
     ((count == 1)) || extra+=("$id: $count commits on $branch")
   done < <(sql "select id, coalesce(branch, '') from tasks where status = 'completed' order by id")
-  ((${#missing[@]} == 0)) || violation "completed tasks whose branch is not in the repository: ${missing[*]}"
-  ((${#extra[@]} == 0)) || violation "task branches with other than one commit above main: ${extra[*]}"
+  ((${#missing[@]} == 0)) || violation "completed tasks whose branch is not in the repository: ${missing[*]}; their steps: $(steps_of "${missing[@]%% *}")"
+  ((${#extra[@]} == 0)) || violation "task branches with other than one commit above main: ${extra[*]}; their steps: $(steps_of "${extra[@]%%:*}")"
   branches=$(git -C "$origin" for-each-ref --format='%(refname:short)' refs/heads | grep -cv '^main$' || true)
   tasks=$(sql "select count(*) from tasks")
   ((branches == tasks)) || violation "the repository has $branches task branches for $tasks tasks"
