@@ -48,76 +48,10 @@ databases=()
 source "$root/bench/lib.sh"
 
 cleanup() {
-  local pid db
-  for pid in "${pids[@]}"; do
-    kill "$pid" 2>/dev/null || true
-  done
-  for pid in "${pids[@]}"; do
-    wait "$pid" 2>/dev/null || true
-  done
-  if [[ ${KEEP_DATABASES:-0} != 1 ]]; then
-    for db in "${databases[@]}"; do
-      psql "$PG_ADMIN_URL/postgres" -qc "drop database if exists \"$db\" with (force)" >/dev/null 2>&1 || true
-    done
-  fi
+  stop_and_drop
   rm -rf "$work"
 }
 trap cleanup EXIT
-
-# The environment of one setup: a data directory of its own, a JWT secret shared by the CLI and the servers.
-use_setup() {
-  local name=$1 database_url=${2:-}
-  setup_name=$name
-  setup_dir=$work/$name
-  mkdir -p "$setup_dir/data" "$setup_dir/workspaces" "$setup_dir/workflows"
-  export DATA_DIR=$setup_dir/data WORKSPACES_DIR=$setup_dir/workspaces WORKFLOWS_DIR=$setup_dir/workflows LOG_LEVEL=warning
-  JWT_SECRET_KEY=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
-  export JWT_SECRET_KEY
-  if [[ -n $database_url ]]; then
-    export DATABASE_URL=$database_url
-  else
-    unset DATABASE_URL
-  fi
-}
-
-devorch() { dotnet "$server_dll" "$@"; }
-
-# Starts `devorch serve` in the background and waits until it answers /health/ready.
-start_server() {
-  local port=$1; shift
-  dotnet "$server_dll" serve --urls "http://127.0.0.1:$port" "$@" >"$RESULTS_DIR/server-$setup_name-$port.log" 2>&1 &
-  server_pid=$!
-  pids+=("$server_pid")
-  local i
-  for i in $(seq 1 120); do
-    if curl -fs "http://127.0.0.1:$port/health/ready" >/dev/null 2>&1; then
-      log "server on :$port is ready (pid $server_pid)"
-      return 0
-    fi
-    if ! kill -0 "$server_pid" 2>/dev/null; then
-      log "server on :$port exited; its log:"
-      tail -n 20 "$RESULTS_DIR/server-$setup_name-$port.log" >&2
-      return 1
-    fi
-    sleep 0.5
-  done
-  log "server on :$port did not become ready in 60 s"
-  return 1
-}
-
-stop_servers() {
-  local pid
-  for pid in "${pids[@]}"; do
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  pids=()
-}
-
-create_token() {
-  devorch user create --email bench@example.com --role admin --password benchpass123 >/dev/null
-  token=$(devorch token create --email bench@example.com)
-}
 
 bench() {
   dotnet "$bench_dll" --server "http://127.0.0.1:$PORT" --token "$token" --json "$jsonl" --markdown "$results" "$@"
@@ -209,22 +143,6 @@ measure() {
   wait_idle
   bench --mode create --label "$name: create + queue (auto_start)" --count "$CREATE_COUNT" --duration "$CREATE_SECONDS" \
     --concurrency "$CREATE_CONCURRENCY" --auto-start true --server-pid "$server_pid" >/dev/null
-}
-
-fresh_postgres() {
-  local db=devorch_bench_${1}_$stamp
-  db=${db,,}
-  psql "$PG_ADMIN_URL/postgres" -qc "create database \"$db\"" >/dev/null
-  databases+=("$db")
-  pg_url=$PG_ADMIN_URL/$db${PG_URL_QUERY:+?$PG_URL_QUERY}
-}
-
-# A setup on a fresh PostgreSQL database: migrated (the server does not migrate PostgreSQL on start), with a token.
-postgres_setup() {
-  fresh_postgres "$1"
-  use_setup "$1" "$pg_url"
-  devorch db migrate >/dev/null
-  create_token
 }
 
 machine() {
