@@ -38,6 +38,13 @@ public sealed class WorkspacePluginTests
         Assert.Equal(1, committed["files_changed"]);
         Assert.Equal(new List<object?> { ".env", "server.pem" }, committed["protected_files_skipped"]);
 
+        // The step runs again before the push (its worker died after git commit, before the step was recorded): the
+        // commit nobody has pushed yet is still reported, so the push that depends on it runs.
+        var resumed = await plugin.InvokeAsync("commit", Context(repository, 1), ct);
+        Assert.Equal(true, resumed["committed"]);
+        Assert.Equal(true, resumed["already_committed"]);
+        Assert.Equal(committed["commit_sha"], resumed["commit_sha"]);
+
         var pushed = await plugin.InvokeAsync("push", Context(repository, 1), ct);
         Assert.Equal(true, pushed["pushed"]);
         Assert.Equal("devorch/task-7-add-a-greeting", pushed["branch"]);

@@ -265,6 +265,15 @@ public sealed partial class WorkspacePlugin(
         if (files.Count == 0)
         {
             outputs["commit_sha"] = (await git.RunAsync(worktree, ["rev-parse", "HEAD"], cancellationToken)).Output;
+            // Nothing new, but a commit that no remote branch has yet (this step committed before its worker died, and
+            // runs again on resume) is still this task's change to push.
+            var onRemote = (await git.RunAsync(worktree, ["for-each-ref", "--count=1", "--contains", "HEAD", "refs/remotes"], cancellationToken)).Output;
+            if (onRemote.Length == 0)
+            {
+                outputs["committed"] = true;
+                outputs["already_committed"] = true;
+            }
+
             return outputs;
         }
 
@@ -308,6 +317,8 @@ public sealed partial class WorkspacePlugin(
             await effects.OnceAsync(Plugins.ExternalEffects.Key(context.Task.Id, "push", $"{branch}:{sha}"), context.Task.Id, "git", "push", FindAsync, PushAsync, cancellationToken);
         }
 
+        // As git push does for a tracked branch: the mirror now knows the remote has this commit (commit relies on it).
+        await git.RunAsync(worktree, ["update-ref", $"refs/remotes/origin/{branch}", sha], cancellationToken, allowFailure: true);
         return new Dictionary<string, object?>
         {
             ["pushed"] = true,
