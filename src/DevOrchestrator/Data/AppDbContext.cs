@@ -16,8 +16,16 @@ namespace DevOrchestrator.Data;
 /// The database: the single source of truth. Each provider has its own subclass so that it can carry its own
 /// migrations (<see cref="SqliteAppDbContext"/>, <see cref="PostgresAppDbContext"/>).
 /// </summary>
-public abstract class AppDbContext(DbContextOptions options) : DbContext(options)
+public abstract class AppDbContext : DbContext
 {
+    protected AppDbContext(DbContextOptions options)
+        : base(options)
+    {
+        // No savepoint around each SaveChanges inside our transactions: nothing retries a failed save within one (a
+        // failed unit of work is rolled back and retried whole), and they cost two statements per save.
+        Database.AutoSavepointsEnabled = false;
+    }
+
     public DbSet<User> Users => Set<User>();
     public DbSet<Project> Projects => Set<Project>();
     public DbSet<DevTask> Tasks => Set<DevTask>();
