@@ -243,6 +243,38 @@ public sealed class AgentWorkflowTests
     }
 
     [Fact]
+    public async Task A_retried_step_whose_conversation_stopped_for_no_progress_fails_again_instead_of_completing()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var harness = await AgentHarness.StartAsync(Db.Sqlite, settings: new Dictionary<string, string?> { ["AGENT_MAX_TURNS"] = "500" }, cancellationToken: ct);
+        Directory.CreateDirectory(harness.Service.State.WorkflowsDir);
+        await File.WriteAllTextAsync(Path.Combine(harness.Service.State.WorkflowsDir, "retry_implement.yaml"), """
+            name: retry_implement
+            steps:
+              - name: prepare
+                type: plugin_action
+                plugin: workspace
+                action: prepare
+              - name: implement
+                type: ai_action
+                agent: development
+                on_error: retry
+                retry_count: 1
+            """, ct);
+        harness.Model.Respond(_ => FakeReply.ToolCall("read_file", Json(new { path = "README.md" })));
+
+        var id = await harness.StartTaskAsync("Read forever, twice", workflow: "retry_implement", cancellationToken: ct);
+        var task = await harness.WaitFinishedAsync(id);
+
+        // The retry resumes the stored conversation, which ended for no progress: that is not a finished agent.
+        Assert.Equal("failed", (string?)task["status"]);
+        Assert.Contains("no_progress", (string?)task["error"], StringComparison.Ordinal);
+        Assert.Equal(3, harness.Model.Requests.Count);
+        await using var d = harness.Service.State.OpenDb();
+        Assert.Equal(2, await d.WorkflowSteps.Where(s => s.Name == "implement").Select(s => s.Attempts).SingleAsync(ct));
+    }
+
+    [Fact]
     public async Task Parallel_tasks_racing_for_the_last_dollars_of_the_month_never_overshoot_and_alert_once()
     {
         var ct = TestContext.Current.CancellationToken;
