@@ -49,11 +49,16 @@ public static class TransientDatabaseErrors
     }
 
     /// <summary>
-    /// Retries with exponential backoff and jitter (0.1 s … about 5 s, <paramref name="attempts"/> retries). Only for
-    /// units of work whose repetition is harmless.
+    /// Retries with exponential backoff and jitter (0.1 s … 5 s, six retries). Only for units of work whose repetition
+    /// is harmless. Built once: a pipeline is thread-safe and these run on every task's path.
     /// </summary>
-    public static ResiliencePipeline Retry(int attempts = 6, TimeProvider? timeProvider = null) =>
-        new ResiliencePipelineBuilder { TimeProvider = timeProvider ?? TimeProvider.System }
+    public static ResiliencePipeline Retry { get; } = Build(6);
+
+    /// <summary>The same, twenty retries (about a minute and a half): for recording a run's end, whose loss costs a whole re-run.</summary>
+    public static ResiliencePipeline RetryLong { get; } = Build(20);
+
+    private static ResiliencePipeline Build(int attempts) =>
+        new ResiliencePipelineBuilder()
             .AddRetry(new RetryStrategyOptions
             {
                 ShouldHandle = new PredicateBuilder().Handle<Exception>(IsTransient),

@@ -154,6 +154,25 @@ public sealed class TaskLifecycleTests
     }
 
     [Fact]
+    public async Task A_process_whose_pool_alone_could_exceed_max_connections_warns_at_start_naming_the_setting()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var first = await ServiceUnderTest.StartAsync(Db.Postgres, ServiceRole.Api, cancellationToken: ct);
+        var log = Path.Combine(first.State.Root, "budget.log");
+        await using var greedy = await ServiceUnderTest.StartAsync(Db.Postgres, ServiceRole.Worker, new Dictionary<string, string?>
+        {
+            ["DATABASE_URL"] = first.State.DatabaseUrl + "?maximum%20pool%20size=100000",
+            ["LOG_FILE"] = log,
+        }, shareWith: first, cancellationToken: ct);
+
+        var text = await HttpJson.EventuallyAsync(
+            async () => File.Exists(log) ? await File.ReadAllTextAsync(log, ct) : "",
+            t => t.Contains("connection budget exceeded", StringComparison.Ordinal), TimeSpan.FromSeconds(30));
+        Assert.Contains("PostgreSQL connection budget exceeded: this process alone may open 100006 connections", text, StringComparison.Ordinal);
+        Assert.Contains("Maximum Pool Size", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task With_redis_down_a_create_succeeds_and_the_task_runs_while_health_says_degraded()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -22,7 +22,7 @@ public static class TaskDispatch
     {
         if (settings.RedisUrl is { Length: > 0 } redisUrl)
         {
-            services.AddSingleton<StackExchange.Redis.IConnectionMultiplexer>(_ => StackExchange.Redis.ConnectionMultiplexer.Connect(RedisUrls.ToConfiguration(redisUrl)));
+            services.AddSingleton(new RedisConnection(redisUrl));
             services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis", Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Degraded);
         }
 
@@ -137,14 +137,35 @@ public sealed class WorkerIdentity
     public string Id { get; } = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..8]}";
 }
 
+/// <summary>
+/// The process's Redis connection, opened on first use with <c>ConnectAsync</c>: the synchronous <c>Connect</c> would
+/// block the thread that first asks (a /health request) for up to its connect time-out when Redis is down.
+/// </summary>
+internal sealed class RedisConnection(string url) : IAsyncDisposable
+{
+    private readonly Lazy<Task<StackExchange.Redis.ConnectionMultiplexer>> _connection =
+        new(() => StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(RedisUrls.ToConfiguration(url)));
+
+    public Task<StackExchange.Redis.ConnectionMultiplexer> GetAsync() => _connection.Value;
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_connection.IsValueCreated)
+        {
+            (await _connection.Value).Dispose();
+        }
+    }
+}
+
 /// <summary>Redis is not on the task path: when it is down the service is degraded, not unhealthy, and tasks still run.</summary>
-internal sealed class RedisHealthCheck(StackExchange.Redis.IConnectionMultiplexer redis) : Microsoft.Extensions.Diagnostics.HealthChecks.IHealthCheck
+internal sealed class RedisHealthCheck(RedisConnection connection) : Microsoft.Extensions.Diagnostics.HealthChecks.IHealthCheck
 {
     public async Task<Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult> CheckHealthAsync(
         Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         try
         {
+            var redis = await connection.GetAsync().WaitAsync(TimeSpan.FromSeconds(6), cancellationToken);
             var latency = await redis.GetDatabase().PingAsync().WaitAsync(TimeSpan.FromSeconds(3), cancellationToken);
             return Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy(null, new Dictionary<string, object> { ["latency_ms"] = Math.Round(latency.TotalMilliseconds, 2) });
         }

@@ -4,7 +4,6 @@ using DevOrchestrator.Data;
 using DevOrchestrator.Hosting;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
-using Polly;
 
 namespace DevOrchestrator.Features.Tasks;
 
@@ -32,11 +31,7 @@ public sealed partial class TaskDispatcher(
     ILogger<TaskDispatcher> logger) : BackgroundService
 {
     private readonly ConcurrentDictionary<long, Task> _runs = new();
-    private readonly ResiliencePipeline _retry = TransientDatabaseErrors.Retry(timeProvider: timeProvider);
     private DateTimeOffset _nextHousekeeping;
-
-    /// <summary>Runs in progress in this process.</summary>
-    public int Active => _runs.Count;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -123,7 +118,7 @@ public sealed partial class TaskDispatcher(
     /// <summary>Claims up to <paramref name="max"/> tasks for this worker, atomically.</summary>
     public async Task<IReadOnlyList<ClaimedTask>> ClaimAsync(int max, CancellationToken cancellationToken)
     {
-        return await _retry.ExecuteAsync(async ct =>
+        return await TransientDatabaseErrors.Retry.ExecuteAsync(async ct =>
         {
             await using var scope = scopes.CreateAsyncScope();
             var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();

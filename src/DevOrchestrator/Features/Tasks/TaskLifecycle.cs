@@ -50,18 +50,11 @@ public sealed class TaskLifecycle(
     /// </summary>
     public async Task<DevTask> CreateAsync(NewTask spec, bool start, Action<DevTask>? withTask = null)
     {
-        var created = await CreateManyAsync([spec], start, withTask);
-        return created[0];
-    }
-
-    /// <summary>Creates several tasks in one transaction (see <see cref="CreateAsync"/>).</summary>
-    public async Task<IReadOnlyList<DevTask>> CreateManyAsync(IReadOnlyList<NewTask> specs, bool start, Action<DevTask>? withTask = null)
-    {
         await using var transaction = await db.Database.BeginTransactionAsync(CancellationToken.None);
-        var tasks = await StageAsync(specs, start, withTask);
+        var tasks = await StageAsync([spec], start, withTask);
         await transaction.CommitAsync(CancellationToken.None);
         Created(tasks.Count, start);
-        return tasks;
+        return tasks[0];
     }
 
     /// <summary>
@@ -153,7 +146,7 @@ public sealed class TaskLifecycle(
     /// Queues a pending or finished task to run <paramref name="workflow"/>. Returns the new workflow execution, or null
     /// when the task is already queued or running (another request won).
     /// </summary>
-    public async Task<WorkflowExecution?> QueueAsync(DevTask task, string workflow, string? variablesJson, TaskTransitions.Cause cause = TaskTransitions.Cause.Queued)
+    public async Task<WorkflowExecution?> QueueAsync(DevTask task, string workflow, string? variablesJson)
     {
         var ct = CancellationToken.None;
         var previous = task.Status;
@@ -198,7 +191,7 @@ public sealed class TaskLifecycle(
 
         var execution = NewExecution(task, now);
         db.WorkflowExecutions.Add(execution);
-        Announce(new TaskStatusUpdate(task.Id, TaskStatuses.Queued, previous, cause, Workflow: workflow));
+        Announce(new TaskStatusUpdate(task.Id, TaskStatuses.Queued, previous, TaskTransitions.Cause.Queued, Workflow: workflow));
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
         metrics.TaskTransitions.WithLabels(TaskStatuses.Queued).Inc();
@@ -270,8 +263,7 @@ public sealed class TaskLifecycle(
 
         await db.WorkflowExecutions.Where(w => w.TaskId == taskId && (w.Status == WorkflowStatuses.Running || w.Status == WorkflowStatuses.Queued))
             .ExecuteUpdateAsync(s => s.SetProperty(w => w.Status, WorkflowStatuses.Cancelled).SetProperty(w => w.CompletedAt, now), ct);
-        await db.AgentExecutions.Where(a => a.TaskId == taskId && a.Status == AgentStatuses.Running)
-            .ExecuteUpdateAsync(s => s.SetProperty(a => a.Status, AgentStatuses.Abandoned).SetProperty(a => a.CompletedAt, now), ct);
+        await AbandonAsync(db.AgentExecutions.Where(a => a.TaskId == taskId && a.Status == AgentStatuses.Running), now, ct);
         Announce(new TaskStatusUpdate(taskId, TaskStatuses.Cancelled, TaskStatuses.Running, TaskTransitions.Cause.Cancelled, WorkerId: workerId,
             Reason: "cancel requested; its worker stopped before it could record it"));
         await db.SaveChangesAsync(ct);
@@ -303,8 +295,7 @@ public sealed class TaskLifecycle(
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         if (task.Attempts > 1)
         {
-            await db.AgentExecutions.Where(a => a.TaskId == claim.Id && a.Status == AgentStatuses.Running)
-                .ExecuteUpdateAsync(s => s.SetProperty(a => a.Status, AgentStatuses.Abandoned).SetProperty(a => a.CompletedAt, now), cancellationToken);
+            await AbandonAsync(db.AgentExecutions.Where(a => a.TaskId == claim.Id && a.Status == AgentStatuses.Running), now, cancellationToken);
         }
 
         var agent = new AgentExecution { TaskId = task.Id, AgentType = task.AgentType, WorkerId = workerId, StartedAt = now, Status = AgentStatuses.Running };
@@ -340,8 +331,7 @@ public sealed class TaskLifecycle(
             return false;
         }
 
-        await db.AgentExecutions.Where(a => a.Id == agentId)
-            .ExecuteUpdateAsync(s => s.SetProperty(a => a.Status, AgentStatuses.Abandoned).SetProperty(a => a.CompletedAt, now), ct);
+        await AbandonAsync(db.AgentExecutions.Where(a => a.Id == agentId), now, ct);
 
         await db.WorkflowExecutions.Where(w => w.Id == executionId)
             .ExecuteUpdateAsync(s => s.SetProperty(w => w.Status, WorkflowStatuses.Queued), ct);
@@ -365,8 +355,7 @@ public sealed class TaskLifecycle(
         var current = await db.Tasks.AsNoTracking().Where(t => t.Id == task.Id).Select(t => new { t.WorkerId, t.Status, t.Error }).SingleAsync(ct);
         if (current.WorkerId != workerId || current.Status != TaskStatuses.Running)
         {
-            await db.AgentExecutions.Where(a => a.Id == agent.Id)
-                .ExecuteUpdateAsync(s => s.SetProperty(a => a.Status, AgentStatuses.Abandoned).SetProperty(a => a.CompletedAt, now), ct);
+            await AbandonAsync(db.AgentExecutions.Where(a => a.Id == agent.Id), now, ct);
             return false;
         }
 
@@ -423,6 +412,10 @@ public sealed class TaskLifecycle(
         TaskTransitions.Check(update.PreviousStatus, update.Status, update.Cause);
         events.Add(db, update.TaskId, EventTypes.TaskStatusUpdate, update);
     }
+
+    /// <summary>Agent executions whose worker stopped or lost the task: not running any more, not finished by it.</summary>
+    private static Task<int> AbandonAsync(IQueryable<AgentExecution> agents, DateTimeOffset now, CancellationToken cancellationToken) =>
+        agents.ExecuteUpdateAsync(s => s.SetProperty(a => a.Status, AgentStatuses.Abandoned).SetProperty(a => a.CompletedAt, now), cancellationToken);
 
     private static WorkflowExecution NewExecution(DevTask task, DateTimeOffset now) => new()
     {

@@ -1,7 +1,6 @@
 using DevOrchestrator.Data;
 using DevOrchestrator.Features.Health;
 using DevOrchestrator.Features.Workflows;
-using Polly;
 
 namespace DevOrchestrator.Features.Tasks;
 
@@ -24,17 +23,12 @@ public sealed partial class TaskRun(
     /// <summary>After this many claims a run that keeps meeting database errors fails instead of going back to the queue.</summary>
     public const int MaxAttempts = 5;
 
-    private readonly ResiliencePipeline _retry = TransientDatabaseErrors.Retry(timeProvider: timeProvider);
-
-    /// <summary>Recording a run's end is retried much longer: losing it costs a whole re-run after the lease.</summary>
-    private readonly ResiliencePipeline _retryRecord = TransientDatabaseErrors.Retry(attempts: 20, timeProvider: timeProvider);
-
     private enum Ending { Finished, HandBack }
 
     public async Task RunAsync(ClaimedTask claim, CancellationToken shutdown)
     {
         using var scope = logger.BeginScope(new Dictionary<string, object> { ["task_id"] = claim.Id });
-        var (task, execution, agent) = await _retry.ExecuteAsync(async ct => await lifecycle.StartRunAsync(claim, identity.Id, ct), shutdown);
+        var (task, execution, agent) = await TransientDatabaseErrors.Retry.ExecuteAsync(async ct => await lifecycle.StartRunAsync(claim, identity.Id, ct), shutdown);
         if (task.QueuedAt is { } queuedAt && task.Attempts == 1)
         {
             metrics.DispatchLatency.Observe(Math.Max(0, (timeProvider.GetUtcNow() - queuedAt).TotalSeconds));
@@ -84,12 +78,12 @@ public sealed partial class TaskRun(
 
         // The run is over: record it even though the shutdown token may be cancelled.
         if (ending == Ending.HandBack &&
-            await _retryRecord.ExecuteAsync(async _ => await lifecycle.HandBackAsync(task.Id, execution.Id, agent.Id, identity.Id, handBackReason!), CancellationToken.None))
+            await TransientDatabaseErrors.RetryLong.ExecuteAsync(async _ => await lifecycle.HandBackAsync(task.Id, execution.Id, agent.Id, identity.Id, handBackReason!), CancellationToken.None))
         {
             return;
         }
 
-        var finished = await _retryRecord.ExecuteAsync(async _ => await lifecycle.FinishRunAsync(task, execution.Id, agent, identity.Id, outcome), CancellationToken.None);
+        var finished = await TransientDatabaseErrors.RetryLong.ExecuteAsync(async _ => await lifecycle.FinishRunAsync(task, execution.Id, agent, identity.Id, outcome), CancellationToken.None);
         if (finished)
         {
             var status = WorkflowStatuses.Of(outcome.Status);
