@@ -209,7 +209,7 @@ public sealed class DispatchTests
     }
 
     [Fact]
-    public async Task Workers_share_the_work_through_a_redis_queue()
+    public async Task Workers_share_the_work_with_redis_configured_and_health_reports_it()
     {
         var settings = new Dictionary<string, string?>
         {
