@@ -3,7 +3,17 @@ using DevOrchestrator.Hosting;
 namespace DevOrchestrator.Features.Workspaces;
 
 /// <summary>A command to run in the sandbox: a shell command line, inside a workspace that is the only writable place.</summary>
-public sealed record SandboxCommand(string Command, string Workspace, string WorkingDirectory, TimeSpan Timeout);
+public sealed record SandboxCommand(string Command, string Workspace, string WorkingDirectory, TimeSpan Timeout)
+{
+    /// <summary>Network access (only the per-worktree setup phase asks for it; every other command runs without).</summary>
+    public bool Network { get; init; }
+
+    /// <summary>More directories the command may write (per-project package caches), bound at the same path.</summary>
+    public IReadOnlyList<string> WritableDirectories { get; init; } = [];
+
+    /// <summary>More environment variables (package cache locations); never a service secret.</summary>
+    public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
+}
 
 public sealed record SandboxResult(int ExitCode, string Stdout, string Stderr, bool TimedOut, bool OutputTruncated, TimeSpan Duration, string Mode);
 
@@ -79,8 +89,8 @@ public sealed partial class Sandbox(DevOrchestratorSettings settings, TimeProvid
                 ? new ChildProcessStart
                 {
                     FileName = _bwrap!,
-                    Arguments = [.. BubblewrapArguments(workspace, home, command.WorkingDirectory), "/bin/sh", "-c", command.Command],
-                    Environment = ScrubbedEnvironment(home),
+                    Arguments = [.. BubblewrapArguments(workspace, home, command), "/bin/sh", "-c", command.Command],
+                    Environment = CommandEnvironment(home, command),
                     Timeout = command.Timeout,
                     OutputLimitBytes = settings.SandboxOutputLimitBytes,
                 }
@@ -89,7 +99,7 @@ public sealed partial class Sandbox(DevOrchestratorSettings settings, TimeProvid
                     FileName = "/bin/sh",
                     Arguments = ["-c", command.Command],
                     WorkingDirectory = command.WorkingDirectory,
-                    Environment = ScrubbedEnvironment(home),
+                    Environment = CommandEnvironment(home, command),
                     Timeout = command.Timeout,
                     OutputLimitBytes = settings.SandboxOutputLimitBytes,
                 };
@@ -112,17 +122,40 @@ public sealed partial class Sandbox(DevOrchestratorSettings settings, TimeProvid
         ["TERM"] = "dumb",
     };
 
-    private static List<string> BubblewrapArguments(string workspace, string home, string workingDirectory) =>
-    [
-        "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent", "--new-session",
-        "--ro-bind", "/", "/",
-        "--dev", "/dev",
-        "--proc", "/proc",
-        "--tmpfs", "/tmp",
-        "--bind", workspace, workspace,
-        "--bind", home, home,
-        "--chdir", workingDirectory,
-    ];
+    private static Dictionary<string, string> CommandEnvironment(string home, SandboxCommand command)
+    {
+        var environment = ScrubbedEnvironment(home);
+        foreach (var (name, value) in command.Environment)
+        {
+            environment[name] = value;
+        }
+
+        return environment;
+    }
+
+    private static List<string> BubblewrapArguments(string workspace, string home, SandboxCommand command)
+    {
+        List<string> arguments = command.Network ? [] : ["--unshare-net"];
+        arguments.AddRange(
+        [
+            "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent", "--new-session",
+            "--ro-bind", "/", "/",
+            "--dev", "/dev",
+            "--proc", "/proc",
+            "--tmpfs", "/tmp",
+            "--bind", workspace, workspace,
+            "--bind", home, home,
+        ]);
+        foreach (var directory in command.WritableDirectories)
+        {
+            var full = Path.GetFullPath(directory);
+            Directory.CreateDirectory(full);
+            arguments.AddRange(["--bind", full, full]);
+        }
+
+        arguments.AddRange(["--chdir", command.WorkingDirectory]);
+        return arguments;
+    }
 
     private async Task<string?> ProbeAsync(string bwrap, CancellationToken cancellationToken)
     {
@@ -133,7 +166,7 @@ public sealed partial class Sandbox(DevOrchestratorSettings settings, TimeProvid
             var result = await ChildProcess.RunAsync(new ChildProcessStart
             {
                 FileName = bwrap,
-                Arguments = [.. BubblewrapArguments(scratch, scratch, scratch), "/bin/sh", "-c", "echo sandbox-ok"],
+                Arguments = [.. BubblewrapArguments(scratch, scratch, new SandboxCommand("echo sandbox-ok", scratch, scratch, TimeSpan.FromSeconds(10))), "/bin/sh", "-c", "echo sandbox-ok"],
                 Environment = ScrubbedEnvironment(scratch),
                 Timeout = TimeSpan.FromSeconds(10),
                 OutputLimitBytes = 4096,
