@@ -21,7 +21,93 @@ public interface IWorkflowActions
 }
 
 /// <summary>What a workflow validator needs to know about an action.</summary>
-public sealed record WorkflowActionDescriptor(string Description, IReadOnlyList<string> RequiredInputs, IReadOnlyList<string> OptionalInputs);
+public sealed record WorkflowActionDescriptor(string Description, IReadOnlyList<string> RequiredInputs, IReadOnlyList<string> OptionalInputs)
+{
+    /// <summary>The inputs that are not text, checked when a workflow is loaded and read with the typed getters.</summary>
+    public IReadOnlyDictionary<string, WorkflowInputType> InputTypes { get; init; } = new Dictionary<string, WorkflowInputType>();
+}
+
+/// <summary>The type of a workflow input that is not text.</summary>
+public enum WorkflowInputType
+{
+    /// <summary><c>true</c> or <c>false</c>.</summary>
+    Boolean,
+
+    /// <summary>A whole number, 0 or more.</summary>
+    WholeNumber,
+
+    /// <summary>A whole number, 1 or more.</summary>
+    PositiveNumber,
+}
+
+/// <summary>
+/// Reads typed input values the same way at load time (literals in the YAML, which YAML already typed) and at run
+/// time (values that came through a <c>${…}</c> reference, which may be text such as <c>"true"</c> or <c>"30"</c>).
+/// </summary>
+public static class WorkflowInputValues
+{
+    /// <summary>Why <paramref name="value"/> is not a valid <paramref name="type"/>, or null when it is.</summary>
+    public static string? Problem(string input, WorkflowInputType type, object? value) => type switch
+    {
+        WorkflowInputType.Boolean => TryBoolean(value, out _) ? null : $"input '{input}' must be true or false (got {Describe(value)})",
+        WorkflowInputType.WholeNumber => TryNumber(value, out var n) && n >= 0 ? null : $"input '{input}' must be a whole number, 0 or more (got {Describe(value)})",
+        _ => TryNumber(value, out var p) && p >= 1 ? null : $"input '{input}' must be a whole number, 1 or more (got {Describe(value)})",
+    };
+
+    public static bool TryBoolean(object? value, out bool result)
+    {
+        switch (value)
+        {
+            case bool b:
+                result = b;
+                return true;
+            case string text when bool.TryParse(text.Trim(), out var parsed):
+                result = parsed;
+                return true;
+            default:
+                result = false;
+                return false;
+        }
+    }
+
+    public static bool TryNumber(object? value, out long result)
+    {
+        switch (value)
+        {
+            case long l:
+                result = l;
+                return true;
+            case int i:
+                result = i;
+                return true;
+            case string text when long.TryParse(text.Trim(), System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var parsed):
+                result = parsed;
+                return true;
+            default:
+                result = 0;
+                return false;
+        }
+    }
+
+    /// <summary>A value as text: booleans as <c>true</c>/<c>false</c> (as written in YAML), numbers in the invariant culture.</summary>
+    public static string? Text(object? value) => value switch
+    {
+        null => null,
+        string s => s,
+        bool b => b ? "true" : "false",
+        IFormattable f => f.ToString(null, System.Globalization.CultureInfo.InvariantCulture),
+        _ => value.ToString(),
+    };
+
+    private static string Describe(object? value) => value switch
+    {
+        null => "nothing",
+        string s => $"'{s}'",
+        System.Collections.IDictionary => "a mapping",
+        System.Collections.IEnumerable => "a list",
+        _ => Text(value)!,
+    };
+}
 
 /// <summary>Everything an action may read: its resolved inputs and the task it works for.</summary>
 public sealed class WorkflowActionContext
@@ -41,7 +127,33 @@ public sealed class WorkflowActionContext
     /// <summary>Reports progress lines (stored as events).</summary>
     public IProgress<string>? Progress { get; init; }
 
-    public string? GetString(string input) => Inputs.TryGetValue(input, out var value) ? value?.ToString() : null;
+    public string? GetString(string input) => Inputs.TryGetValue(input, out var value) ? WorkflowInputValues.Text(value) : null;
+
+    /// <summary>A <see cref="WorkflowInputType.Boolean"/> input, or <paramref name="absent"/> when it is not given.</summary>
+    public bool GetBoolean(string input, bool absent)
+    {
+        if (!Inputs.TryGetValue(input, out var value) || value is null)
+        {
+            return absent;
+        }
+
+        return WorkflowInputValues.TryBoolean(value, out var result)
+            ? result
+            : throw new WorkflowActionException(WorkflowInputValues.Problem(input, WorkflowInputType.Boolean, value)!);
+    }
+
+    /// <summary>A number input of type <paramref name="type"/>, or null when it is not given.</summary>
+    public long? GetNumber(string input, WorkflowInputType type)
+    {
+        if (!Inputs.TryGetValue(input, out var value) || value is null || value is string { Length: 0 })
+        {
+            return null;
+        }
+
+        return WorkflowInputValues.Problem(input, type, value) is { } problem
+            ? throw new WorkflowActionException(problem)
+            : WorkflowInputValues.TryNumber(value, out var number) ? number : null;
+    }
 
     public string RequireString(string input) =>
         GetString(input) is { Length: > 0 } value ? value : throw new WorkflowActionException($"input '{input}' is required");

@@ -12,13 +12,15 @@ namespace DevOrchestrator.FakeVendors;
 /// <summary>
 /// A fake of the Slack Web API (<c>{BaseUrl}api/{method}</c>) for the methods DevOrchestrator calls: <c>auth.test</c>,
 /// <c>chat.postMessage</c>, <c>chat.update</c>, <c>chat.getPermalink</c>, <c>conversations.history</c>,
-/// <c>conversations.replies</c>; plus slash command response URLs (<c>POST {BaseUrl}commands/…</c>, no auth), which it
+/// <c>conversations.replies</c>, <c>conversations.list</c>; plus slash command response URLs (<c>POST {BaseUrl}commands/…</c>, no auth), which it
 /// records in <see cref="Responses"/>.
 /// <para>
 /// Like Slack: <c>Authorization: Bearer {BotToken}</c> is required (answered HTTP 200
 /// <c>{"ok":false,"error":"not_authed"}</c> when absent, <c>invalid_auth</c> when wrong); errors are HTTP 200
 /// <c>{"ok":false,"error":code}</c>; write methods take JSON bodies (form bodies are not emulated:
-/// <c>invalid_form_data</c>), read methods query parameters; conversations must exist (<see cref="AddChannel"/>, else
+/// <c>invalid_form_data</c>), read methods query parameters; only <c>chat.postMessage</c> takes a channel name
+/// (<c>#name</c> or <c>name</c>), every other method wants the conversation ID and answers <c>channel_not_found</c> for a
+/// name, as Slack does; conversations must exist (<see cref="AddChannel"/>, else
 /// <c>channel_not_found</c>) and have the bot as a member to be posted to (else <c>not_in_channel</c>); message
 /// <c>metadata</c> is only returned with <c>include_all_metadata=true</c>; lists page with <c>limit</c> and
 /// <c>cursor</c>. An injected 429 (<see cref="FakeVendorServer.Fail"/>) answers <c>{"ok":false,"error":"ratelimited"}</c>
@@ -139,6 +141,7 @@ public sealed class FakeSlackServer : FakeVendorServer
         app.MapGet("/api/chat.getPermalink", Permalink);
         app.MapGet("/api/conversations.history", History);
         app.MapGet("/api/conversations.replies", Replies);
+        app.MapGet("/api/conversations.list", List);
         app.MapPost("/commands/{**rest}", Respond);
     }
 
@@ -156,7 +159,7 @@ public sealed class FakeSlackServer : FakeVendorServer
     private Task PostMessage(HttpContext context)
     {
         var body = WriteBody(context);
-        var channel = Channel(body["channel"], forWriting: true);
+        var channel = Channel(String(body["channel"]), forWriting: true, byName: true);
         var text = String(body["text"]);
         if (string.IsNullOrEmpty(text) && body["blocks"] is null && body["attachments"] is null)
         {
@@ -275,6 +278,63 @@ public sealed class FakeSlackServer : FakeVendorServer
         return Page(context, channel, thread, extra: null);
     }
 
+    /// <summary>
+    /// <c>conversations.list</c>: the channels of the requested <c>types</c> (default <c>public_channel</c>; private
+    /// channels only where the bot is a member, as the token sees them), ordered by ID, paged with <c>limit</c> (at most
+    /// 1000) and <c>cursor</c>.
+    /// </summary>
+    private Task List(HttpContext context)
+    {
+        var types = (Query(context, "types") ?? "public_channel").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        if (types.Any(t => t is not ("public_channel" or "private_channel" or "mpim" or "im")))
+        {
+            throw Refuse("invalid_types");
+        }
+
+        var limitText = Query(context, "limit");
+        var limit = 100;
+        if (limitText is not null && (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit < 1 || limit > 1000))
+        {
+            throw Refuse("invalid_limit");
+        }
+
+        var offset = Offset(context);
+        var visible = _channels.Values
+            .Where(c => c.Id[0] switch
+            {
+                'C' => types.Contains("public_channel"),
+                'G' => types.Contains("private_channel") && c.BotIsMember,
+                'D' => types.Contains("im"),
+                _ => false,
+            })
+            .OrderBy(c => c.Id, StringComparer.Ordinal)
+            .ToList();
+        var page = new JsonArray();
+        foreach (var channel in visible.Skip(offset).Take(limit))
+        {
+            page.Add(new JsonObject
+            {
+                ["id"] = channel.Id,
+                ["name"] = channel.Name,
+                ["name_normalized"] = channel.Name,
+                ["is_channel"] = channel.Id[0] == 'C',
+                ["is_group"] = channel.Id[0] == 'G',
+                ["is_im"] = channel.Id[0] == 'D',
+                ["is_private"] = channel.Id[0] != 'C',
+                ["is_archived"] = false,
+                ["is_member"] = channel.BotIsMember,
+                ["created"] = 1_700_000_000,
+            });
+        }
+
+        var hasMore = offset + limit < visible.Count;
+        return Ok(context, new JsonObject
+        {
+            ["channels"] = page,
+            ["response_metadata"] = new JsonObject { ["next_cursor"] = hasMore ? Cursor(offset + limit) : "" },
+        });
+    }
+
     private Task Respond(HttpContext context)
     {
         var request = Current(context);
@@ -302,19 +362,7 @@ public sealed class FakeSlackServer : FakeVendorServer
         }
 
         limit = Math.Min(limit, 999);
-        var offset = 0;
-        if (Query(context, "cursor") is { } cursor)
-        {
-            try
-            {
-                var decoded = Encoding.UTF8.GetString(Convert.FromBase64String(cursor));
-                offset = decoded.StartsWith("offset:", StringComparison.Ordinal) ? int.Parse(decoded["offset:".Length..], CultureInfo.InvariantCulture) : throw new FormatException();
-            }
-            catch (FormatException)
-            {
-                throw Refuse("invalid_cursor");
-            }
-        }
+        var offset = Offset(context);
 
         var includeMetadata = Query(context, "include_all_metadata") is "true" or "1";
         var page = new JsonArray();
@@ -335,9 +383,30 @@ public sealed class FakeSlackServer : FakeVendorServer
 
         answer["response_metadata"] = new JsonObject
         {
-            ["next_cursor"] = hasMore ? Convert.ToBase64String(Encoding.UTF8.GetBytes($"offset:{offset + limit}")) : "",
+            ["next_cursor"] = hasMore ? Cursor(offset + limit) : "",
         };
         return Ok(context, answer);
+    }
+
+    private static string Cursor(int offset) => Convert.ToBase64String(Encoding.UTF8.GetBytes($"offset:{offset}"));
+
+    /// <summary>The position a <c>cursor</c> query parameter stands for (0 without one); <c>invalid_cursor</c> when malformed.</summary>
+    private static int Offset(HttpContext context)
+    {
+        if (Query(context, "cursor") is not { } cursor)
+        {
+            return 0;
+        }
+
+        try
+        {
+            var decoded = Encoding.UTF8.GetString(Convert.FromBase64String(cursor));
+            return decoded.StartsWith("offset:", StringComparison.Ordinal) ? int.Parse(decoded["offset:".Length..], CultureInfo.InvariantCulture) : throw new FormatException();
+        }
+        catch (FormatException)
+        {
+            throw Refuse("invalid_cursor");
+        }
     }
 
     private static JsonObject WriteBody(HttpContext context)
@@ -352,17 +421,18 @@ public sealed class FakeSlackServer : FakeVendorServer
         return request.Json as JsonObject ?? throw Refuse(request.Body.Length == 0 ? "invalid_arguments" : "json_not_object");
     }
 
-    private FakeSlackChannel Channel(JsonNode? channelNode, bool forWriting) => Channel(String(channelNode), forWriting);
+    private FakeSlackChannel Channel(JsonNode? channelNode, bool forWriting) => Channel(String(channelNode), forWriting, byName: false);
 
-    private FakeSlackChannel Channel(string? id, bool forWriting)
+    private FakeSlackChannel Channel(string? id, bool forWriting, bool byName = false)
     {
         if (string.IsNullOrEmpty(id))
         {
             throw Refuse(forWriting ? "channel_not_found" : "invalid_arguments");
         }
 
+        // Only chat.postMessage resolves names; every other method wants the ID.
         var channel = _channels.TryGetValue(id, out var byId) ? byId
-            : _channels.Values.FirstOrDefault(c => "#" + c.Name == id || c.Name == id) ?? throw Refuse("channel_not_found");
+            : (byName ? _channels.Values.FirstOrDefault(c => "#" + c.Name == id || c.Name == id) : null) ?? throw Refuse("channel_not_found");
         if (forWriting && !channel.BotIsMember)
         {
             throw Refuse("not_in_channel");

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
@@ -15,7 +16,10 @@ namespace DevOrchestrator.Plugins.Slack;
 
 /// <summary>
 /// Slack through its Web API (<c>chat.postMessage</c>, <c>chat.update</c>, <c>chat.getPermalink</c>,
-/// <c>conversations.history</c>, <c>conversations.replies</c>, <c>auth.test</c>) with the bot token as a bearer token.
+/// <c>conversations.history</c>, <c>conversations.replies</c>, <c>conversations.list</c>, <c>auth.test</c>) with the bot
+/// token as a bearer token. Only <c>chat.postMessage</c> accepts a channel name; every other method wants the
+/// conversation ID, so a configured name (<c>#backend</c>) is resolved once — from <c>chat.postMessage</c>'s answer or
+/// <c>conversations.list</c> — and cached.
 /// Every message carries its idempotency key as message metadata (<c>event_type</c> <see cref="MetadataEventType"/>),
 /// which <see cref="FindMessageAsync"/> looks for. Slack reports most errors as HTTP 200 with
 /// <c>{"ok": false, "error": "…"}</c>; they become <see cref="PluginException"/>s carrying Slack's error code.
@@ -42,9 +46,12 @@ public sealed partial class SlackPlugin : ICommunicationPlugin
     /// <summary>Pages of a thread read at most when looking for an idempotency key (a thread is read oldest first).</summary>
     internal const int MaxThreadPages = 5;
 
+    /// <summary>Channels asked for per page of <c>conversations.list</c> (Slack's maximum is 1000).</summary>
+    internal const int ListPageSize = 1000;
+
     private static readonly PluginSetting[] SettingList =
     [
-        new(SlackSettings.BotTokenKey, "Bot user OAuth token (xoxb-…) with chat:write, channels:history, groups:history (and im/mpim:history for DMs).", Required: true, Secret: true),
+        new(SlackSettings.BotTokenKey, "Bot user OAuth token (xoxb-…) with chat:write, channels:history, groups:history (and im/mpim:history for DMs), and channels:read, groups:read when channels are configured by name.", Required: true, Secret: true),
         new(SlackSettings.SigningSecretKey, "Signing secret of the Slack app; verifies slash command requests (needed for the slash command).", Secret: true),
         new(SlackSettings.AppTokenKey, "App-level token (xapp-…). Accepted but unused: Socket Mode is not supported.", Secret: true),
         new(SlackSettings.ApiUrlKey, "Base URL of the Slack Web API.", Default: SlackSettings.DefaultApiUrl),
@@ -55,6 +62,9 @@ public sealed partial class SlackPlugin : ICommunicationPlugin
     private readonly IHttpClientFactory _httpClientFactory;
     private readonly IOptionsMonitor<SlackSettings> _settings;
     private readonly ILogger<SlackPlugin> _logger;
+
+    /// <summary>Conversation IDs by channel name (without '#'); IDs never change, so entries never expire.</summary>
+    private readonly ConcurrentDictionary<string, string> _channelIds = new(StringComparer.Ordinal);
 
     public SlackPlugin(IHttpClientFactory httpClientFactory, IOptionsMonitor<SlackSettings> settings, ILogger<SlackPlugin> logger)
     {
@@ -153,7 +163,12 @@ public sealed partial class SlackPlugin : ICommunicationPlugin
         }
 
         var answer = await CallAsync(HttpMethod.Post, "chat.postMessage", query: null, body, cancellationToken);
-        var channel = Text(answer, "channel") ?? message.Channel;
+        var channel = Text(answer, "channel") ?? await ChannelIdAsync(message.Channel, cancellationToken);
+        if (!IsConversationId(message.Channel))
+        {
+            _channelIds[ChannelName(message.Channel)] = channel;
+        }
+
         var ts = Text(answer, "ts") ?? throw Unexpected("chat.postMessage", "ts");
         var threadTs = answer["message"] is JsonObject posted ? Text(posted, "thread_ts") : null;
         LogPosted(_logger, channel, ts);
@@ -167,17 +182,18 @@ public sealed partial class SlackPlugin : ICommunicationPlugin
         ArgumentException.ThrowIfNullOrEmpty(message.Channel);
         ArgumentException.ThrowIfNullOrEmpty(message.MessageId);
         ArgumentNullException.ThrowIfNull(text);
+        var channel = await ChannelIdAsync(message.Channel, cancellationToken);
         var body = new JsonObject
         {
-            ["channel"] = message.Channel,
+            ["channel"] = channel,
             ["ts"] = message.MessageId,
             ["text"] = text,
         };
         var answer = await CallAsync(HttpMethod.Post, "chat.update", query: null, body, cancellationToken);
-        LogUpdated(_logger, message.Channel, message.MessageId);
+        LogUpdated(_logger, channel, message.MessageId);
         return message with
         {
-            Channel = Text(answer, "channel") ?? message.Channel,
+            Channel = Text(answer, "channel") ?? channel,
             MessageId = Text(answer, "ts") ?? message.MessageId,
             Created = false,
         };
@@ -187,6 +203,7 @@ public sealed partial class SlackPlugin : ICommunicationPlugin
     {
         ArgumentException.ThrowIfNullOrEmpty(channel);
         ArgumentException.ThrowIfNullOrEmpty(idempotencyKey);
+        channel = await ChannelIdAsync(channel, cancellationToken);
         JsonObject? found;
         if (string.IsNullOrEmpty(threadId))
         {
@@ -287,6 +304,51 @@ public sealed partial class SlackPlugin : ICommunicationPlugin
             && string.Equals(uri.IdnHost, apiBase.IdnHost, StringComparison.OrdinalIgnoreCase)
             && uri.Port == apiBase.Port;
     }
+
+    /// <summary>
+    /// The conversation ID for <paramref name="channel"/>: an ID (<c>C…</c>, <c>G…</c>, <c>D…</c>) as is, a name
+    /// (<c>#backend</c> or <c>backend</c>) looked up in <c>conversations.list</c> (public and private channels the token
+    /// can see, all pages) and cached. An unknown name is <c>channel_not_found</c>, as Slack answers.
+    /// </summary>
+    internal async Task<string> ChannelIdAsync(string channel, CancellationToken cancellationToken)
+    {
+        if (IsConversationId(channel))
+        {
+            return channel;
+        }
+
+        var name = ChannelName(channel);
+        if (_channelIds.TryGetValue(name, out var cached))
+        {
+            return cached;
+        }
+
+        string? cursor = null;
+        do
+        {
+            var answer = await CallAsync(HttpMethod.Get, "conversations.list", Query(("types", "public_channel,private_channel"), ("exclude_archived", "true"), ("limit", ListPageSize.ToString(CultureInfo.InvariantCulture)), ("cursor", cursor)), null, cancellationToken);
+            foreach (var conversation in answer["channels"] is JsonArray channels ? channels.OfType<JsonObject>() : [])
+            {
+                if (Text(conversation, "name") is { } listedName && Text(conversation, "id") is { } id)
+                {
+                    _channelIds[listedName] = id;
+                }
+            }
+
+            cursor = answer["response_metadata"] is JsonObject meta ? Text(meta, "next_cursor") : null;
+        }
+        while (!string.IsNullOrEmpty(cursor) && !_channelIds.ContainsKey(name));
+
+        return _channelIds.TryGetValue(name, out var found)
+            ? found
+            : throw new PluginException(PluginName, $"conversations.list: no channel named '#{name}' is visible to the bot (channel_not_found); invite the bot or configure the channel ID", StatusFor("channel_not_found"));
+    }
+
+    /// <summary>Whether <paramref name="channel"/> is a conversation ID (Slack's IDs are upper-case letters and digits starting with C, G or D).</summary>
+    internal static bool IsConversationId(string channel) =>
+        channel.Length >= 2 && channel[0] is 'C' or 'G' or 'D' && channel.All(c => c is (>= 'A' and <= 'Z') or (>= '0' and <= '9'));
+
+    private static string ChannelName(string channel) => channel.TrimStart('#');
 
     private async Task<string?> PermalinkAsync(string channel, string ts, CancellationToken cancellationToken)
     {

@@ -15,7 +15,7 @@ namespace DevOrchestrator.IntegrationTests.Integrations;
 /// <summary>
 /// A real DevOrchestrator host with every vendor replaced by its fake on loopback: the model (fake Anthropic), GitHub
 /// (REST + git smart HTTP over real bare repositories), Jira, Slack and Confluence — and one project mapped to all of
-/// them (repository acme/app, Jira project APP, Slack channel C0APP, Confluence space ENG under a parent page).
+/// them (repository acme/app, Jira project APP, Slack channel #app-dev (C0APPDEV01), Confluence space ENG under a parent page).
 /// </summary>
 internal sealed class IntegrationsHarness : IAsyncDisposable
 {
@@ -24,7 +24,11 @@ internal sealed class IntegrationsHarness : IAsyncDisposable
     public const string JiraWebhookSecret = "fake-jira-webhook-secret";
     public const string SlackSigningSecret = "fake-slack-signing-secret";
     public const string SlackBotToken = "xoxb-fake-slack-bot-token-77aa";
-    public const string Channel = "C0APP";
+    /// <summary>The Slack channel's conversation ID (what Slack's read methods want).</summary>
+    public const string Channel = "C0APPDEV01";
+
+    /// <summary>How the project names its channel, as a team would write it: the plugin resolves it to <see cref="Channel"/>.</summary>
+    public const string ChannelName = "#app-dev";
 
     private readonly Dictionary<string, string?> _extra = new(StringComparer.Ordinal);
 
@@ -63,7 +67,7 @@ internal sealed class IntegrationsHarness : IAsyncDisposable
         await harness.Jira.StartAsync(cancellationToken);
         harness.Jira.AddProject("APP");
         harness.Slack = await FakeSlackServer.StartAsync(SlackBotToken, cancellationToken);
-        harness.Slack.AddChannel(Channel, "app-dev");
+        harness.Slack.AddChannel(Channel, ChannelName.TrimStart('#'));
         harness.Confluence = await FakeConfluenceServer.StartAsync(cancellationToken: cancellationToken);
         harness.Confluence.AddSpace("ENG");
         harness.ParentPageId = harness.Confluence.AddPage("ENG", "Automated changes", "<p>Pages written by DevOrchestrator.</p>").Id;
@@ -76,7 +80,7 @@ internal sealed class IntegrationsHarness : IAsyncDisposable
             repository_url = harness.RepositoryUrl,
             default_branch = "main",
             jira_project_key = "APP",
-            slack_channel = Channel,
+            slack_channel = ChannelName,
             confluence_space_key = "ENG",
             confluence_parent_id = harness.ParentPageId,
         }, cancellationToken);

@@ -42,6 +42,12 @@ public sealed partial class AiActionHandler(
 
     public IReadOnlyList<string> Keys { get; } = ["agent", "prompt_template"];
 
+    public IReadOnlyDictionary<string, WorkflowInputType> InputTypes { get; } = new Dictionary<string, WorkflowInputType>
+    {
+        ["max_turns"] = WorkflowInputType.PositiveNumber,
+        ["attempts"] = WorkflowInputType.WholeNumber,
+    };
+
     public string? Check(WorkflowStepDefinition step) =>
         step.Settings.TryGetValue("agent", out var agent) && agent is not null
             ? s_agents.Contains(agent) ? null : $"ai_action agent must be one of {string.Join(", ", s_agents)} (got '{agent}')"
@@ -108,7 +114,7 @@ public sealed partial class AiActionHandler(
 
     private async Task<IReadOnlyDictionary<string, object?>> DevelopAsync(WorkflowStepDefinition step, WorkflowActionContext context, string worktree, CancellationToken cancellationToken)
     {
-        var maxTurns = context.Inputs.TryGetValue("max_turns", out var turns) && turns is long n and > 0 ? (int)n : settings.AgentMaxTurns;
+        var maxTurns = (int)Math.Min(context.GetNumber("max_turns", WorkflowInputType.PositiveNumber) ?? settings.AgentMaxTurns, int.MaxValue);
         var result = await developer.RunAsync(Request(context, worktree, step.Name) with
         {
             Instructions = context.GetString("instructions"),
@@ -136,7 +142,7 @@ public sealed partial class AiActionHandler(
             return new Dictionary<string, object?> { ["passed"] = null, ["skipped"] = true, ["command"] = null, ["attempts"] = 0L };
         }
 
-        var attempts = context.Inputs.TryGetValue("attempts", out var a) && a is long n and >= 0 ? (int)n : settings.AgentVerifyAttempts;
+        var attempts = (int)Math.Min(context.GetNumber("attempts", WorkflowInputType.WholeNumber) ?? settings.AgentVerifyAttempts, int.MaxValue);
         var conversation = context.GetString("conversation") is { Length: > 0 } c ? c : DefaultConversation;
         var (passed, report, fixes) = await TestAndFixAsync(context, worktree, command, attempts, conversation, "verify", cancellationToken);
         var outputs = new Dictionary<string, object?> { ["passed"] = passed, ["skipped"] = false, ["command"] = command, ["fix_attempts"] = (long)fixes, ["output"] = ToolOutput.HeadAndTail(report, 4000) };

@@ -12,8 +12,14 @@ public sealed class VersionControlActions(PluginRegistry registry, ExternalEffec
 {
     private static readonly Dictionary<string, WorkflowActionDescriptor> s_actions = new(StringComparer.Ordinal)
     {
-        ["create_pull_request"] = new("Open a pull request for the task branch, or update the open one (never two).", ["branch"], ["title", "body", "base_branch", "draft"]),
-        ["add_comment"] = new("Comment on an issue or pull request (number; default: the task's GitHub issue).", ["body"], ["number"]),
+        ["create_pull_request"] = new("Open a pull request for the task branch, or update the open one (never two).", ["branch"], ["title", "body", "base_branch", "draft"])
+        {
+            InputTypes = new Dictionary<string, WorkflowInputType> { ["draft"] = WorkflowInputType.Boolean },
+        },
+        ["add_comment"] = new("Comment on an issue or pull request (number; default: the task's GitHub issue).", ["body"], ["number"])
+        {
+            InputTypes = new Dictionary<string, WorkflowInputType> { ["number"] = WorkflowInputType.PositiveNumber },
+        },
         ["ensure_branch"] = new("Create the branch at the code host from the base branch, or reuse it.", ["branch"], ["base_branch"]),
         ["get_repository"] = new("Read the repository's information (default branch, visibility).", [], []),
     };
@@ -34,7 +40,7 @@ public sealed class VersionControlActions(PluginRegistry registry, ExternalEffec
                 var branch = context.RequireString("branch");
                 var draft = new PullRequestDraft(repository, branch, context.GetString("base_branch") is { Length: > 0 } b ? b : context.Project!.DefaultBranch,
                     context.GetString("title") is { Length: > 0 } t ? t : context.Task.Title,
-                    context.GetString("body") ?? "", context.GetString("draft") is "true");
+                    context.GetString("body") ?? "", context.GetBoolean("draft", absent: false));
                 context.Progress?.Report($"opening or updating the pull request for {branch}");
                 var key = ExternalEffects.Key(context.Task.Id, "pull_request", $"{branch}:{context.WorkflowExecutionId}");
                 var pr = await effects.OnceAsync(key, context.Task.Id, host.Name, "pull_request",
@@ -53,8 +59,8 @@ public sealed class VersionControlActions(PluginRegistry registry, ExternalEffec
 
             case "add_comment":
             {
-                var number = context.GetString("number") is { Length: > 0 } n
-                    ? int.TryParse(n, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) ? parsed : throw new WorkflowActionException($"number must be a whole number (got '{n}')")
+                var number = context.GetNumber("number", WorkflowInputType.PositiveNumber) is { } n
+                    ? n <= int.MaxValue ? (int)n : throw new WorkflowActionException($"input 'number' is not an issue or pull request number (got {n})")
                     : GitHubIssueNumber(context.Task) ?? throw new WorkflowStepSkippedException("no issue or pull request number given, and the task did not come from a GitHub issue");
                 var body = context.RequireString("body");
                 var key = ExternalEffects.Key(context.Task.Id, "vcs_comment", $"{number}:{context.StepName}:{context.WorkflowExecutionId}");
@@ -186,7 +192,10 @@ public sealed class CommunicationActions(PluginRegistry registry, TaskChatThread
 {
     private static readonly Dictionary<string, WorkflowActionDescriptor> s_actions = new(StringComparer.Ordinal)
     {
-        ["post_message"] = new("Post to the task's thread in the project's channel (thread: false posts at the top of the channel).", ["text"], ["channel", "thread"]),
+        ["post_message"] = new("Post to the task's thread in the project's channel (thread: false posts at the top of the channel).", ["text"], ["channel", "thread"])
+        {
+            InputTypes = new Dictionary<string, WorkflowInputType> { ["thread"] = WorkflowInputType.Boolean },
+        },
     };
 
     public string Plugin => PluginTypes.Communication;
@@ -206,7 +215,7 @@ public sealed class CommunicationActions(PluginRegistry registry, TaskChatThread
             : context.Project?.SlackChannel ?? throw new WorkflowStepSkippedException("the project has no slack_channel");
         var text = context.RequireString("text");
         string? threadId = null;
-        if (context.GetString("thread") is not "false")
+        if (context.GetBoolean("thread", absent: true))
         {
             threadId = (await threads.EnsureAsync(chat, context.Task.Id, context.Task.Title, channel, cancellationToken)).ThreadId;
         }

@@ -14,6 +14,9 @@ public interface IWorkflowStepHandler
     /// <summary>The step keys it reads besides the common ones (name, type, inputs, outputs, when, on_error, retry_count).</summary>
     IReadOnlyList<string> Keys { get; }
 
+    /// <summary>The inputs that are not text, checked when a workflow is loaded (any other input is allowed).</summary>
+    IReadOnlyDictionary<string, WorkflowInputType> InputTypes => new Dictionary<string, WorkflowInputType>();
+
     /// <summary>A problem with the step as written (checked when a workflow is loaded or validated), or null.</summary>
     string? Check(WorkflowStepDefinition step) => null;
 

@@ -206,8 +206,14 @@ public sealed class WorkflowValidator
                             errors.Add(Error(keyNode, $"{plugin}.{action} has no input '{key}' (inputs: {string.Join(", ", descriptor.RequiredInputs.Concat(descriptor.OptionalInputs))})"));
                         }
                     }
+
+                    CheckInputTypes(map, inputs, descriptor.InputTypes, errors);
                 }
             }
+        }
+        else if (handler is not null && inputsNode is YamlMappingNode handlerInputs)
+        {
+            CheckInputTypes(handlerInputs, inputs, handler.InputTypes, errors);
         }
 
         var outputs = new List<string>();
@@ -283,6 +289,27 @@ public sealed class WorkflowValidator
             } is var step && handler?.Check(step) is { } stepProblem
                 ? Invalid(step, node, stepProblem, errors)
                 : step;
+    }
+
+    /// <summary>
+    /// Typed inputs written as literals must have their type (YAML typed them: <c>true</c> is a boolean, <c>"true"</c>
+    /// text that reads as one); a value with a <c>${…}</c> reference is checked when the step runs.
+    /// </summary>
+    private static void CheckInputTypes(YamlMappingNode map, Dictionary<string, object?> inputs, IReadOnlyDictionary<string, WorkflowInputType> types, List<WorkflowError> errors)
+    {
+        foreach (var (keyNode, valueNode) in map.Children)
+        {
+            var key = (keyNode as YamlScalarNode)?.Value ?? string.Empty;
+            if (!types.TryGetValue(key, out var type) || inputs[key] is null || inputs[key] is string text && text.Contains("${", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            if (WorkflowInputValues.Problem(key, type, inputs[key]) is { } problem)
+            {
+                errors.Add(Error(valueNode, problem));
+            }
+        }
     }
 
     private static WorkflowStepDefinition Invalid(WorkflowStepDefinition step, YamlMappingNode node, string problem, List<WorkflowError> errors)

@@ -26,6 +26,9 @@ public sealed partial class WorkspacePlugin(
     public const string BotName = "DevOrchestrator";
     public const string BotEmail = "devorch@localhost";
 
+    /// <summary>The longest a <c>run_command</c> step may ask for (a day).</summary>
+    private const long MaxCommandTimeoutSeconds = 86_400;
+
     /// <summary>Files never committed (DESIGN: protected patterns).</summary>
     public static readonly IReadOnlyList<string> ProtectedPatterns = [".env", "*.key", "*.pem", "id_rsa*", "*.pfx"];
 
@@ -33,8 +36,14 @@ public sealed partial class WorkspacePlugin(
 
     private static readonly Dictionary<string, WorkflowActionDescriptor> s_actions = new(StringComparer.Ordinal)
     {
-        ["prepare"] = new("Clone (via a cached mirror) the project's repository into a worktree on the task branch (continuing from the branch when it was pushed before, unless continue_branch is false).", [], ["branch", "base_branch", "branch_prefix", "continue_branch"]),
-        ["run_command"] = new("Run a shell command in the sandbox inside the worktree.", ["command"], ["timeout_seconds", "workdir", "allow_failure"]),
+        ["prepare"] = new("Clone (via a cached mirror) the project's repository into a worktree on the task branch (continuing from the branch when it was pushed before, unless continue_branch is false).", [], ["branch", "base_branch", "branch_prefix", "continue_branch"])
+        {
+            InputTypes = new Dictionary<string, WorkflowInputType> { ["continue_branch"] = WorkflowInputType.Boolean },
+        },
+        ["run_command"] = new("Run a shell command in the sandbox inside the worktree.", ["command"], ["timeout_seconds", "workdir", "allow_failure"])
+        {
+            InputTypes = new Dictionary<string, WorkflowInputType> { ["timeout_seconds"] = WorkflowInputType.PositiveNumber, ["allow_failure"] = WorkflowInputType.Boolean },
+        },
         ["commit"] = new("Commit every change in the worktree (protected files excluded).", [], ["message"]),
         ["push"] = new("Push the task branch to the project's repository.", [], ["branch"]),
     };
@@ -144,7 +153,7 @@ public sealed partial class WorkspacePlugin(
                 // A task that runs again (feedback on its pull request) continues from its pushed branch.
                 var startRef = baseRef;
                 var pushed = $"refs/remotes/origin/{branch}";
-                if (context.GetString("continue_branch") is not "false" &&
+                if (context.GetBoolean("continue_branch", absent: true) &&
                     (await git.RunAsync(mirror, ["rev-parse", "--verify", "--quiet", pushed + "^{commit}"], cancellationToken, allowFailure: true)).ExitCode == 0)
                 {
                     startRef = pushed;
@@ -203,16 +212,13 @@ public sealed partial class WorkspacePlugin(
             }
         }
 
-        var timeoutSeconds = settings.SandboxTimeoutSeconds;
-        if (context.Inputs.TryGetValue("timeout_seconds", out var timeoutValue) && timeoutValue is not null)
+        var timeoutSeconds = context.GetNumber("timeout_seconds", WorkflowInputType.PositiveNumber) ?? settings.SandboxTimeoutSeconds;
+        if (timeoutSeconds > MaxCommandTimeoutSeconds)
         {
-            if (!int.TryParse(timeoutValue.ToString(), System.Globalization.CultureInfo.InvariantCulture, out timeoutSeconds) || timeoutSeconds < 1)
-            {
-                throw new WorkflowActionException($"timeout_seconds must be a positive whole number (got '{timeoutValue}')");
-            }
+            throw new WorkflowActionException($"input 'timeout_seconds' must be at most {MaxCommandTimeoutSeconds} (a day; got {timeoutSeconds})");
         }
 
-        var allowFailure = context.Inputs.TryGetValue("allow_failure", out var allow) && allow is true or "true";
+        var allowFailure = context.GetBoolean("allow_failure", absent: false);
         context.Progress?.Report("$ " + command);
         var result = await sandbox.RunAsync(new SandboxCommand(command, worktree, workdir, TimeSpan.FromSeconds(timeoutSeconds)), cancellationToken);
         var outputs = new Dictionary<string, object?>

@@ -152,6 +152,71 @@ public sealed class SlackPluginTests
     }
 
     [Fact]
+    public async Task The_fake_like_slack_refuses_a_channel_name_where_an_id_is_required()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var host = await SlackTestHost.StartAsync(ct);
+        using var http = new HttpClient();
+        http.DefaultRequestHeaders.Authorization = new("Bearer", FakeSlackServer.DefaultBotToken);
+
+        var history = JsonNode.Parse(await http.GetStringAsync(new Uri(host.Server.ApiUrl, "conversations.history?channel=%23" + SlackTestHost.ChannelName), ct))!;
+        var byId = JsonNode.Parse(await http.GetStringAsync(new Uri(host.Server.ApiUrl, "conversations.history?channel=" + Channel), ct))!;
+
+        Assert.False((bool)history["ok"]!);
+        Assert.Equal("channel_not_found", (string?)history["error"]);
+        Assert.True((bool)byId["ok"]!);
+    }
+
+    [Theory]
+    [InlineData("#" + SlackTestHost.ChannelName)]
+    [InlineData(SlackTestHost.ChannelName)]
+    public async Task A_channel_configured_by_name_is_resolved_to_its_id_once_for_the_methods_that_need_ids(string name)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var host = await SlackTestHost.StartAsync(ct);
+        // More channels than one page of conversations.list would hold if it were small: the name is found among others.
+        host.Server.AddChannel("C0OTHER001", "other");
+        host.Server.AddChannel("G0PRIVATE2", "private-team");
+
+        // Recovery before the first post (the task's thread root is looked up first): history needs the ID.
+        var before = await host.Plugin.FindMessageAsync(name, null, "task-5:thread", ct);
+        var root = await host.Plugin.PostMessageAsync(new ChatMessageDraft(name, "Task 5 started"), "task-5:thread", ct);
+        var found = await host.Plugin.FindMessageAsync(name, null, "task-5:thread", ct);
+        var reply = await host.Plugin.PostMessageAsync(new ChatMessageDraft(name, "step done", root.ThreadId), "task-5:step", ct);
+        var inThread = await host.Plugin.FindMessageAsync(name, root.ThreadId, "task-5:step", ct);
+        var updated = await host.Plugin.UpdateMessageAsync(found! with { Channel = name }, "Task 5 done", ct);
+
+        Assert.Null(before);
+        Assert.Equal(Channel, root.Channel);
+        Assert.Equal(root.MessageId, found!.MessageId);
+        Assert.Equal(Channel, found.Channel);
+        Assert.Equal(reply.MessageId, inThread!.MessageId);
+        Assert.Equal("Task 5 done", host.Server.Message(Channel, root.MessageId)!.Text);
+        Assert.Equal(Channel, updated.Channel);
+        // Every ID-only method was called with the ID, and the names were listed once (then cached).
+        var list = Assert.Single(host.Server.RequestsTo("GET", "/api/conversations.list"));
+        Assert.Equal("?types=public_channel%2Cprivate_channel&exclude_archived=true&limit=1000", list.Query);
+        Assert.All(host.Server.RequestsTo("GET", "/api/conversations.history"), r => Assert.StartsWith($"?channel={Channel}&", r.Query, StringComparison.Ordinal));
+        Assert.All(host.Server.RequestsTo("GET", "/api/conversations.replies"), r => Assert.StartsWith($"?channel={Channel}&", r.Query, StringComparison.Ordinal));
+        Assert.All(host.Server.RequestsTo("GET", "/api/chat.getPermalink"), r => Assert.StartsWith($"?channel={Channel}&", r.Query, StringComparison.Ordinal));
+        Assert.Equal(Channel, (string?)Assert.Single(host.Server.RequestsTo("POST", "/api/chat.update")).Json!["channel"]);
+    }
+
+    [Fact]
+    public async Task An_unknown_channel_name_is_channel_not_found_without_a_history_call()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var host = await SlackTestHost.StartAsync(ct);
+
+        var ex = await Assert.ThrowsAsync<PluginException>(() => host.Plugin.FindMessageAsync("#nowhere", null, "k", ct));
+
+        Assert.True(ex.IsNotFound);
+        Assert.Contains("channel_not_found", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("#nowhere", ex.Message, StringComparison.Ordinal);
+        Assert.Empty(host.Server.RequestsTo("GET", "/api/conversations.history"));
+    }
+
+    [Fact]
     public async Task An_unknown_channel_is_a_plugin_error_with_channel_not_found()
     {
         var ct = TestContext.Current.CancellationToken;
