@@ -61,7 +61,22 @@ public abstract class FakeVendorServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Hold the next <paramref name="count"/> matching requests for <paramref name="delay"/> before answering them normally (client timeouts).</summary>
+    /// <summary>
+    /// Hold the next matching request until <see cref="HeldRequest.Release"/>, then process it normally — even if its
+    /// client has gone away meanwhile, as a real vendor does with a request it has fully received (a crash of the
+    /// caller does not undo a comment the vendor is about to create). The test decides when it lands.
+    /// </summary>
+    public HeldRequest Hold(string? pathContains = null)
+    {
+        var held = new HeldRequest();
+        _faults.Enqueue(new InjectedFault(0, pathContains, null, null) { Held = held });
+        return held;
+    }
+
+    /// <summary>
+    /// Hold the next <paramref name="count"/> matching requests for <paramref name="delay"/> before answering them
+    /// normally (client timeouts). A request whose client goes away while it is held is dropped, never processed.
+    /// </summary>
     public void Hang(TimeSpan delay, int count = 1, string? pathContains = null)
     {
         for (var i = 0; i < count; i++)
@@ -104,6 +119,26 @@ public abstract class FakeVendorServer : IAsyncDisposable
             {
                 if (TakeFault(request.Path) is { } fault)
                 {
+                    if (fault.Held is { } held)
+                    {
+                        await held.WaitAsync();
+                        try
+                        {
+                            await next(context);
+                        }
+                        catch (Exception) when (context.RequestAborted.IsCancellationRequested)
+                        {
+                            // Processed; only the answer could not be delivered to the departed client.
+                            context.Response.StatusCode = 499;
+                        }
+                        finally
+                        {
+                            held.Processed();
+                        }
+
+                        return;
+                    }
+
                     if (fault.Delay is { } delay)
                     {
                         await Task.Delay(delay, context.RequestAborted);
@@ -290,7 +325,35 @@ public abstract class FakeVendorServer : IAsyncDisposable
         return recorded;
     }
 
-    private sealed record InjectedFault(int StatusCode, string? PathContains, TimeSpan? RetryAfter, TimeSpan? Delay);
+    private sealed record InjectedFault(int StatusCode, string? PathContains, TimeSpan? RetryAfter, TimeSpan? Delay)
+    {
+        public HeldRequest? Held { get; init; }
+    }
+}
+
+/// <summary>A request a fake vendor holds (<see cref="FakeVendorServer.Hold"/>): it arrives, waits for <see cref="Release"/>, then is processed.</summary>
+public sealed class HeldRequest
+{
+    private readonly TaskCompletionSource _arrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _processed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes when the request has arrived and is being held.</summary>
+    public Task Arrived => _arrived.Task;
+
+    /// <summary>Completes when the released request has been processed (its effect exists at the vendor).</summary>
+    public Task Done => _processed.Task;
+
+    /// <summary>Lets the held request through.</summary>
+    public void Release() => _released.TrySetResult();
+
+    internal Task WaitAsync()
+    {
+        _arrived.TrySetResult();
+        return _released.Task;
+    }
+
+    internal void Processed() => _processed.TrySetResult();
 }
 
 /// <summary>One request a fake vendor received: method, path, query, headers, raw body, JSON or form fields, and the status it was answered with.</summary>

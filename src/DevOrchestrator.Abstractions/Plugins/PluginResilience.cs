@@ -282,7 +282,8 @@ public static class PluginResilience
                     MaxDelay = TimeSpan.FromSeconds(60),
                     ShouldRetryAfterHeader = true,
                     // Transient failures only; a refused circuit is not retried (it fails fast).
-                    ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is not BrokenCircuitException && IsFailure(args.Outcome)),
+                    ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is not BrokenCircuitException && IsFailure(args.Outcome)
+                        && (IsRepeatable(args.Context.GetRequestMessage()) || ProvesNotProcessed(args.Outcome))),
                 });
             }
 
@@ -311,6 +312,32 @@ public static class PluginResilience
 
         return services;
     }
+
+    /// <summary>
+    /// Marks a POST or PATCH that may be sent twice without creating a second object (a search, an edit that sets a
+    /// value, a transition): it is retried after any transient failure, like a GET or PUT.
+    /// </summary>
+    public static readonly HttpRequestOptionsKey<bool> RepeatableWrite = new("devorch.plugin.repeatable-write");
+
+    /// <summary>
+    /// Whether <paramref name="request"/> may be sent again after an attempt whose outcome is unknown. A POST or PATCH
+    /// creates something (a comment, a message, a pull request, a page): if the vendor processed the attempt that timed
+    /// out or answered 500/502/504, sending it again makes a duplicate. Such requests are retried only when the failure
+    /// proves nothing was processed (<see cref="ProvesNotProcessed"/>); otherwise the failure reaches the caller, whose
+    /// external-effect record stays pending, and the next attempt looks at the vendor before writing.
+    /// </summary>
+    public static bool IsRepeatable(HttpRequestMessage? request) =>
+        request is null
+        || (request.Method != HttpMethod.Post && request.Method != HttpMethod.Patch)
+        || (request.Options.TryGetValue(RepeatableWrite, out var repeatable) && repeatable);
+
+    /// <summary>A failure that shows the vendor did not process the request: 429 or 503 (refused), or no connection was made.</summary>
+    public static bool ProvesNotProcessed(Outcome<HttpResponseMessage> outcome) => outcome switch
+    {
+        { Exception: HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError } } => true,
+        { Result: { } response } => response.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable,
+        _ => false,
+    };
 
     /// <summary>An attempt that failed in a way worth retrying and counting against the circuit: 408, 429, 5xx, a network error or a timeout.</summary>
     public static bool IsFailure(Outcome<HttpResponseMessage> outcome) => outcome switch

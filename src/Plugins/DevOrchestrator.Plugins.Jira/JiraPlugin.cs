@@ -167,7 +167,7 @@ public sealed partial class JiraPlugin(IHttpClientFactory httpClientFactory, IOp
             body["nextPageToken"] = pageToken;
         }
 
-        var result = await SendAsync(HttpMethod.Post, "rest/api/3/search/jql", body, cancellationToken) ?? throw Unexpected("search", "an empty body");
+        var result = await SendAsync(HttpMethod.Post, "rest/api/3/search/jql", body, cancellationToken, repeatable: true) ?? throw Unexpected("search", "an empty body");
         var issues = (result["issues"] as JsonArray ?? []).OfType<JsonObject>().Select(ToIssue).ToList();
         var next = Str(result["nextPageToken"]);
         var isLast = result["isLast"] is JsonValue last && last.GetValueKind() == JsonValueKind.True;
@@ -354,7 +354,7 @@ public sealed partial class JiraPlugin(IHttpClientFactory httpClientFactory, IOp
     }
 
     /// <summary>Sends one call through the "jira" client (and its resilience); a vendor failure becomes a <see cref="PluginException"/>.</summary>
-    private async Task<JsonNode?> SendAsync(HttpMethod method, string pathAndQuery, JsonNode? body, CancellationToken cancellationToken, bool notFoundIsNull = false)
+    private async Task<JsonNode?> SendAsync(HttpMethod method, string pathAndQuery, JsonNode? body, CancellationToken cancellationToken, bool notFoundIsNull = false, bool repeatable = false)
     {
         var current = Current();
         var token = current.ApiToken!.Trim();
@@ -362,6 +362,7 @@ public sealed partial class JiraPlugin(IHttpClientFactory httpClientFactory, IOp
         var path = "/" + (pathAndQuery.IndexOf('?', StringComparison.Ordinal) is >= 0 and var q ? pathAndQuery[..q] : pathAndQuery);
         using var request = new HttpRequestMessage(method, new Uri(baseUrl, pathAndQuery));
         request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{current.Email!.Trim()}:{token}")));
+        request.Options.Set(PluginResilience.RepeatableWrite, repeatable);
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
         if (body is not null)
         {

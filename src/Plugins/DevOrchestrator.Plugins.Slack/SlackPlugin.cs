@@ -375,6 +375,8 @@ public sealed partial class SlackPlugin : ICommunicationPlugin
         }
 
         using var request = new HttpRequestMessage(method, new Uri(settings.ApiBaseUri, apiMethod + query));
+        // chat.update sets a text: sending it twice changes nothing. chat.postMessage posts again (see IsRepeatable).
+        request.Options.Set(PluginResilience.RepeatableWrite, apiMethod == "chat.update");
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", settings.BotToken);
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
         if (body is not null)

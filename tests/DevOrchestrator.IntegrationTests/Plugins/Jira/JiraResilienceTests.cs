@@ -23,6 +23,72 @@ public sealed class JiraResilienceTests
         Assert.Equal([("jira", PluginOutcomes.Success)], host.Telemetry.Outcomes);
     }
 
+    [Theory]
+    [InlineData(500)]
+    [InlineData(502)]
+    [InlineData(504)]
+    public async Task A_comment_whose_outcome_is_unknown_is_not_sent_again_by_the_retry(int status)
+    {
+        // The vendor may have created the comment before answering 5xx: a blind retry would post it twice. The failure
+        // goes to the caller (whose effect record stays pending and looks before writing again).
+        var ct = TestContext.Current.CancellationToken;
+        await using var host = await JiraTestHost.StartAsync(ct, resilience: o => o.RetryAttempts = 3);
+        host.Server.AddIssue("PROJ", "Commented");
+        host.Server.Fail(status, count: 3, pathContains: "/comment");
+
+        var error = await Assert.ThrowsAsync<PluginException>(() => host.Plugin.AddCommentAsync("PROJ-1", "hello", "key-1", ct));
+
+        Assert.Equal(status, error.StatusCode);
+        Assert.Single(host.Server.RequestsTo("POST", "/rest/api/3/issue/PROJ-1/comment"));
+    }
+
+    [Fact]
+    public async Task A_comment_that_times_out_is_not_sent_again_by_the_retry()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var host = await JiraTestHost.StartAsync(ct, resilience: o =>
+        {
+            o.RetryAttempts = 3;
+            o.AttemptTimeout = TimeSpan.FromMilliseconds(500);
+        });
+        host.Server.AddIssue("PROJ", "Slow");
+        host.Server.Hang(TimeSpan.FromSeconds(30), count: 3, pathContains: "/comment");
+
+        var error = await Assert.ThrowsAsync<PluginException>(() => host.Plugin.AddCommentAsync("PROJ-1", "hello", "key-1", ct));
+
+        Assert.Single(host.Server.RequestsTo("POST", "/rest/api/3/issue/PROJ-1/comment"));
+    }
+
+    [Theory]
+    [InlineData(429)]
+    [InlineData(503)]
+    public async Task A_comment_refused_with_429_or_503_was_not_processed_and_is_retried(int status)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var host = await JiraTestHost.StartAsync(ct, resilience: o => o.RetryAttempts = 2);
+        host.Server.AddIssue("PROJ", "Busy");
+        host.Server.Fail(status, count: 1, pathContains: "/comment");
+
+        await host.Plugin.AddCommentAsync("PROJ-1", "hello", "key-1", ct);
+
+        Assert.Equal([status, 201], host.Server.RequestsTo("POST", "/rest/api/3/issue/PROJ-1/comment").Select(r => r.StatusCode));
+        Assert.Single(host.Server.Issue("PROJ-1")!.Comments);
+    }
+
+    [Fact]
+    public async Task A_search_is_a_repeatable_post_and_is_retried_after_a_server_error()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var host = await JiraTestHost.StartAsync(ct, resilience: o => o.RetryAttempts = 2);
+        host.Server.AddIssue("PROJ", "Found", labels: ["ai-dev"]);
+        host.Server.Fail(500, count: 1, pathContains: "/search/jql");
+
+        var page = await host.Plugin.SearchAsync("project = PROJ", null, 50, ct);
+
+        Assert.Single(page.Issues);
+        Assert.Equal([500, 200], host.Server.RequestsTo("POST", "/rest/api/3/search/jql").Select(r => r.StatusCode));
+    }
+
     [Fact]
     public async Task Server_errors_are_retried_up_to_the_retry_attempts_then_become_a_plugin_error()
     {
