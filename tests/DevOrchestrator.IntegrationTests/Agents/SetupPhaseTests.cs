@@ -205,12 +205,13 @@ public sealed class SetupPhaseTests
         using var client = await service.ClientForNewUserAsync("operator", ct);
 
         var bad = await client.PostAsJsonAsync("/api/v1/projects", new { name = "bad", setup_commands = new[] { "npm ci", " ", new string('x', 4001) } }, ct);
-        Assert.Equal(HttpStatusCode.UnprocessableEntity, bad.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        // The service's validation status (400 VALIDATION_ERROR), every offending field named.
         var details = (await bad.ReadJsonAsync())["error"]!["details"]!.AsObject();
         Assert.Equal(["setup_commands[1]", "setup_commands[2]"], details.Select(d => d.Key).Order());
 
         var tooMany = await client.PostAsJsonAsync("/api/v1/projects", new { name = "many", setup_commands = Enumerable.Repeat("true", 21) }, ct);
-        Assert.Equal(HttpStatusCode.UnprocessableEntity, tooMany.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, tooMany.StatusCode);
         Assert.NotNull((await tooMany.ReadJsonAsync())["error"]!["details"]!["setup_commands"]);
 
         var created = await client.PostAsJsonAsync("/api/v1/projects", new { name = "good", setup_commands = new[] { "dotnet restore", "npm ci" } }, ct);
