@@ -18,7 +18,7 @@ namespace DevOrchestrator.Cli;
 /// embedded defaults (SQLite, workspaces and package caches under <c>~/.devorch</c> unless DATA_DIR / WORKSPACES_DIR /
 /// PACKAGE_CACHE_DIR say otherwise),
 /// shows live progress — the current step, the agent's turns, tokens and dollars so far — and prints the branch (only
-/// one it pushed; otherwise "Nothing was pushed" and the worktree's local branch), the diff stat and the cost. Exit code 0 when the task completed, 1 when it failed or was cancelled, 3 when a budget
+/// one it pushed; otherwise "Not pushed" and the worktree's local branch), the diff stat and the cost. Exit code 0 when the task completed, 1 when it failed or was cancelled, 3 when a budget
 /// stopped it, 2 for bad arguments or settings. Ctrl+C cancels the task.
 /// </summary>
 public static class RunCommand
@@ -239,7 +239,7 @@ public static class RunCommand
             {
                 // Only a pushed branch is the task's branch; say where the work is without claiming it was pushed.
                 var local = await git.RunAsync(worktree, ["rev-parse", "--abbrev-ref", "HEAD"], CancellationToken.None, allowFailure: true);
-                AnsiConsole.MarkupLine($"Nothing was pushed{(local.ExitCode == 0 ? $"; the work is on the local branch {Markup.Escape(local.Output)} of the worktree" : string.Empty)}.");
+                AnsiConsole.MarkupLine(local.ExitCode == 0 ? $"Not pushed: the work is on the local branch {Markup.Escape(local.Output)}" : "Not pushed.");
             }
         }
 
