@@ -172,6 +172,9 @@ public sealed record WorkflowProjectInfo(long Id, string Name, string? Repositor
     public string? SlackChannel { get; init; }
     public string? ConfluenceSpaceKey { get; init; }
     public string? ConfluenceParentId { get; init; }
+
+    /// <summary>Commands of the per-worktree setup phase (run with network, before the agent works).</summary>
+    public IReadOnlyList<string> SetupCommands { get; init; } = [];
 }
 
 /// <summary>A failure of an action that is the user's to fix (bad input, failed command); its message is shown as is.</summary>

@@ -15,9 +15,10 @@ namespace DevOrchestrator.Cli;
 
 /// <summary>
 /// <c>devorch run --repo PATH|URL [--base BRANCH] [--workflow NAME] "task"</c>: runs one task in this process on the
-/// embedded defaults (SQLite and workspaces under <c>~/.devorch</c> unless DATA_DIR / WORKSPACES_DIR say otherwise),
-/// shows live progress — the current step, the agent's turns, tokens and dollars so far — and prints the branch, the
-/// diff stat and the cost. Exit code 0 when the task completed, 1 when it failed or was cancelled, 3 when a budget
+/// embedded defaults (SQLite, workspaces and package caches under <c>~/.devorch</c> unless DATA_DIR / WORKSPACES_DIR /
+/// PACKAGE_CACHE_DIR say otherwise),
+/// shows live progress — the current step, the agent's turns, tokens and dollars so far — and prints the branch (only
+/// one it pushed; otherwise "Not pushed" and the worktree's local branch), the diff stat and the cost. Exit code 0 when the task completed, 1 when it failed or was cancelled, 3 when a budget
 /// stopped it, 2 for bad arguments or settings. Ctrl+C cancels the task.
 /// </summary>
 public static class RunCommand
@@ -65,6 +66,11 @@ public static class RunCommand
             if (string.IsNullOrWhiteSpace(configuration["WORKSPACES_DIR"]))
             {
                 configuration["WORKSPACES_DIR"] = Path.Combine(defaults, "workspaces");
+            }
+
+            if (string.IsNullOrWhiteSpace(configuration["PACKAGE_CACHE_DIR"]))
+            {
+                configuration["PACKAGE_CACHE_DIR"] = Path.Combine(defaults, "package-caches");
             }
 
             if (string.IsNullOrWhiteSpace(configuration["LOG_FILE"]))
@@ -229,6 +235,12 @@ public static class RunCommand
             }
 
             AnsiConsole.MarkupLine($"Worktree: {Markup.Escape(worktree)}");
+            if (task.Branch is null)
+            {
+                // Only a pushed branch is the task's branch; say where the work is without claiming it was pushed.
+                var local = await git.RunAsync(worktree, ["rev-parse", "--abbrev-ref", "HEAD"], CancellationToken.None, allowFailure: true);
+                AnsiConsole.MarkupLine(local.ExitCode == 0 ? $"Not pushed: the work is on the local branch {Markup.Escape(local.Output)}" : "Not pushed.");
+            }
         }
 
         if (task.Result is { Length: > 0 } result && JsonDocument.Parse(result).RootElement is { ValueKind: JsonValueKind.Object } root &&

@@ -42,6 +42,12 @@ public sealed class DevOrchestratorSettings
     /// <summary><c>auto</c> (bubblewrap when present), <c>bubblewrap</c> (required) or <c>process</c> (no network isolation).</summary>
     [ConfigurationKeyName("SANDBOX_MODE")] public string SandboxMode { get; set; } = "auto";
 
+    /// <summary>Per-project package caches filled by the setup phase and reused offline (<c>{dir}/project-{id}</c>).</summary>
+    [ConfigurationKeyName("PACKAGE_CACHE_DIR")] public string PackageCacheDir { get; set; } = "./package-caches";
+
+    /// <summary>Time limit of each command of the per-worktree setup phase.</summary>
+    [ConfigurationKeyName("SETUP_TIMEOUT_SECONDS")] public int SetupTimeoutSeconds { get; set; } = 1800;
+
     [ConfigurationKeyName("COST_TRACKING_ENABLED")] public bool CostTrackingEnabled { get; set; } = true;
     [ConfigurationKeyName("MONTHLY_BUDGET_LIMIT")] public decimal? MonthlyBudgetLimit { get; set; }
     [ConfigurationKeyName("MONTHLY_BUDGET")] public decimal? MonthlyBudget { get; set; }
@@ -216,6 +222,16 @@ internal sealed class DevOrchestratorSettingsValidator : IValidateOptions<DevOrc
         if (options.SandboxTimeoutSeconds < 1)
         {
             errors.Add("SANDBOX_TIMEOUT_SECONDS must be at least 1.");
+        }
+
+        if (options.SetupTimeoutSeconds < 1)
+        {
+            errors.Add($"SETUP_TIMEOUT_SECONDS must be at least 1 (got {options.SetupTimeoutSeconds}).");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.PackageCacheDir))
+        {
+            errors.Add("PACKAGE_CACHE_DIR must not be empty.");
         }
 
         if (options.SandboxOutputLimitBytes < 1024)

@@ -215,6 +215,9 @@ public sealed class AgentWorkflowTests
         Assert.True(stored.CostMicros > 0);
         var branch = await d.WorkflowSteps.Where(s => s.Name == "prepare").Select(s => s.Outputs).SingleAsync(ct);
         var name = JsonNode.Parse(branch!)!["branch"]!.GetValue<string>();
+        // The partial work was pushed, so the task reports that branch (it reports only branches it pushed).
+        Assert.Equal(name, (string?)task["branch"]);
+        Assert.Equal(name, (string?)task["result"]!["branch"]);
         var committed = await GitFixtures.GitAsync(harness.Remote, ct, "show", $"{name}:progress.txt");
         Assert.StartsWith("step ", committed, StringComparison.Ordinal);
         Assert.Contains("budget exceeded", await GitFixtures.GitAsync(harness.Remote, ct, "log", "-1", "--format=%s", name), StringComparison.Ordinal);

@@ -256,6 +256,61 @@ public sealed class CliTests
     }
 
     [Fact]
+    public async Task Run_of_a_task_whose_tests_need_the_network_fails_saying_so_and_prints_no_branch()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var root = Directory.CreateTempSubdirectory("devorch-run-").FullName;
+        try
+        {
+            // npm test installs a package that is in no cache: offline, npm gives up at once (ENOTCACHED).
+            var repo = Path.Combine(root, "app");
+            Directory.CreateDirectory(repo);
+            await GitFixtures.GitAsync(repo, ct, "init", "--initial-branch=main");
+            await File.WriteAllTextAsync(Path.Combine(repo, "package.json"), JsonSerializer.Serialize(new
+            {
+                name = "app",
+                version = "1.0.0",
+                scripts = new { test = "npm install --no-audit --no-fund && node -e 0" },
+                dependencies = new Dictionary<string, string> { ["left-pad"] = "1.3.0" },
+            }), ct);
+            await GitFixtures.GitAsync(repo, ct, "add", "-A");
+            await GitFixtures.GitAsync(repo, ct, "-c", "user.name=T", "-c", "user.email=t@example.com", "commit", "-m", "initial");
+
+            const string key = "fake-anthropic-key-cli-434343";
+            await using var model = await FakeAnthropicServer.StartAsync(new FakeModelServerOptions { ApiKey = key }, ct);
+            model.Enqueue(
+                FakeReply.ToolCall("write_file", JsonSerializer.Serialize(new { path = "hello.txt", content = "hello\n" })),
+                FakeReply.ToolCall("finish", JsonSerializer.Serialize(new { summary = "added hello.txt" })));
+            var home = Path.Combine(root, "home");
+            Directory.CreateDirectory(home);
+            var environment = new Dictionary<string, string>
+            {
+                ["HOME"] = home,
+                ["ANTHROPIC_API_KEY"] = key,
+                ["ANTHROPIC_BASE_URL"] = model.BaseUrl.ToString().TrimEnd('/'),
+                ["ENVIRONMENT"] = "test",
+            };
+
+            var result = await DevorchAsync(environment, ct, "run", "--repo", repo, "Add a hello file");
+
+            Assert.True(result.ExitCode == 1, $"exit {result.ExitCode}\n{result.Stdout}\n{result.Stderr}");
+            var output = System.Text.RegularExpressions.Regex.Replace(result.Stdout, @"\s+", " "); // the console wraps long lines
+            Assert.Contains("Status: failed", output, StringComparison.Ordinal);
+            Assert.Contains("sandboxed commands run without network", output, StringComparison.Ordinal);
+            Assert.Contains("setup_commands", output, StringComparison.Ordinal);
+            Assert.DoesNotContain("Branch:", output, StringComparison.Ordinal);
+            Assert.Contains("Not pushed: the work is on the local branch devorch/task-1-add-a-hello-file", output, StringComparison.Ordinal);
+            Assert.Equal("refs/heads/main", await GitFixtures.GitAsync(repo, ct, "for-each-ref", "--format=%(refname)", "refs/heads/"));
+            Assert.Equal(2, model.Requests.Count);
+            Assert.True(Directory.Exists(Path.Combine(home, ".devorch", "package-caches")));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Run_develops_a_task_on_a_local_repository_and_prints_the_branch_diff_stat_and_cost()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -45,6 +45,7 @@ public sealed class ServiceUnderTest : IAsyncDisposable
     {
         public string DataDir => Path.Combine(Root, "data");
         public string WorkspacesDir => Path.Combine(Root, "workspaces");
+        public string PackageCacheDir => Path.Combine(Root, "package-caches");
         public string WorkflowsDir => Path.Combine(Root, "workflows");
 
         /// <summary>A context on the installation's database without any host (to set up or inspect state while no service runs).</summary>
@@ -87,6 +88,7 @@ public sealed class ServiceUnderTest : IAsyncDisposable
             ["LOG_LEVEL"] = "warning",
             ["DATA_DIR"] = state.DataDir,
             ["WORKSPACES_DIR"] = state.WorkspacesDir,
+            ["PACKAGE_CACHE_DIR"] = state.PackageCacheDir,
             ["WORKFLOWS_DIR"] = state.WorkflowsDir,
             ["DATABASE_URL"] = state.DatabaseUrl ?? Path.Combine(state.DataDir, "devorch.db"),
             ["JWT_SECRET_KEY"] = state.JwtSecret,

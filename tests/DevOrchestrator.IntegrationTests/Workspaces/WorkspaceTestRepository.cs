@@ -16,6 +16,7 @@ internal sealed class WorkspaceTestRepository : IDisposable
         Settings = new DevOrchestratorSettings
         {
             WorkspacesDir = Path.Combine(root, "workspaces"),
+            PackageCacheDir = Path.Combine(root, "package-caches"),
             WorkflowsDir = Path.Combine(root, "workflows"),
             DatabaseUrl = Path.Combine(root, "devorch.db"),
             SandboxTimeoutSeconds = 60,

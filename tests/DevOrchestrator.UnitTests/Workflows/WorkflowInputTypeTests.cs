@@ -47,7 +47,7 @@ public sealed class WorkflowInputTypeTests
         var typed = TypedInputs().Select(row => $"{row.Data.Item3}:{row.Data.Item4}").Order(StringComparer.Ordinal);
 
         Assert.Equal(
-            ["allow_failure:Boolean", "attempts:WholeNumber", "continue_branch:Boolean", "draft:Boolean", "max_turns:PositiveNumber", "number:PositiveNumber", "thread:Boolean", "timeout_seconds:PositiveNumber"],
+            ["allow_failure:Boolean", "attempts:WholeNumber", "continue_branch:Boolean", "draft:Boolean", "max_turns:PositiveNumber", "number:PositiveNumber", "setup:Boolean", "thread:Boolean", "timeout_seconds:PositiveNumber"],
             typed);
     }
 

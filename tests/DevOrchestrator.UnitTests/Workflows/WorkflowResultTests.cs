@@ -20,7 +20,7 @@ public sealed class WorkflowResultTests
             Step("prepare", StepStatuses.Completed, new() { ["branch"] = "devorch/task-1", ["worktree"] = "/w" }),
             Step("develop", StepStatuses.Completed, new() { ["summary"] = "added the endpoint", ["turns"] = 3L }),
             Step("commit", StepStatuses.Completed, new() { ["committed"] = true, ["commit_sha"] = "abc" }),
-            Step("push", StepStatuses.Completed, new() { ["branch"] = "devorch/task-1-pushed", ["commit_sha"] = "def" }),
+            Step("push", StepStatuses.Completed, new() { ["pushed"] = true, ["branch"] = "devorch/task-1-pushed", ["commit_sha"] = "def" }),
             Step("pull_request", StepStatuses.Completed, new() { ["pull_request_url"] = "https://example.test/pr/1" }),
             Step("review", StepStatuses.Failed, new() { ["verdict"] = "changes_requested", ["reasons"] = new List<object?> { "no test" }, ["summary"] = "needs a test", ["sent_back"] = true }),
             Step("notify", StepStatuses.Skipped, new() { ["skipped"] = true, ["branch"] = "ignored" }),
@@ -48,6 +48,34 @@ public sealed class WorkflowResultTests
         Assert.Equal(
             """{"workflow":"plain","workflow_execution_id":1,"branch":null,"steps":{"prepare":"rolled_back","commit":"completed","develop":"failed","review":"completed","pull_request":"completed"},"commit_sha":null,"review":{"verdict":"approve","reasons":null,"summary":"fine","sent_back":null}}""",
             Json(result));
+    }
+
+    [Fact]
+    public void ABranchOnlyPreparedAndNeverPushedIsNotReported()
+    {
+        // The verify step failed: the branch exists only in the worktree; nothing was pushed, so no branch is reported.
+        var result = WorkflowResult.Of("standard_dev_workflow", 4,
+        [
+            Step("prepare", StepStatuses.Completed, new() { ["branch"] = "devorch/task-4", ["worktree"] = "/w", ["setup"] = "ran" }),
+            Step("implement", StepStatuses.Completed, new() { ["summary"] = "done" }),
+            Step("verify", StepStatuses.Failed, new() { ["passed"] = false, ["command"] = "npm test" }),
+            Step("push", StepStatuses.RolledBack, new() { ["pushed"] = true, ["branch"] = "devorch/task-4" }),
+        ]);
+
+        Assert.Null(result.Branch);
+        Assert.Null(result.ToJsonObject()["branch"]);
+    }
+
+    [Fact]
+    public void PartialWorkPushedByAStepThatThenFailedIsReported()
+    {
+        var result = WorkflowResult.Of("standard_dev_workflow", 5,
+        [
+            Step("prepare", StepStatuses.Completed, new() { ["branch"] = "devorch/task-5" }),
+            Step("implement", StepStatuses.Failed, new() { ["pushed"] = true, ["branch"] = "devorch/task-5", ["commit_sha"] = "abc" }),
+        ]);
+
+        Assert.Equal("devorch/task-5", result.Branch);
     }
 
     [Fact]

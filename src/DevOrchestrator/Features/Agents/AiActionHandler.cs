@@ -97,8 +97,14 @@ public sealed partial class AiActionHandler(
         }
         catch (BudgetExceededException ex)
         {
-            await KeepPartialWorkAsync(context, ex, cancellationToken);
-            throw;
+            // The step's outputs say where the partial work was pushed (the task's branch is only ever a pushed one).
+            var pushed = await KeepPartialWorkAsync(context, ex, cancellationToken);
+            if (pushed is null)
+            {
+                throw;
+            }
+
+            throw new BudgetExceededException(ex.Message, ex.Budget, ex.LimitUsd, ex.SpentUsd) { Outputs = pushed };
         }
         catch (Exception ex) when (ModelResilience.IsModelFailure(ex) && !cancellationToken.IsCancellationRequested)
         {
@@ -144,8 +150,14 @@ public sealed partial class AiActionHandler(
 
         var attempts = (int)Math.Min(context.GetNumber("attempts", WorkflowInputType.WholeNumber) ?? settings.AgentVerifyAttempts, int.MaxValue);
         var conversation = context.GetString("conversation") is { Length: > 0 } c ? c : DefaultConversation;
-        var (passed, report, fixes) = await TestAndFixAsync(context, worktree, command, attempts, conversation, "verify", cancellationToken);
+        var (passed, report, fixes, offline) = await TestAndFixAsync(context, worktree, command, attempts, conversation, "verify", cancellationToken);
         var outputs = new Dictionary<string, object?> { ["passed"] = passed, ["skipped"] = false, ["command"] = command, ["fix_attempts"] = (long)fixes, ["output"] = ToolOutput.HeadAndTail(report, 4000) };
+        if (offline)
+        {
+            outputs["network_needed"] = true;
+            throw new WorkflowActionException($"'{command}' failed: {NetworkFailure.Hint}") { Outputs = outputs };
+        }
+
         if (!passed)
         {
             throw new WorkflowActionException($"'{command}' still fails after {fixes} fix attempt(s) by the development agent") { Outputs = outputs };
@@ -154,21 +166,31 @@ public sealed partial class AiActionHandler(
         return outputs;
     }
 
-    /// <summary>Runs the tests; while they fail and attempts remain, gives the output to the development conversation.</summary>
-    private async Task<(bool Passed, string Report, int Fixes)> TestAndFixAsync(
+    /// <summary>
+    /// Runs the tests (offline, with the project's package caches); while they fail and attempts remain, gives the output
+    /// to the development conversation — unless they failed for lack of network, which no change of code fixes.
+    /// </summary>
+    private async Task<(bool Passed, string Report, int Fixes, bool NetworkNeeded)> TestAndFixAsync(
         WorkflowActionContext context, string worktree, string command, int attempts, string conversation, string idPrefix, CancellationToken cancellationToken)
     {
         var fixes = 0;
         while (true)
         {
             context.Progress?.Report($"running {command}");
-            var result = await sandbox.RunAsync(new SandboxCommand(command, worktree, worktree, TimeSpan.FromSeconds(settings.SandboxTimeoutSeconds)), cancellationToken);
+            var sandboxed = new SandboxCommand(command, worktree, worktree, TimeSpan.FromSeconds(settings.SandboxTimeoutSeconds));
+            var result = await sandbox.RunAsync(context.Project is { } project ? PackageCaches.For(settings, project.Id).Apply(sandboxed) : sandboxed, cancellationToken);
             var report = $"$ {command}\nexit code {result.ExitCode}{(result.TimedOut ? " (timed out)" : string.Empty)}\n{result.Stdout}\n{result.Stderr}";
             var passed = result.ExitCode == 0 && !result.TimedOut;
             context.Progress?.Report(passed ? $"{command}: passed" : $"{command}: failed (exit {result.ExitCode})");
+            if (!passed && NetworkFailure.Seen(result))
+            {
+                context.Progress?.Report($"{command}: {NetworkFailure.Hint}");
+                return (false, report, fixes, true);
+            }
+
             if (passed || fixes >= attempts)
             {
-                return (passed, report, fixes);
+                return (passed, report, fixes, false);
             }
 
             fixes++;
@@ -176,7 +198,7 @@ public sealed partial class AiActionHandler(
             var fixedUp = await developer.RunAsync(Request(context, worktree, conversation) with { FollowUp = ($"{idPrefix}-{fixes}", text), MaxTurns = settings.AgentMaxTurns }, cancellationToken);
             if (!fixedUp.Finished)
             {
-                return (false, report + $"\n(the development agent stopped: {fixedUp.StopReason})", fixes);
+                return (false, report + $"\n(the development agent stopped: {fixedUp.StopReason})", fixes, false);
             }
         }
     }
@@ -211,7 +233,7 @@ public sealed partial class AiActionHandler(
         outputs["first_reasons"] = first.Reasons.ToList<object?>();
         if (command is not null)
         {
-            var (passed, _, _) = await TestAndFixAsync(context, worktree, command, settings.AgentVerifyAttempts, conversation, "review-verify", cancellationToken);
+            var (passed, _, _, _) = await TestAndFixAsync(context, worktree, command, settings.AgentVerifyAttempts, conversation, "review-verify", cancellationToken);
             outputs["tests_passed"] = passed;
         }
 
@@ -273,8 +295,11 @@ public sealed partial class AiActionHandler(
         ["cost_usd"] = result.State.CostUsd,
     };
 
-    /// <summary>Commits (and pushes, when the project has a remote) what the agent did before the budget stopped it.</summary>
-    private async Task KeepPartialWorkAsync(WorkflowActionContext context, BudgetExceededException reason, CancellationToken cancellationToken)
+    /// <summary>
+    /// Commits (and pushes, when the project has a remote) what the agent did before the budget stopped it; returns the
+    /// push's outputs (null when nothing was pushed).
+    /// </summary>
+    private async Task<IReadOnlyDictionary<string, object?>?> KeepPartialWorkAsync(WorkflowActionContext context, BudgetExceededException reason, CancellationToken cancellationToken)
     {
         try
         {
@@ -284,15 +309,13 @@ public sealed partial class AiActionHandler(
             context.Progress?.Report(any
                 ? $"budget exceeded: partial work committed as {committed.GetValueOrDefault("commit_sha")}"
                 : "budget exceeded: there was no partial work to commit");
-            if (any)
-            {
-                await workspace.InvokeAsync("push", With(context, new Dictionary<string, object?>()), cancellationToken);
-            }
+            return any ? await workspace.InvokeAsync("push", With(context, new Dictionary<string, object?>()), cancellationToken) : null;
         }
         catch (Exception ex) when (ex is WorkflowActionException or IOException)
         {
             LogPartialWorkNotKept(logger, ex, context.Task.Id);
             context.Progress?.Report("budget exceeded; the partial work could not be committed or pushed: " + ex.Message);
+            return null;
         }
     }
 

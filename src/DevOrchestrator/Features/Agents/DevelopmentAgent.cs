@@ -129,7 +129,8 @@ public sealed partial class DevelopmentAgent(
     {
         var client = models.Create(AgentRoles.Development, request.Scope);
         var target = models.Resolve(AgentRoles.Development);
-        var tools = new WorkspaceTools(request.Worktree, sandbox, new WorkspaceToolOptions(TimeSpan.FromSeconds(settings.SandboxTimeoutSeconds), settings.AgentToolOutputChars));
+        var tools = new WorkspaceTools(request.Worktree, sandbox, new WorkspaceToolOptions(
+            TimeSpan.FromSeconds(settings.SandboxTimeoutSeconds), settings.AgentToolOutputChars, Caches: PackageCaches.For(settings, request.Scope.ProjectId)));
         var session = new Session(request, client, tools, Options(tools, target), target.Provider == ModelClients.Anthropic, models.ContextWindow(target.Model));
         var snapshot = await checkpoints.LoadAsync(request.WorkflowExecutionId, request.Conversation, cancellationToken);
         if (snapshot is null)

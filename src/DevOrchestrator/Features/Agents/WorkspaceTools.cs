@@ -14,7 +14,8 @@ namespace DevOrchestrator.Features.Agents;
 /// <param name="MaxOutputChars">Longest tool result; longer ones keep their head and tail.</param>
 /// <param name="ProtectedPatterns">Files never read or written; null means <see cref="WorkspacePlugin.ProtectedPatterns"/>.
 /// A pattern without <c>/</c> matches a file name anywhere, one with <c>/</c> the path from the root; case does not matter.</param>
-public sealed record WorkspaceToolOptions(TimeSpan CommandTimeout, int MaxOutputChars = 20_000, IReadOnlyList<string>? ProtectedPatterns = null);
+/// <param name="Caches">The project's package caches, bound into every command (filled by the setup phase).</param>
+public sealed record WorkspaceToolOptions(TimeSpan CommandTimeout, int MaxOutputChars = 20_000, IReadOnlyList<string>? ProtectedPatterns = null, PackageCaches? Caches = null);
 
 /// <summary>
 /// The development agent's tools over one git worktree, as <see cref="AIFunction"/>s for a tool-use loop over an
@@ -377,10 +378,16 @@ public sealed class WorkspaceTools
             return "error: command is empty";
         }
 
-        var result = await _sandbox.RunAsync(new SandboxCommand(command, _worktree, _worktree, _options.CommandTimeout), cancellationToken);
+        var sandboxed = new SandboxCommand(command, _worktree, _worktree, _options.CommandTimeout);
+        var result = await _sandbox.RunAsync(_options.Caches is { } caches ? caches.Apply(sandboxed) : sandboxed, cancellationToken);
         var status = result.TimedOut
             ? string.Create(CultureInfo.InvariantCulture, $"timed out after {_options.CommandTimeout.TotalSeconds:0.#} s (the command was killed)")
             : string.Create(CultureInfo.InvariantCulture, $"exit code: {result.ExitCode}");
+        if (NetworkFailure.Seen(result))
+        {
+            // Said first, so that the model does not spend turns trying to reach a package source.
+            status += "\nnote: " + NetworkFailure.Hint + ". Packages already restored by the setup phase are in the offline caches.";
+        }
         if (result.Stdout.Length == 0 && result.Stderr.Length == 0)
         {
             return status + "\n(no output)";

@@ -38,6 +38,9 @@ public sealed class BudgetExceededException(string message, string budget, decim
     public string Budget { get; } = budget;
     public decimal LimitUsd { get; } = limitUsd;
     public decimal SpentUsd { get; } = spentUsd;
+
+    /// <summary>Outputs of the stopped step to keep (the branch its partial work was pushed to).</summary>
+    public IReadOnlyDictionary<string, object?>? Outputs { get; init; }
 }
 
 /// <summary>A model call that cannot be priced (unknown model while cost tracking is on), or has no provider.</summary>

@@ -9,6 +9,9 @@ public sealed class Project
     public string DefaultBranch { get; set; } = "main";
     public List<string> TechStack { get; set; } = [];
     public string? TestCommand { get; set; }
+
+    /// <summary>Commands of the per-worktree setup phase (with network, no secrets); see <c>WorkspaceSetup</c>.</summary>
+    public List<string> SetupCommands { get; set; } = [];
     public string? JiraProjectKey { get; set; }
     public string? SlackChannel { get; set; }
     public string? ConfluenceSpaceKey { get; set; }

@@ -24,15 +24,16 @@ public static class ProjectsApi
         string? JiraProjectKey,
         string? SlackChannel,
         string? ConfluenceSpaceKey,
-        string? ConfluenceParentId);
+        string? ConfluenceParentId,
+        List<string?>? SetupCommands = null);
 
     public sealed record ProjectResponse(
         long Id, string Name, string? Description, string? RepositoryUrl, string DefaultBranch, IReadOnlyList<string> TechStack,
-        string? TestCommand, string? JiraProjectKey, string? SlackChannel, string? ConfluenceSpaceKey, string? ConfluenceParentId,
+        string? TestCommand, IReadOnlyList<string> SetupCommands, string? JiraProjectKey, string? SlackChannel, string? ConfluenceSpaceKey, string? ConfluenceParentId,
         DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
     {
         public static ProjectResponse From(Project p) => new(p.Id, p.Name, p.Description, p.RepositoryUrl, p.DefaultBranch, p.TechStack,
-            p.TestCommand, p.JiraProjectKey, p.SlackChannel, p.ConfluenceSpaceKey, p.ConfluenceParentId, p.CreatedAt, p.UpdatedAt);
+            p.TestCommand, p.SetupCommands, p.JiraProjectKey, p.SlackChannel, p.ConfluenceSpaceKey, p.ConfluenceParentId, p.CreatedAt, p.UpdatedAt);
     }
 
     public sealed record GeneratePlanRequest(List<string?>? Requirements, bool? AutoStart);
@@ -48,6 +49,9 @@ public static class ProjectsApi
     public sealed record PlanTrackerResponse(string Plugin, string ProjectKey, string Status);
 
     public sealed record GeneratePlanResponse(PlanResponse Plan, decimal CostUsd, string Model, PlanTrackerResponse? Tracker);
+
+    public const int MaxSetupCommands = 20;
+    public const int MaxSetupCommandChars = 4000;
 
     public const int MaxRequirements = 50;
     public const int MaxRequirementChars = 10_000;
@@ -327,6 +331,30 @@ public static class ProjectsApi
         }
 
         v.MaxLength("test_command", r.TestCommand, 2000);
+        if (r.SetupCommands is { } setup)
+        {
+            if (setup.Count > MaxSetupCommands)
+            {
+                v.Add("setup_commands", $"must have at most {MaxSetupCommands} commands (got {setup.Count})");
+            }
+
+            for (var i = 0; i < setup.Count; i++)
+            {
+                if (string.IsNullOrWhiteSpace(setup[i]))
+                {
+                    v.Add($"setup_commands[{i}]", "must be a non-empty shell command");
+                }
+                else if (setup[i]!.Contains('\0', StringComparison.Ordinal))
+                {
+                    v.Add($"setup_commands[{i}]", "must not contain a NUL character");
+                }
+                else
+                {
+                    v.MaxLength($"setup_commands[{i}]", setup[i], MaxSetupCommandChars);
+                }
+            }
+        }
+
         v.MaxLength("jira_project_key", r.JiraProjectKey, 50);
         v.MaxLength("slack_channel", r.SlackChannel, 200);
         v.MaxLength("confluence_space_key", r.ConfluenceSpaceKey, 200);
@@ -342,6 +370,7 @@ public static class ProjectsApi
         if (r.DefaultBranch is not null) p.DefaultBranch = r.DefaultBranch;
         if (r.TechStack is not null) p.TechStack = r.TechStack;
         if (r.TestCommand is not null) p.TestCommand = r.TestCommand.Length == 0 ? null : r.TestCommand;
+        if (r.SetupCommands is not null) p.SetupCommands = [.. r.SetupCommands.Select(c => c!)];
         if (r.JiraProjectKey is not null) p.JiraProjectKey = r.JiraProjectKey.Length == 0 ? null : r.JiraProjectKey;
         if (r.SlackChannel is not null) p.SlackChannel = r.SlackChannel.Length == 0 ? null : r.SlackChannel;
         if (r.ConfluenceSpaceKey is not null) p.ConfluenceSpaceKey = r.ConfluenceSpaceKey.Length == 0 ? null : r.ConfluenceSpaceKey;

@@ -2,8 +2,9 @@ namespace DevOrchestrator.Features.Workflows;
 
 /// <summary>
 /// What a run leaves in its task's <c>result</c>: the workflow, each step's status, and what the steps produced. Steps
-/// contribute through outputs with the names below, read here and nowhere else: the branch the work is on (the last
-/// completed step's <c>branch</c>: prepare, then push), the commit, the pull request, the development agent's summary
+/// contribute through outputs with the names below, read here and nowhere else: the branch the work was pushed to (the
+/// last <c>branch</c> reported beside <c>pushed: true</c> by a completed step — the push — or by a step that pushed
+/// before it failed — partial work kept when the budget ran out; a branch only prepared locally is never reported), the commit, the pull request, the development agent's summary
 /// (a <c>summary</c> not beside a <c>verdict</c>) and the last review (the last step that reported a <c>verdict</c>).
 /// </summary>
 internal sealed record WorkflowResult(
@@ -17,6 +18,7 @@ internal sealed record WorkflowResult(
     WorkflowReview? Review)
 {
     public const string BranchOutput = "branch";
+    public const string PushedOutput = "pushed";
     public const string CommitShaOutput = "commit_sha";
     public const string PullRequestUrlOutput = "pull_request_url";
     public const string SummaryOutput = "summary";
@@ -32,7 +34,10 @@ internal sealed record WorkflowResult(
             workflow,
             workflowExecutionId,
             [.. steps.Select(s => KeyValuePair.Create(s.Key, s.Value.Status))],
-            Branch: completed.Select(o => Text(o, BranchOutput)).LastOrDefault(b => b is not null),
+            Branch: steps.Where(s => s.Value.Status is StepStatuses.Completed or StepStatuses.Failed)
+                .Select(s => s.Value.Outputs)
+                .Where(o => o.TryGetValue(PushedOutput, out var pushed) && pushed is true)
+                .Select(o => Text(o, BranchOutput)).LastOrDefault(b => b is not null),
             CommitSha: commit is null ? null : new ReportedValue(commit[CommitShaOutput]),
             PullRequestUrl: completed.Select(o => Text(o, PullRequestUrlOutput)).LastOrDefault(u => u is not null),
             Summary: completed.Where(o => !o.ContainsKey(VerdictOutput)).Select(o => Text(o, SummaryOutput)).LastOrDefault(s => s is not null),

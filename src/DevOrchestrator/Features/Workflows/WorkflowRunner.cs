@@ -106,6 +106,7 @@ public sealed partial class WorkflowRunner(
             SlackChannel = project.SlackChannel,
             ConfluenceSpaceKey = project.ConfluenceSpaceKey,
             ConfluenceParentId = project.ConfluenceParentId,
+            SetupCommands = project.SetupCommands,
         };
 
     /// <summary>One step: reused when an earlier run finished it, else skipped or run. Returns the run's outcome when the step ends the run.</summary>
@@ -248,7 +249,7 @@ public sealed partial class WorkflowRunner(
                 // (A transient database error is not the step's failure: it ends the run, which goes back to the
                 // queue and resumes at this step; see TaskRun.)
                 error = StepError(run, step, ex);
-                outputs = (ex as WorkflowActionException)?.Outputs ?? new Dictionary<string, object?>();
+                outputs = (ex as WorkflowActionException)?.Outputs ?? (ex as Costs.BudgetExceededException)?.Outputs ?? new Dictionary<string, object?>();
                 if (ex is Costs.BudgetExceededException)
                 {
                     return new StepAttempt(StepEnding.BudgetExceeded, outputs, error);

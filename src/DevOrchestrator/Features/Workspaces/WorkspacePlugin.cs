@@ -9,7 +9,8 @@ namespace DevOrchestrator.Features.Workspaces;
 /// <summary>
 /// The built-in <c>workspace</c> plugin: a git worktree per workflow execution, made from a cached mirror of the
 /// project's repository (<c>prepare</c>; a finished execution's worktree recycled from the mirror's
-/// <see cref="WorkspacePool"/> when there is one); sandboxed commands in it (<c>run_command</c>); <c>commit</c> and
+/// <see cref="WorkspacePool"/> when there is one), then the per-worktree setup phase (<see cref="WorkspaceSetup"/>);
+/// sandboxed commands in it with the project's package caches (<c>run_command</c>); <c>commit</c> and
 /// <c>push</c> of the task branch to the project's repository. Each action can be rolled back.
 /// </summary>
 public sealed partial class WorkspacePlugin(
@@ -20,8 +21,11 @@ public sealed partial class WorkspacePlugin(
     WorkspacePool pool,
     IEnumerable<IVersionControlPlugin> codeHosts,
     ILogger<WorkspacePlugin> logger,
-    Plugins.ExternalEffects? effects = null) : IWorkflowActions
+    Plugins.ExternalEffects? effects = null,
+    WorkspaceSetup? setup = null) : IWorkflowActions
 {
+    private readonly WorkspaceSetup _setup = setup ?? new WorkspaceSetup(settings, sandbox, git, Microsoft.Extensions.Logging.Abstractions.NullLogger<WorkspaceSetup>.Instance);
+
     public const string Name = "workspace";
     public const string BotName = "DevOrchestrator";
     public const string BotEmail = "devorch@localhost";
@@ -36,9 +40,9 @@ public sealed partial class WorkspacePlugin(
 
     private static readonly Dictionary<string, WorkflowActionDescriptor> s_actions = new(StringComparer.Ordinal)
     {
-        ["prepare"] = new("Clone (via a cached mirror) the project's repository into a worktree on the task branch (continuing from the branch when it was pushed before, unless continue_branch is false).", [], ["branch", "base_branch", "branch_prefix", "continue_branch"])
+        ["prepare"] = new("Clone (via a cached mirror) the project's repository into a worktree on the task branch (continuing from the branch when it was pushed before, unless continue_branch is false), then run the setup phase once (the project's setup_commands or the repository's .devorch/setup.sh, with network; setup: false skips it).", [], ["branch", "base_branch", "branch_prefix", "continue_branch", "setup"])
         {
-            InputTypes = new Dictionary<string, WorkflowInputType> { ["continue_branch"] = WorkflowInputType.Boolean },
+            InputTypes = new Dictionary<string, WorkflowInputType> { ["continue_branch"] = WorkflowInputType.Boolean, ["setup"] = WorkflowInputType.Boolean },
         },
         ["run_command"] = new("Run a shell command in the sandbox inside the worktree.", ["command"], ["timeout_seconds", "workdir", "allow_failure"])
         {
@@ -184,12 +188,18 @@ public sealed partial class WorkspacePlugin(
         var current = madeBaseSha is null ? (await git.RunAsync(worktree, ["rev-parse", "--abbrev-ref", "HEAD"], cancellationToken)).Output : branch;
         var baseSha = madeBaseSha ?? (await git.RunAsync(worktree, ["rev-parse", $"refs/remotes/origin/{baseBranch}"], cancellationToken)).Output;
         LogPrepared(logger, context.Task.Id, current, worktree);
+        var setupOutcome = !context.GetBoolean("setup", absent: true)
+            ? new SetupOutcome("skipped", null, 0, TimeSpan.Zero)
+            : await _setup.RunAsync(project, worktree, baseSha, context.Progress, cancellationToken);
         return new Dictionary<string, object?>
         {
             ["worktree"] = worktree,
             ["branch"] = current,
             ["base_branch"] = baseBranch,
             ["base_sha"] = baseSha,
+            ["setup"] = setupOutcome.Status,
+            ["setup_source"] = setupOutcome.Source,
+            ["setup_duration_ms"] = (long)setupOutcome.Duration.TotalMilliseconds,
         };
     }
 
@@ -220,7 +230,8 @@ public sealed partial class WorkspacePlugin(
 
         var allowFailure = context.GetBoolean("allow_failure", absent: false);
         context.Progress?.Report("$ " + command);
-        var result = await sandbox.RunAsync(new SandboxCommand(command, worktree, workdir, TimeSpan.FromSeconds(timeoutSeconds)), cancellationToken);
+        var sandboxed = new SandboxCommand(command, worktree, workdir, TimeSpan.FromSeconds(timeoutSeconds));
+        var result = await sandbox.RunAsync(context.Project is { } project ? PackageCaches.For(settings, project.Id).Apply(sandboxed) : sandboxed, cancellationToken);
         var outputs = new Dictionary<string, object?>
         {
             ["exit_code"] = result.ExitCode,
@@ -240,7 +251,8 @@ public sealed partial class WorkspacePlugin(
             var tail = result.Stderr.Length > 0 ? result.Stderr : result.Stdout;
             tail = tail.Length > 2000 ? tail[^2000..] : tail;
             tail = tail.Trim();
-            throw new WorkflowActionException($"command exited with code {result.ExitCode}{(tail.Length > 0 ? ": " + tail : string.Empty)}") { Outputs = outputs };
+            var hint = NetworkFailure.Seen(result) ? " — " + NetworkFailure.Hint : string.Empty;
+            throw new WorkflowActionException($"command exited with code {result.ExitCode}{(tail.Length > 0 ? ": " + tail : string.Empty)}{hint}") { Outputs = outputs };
         }
 
         return outputs;

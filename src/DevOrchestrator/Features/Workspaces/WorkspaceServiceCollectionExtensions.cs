@@ -14,6 +14,7 @@ public static class WorkspaceServiceCollectionExtensions
         services.TryAddSingleton<Sandbox>();
         services.TryAddSingleton<MirrorLocks>();
         services.TryAddSingleton<WorkspacePool>();
+        services.TryAddSingleton<WorkspaceSetup>();
         services.TryAddSingleton<WorkspacePlugin>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IWorkflowActions, WorkspacePlugin>(sp => sp.GetRequiredService<WorkspacePlugin>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, SandboxProbe>());

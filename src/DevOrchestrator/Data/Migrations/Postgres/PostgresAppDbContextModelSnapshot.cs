@@ -554,6 +554,11 @@ namespace DevOrchestrator.Data.Migrations.Postgres
                         .HasColumnType("text")
                         .HasColumnName("repository_url");
 
+                    b.PrimitiveCollection<List<string>>("SetupCommands")
+                        .IsRequired()
+                        .HasColumnType("text[]")
+                        .HasColumnName("setup_commands");
+
                     b.Property<string>("SlackChannel")
                         .HasColumnType("text")
                         .HasColumnName("slack_channel");

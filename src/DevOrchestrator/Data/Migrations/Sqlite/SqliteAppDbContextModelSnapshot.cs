@@ -529,6 +529,11 @@ namespace DevOrchestrator.Data.Migrations.Sqlite
                         .HasColumnType("TEXT")
                         .HasColumnName("repository_url");
 
+                    b.PrimitiveCollection<string>("SetupCommands")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("setup_commands");
+
                     b.Property<string>("SlackChannel")
                         .HasColumnType("TEXT")
                         .HasColumnName("slack_channel");
