@@ -362,7 +362,7 @@ public sealed class CliTests
         var here = Directory.CreateTempSubdirectory("devorch-cwd-").FullName;
         try
         {
-            await File.WriteAllTextAsync(Path.Combine(here, "x.yml"), "name: x\nsteps:\n  - name: hello\n    type: plugin_action\n    action: workspace.prepare\n", ct);
+            await File.WriteAllTextAsync(Path.Combine(here, "x.yml"), "name: x\nsteps:\n  - name: prepare\n    type: plugin_action\n    plugin: workspace\n    action: prepare\n", ct);
             await File.WriteAllTextAsync(Path.Combine(here, ".env"), "DATA_DIR=./state            # a comment as in .env.example\n", ct);
 
             // As the README's quick start does it: dotnet run --project <the project> from another directory.
