@@ -98,7 +98,8 @@ public static class DevOrchestratorCli
         {
             var options = new ServeOptions(Enum.Parse<ServiceRole>(parseResult.GetValue(role)!, ignoreCase: true), parseResult.GetValue(urls),
                 parseResult.GetValue(debug), parseResult.GetValue(logLevel));
-            var app = DevOrchestratorApp.Build(options);
+            // The database is checked before the host is built: building it prepares the job storage, which retries ~30 s.
+            var app = DevOrchestratorApp.Build(options, builder => DatabaseMigrator.EnsureReachable(DevOrchestratorApp.ReadSettings(builder.Configuration)));
             await DatabaseMigrator.MigrateOnStartIfEmbeddedAsync(app, cancellationToken);
             await app.RunAsync();
             return 0;

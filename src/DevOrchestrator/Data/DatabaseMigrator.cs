@@ -44,8 +44,8 @@ public static class DatabaseMigrator
     /// <summary>
     /// Fails fast when <c>DATABASE_URL</c> names a PostgreSQL server that cannot be used: one connection attempt with a
     /// short connect timeout (5 s unless the URL sets <c>timeout</c>), outside EF's retries, so an unreachable host stops
-    /// the start in seconds with one line naming the variable and the host — never the password. Called while the
-    /// host is built (before anything, such as the job storage, starts its own retries), so synchronous.
+    /// the start in seconds with one line naming the variable and the host — never the password. Called by the commands
+    /// before the host is built (building it prepares the job storage, which has retries of its own), so synchronous.
     /// </summary>
     public static void EnsureReachable(DevOrchestratorSettings settings)
     {

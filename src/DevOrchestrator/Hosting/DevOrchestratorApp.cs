@@ -63,7 +63,6 @@ public static class DevOrchestratorApp
 
         CreateIgnoredDirectory(settings.FullDataDir);
         CreateIgnoredDirectory(Path.GetFullPath(settings.WorkspacesDir));
-        DatabaseMigrator.EnsureReachable(settings);
 
         var services = builder.Services;
         services.AddSingleton(serve);
