@@ -23,22 +23,66 @@ public static class DevOrchestratorCli
             ServerCommands.Costs(),
             ServerCommands.Plugins(),
         };
+        if (Console.IsOutputRedirected)
+        {
+            // Piped or redirected: tables keep one line per row instead of wrapping at the 80 columns Spectre assumes.
+            Spectre.Console.AnsiConsole.Profile.Width = 10_000;
+        }
+
         var parse = root.Parse(args);
+        if (parse.Errors.Count > 0 && parse.Action is System.CommandLine.Invocation.ParseErrorAction)
+        {
+            // Usage errors (an unknown command or option, a missing or bad value): each on its own line, exit 2.
+            foreach (var error in parse.Errors)
+            {
+                await Console.Error.WriteLineAsync(error.Message);
+            }
+
+            await Console.Error.WriteLineAsync($"See '{CommandPath(parse.CommandResult)} --help'.");
+            return ExitCodes.Usage;
+        }
+
         try
         {
-            return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+            var invocation = new InvocationConfiguration { EnableDefaultExceptionHandler = false };
+            if (parse.CommandResult.Command.Name == "serve")
+            {
+                // The host stops gracefully on SIGTERM/SIGINT itself; System.CommandLine's handler racing it threw an
+                // unhandled InvalidOperationException at shutdown.
+                invocation.ProcessTerminationTimeout = null;
+            }
+
+            return await parse.InvokeAsync(invocation);
         }
         catch (SettingsException ex)
         {
             await Console.Error.WriteLineAsync(ex.Message);
-            return 2;
+            return ExitCodes.Usage;
+        }
+        catch (DatabaseUnreachableException ex)
+        {
+            await Console.Error.WriteLineAsync(ex.Message);
+            return ExitCodes.Failure;
         }
         catch (Exception ex) when (ex is not OperationCanceledException && !args.Contains("--debug"))
         {
             // A short message, not a stack trace (run with --debug to see it).
             await Console.Error.WriteLineAsync($"devorch: {ex.GetType().Name}: {ex.Message}");
-            return 1;
+            return ExitCodes.Failure;
         }
+    }
+
+    /// <summary>"devorch tasks list" for the command a parse stopped in.</summary>
+    private static string CommandPath(System.CommandLine.Parsing.CommandResult? result)
+    {
+        var names = new Stack<string>();
+        for (var current = result; current?.Parent is System.CommandLine.Parsing.CommandResult parent; current = parent)
+        {
+            names.Push(current.Command.Name);
+        }
+
+        names.Push("devorch");
+        return string.Join(' ', names);
     }
 
     private static Command ServeCommand()
@@ -54,7 +98,8 @@ public static class DevOrchestratorCli
         {
             var options = new ServeOptions(Enum.Parse<ServiceRole>(parseResult.GetValue(role)!, ignoreCase: true), parseResult.GetValue(urls),
                 parseResult.GetValue(debug), parseResult.GetValue(logLevel));
-            var app = DevOrchestratorApp.Build(options);
+            // The database is checked before the host is built: building it prepares the job storage, which retries ~30 s.
+            var app = DevOrchestratorApp.Build(options, builder => DatabaseMigrator.EnsureReachable(DevOrchestratorApp.ReadSettings(builder.Configuration)));
             await DatabaseMigrator.MigrateOnStartIfEmbeddedAsync(app, cancellationToken);
             await app.RunAsync();
             return 0;
@@ -88,14 +133,14 @@ public static class DevOrchestratorCli
             if (!address.Contains('@', StringComparison.Ordinal) || address.Length > 320)
             {
                 await Console.Error.WriteLineAsync("--email must be an email address.");
-                return 2;
+                return ExitCodes.Usage;
             }
 
             var given = parseResult.GetValue(password);
             if (given is { Length: < 8 })
             {
                 await Console.Error.WriteLineAsync("--password must be at least 8 characters.");
-                return 2;
+                return ExitCodes.Usage;
             }
 
             await using var services = await BuildMigratedServicesAsync(cancellationToken);
@@ -130,7 +175,7 @@ public static class DevOrchestratorCli
             if (!TryParseLifetime(parseResult.GetValue(expires)!, out var lifetime))
             {
                 await Console.Error.WriteLineAsync("--expires must be a number followed by d, h or m (for example 30d), at most 3650d.");
-                return 2;
+                return ExitCodes.Usage;
             }
 
             await using var services = await BuildMigratedServicesAsync(cancellationToken);
@@ -176,6 +221,8 @@ public static class DevOrchestratorCli
         configuration.AddEnvironmentVariables();
         DevOrchestratorApp.AddSettingsSources(configuration);
         var settings = DevOrchestratorApp.ReadSettings(configuration);
+        DevOrchestratorApp.CreateIgnoredDirectory(settings.FullDataDir);
+        DatabaseMigrator.EnsureReachable(settings);
         var services = new ServiceCollection();
         services.AddSingleton(settings);
         services.AddSingleton(TimeProvider.System);
@@ -195,4 +242,19 @@ public static class DevOrchestratorCli
 
         return services;
     }
+}
+
+/// <summary>The exit codes of every <c>devorch</c> command (README, "Commands").</summary>
+public static class ExitCodes
+{
+    public const int Ok = 0;
+
+    /// <summary>The command ran and failed: a server or database that cannot be reached, an HTTP error, a failed task or check.</summary>
+    public const int Failure = 1;
+
+    /// <summary>Bad usage or input: an unknown command or option, a missing or malformed value, an invalid setting, a request the server refused as invalid (400/422).</summary>
+    public const int Usage = 2;
+
+    /// <summary><c>devorch run</c>: a budget stopped the task.</summary>
+    public const int BudgetExceeded = 3;
 }

@@ -77,6 +77,8 @@ public static class RunCommand
             {
                 configuration["LOG_FILE"] = Path.Combine(Path.GetFullPath(configuration["DATA_DIR"]!), "devorch-run.log");
             }
+
+            DatabaseMigrator.EnsureReachable(DevOrchestratorApp.ReadSettings(configuration));
         });
         var settings = app.Services.GetRequiredService<DevOrchestratorSettings>();
         Directory.CreateDirectory(settings.FullDataDir);

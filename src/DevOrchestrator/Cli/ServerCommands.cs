@@ -20,6 +20,13 @@ internal static class ServerCommands
         Recursive = true,
     };
 
+    /// <summary>Indented, and only what JSON requires escaped (no <c>\u002B</c> for '+', no <c>\u0027</c> for an apostrophe): for people to read.</summary>
+    private static readonly System.Text.Json.JsonSerializerOptions s_readableJson = new()
+    {
+        WriteIndented = true,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
     public static Command Tasks()
     {
         var status = new Option<string?>("--status") { Description = "Filter by status (pending, queued, running, completed, failed, cancelled)" };
@@ -49,7 +56,7 @@ internal static class ServerCommands
         show.SetAction((parseResult, ct) => CallAsync(parseResult, async client =>
         {
             var body = await GetAsync(client, $"/api/v1/tasks/{parseResult.GetValue(id)}", ct);
-            Console.WriteLine(body["data"]!.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+            Console.WriteLine(body["data"]!.ToJsonString(s_readableJson));
         }));
 
         var cancelId = new Argument<long>("id") { Description = "The task id" };
@@ -142,7 +149,7 @@ internal static class ServerCommands
             var table = new Table().AddColumns("type", "name", "status", "circuit", "settings");
             foreach (var p in body["data"]!.AsArray())
             {
-                var settings = string.Join(", ", p!["settings"]!.AsArray().Select(s => $"{s!["key"]}={(s["is_set"]!.GetValue<bool>() ? $"set ({s["source"]})" : "unset")}"));
+                var settings = string.Join(", ", p!["settings"]!.AsArray().Select(s => $"{s!["key"]}={DescribeSetting(s)}"));
                 table.AddRow(Markup.Escape($"{p["type"]}"), Markup.Escape($"{p["name"]}"), Markup.Escape($"{p["status"]}"), Markup.Escape($"{p["circuit_state"]}"), Markup.Escape(settings));
             }
 
@@ -160,7 +167,7 @@ internal static class ServerCommands
                     .Where(p => parseResult.GetValue(name) is not { } only || string.Equals(p!["name"]!.ToString(), only, StringComparison.OrdinalIgnoreCase)).ToList();
                 if (plugins.Count == 0)
                 {
-                    throw new ServerErrorException($"no plugin is named '{parseResult.GetValue(name)}'");
+                    throw new ServerErrorException($"no plugin is named '{parseResult.GetValue(name)}'", ExitCodes.Usage);
                 }
 
                 var table = new Table().AddColumns("type", "name", "result", "detail");
@@ -171,15 +178,38 @@ internal static class ServerCommands
                     var configured = data["configured"]!.GetValue<bool>();
                     var healthy = data["healthy"]!.GetValue<bool>();
                     failed |= configured && !healthy;
+                    // Not configured: name the required settings that are missing (not every required one).
+                    var missing = p["settings"]!.AsArray().Where(s => s!["required"]!.GetValue<bool>() && !s["is_set"]!.GetValue<bool>()).Select(s => $"{s!["key"]}").ToList();
+                    var detail = configured || missing.Count == 0 ? $"{data["message"]}" : $"missing {string.Join(", ", missing)}";
                     table.AddRow(Markup.Escape($"{p["type"]}"), Markup.Escape($"{p["name"]}"),
-                        !configured ? "[grey]not configured[/]" : healthy ? "[green]ok[/]" : "[red]failed[/]", Markup.Escape($"{data["message"]}"));
+                        !configured ? "[grey]not configured[/]" : healthy ? "[green]ok[/]" : "[red]failed[/]", Markup.Escape(detail));
                 }
 
                 AnsiConsole.Write(table);
             });
-            return code != 0 ? code : failed ? 1 : 0;
+            return code != 0 ? code : failed ? ExitCodes.Failure : ExitCodes.Ok;
         });
         return new Command("plugins", "Plugins on a running server.") { s_server, list, check };
+    }
+
+    /// <summary>
+    /// A plugin setting as <c>plugins list</c> shows it: <c>set (environment)</c> / <c>set (stored)</c>, a default as
+    /// <c>VALUE (default)</c>, else <c>unset</c> (<c>unset (required)</c> when the plugin needs it). Secrets never show a value.
+    /// </summary>
+    internal static string DescribeSetting(JsonNode setting)
+    {
+        var source = $"{setting["source"]}";
+        if (setting["is_set"]!.GetValue<bool>())
+        {
+            return $"set ({source})";
+        }
+
+        if (source == "default")
+        {
+            return setting["secret"]!.GetValue<bool>() ? "(default)" : $"{setting["default"] ?? setting["value"]} (default)";
+        }
+
+        return setting["required"]!.GetValue<bool>() ? "unset (required)" : "unset";
     }
 
     private static async Task<int> CallAsync(ParseResult parseResult, Func<HttpClient, Task> action)
@@ -198,12 +228,6 @@ internal static class ServerCommands
             return 2;
         }
 
-        if (Console.IsOutputRedirected)
-        {
-            // Piped output: do not wrap table cells at the default 80 columns.
-            AnsiConsole.Profile.Width = 240;
-        }
-
         using var client = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
         try
@@ -214,7 +238,7 @@ internal static class ServerCommands
         catch (ServerErrorException ex)
         {
             await Console.Error.WriteLineAsync(ex.Message);
-            return 1;
+            return ex.ExitCode;
         }
         catch (HttpRequestException ex)
         {
@@ -245,11 +269,16 @@ internal static class ServerCommands
         {
             var error = body?["error"];
             var details = error?["details"] is JsonObject d ? " " + string.Join("; ", d.Select(kv => $"{kv.Key}: {kv.Value}")) : string.Empty;
-            throw new ServerErrorException($"HTTP {(int)response.StatusCode}: {error?["message"] ?? text}{details}");
+            // The server refused the input as invalid: a usage error like a bad flag (2); anything else failed (1).
+            var exitCode = response.StatusCode is System.Net.HttpStatusCode.BadRequest or System.Net.HttpStatusCode.UnprocessableEntity ? ExitCodes.Usage : ExitCodes.Failure;
+            throw new ServerErrorException($"HTTP {(int)response.StatusCode}: {error?["message"] ?? text}{details}", exitCode);
         }
 
         return body;
     }
 
-    private sealed class ServerErrorException(string message) : Exception(message);
+    private sealed class ServerErrorException(string message, int exitCode = ExitCodes.Failure) : Exception(message)
+    {
+        public int ExitCode { get; } = exitCode;
+    }
 }

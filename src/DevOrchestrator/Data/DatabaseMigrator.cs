@@ -41,6 +41,52 @@ public static class DatabaseMigrator
         }
     }
 
+    /// <summary>
+    /// Fails fast when <c>DATABASE_URL</c> names a PostgreSQL server that cannot be used: one connection attempt with a
+    /// short connect timeout (5 s unless the URL sets <c>timeout</c>), outside EF's retries, so an unreachable host stops
+    /// the start in seconds with one line naming the variable and the host — never the password. Called by the commands
+    /// before the host is built (building it prepares the job storage, which has retries of its own), so synchronous.
+    /// </summary>
+    public static void EnsureReachable(DevOrchestratorSettings settings)
+    {
+        if (!settings.UsesPostgres)
+        {
+            return;
+        }
+
+        var builder = new Npgsql.NpgsqlConnectionStringBuilder(DatabaseUrls.ToNpgsqlConnectionString(settings.DatabaseUrl!)) { Pooling = false };
+        if (!settings.DatabaseUrl!.Contains("timeout=", StringComparison.OrdinalIgnoreCase))
+        {
+            builder.Timeout = 5;
+        }
+
+        var where = $"{builder.Host}:{builder.Port}";
+        try
+        {
+            using var connection = new Npgsql.NpgsqlConnection(builder.ConnectionString);
+            connection.Open();
+        }
+        catch (Npgsql.PostgresException ex) when (ex.SqlState is "28P01" or "28000")
+        {
+            throw new DatabaseUnreachableException($"DATABASE_URL: {where} refused user '{builder.Username}' ({ex.MessageText})");
+        }
+        catch (Npgsql.PostgresException ex) when (ex.SqlState == "3D000")
+        {
+            throw new DatabaseUnreachableException($"DATABASE_URL: database '{builder.Database}' does not exist on {where}");
+        }
+        catch (Npgsql.PostgresException ex)
+        {
+            throw new DatabaseUnreachableException($"DATABASE_URL: {where} answered {ex.SqlState}: {ex.MessageText}");
+        }
+        catch (Exception ex) when (ex is Npgsql.NpgsqlException or System.Net.Sockets.SocketException or TimeoutException or IOException)
+        {
+            var reason = ex.InnerException is TimeoutException || ex is TimeoutException || ex.Message.Contains("Timeout", StringComparison.OrdinalIgnoreCase)
+                ? $"timeout after {builder.Timeout} s"
+                : (ex.InnerException ?? ex).Message;
+            throw new DatabaseUnreachableException($"DATABASE_URL: cannot connect to {where} ({reason})");
+        }
+    }
+
     /// <summary>On SQLite (one process owns the file) migrate at start; on PostgreSQL leave it to <c>devorch db migrate</c>.</summary>
     public static async Task MigrateOnStartIfEmbeddedAsync(WebApplication app, CancellationToken cancellationToken)
     {
@@ -51,3 +97,6 @@ public static class DatabaseMigrator
         }
     }
 }
+
+/// <summary>The database of <c>DATABASE_URL</c> cannot be used; the message is one line naming the variable and the host.</summary>
+public sealed class DatabaseUnreachableException(string message) : Exception(message);

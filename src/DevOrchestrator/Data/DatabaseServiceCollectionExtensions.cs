@@ -44,6 +44,10 @@ public static class DatabaseServiceCollectionExtensions
     internal static DbContextOptionsBuilder ConfigureSqlite(DbContextOptionsBuilder options, string connectionString) =>
         options.UseSqlite(connectionString, sqlite => sqlite.MigrationsHistoryTable("__ef_migrations_history"))
             .UseSnakeCaseNamingConvention()
+            // EF rebuilds a SQLite table (a changed column or key) between "PRAGMA foreign_keys = 0" and "= 1", which
+            // SQLite ignores inside a transaction; the rebuild itself is transactional and the migrations are
+            // serialised by a lock file, so the warning at every fresh start is noise (debug level keeps it visible).
+            .ConfigureWarnings(w => w.Log((Microsoft.EntityFrameworkCore.Diagnostics.RelationalEventId.NonTransactionalMigrationOperationWarning, LogLevel.Debug)))
             .AddInterceptors(SqlitePragmas.Instance);
 }
 

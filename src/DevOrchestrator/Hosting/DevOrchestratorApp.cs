@@ -28,7 +28,14 @@ public static class DevOrchestratorApp
     /// <param name="configure">Lets tests add configuration or services before the settings are read.</param>
     public static WebApplication Build(ServeOptions serve, Action<WebApplicationBuilder>? configure = null, string[]? args = null)
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args ?? [], ContentRootPath = Directory.GetCurrentDirectory() });
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = args ?? [],
+            ContentRootPath = Directory.GetCurrentDirectory(),
+            EnvironmentName = HostEnvironmentName(EnvironmentSetting()),
+        });
+        // Whatever ENVIRONMENT is, the container behaves the same (ASP.NET would validate scopes in Development only).
+        builder.Host.UseDefaultServiceProvider(o => (o.ValidateScopes, o.ValidateOnBuild) = (false, false));
         AddSettingsSources(builder.Configuration);
         builder.WebHost.UseKestrel(o => o.AddServerHeader = false);
         builder.WebHost.UseUrls(serve.Urls ?? builder.Configuration["URLS"] ?? DefaultUrls);
@@ -54,6 +61,9 @@ public static class DevOrchestratorApp
             throw new SettingsException([$"--role {serve.Role.ToString().ToLowerInvariant()} needs a shared database: set DATABASE_URL=postgresql://user:pass@host:5432/db (the embedded SQLite and in-memory queue serve one process, --role all)."]);
         }
 
+        CreateIgnoredDirectory(settings.FullDataDir);
+        CreateIgnoredDirectory(Path.GetFullPath(settings.WorkspacesDir));
+
         var services = builder.Services;
         services.AddSingleton(serve);
         services.AddOptions<DevOrchestratorSettings>().Bind(builder.Configuration)
@@ -74,8 +84,9 @@ public static class DevOrchestratorApp
         services.AddPlugins(settings, storedPluginConfiguration, serve.Role.RunsWorkers());
         services.AddTaskDispatch(settings, serve.Role);
 
-        // Keys for the dashboard's antiforgery tokens: kept with the data, not regenerated on every start.
-        services.AddDataProtection().SetApplicationName("devorch").PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(settings.FullDataDir, "keys")));
+        // Keys for the dashboard's antiforgery tokens: kept with the data, not regenerated on every start, in a directory
+        // only the owner can read (like jwt_secret); not encrypted at rest — see docs/decisions/0010.
+        services.AddDataProtection().SetApplicationName("devorch").PersistKeysToFileSystem(PrivateDirectory(Path.Combine(settings.FullDataDir, "keys")));
         services.ConfigureHttpJsonOptions(o => JsonDefaults.Configure(o.SerializerOptions));
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.AddProblemDetails();
@@ -117,6 +128,59 @@ public static class DevOrchestratorApp
 
         app.MapTaskDispatchDashboard();
         return app;
+    }
+
+    /// <summary>ENVIRONMENT from the environment, <c>.env</c> or appsettings.json, read before the host is made: its name is the host's environment.</summary>
+    private static string EnvironmentSetting()
+    {
+        var configuration = new ConfigurationManager();
+        configuration.AddJsonFile(Path.Combine(Directory.GetCurrentDirectory(), "appsettings.json"), optional: true);
+        configuration.AddEnvironmentVariables();
+        AddSettingsSources(configuration);
+        return configuration["ENVIRONMENT"] ?? "development";
+    }
+
+    /// <summary>The host's environment (logged at start, picks appsettings.{name}.json): ENVIRONMENT, not ASP.NET's default of Production.</summary>
+    internal static string HostEnvironmentName(string environment) => environment.ToLowerInvariant() switch
+    {
+        "production" => Environments.Production,
+        "staging" => Environments.Staging,
+        "test" => "Test",
+        _ => Environments.Development,
+    };
+
+    /// <summary>
+    /// Creates a directory the service writes (DATA_DIR, WORKSPACES_DIR) with a <c>.gitignore</c> of <c>*</c> inside, so
+    /// that wherever it lands — the default <c>./data</c> of whatever directory the command ran in — git ignores it.
+    /// A directory that already exists is left as it is.
+    /// </summary>
+    internal static void CreateIgnoredDirectory(string path)
+    {
+        if (Directory.Exists(path))
+        {
+            return;
+        }
+
+        Directory.CreateDirectory(path);
+        try
+        {
+            File.WriteAllText(Path.Combine(path, ".gitignore"), "# Written by DevOrchestrator: its data, not source.\n*\n");
+        }
+        catch (IOException)
+        {
+            // Another process starting at the same moment wrote it.
+        }
+    }
+
+    private static DirectoryInfo PrivateDirectory(string path)
+    {
+        var directory = Directory.CreateDirectory(path);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+
+        return directory;
     }
 
     /// <summary>Adds <c>.env</c> (lower precedence than real environment variables) to the configuration.</summary>

@@ -28,6 +28,10 @@ public sealed class DevOrchestratorSettings
     /// <summary>Disk (MiB) the pooled, idle worktrees of all repositories may take together; least recently used go first (0: no limit).</summary>
     [ConfigurationKeyName("WORKSPACES_MAX_DISK_MB")] public long WorkspacesMaxDiskMb { get; set; } = 10_240;
 
+    /// <summary>Author and committer of the commits the service makes in worktrees (git's global identity is never used).</summary>
+    [ConfigurationKeyName("DEVORCH_GIT_AUTHOR_NAME")] public string GitAuthorName { get; set; } = Features.Workspaces.WorkspacePlugin.BotName;
+    [ConfigurationKeyName("DEVORCH_GIT_AUTHOR_EMAIL")] public string GitAuthorEmail { get; set; } = Features.Workspaces.WorkspacePlugin.BotEmail;
+
     [ConfigurationKeyName("JWT_SECRET_KEY")] public string? JwtSecretKey { get; set; }
     [ConfigurationKeyName("JWT_EXPIRES_MINUTES")] public int JwtExpiresMinutes { get; set; } = 60 * 24;
     [ConfigurationKeyName("ENCRYPTION_KEY")] public string? EncryptionKey { get; set; }
@@ -217,6 +221,16 @@ internal sealed class DevOrchestratorSettingsValidator : IValidateOptions<DevOrc
         if (options.WorkspacesMaxDiskMb < 0)
         {
             errors.Add($"WORKSPACES_MAX_DISK_MB must be 0 (no limit) or a positive number of MiB (got {options.WorkspacesMaxDiskMb}).");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.GitAuthorName) || options.GitAuthorName.Length > 200 || options.GitAuthorName.IndexOfAny(['<', '>', '\n', '\r', '\0']) >= 0)
+        {
+            errors.Add("DEVORCH_GIT_AUTHOR_NAME must be a name of 1-200 characters without '<', '>' or line breaks.");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.GitAuthorEmail) || options.GitAuthorEmail.Length > 320 || options.GitAuthorEmail.IndexOfAny(['<', '>', ' ', '\n', '\r', '\0']) >= 0)
+        {
+            errors.Add("DEVORCH_GIT_AUTHOR_EMAIL must be an email address without spaces, '<' or '>' (for example devorch@example.com).");
         }
 
         if (options.SandboxTimeoutSeconds < 1)

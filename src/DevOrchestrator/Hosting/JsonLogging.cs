@@ -19,6 +19,9 @@ public static class JsonLogging
             (_, logger) => WriteTo(logger, settings.LogFile)
                 .MinimumLevel.Is(level)
                 .MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning)
+                // "No XML encryptor configured": the key ring is kept unencrypted in the owner-only DATA_DIR/keys on
+                // purpose (docs/decisions/0010); the warning at every first start says nothing to act on.
+                .MinimumLevel.Override("Microsoft.AspNetCore.DataProtection.KeyManagement.XmlKeyManager", LogEventLevel.Error)
                 .MinimumLevel.Override("Microsoft.EntityFrameworkCore", level <= LogEventLevel.Debug ? LogEventLevel.Information : LogEventLevel.Warning)
                 .MinimumLevel.Override("Hangfire", LogEventLevel.Warning)
                 .Enrich.FromLogContext()

@@ -92,7 +92,8 @@ public sealed class TasksApiTests
         var ct = TestContext.Current.CancellationToken;
         await using var service = await ServiceUnderTest.StartAsync(db, cancellationToken: ct);
         using var client = await service.ClientForNewUserAsync(Roles.Operator, ct);
-        var project = (long)(await (await client.PostJsonAsync("/api/v1/projects", new { name = "web", repository_url = "/srv/git/web.git" })).ReadJsonAsync())["data"]!["id"]!;
+        var repository = await GitFixtures.CreateBareRepositoryAsync(service.State.Root, ct);
+        var project = (long)(await (await client.PostJsonAsync("/api/v1/projects", new { name = "web", repository_url = repository })).ReadJsonAsync())["data"]!["id"]!;
         for (var i = 1; i <= 5; i++)
         {
             var created = await client.PostJsonAsync("/api/v1/tasks", new { title = $"task {i}", project_id = i <= 3 ? project : (long?)null, priority = i == 4 ? "critical" : "low" });
@@ -120,7 +121,7 @@ public sealed class TasksApiTests
         Assert.Equal("renamed", (string?)(await updated.ReadJsonAsync())["data"]!["title"]);
 
         var projects = await (await client.GetAsync("/api/v1/projects", ct)).ReadJsonAsync();
-        Assert.Equal("/srv/git/web.git", (string?)projects["data"]![0]!["repository_url"]);
+        Assert.Equal(repository, (string?)projects["data"]![0]!["repository_url"]);
         Assert.Equal(HttpStatusCode.Conflict, (await client.PostJsonAsync("/api/v1/projects", new { name = "web" })).StatusCode);
     }
 

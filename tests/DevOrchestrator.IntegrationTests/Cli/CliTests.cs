@@ -14,14 +14,18 @@ public sealed class CliTests
 {
     private sealed record CliResult(int ExitCode, string Stdout, string Stderr);
 
-    private static async Task<CliResult> DevorchAsync(IDictionary<string, string> environment, CancellationToken ct, params string[] args)
+    private static Task<CliResult> DevorchAsync(IDictionary<string, string> environment, CancellationToken ct, params string[] args) =>
+        WaitAsync(DevorchProcess.StartInfo(args, environment.Select(kv => new KeyValuePair<string, string?>(kv.Key, kv.Value)), Path.GetTempPath()), TimeSpan.FromMinutes(2), ct);
+
+    /// <summary>Runs a process to its end; one that has not ended after <paramref name="limit"/> (a hang, not slowness) fails the test.</summary>
+    private static async Task<CliResult> WaitAsync(ProcessStartInfo start, TimeSpan limit, CancellationToken ct)
     {
-        var start = DevorchProcess.StartInfo(args, environment.Select(kv => new KeyValuePair<string, string?>(kv.Key, kv.Value)), Path.GetTempPath());
+        var args = string.Join(' ', start.ArgumentList.Skip(1));
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync(ct);
         var stderr = process.StandardError.ReadToEndAsync(ct);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(TimeSpan.FromMinutes(2));
+        timeout.CancelAfter(limit);
         try
         {
             await process.WaitForExitAsync(timeout.Token);
@@ -29,7 +33,7 @@ public sealed class CliTests
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
             process.Kill(entireProcessTree: true);
-            Assert.Fail($"devorch {string.Join(' ', args)} did not exit within 2 minutes");
+            Assert.Fail($"devorch {args} did not exit within {limit}");
         }
 
         return new CliResult(process.ExitCode, (await stdout).Trim(), (await stderr).Trim());
@@ -62,7 +66,9 @@ public sealed class CliTests
         Assert.Equal(0, token.ExitCode);
         using var client = new HttpClient { BaseAddress = service.Address };
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token.Stdout);
-        Assert.Equal(HttpStatusCode.Created, (await client.PostJsonAsync("/api/v1/tasks", new { title = "from the cli user" })).StatusCode);
+        var createdTask = await client.PostJsonAsync("/api/v1/tasks", new { title = "from the cli user: C++ <tags> & 'quotes'" });
+        Assert.Equal(HttpStatusCode.Created, createdTask.StatusCode);
+        var taskId = (long)(await createdTask.ReadJsonAsync())["data"]!["id"]!;
 
         var login = await service.Client.PostJsonAsync("/api/v1/auth/login", new { email = "cli@example.com", password });
         Assert.Equal(HttpStatusCode.OK, login.StatusCode);
@@ -71,6 +77,16 @@ public sealed class CliTests
         var list = await DevorchAsync(new Dictionary<string, string>(env) { ["DEVORCH_TOKEN"] = token.Stdout }, ct, "tasks", "list", "--server", service.Address.ToString());
         Assert.Equal(0, list.ExitCode);
         Assert.Contains("from the cli user", list.Stdout, StringComparison.Ordinal);
+
+        // tasks show: indented JSON a person can read ('+', '<', '&', the apostrophe as themselves, not \u002B).
+        var show = await DevorchAsync(new Dictionary<string, string>(env) { ["DEVORCH_TOKEN"] = token.Stdout }, ct, "tasks", "show", $"{taskId}", "--server", service.Address.ToString());
+        Assert.True(show.ExitCode == 0, show.Stderr);
+        Assert.Contains("  \"title\": \"from the cli user: C++ <tags> & 'quotes'\"", show.Stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("\\u00", show.Stdout, StringComparison.Ordinal);
+
+        var missing = await DevorchAsync(new Dictionary<string, string>(env) { ["DEVORCH_TOKEN"] = token.Stdout }, ct, "tasks", "show", "999999", "--server", service.Address.ToString());
+        Assert.Equal(1, missing.ExitCode);
+        Assert.Contains("HTTP 404", missing.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -95,6 +111,9 @@ public sealed class CliTests
         var lines = list.Stdout.Split('\n');
         Assert.Contains(lines, l => l.Contains("github", StringComparison.Ordinal) && l.Contains("configured", StringComparison.Ordinal) && l.Contains("GITHUB_TOKEN=set (environment)", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.Contains("confluence", StringComparison.Ordinal) && l.Contains("not_configured", StringComparison.Ordinal));
+        // A default shows as a default with its value (it was "unset"); a missing required setting says so; one row per plugin.
+        Assert.Contains(lines, l => l.Contains("jira", StringComparison.Ordinal) && l.Contains("JIRA_STATUS_TODO=To Do (default)", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("confluence", StringComparison.Ordinal) && l.Contains("CONFLUENCE_URL=unset (required)", StringComparison.Ordinal) && l.Contains("CONFLUENCE_EMAIL=set (environment)", StringComparison.Ordinal));
         Assert.DoesNotContain(Integrations.IntegrationsHarness.GitHubToken, list.Stdout, StringComparison.Ordinal);
 
         var github = await DevorchAsync(env, ct, "plugins", "check", "github", "--server", server);
@@ -106,10 +125,12 @@ public sealed class CliTests
         var all = await DevorchAsync(env, ct, "plugins", "check", "--server", server);
         Assert.Equal(1, all.ExitCode);
         Assert.Contains(all.Stdout.Split('\n'), l => l.Contains("jira", StringComparison.Ordinal) && l.Contains("failed", StringComparison.Ordinal));
-        Assert.Contains(all.Stdout.Split('\n'), l => l.Contains("confluence", StringComparison.Ordinal) && l.Contains("not configured", StringComparison.Ordinal));
+        // Only the missing required setting is named, not every required one.
+        Assert.Contains(all.Stdout.Split('\n'), l => l.Contains("confluence", StringComparison.Ordinal) && l.Contains("not configured", StringComparison.Ordinal)
+            && l.Contains("missing CONFLUENCE_URL", StringComparison.Ordinal) && !l.Contains("CONFLUENCE_EMAIL", StringComparison.Ordinal));
 
         var unknown = await DevorchAsync(env, ct, "plugins", "check", "gitlab", "--server", server);
-        Assert.Equal(1, unknown.ExitCode);
+        Assert.Equal(2, unknown.ExitCode);
         Assert.Contains("gitlab", unknown.Stderr, StringComparison.Ordinal);
     }
 
@@ -158,7 +179,7 @@ public sealed class CliTests
         Assert.Contains("week", badGroup.Stderr, StringComparison.Ordinal);
 
         var badDate = await DevorchAsync(env, ct, "costs", "--from", "2025-03-10", "--to", "yesterday");
-        Assert.Equal(1, badDate.ExitCode);
+        Assert.Equal(2, badDate.ExitCode);
         Assert.Contains("HTTP 400", badDate.Stderr, StringComparison.Ordinal);
         Assert.Contains("to: [", badDate.Stderr, StringComparison.Ordinal);
         Assert.Contains("must be an ISO 8601 date", badDate.Stderr, StringComparison.Ordinal);
@@ -172,12 +193,22 @@ public sealed class CliTests
         var env = new Dictionary<string, string> { ["DATA_DIR"] = dataDir };
 
         var missingEmail = await DevorchAsync(env, ct, "user", "create", "--role", "admin");
-        Assert.NotEqual(0, missingEmail.ExitCode);
+        Assert.Equal(2, missingEmail.ExitCode);
         Assert.Contains("--email", missingEmail.Stderr, StringComparison.Ordinal);
 
         var badRole = await DevorchAsync(env, ct, "user", "create", "--email", "a@example.com", "--role", "god");
-        Assert.NotEqual(0, badRole.ExitCode);
+        Assert.Equal(2, badRole.ExitCode);
         Assert.Contains("god", badRole.Stderr, StringComparison.Ordinal);
+
+        // Unknown options and arguments are usage errors: exit 2, named on stderr, no help dumped on stdout.
+        foreach (var args in new[] { new[] { "tasks", "list", "--bogus" }, ["serve", "--bogus"], ["db", "migrate", "extra"], ["nosuch"] })
+        {
+            var unknown = await DevorchAsync(env, ct, args);
+            Assert.True(unknown.ExitCode == 2, $"{string.Join(' ', args)}: exit {unknown.ExitCode}");
+            Assert.Contains(args[^1], unknown.Stderr, StringComparison.Ordinal);
+            Assert.Contains("--help", unknown.Stderr, StringComparison.Ordinal);
+            Assert.DoesNotContain("Usage:", unknown.Stdout, StringComparison.Ordinal);
+        }
 
         var badExpiry = await DevorchAsync(env, ct, "token", "create", "--email", "a@example.com", "--expires", "soon");
         Assert.Equal(2, badExpiry.ExitCode);
@@ -338,8 +369,11 @@ public sealed class CliTests
                 ["ANTHROPIC_API_KEY"] = key,
                 ["ANTHROPIC_BASE_URL"] = model.BaseUrl.ToString().TrimEnd('/'),
                 ["ENVIRONMENT"] = "test",
+                ["DEVORCH_GIT_AUTHOR_NAME"] = "Robo Dev",
+                ["DEVORCH_GIT_AUTHOR_EMAIL"] = "robo@example.com",
             };
 
+            // HOME is empty (no ~/.gitconfig, no git identity): the commit carries the configured identity.
             var result = await DevorchAsync(environment, ct, "run", "--repo", repo, "Add a hello file");
 
             Assert.True(result.ExitCode == 0, $"exit {result.ExitCode}\n{result.Stdout}\n{result.Stderr}");
@@ -350,6 +384,8 @@ public sealed class CliTests
             Assert.Contains("Review: approve", result.Stdout, StringComparison.Ordinal);
             Assert.Matches(@"Cost: \$0\.\d{6} \(3 model call\(s\)\)", result.Stdout);
             Assert.Equal("hello", await GitFixtures.GitAsync(repo, ct, "show", "devorch/task-1-add-a-hello-file:hello.txt"));
+            Assert.Equal("Robo Dev <robo@example.com> / Robo Dev <robo@example.com>",
+                await GitFixtures.GitAsync(repo, ct, "log", "-1", "--format=%an <%ae> / %cn <%ce>", "devorch/task-1-add-a-hello-file"));
             Assert.Equal(3, model.Requests.Count);
 
             // The embedded defaults live under ~/.devorch, not in the repository; the key is in no file there.
@@ -372,5 +408,154 @@ public sealed class CliTests
         Assert.Equal(2, result.ExitCode);
         Assert.Contains("--repo", result.Stderr, StringComparison.Ordinal);
         Assert.Contains("is not a git repository", result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Dotnet_run_resolves_relative_paths_and_dotenv_in_the_directory_it_was_typed_in()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var here = Directory.CreateTempSubdirectory("devorch-cwd-").FullName;
+        try
+        {
+            await File.WriteAllTextAsync(Path.Combine(here, "x.yml"), "name: x\nsteps:\n  - name: prepare\n    type: plugin_action\n    plugin: workspace\n    action: prepare\n", ct);
+            await File.WriteAllTextAsync(Path.Combine(here, ".env"), "DATA_DIR=./state            # a comment as in .env.example\n", ct);
+
+            // As the README's quick start does it: dotnet run --project <the project> from another directory.
+            var project = Path.Combine(RepositoryRoot(), "src", "DevOrchestrator");
+            var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
+            ProcessStartInfo DotnetRun(params string[] args)
+            {
+                var start = DevorchProcess.StartInfo([], [], here);
+                start.ArgumentList.Clear();
+                foreach (var arg in new[] { "run", "--no-build", "-c", configuration, "--project", project, "--" }.Concat(args))
+                {
+                    start.ArgumentList.Add(arg);
+                }
+
+                return start;
+            }
+
+            var validate = await WaitAsync(DotnetRun("workflows", "validate", "./x.yml"), TimeSpan.FromMinutes(2), ct);
+            Assert.True(validate.ExitCode == 0, $"exit {validate.ExitCode}\n{validate.Stdout}\n{validate.Stderr}");
+            Assert.Contains("./x.yml: valid (1 steps)", validate.Stdout, StringComparison.Ordinal);
+
+            // .env of this directory is read (DATA_DIR=./state, relative to it), and what the service writes is git-ignored.
+            var migrate = await WaitAsync(DotnetRun("db", "migrate"), TimeSpan.FromMinutes(2), ct);
+            Assert.True(migrate.ExitCode == 0, $"exit {migrate.ExitCode}\n{migrate.Stdout}\n{migrate.Stderr}");
+            Assert.True(File.Exists(Path.Combine(here, "state", "devorch.db")));
+            Assert.Equal("*", (await File.ReadAllLinesAsync(Path.Combine(here, "state", ".gitignore"), ct)).Last());
+            Assert.False(Directory.Exists(Path.Combine(project, "state")));
+            Assert.False(Directory.Exists(Path.Combine(project, "data")));
+        }
+        finally
+        {
+            Directory.Delete(here, recursive: true);
+        }
+    }
+
+    [Theory]
+    [InlineData("serve")]
+    [InlineData("db migrate")]
+    [InlineData("user create")]
+    public async Task An_unreachable_database_fails_at_once_with_one_line_naming_DATABASE_URL_and_the_host(string command)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var port = ClosedPort();
+        var env = new Dictionary<string, string>
+        {
+            ["DATABASE_URL"] = $"postgresql://devorch:s3cret-pw@127.0.0.1:{port}/devorch",
+            ["DATA_DIR"] = Path.Combine(Path.GetTempPath(), "devorch-cli-" + Guid.NewGuid().ToString("N")[..8]),
+        };
+        string[] args = command switch
+        {
+            "serve" => ["serve", "--urls", "http://127.0.0.1:0"],
+            "user create" => ["user", "create", "--email", "a@example.com", "--role", "admin"],
+            _ => command.Split(' '),
+        };
+
+        // Before: the server started anyway and logged stack traces for as long as it ran. A generous bound, for a hang.
+        var result = await WaitAsync(DevorchProcess.StartInfo(args, env.Select(kv => new KeyValuePair<string, string?>(kv.Key, kv.Value)), Path.GetTempPath()),
+            TimeSpan.FromSeconds(30), ct);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Equal($"DATABASE_URL: cannot connect to 127.0.0.1:{port} (Connection refused)", result.Stderr);
+        Assert.Equal("", result.Stdout);
+        Assert.DoesNotContain("s3cret-pw", result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_database_that_refuses_the_login_or_does_not_exist_is_named_in_one_line()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var url = await TestDatabases.CreatePostgresDatabaseAsync(ct);
+        var admin = new Uri(url);
+        await TestDatabases.DropPostgresDatabaseAsync(url);
+        var user = admin.UserInfo.Split(':')[0];
+        var wrongPassword = await DevorchAsync(new Dictionary<string, string> { ["DATABASE_URL"] = $"postgresql://{user}:not-the-password@{admin.Host}:{admin.Port}/postgres" }, ct, "db", "migrate");
+        Assert.Equal(1, wrongPassword.ExitCode);
+        Assert.StartsWith($"DATABASE_URL: {admin.Host}:{admin.Port} refused user '{user}'", wrongPassword.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("not-the-password", wrongPassword.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("\n", wrongPassword.Stderr, StringComparison.Ordinal);
+
+        // The database just dropped.
+        var noDatabase = await DevorchAsync(new Dictionary<string, string> { ["DATABASE_URL"] = url }, ct, "db", "migrate");
+        Assert.Equal(1, noDatabase.ExitCode);
+        Assert.Equal($"DATABASE_URL: database '{admin.AbsolutePath.Trim('/')}' does not exist on {admin.Host}:{admin.Port}", noDatabase.Stderr);
+    }
+
+    [Fact]
+    public async Task Serve_starts_without_warnings_and_in_the_environment_ENVIRONMENT_names()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var dataDir = Path.Combine(Path.GetTempPath(), "devorch-cli-" + Guid.NewGuid().ToString("N")[..8]);
+        var start = DevorchProcess.StartInfo(["serve", "--urls", "http://127.0.0.1:0"], [new("DATA_DIR", dataDir)], Path.GetTempPath());
+        using var process = Process.Start(start)!;
+        var lines = new List<string>();
+        try
+        {
+            // A fresh SQLite file: every migration runs, the data-protection key is made, the sweepers query once.
+            while (await process.StandardOutput.ReadLineAsync(ct) is { } line)
+            {
+                lines.Add(line);
+                if (line.Contains("Hosting environment", StringComparison.Ordinal))
+                {
+                    break;
+                }
+            }
+
+            var log = string.Join('\n', lines);
+            Assert.Contains("\"EnvName\":\"Development\"", log, StringComparison.Ordinal);
+            Assert.DoesNotContain("\"@l\":\"Warning\"", log, StringComparison.Ordinal);
+            Assert.DoesNotContain("\"@l\":\"Error\"", log, StringComparison.Ordinal);
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(Path.Combine(dataDir, "keys")));
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync(CancellationToken.None);
+            Directory.Delete(dataDir, recursive: true);
+        }
+    }
+
+    private static int ClosedPort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+
+    private static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "DevOrchestrator.slnx")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("DevOrchestrator.slnx not found above " + AppContext.BaseDirectory);
     }
 }

@@ -188,7 +188,7 @@ public sealed partial class CostLedger(
         await using var services = scopes.CreateAsyncScope();
         var db = services.ServiceProvider.GetRequiredService<AppDbContext>();
         var now = timeProvider.GetUtcNow();
-        var expired = await db.CostReservations.AsNoTracking().Where(r => r.ExpiresAt < now).Take(500).ToListAsync(cancellationToken);
+        var expired = await db.CostReservations.AsNoTracking().Where(r => r.ExpiresAt < now).OrderBy(r => r.Id).Take(500).ToListAsync(cancellationToken);
         var released = 0;
         foreach (var reservation in expired)
         {

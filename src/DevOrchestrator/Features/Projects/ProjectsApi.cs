@@ -12,7 +12,7 @@ using Microsoft.EntityFrameworkCore;
 namespace DevOrchestrator.Features.Projects;
 
 /// <summary><c>/api/v1/projects</c>: a project is a repository plus its integration mapping.</summary>
-public static class ProjectsApi
+public static partial class ProjectsApi
 {
     public sealed record ProjectRequest(
         string? Name,
@@ -100,12 +100,19 @@ public static class ProjectsApi
             ? Api.Ok(context, ProjectResponse.From(project))
             : Api.NotFound(context, "Project", id);
 
-    private static async Task<IResult> CreateAsync(ProjectRequest request, HttpContext context, AppDbContext db, TimeProvider timeProvider, CancellationToken cancellationToken)
+    private static async Task<IResult> CreateAsync(ProjectRequest request, HttpContext context, AppDbContext db, TimeProvider timeProvider,
+        Workspaces.GitCli git, IEnumerable<Abstractions.Plugins.IVersionControlPlugin> codeHosts, CancellationToken cancellationToken)
     {
         var validation = Validate(request, creating: true);
         if (!validation.IsValid)
         {
             return Api.Invalid(context, validation);
+        }
+
+        if (request.RepositoryUrl is { Length: > 0 } repositoryUrl && await RepositoryProblemAsync(repositoryUrl, git, codeHosts, cancellationToken) is { } problem)
+        {
+            return Api.Error(context, StatusCodes.Status422UnprocessableEntity, ErrorCodes.Unprocessable, "The repository cannot be used.",
+                new Dictionary<string, string[]> { ["repository_url"] = [problem] });
         }
 
         var name = request.Name!.Trim();
@@ -376,6 +383,47 @@ public static class ProjectsApi
         if (r.ConfluenceSpaceKey is not null) p.ConfluenceSpaceKey = r.ConfluenceSpaceKey.Length == 0 ? null : r.ConfluenceSpaceKey;
         if (r.ConfluenceParentId is not null) p.ConfluenceParentId = r.ConfluenceParentId.Length == 0 ? null : r.ConfluenceParentId;
     }
+
+    /// <summary>
+    /// Why a new project's repository cannot be used, or null: a local path must be a git repository; a URL must answer
+    /// <c>git ls-remote</c> (with the code host's credentials, 20 s at most). A host that cannot be reached at all (no
+    /// network, DNS) is not proof that the repository is missing, so it is accepted; a host that answers "not found" or
+    /// refuses the credentials is not.
+    /// </summary>
+    internal static async Task<string?> RepositoryProblemAsync(string url, Workspaces.GitCli git, IEnumerable<Abstractions.Plugins.IVersionControlPlugin> codeHosts,
+        CancellationToken cancellationToken)
+    {
+        var local = Path.IsPathFullyQualified(url) ? url : url.StartsWith("file://", StringComparison.OrdinalIgnoreCase) ? new Uri(url).LocalPath : null;
+        if (local is not null && !Directory.Exists(local))
+        {
+            return $"no such directory: {local}";
+        }
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(20));
+        var config = codeHosts.FirstOrDefault(h => h.IsConfigured && h.Handles(url))?.GitConfigFor(url) ?? [];
+        Workspaces.GitResult result;
+        try
+        {
+            result = await git.RunAsync(null, ["ls-remote", "--heads", "--", url], timeout.Token, allowFailure: true, config: config);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return null;
+        }
+
+        if (result.ExitCode == 0)
+        {
+            return null;
+        }
+
+        var error = result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var reason = Workspaces.GitCli.Redact(string.Join(" ", error.Where(l => l.StartsWith("fatal:", StringComparison.Ordinal) || l.StartsWith("ERROR:", StringComparison.Ordinal)).DefaultIfEmpty(error.FirstOrDefault() ?? $"exit {result.ExitCode}")));
+        return local is null && UnreachableHost().IsMatch(reason) ? null : $"git cannot read this repository: {reason}";
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex("(?i)could not resolve|failed to connect|connection (refused|timed out)|network is unreachable|no route to host|timed out")]
+    private static partial System.Text.RegularExpressions.Regex UnreachableHost();
 
     internal static bool LooksLikeGitLocation(string url) =>
         url.StartsWith("https://", StringComparison.OrdinalIgnoreCase) || url.StartsWith("http://", StringComparison.OrdinalIgnoreCase) ||

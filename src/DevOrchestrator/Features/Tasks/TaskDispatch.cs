@@ -148,6 +148,13 @@ internal sealed class RedisConnection(string url) : IAsyncDisposable
 
     public Task<StackExchange.Redis.ConnectionMultiplexer> GetAsync() => _connection.Value;
 
+    /// <summary>host:port of REDIS_URL, for messages (never the password).</summary>
+    public string Endpoint { get; } = RedisUrls.ToConfiguration(url).EndPoints[0] switch
+    {
+        System.Net.DnsEndPoint dns => $"{dns.Host}:{dns.Port}",
+        var other => other.ToString() ?? "?",
+    };
+
     public async ValueTask DisposeAsync()
     {
         if (_connection.IsValueCreated)
@@ -171,7 +178,7 @@ internal sealed class RedisHealthCheck(RedisConnection connection) : Microsoft.E
         }
         catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
         {
-            return new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult(context.Registration.FailureStatus, $"cannot reach Redis: {ex.GetType().Name}");
+            return new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult(context.Registration.FailureStatus, $"REDIS_URL: cannot reach {connection.Endpoint} ({ex.GetType().Name})");
         }
     }
 }

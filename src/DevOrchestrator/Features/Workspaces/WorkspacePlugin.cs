@@ -137,8 +137,8 @@ public sealed partial class WorkspacePlugin(
                 // Keep upstream branches under refs/remotes/origin/, so that fetch --prune never touches task branches.
                 await git.RunAsync(partial, ["config", "--unset", "remote.origin.mirror"], cancellationToken, allowFailure: true);
                 await git.RunAsync(partial, ["config", "--replace-all", "remote.origin.fetch", "+refs/heads/*:refs/remotes/origin/*"], cancellationToken);
-                await git.RunAsync(partial, ["config", "user.name", BotName], cancellationToken);
-                await git.RunAsync(partial, ["config", "user.email", BotEmail], cancellationToken);
+                await git.RunAsync(partial, ["config", "user.name", settings.GitAuthorName], cancellationToken);
+                await git.RunAsync(partial, ["config", "user.email", settings.GitAuthorEmail], cancellationToken);
                 Directory.Move(partial, mirror);
             }
 
@@ -173,8 +173,8 @@ public sealed partial class WorkspacePlugin(
                 {
                     Directory.CreateDirectory(Path.GetDirectoryName(worktree)!);
                     await git.RunAsync(mirror, ["worktree", "add", "-B", branch, worktree, startRef], cancellationToken);
-                    await git.RunAsync(worktree, ["config", "user.name", BotName], cancellationToken);
-                    await git.RunAsync(worktree, ["config", "user.email", BotEmail], cancellationToken);
+                    await git.RunAsync(worktree, ["config", "user.name", settings.GitAuthorName], cancellationToken);
+                    await git.RunAsync(worktree, ["config", "user.email", settings.GitAuthorEmail], cancellationToken);
                 }
 
                 madeBaseSha = exists.Output;
@@ -296,7 +296,7 @@ public sealed partial class WorkspacePlugin(
         }
 
         var message = context.GetString("message") is { Length: > 0 } m ? m : $"DevOrchestrator: {context.Task.Title}";
-        await git.RunAsync(worktree, ["-c", $"user.name={BotName}", "-c", $"user.email={BotEmail}", "commit", "--no-verify", "-q", "-m", message], cancellationToken);
+        await git.RunAsync(worktree, ["-c", $"user.name={settings.GitAuthorName}", "-c", $"user.email={settings.GitAuthorEmail}", "commit", "--no-verify", "-q", "-m", message], cancellationToken);
         outputs["committed"] = true;
         outputs["commit_sha"] = (await git.RunAsync(worktree, ["rev-parse", "HEAD"], cancellationToken)).Output;
         return outputs;
