@@ -387,8 +387,9 @@ public static partial class ProjectsApi
     /// <summary>
     /// Why a new project's repository cannot be used, or null: a local path must be a git repository; a URL must answer
     /// <c>git ls-remote</c> (with the code host's credentials, 20 s at most). A host that cannot be reached at all (no
-    /// network, DNS) is not proof that the repository is missing, so it is accepted; a host that answers "not found" or
-    /// refuses the credentials is not.
+    /// network, DNS) is not proof that the repository is missing, so it is accepted, and so is a host that asks for
+    /// credentials when no code host plugin is configured for it (a private repository looks the same); a host that
+    /// answers "not found", or refuses the configured credentials, is not.
     /// </summary>
     internal static async Task<string?> RepositoryProblemAsync(string url, Workspaces.GitCli git, IEnumerable<Abstractions.Plugins.IVersionControlPlugin> codeHosts,
         CancellationToken cancellationToken)
@@ -419,8 +420,14 @@ public static partial class ProjectsApi
 
         var error = result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var reason = Workspaces.GitCli.Redact(string.Join(" ", error.Where(l => l.StartsWith("fatal:", StringComparison.Ordinal) || l.StartsWith("ERROR:", StringComparison.Ordinal)).DefaultIfEmpty(error.FirstOrDefault() ?? $"exit {result.ExitCode}")));
-        return local is null && UnreachableHost().IsMatch(reason) ? null : $"git cannot read this repository: {reason}";
+        // Without credentials for this host a private repository asks for them like a missing one: accept it (the
+        // code host may be configured after the project).
+        var unknowable = local is null && (UnreachableHost().IsMatch(reason) || (config.Count == 0 && CredentialsNeeded().IsMatch(reason)));
+        return unknowable ? null : $"git cannot read this repository: {reason}";
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex("(?i)could not read username|terminal prompts disabled|authentication failed|permission denied \\(publickey")]
+    private static partial System.Text.RegularExpressions.Regex CredentialsNeeded();
 
     [System.Text.RegularExpressions.GeneratedRegex("(?i)could not resolve|failed to connect|connection (refused|timed out)|network is unreachable|no route to host|timed out")]
     private static partial System.Text.RegularExpressions.Regex UnreachableHost();
