@@ -166,13 +166,14 @@ public sealed class SandboxConfinementTests : IDisposable
 
         var sandbox = await BubblewrapOrSkipAsync(new Sandbox(repository.Settings, TimeProvider.System, NullLogger<Sandbox>.Instance));
         var result = await sandbox.RunAsync(new SandboxCommand(
-            $"echo new > new.txt; git status --porcelain=v1 --branch && echo GIT-OK; git log --format=%s -1; {TryToRead([other, Path.Combine(other, "other-work.txt")])}",
+            $"echo new > new.txt; git status --porcelain=v1 --branch && echo GIT-OK; git log --format=%s -1; git add new.txt 2>/dev/null || echo ADD-REFUSED; {TryToRead([other, Path.Combine(other, "other-work.txt")])}",
             mine, mine, TimeSpan.FromSeconds(60)), ct);
 
         Assert.Contains("GIT-OK", result.Stdout, StringComparison.Ordinal);
         Assert.Contains("## devorch/mine", result.Stdout, StringComparison.Ordinal);
         Assert.Contains("?? new.txt", result.Stdout, StringComparison.Ordinal);
         Assert.Contains("initial", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("ADD-REFUSED", result.Stdout, StringComparison.Ordinal);
         Assert.DoesNotContain(_secret, result.Stdout, StringComparison.Ordinal);
         Assert.DoesNotContain("LISTED", result.Stdout, StringComparison.Ordinal);
 

@@ -176,6 +176,7 @@ public sealed partial class Sandbox(DevOrchestratorSettings settings, TimeProvid
         var mounts = new List<Mount>();
         mounts.AddRange(layout.SystemSymlinks.Select(link => new Mount(link, MountKind.Symlink, new DirectoryInfo(link).LinkTarget)));
         mounts.AddRange(layout.ReadOnlyDirectories.Select(directory => new Mount(directory, MountKind.ReadOnly)));
+        mounts.Add(new Mount("/var/tmp", MountKind.HideDirectory));
         mounts.Add(new Mount(workspace, MountKind.Writable));
         mounts.Add(new Mount(home, MountKind.Writable));
         foreach (var directory in command.WritableDirectories)
