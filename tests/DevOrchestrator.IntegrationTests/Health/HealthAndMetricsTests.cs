@@ -31,7 +31,15 @@ public sealed class HealthAndMetricsTests
     public async Task Health_reports_the_sandbox_fallback_as_degraded_with_the_reason()
     {
         var ct = TestContext.Current.CancellationToken;
-        await using var service = await ServiceUnderTest.StartAsync(Db.Sqlite, settings: new Dictionary<string, string?> { ["SANDBOX_MODE"] = "process" }, cancellationToken: ct);
+        var log = Path.Combine(Path.GetTempPath(), "devorch-sandbox-health-" + Guid.NewGuid().ToString("N") + ".log");
+        await using var service = await ServiceUnderTest.StartAsync(Db.Sqlite, settings: new Dictionary<string, string?> { ["SANDBOX_MODE"] = "process", ["LOG_FILE"] = log }, cancellationToken: ct);
+
+        // The worker warned at start, before anything asked.
+        var text = await HttpJson.EventuallyAsync(
+            async () => File.Exists(log) ? await File.ReadAllTextAsync(log, ct) : "",
+            t => t.Contains("Sandbox fallback in use", StringComparison.Ordinal), TimeSpan.FromSeconds(30));
+        Assert.Contains("SANDBOX_MODE=process", text[text.IndexOf("Sandbox fallback in use", StringComparison.Ordinal)..], StringComparison.Ordinal);
+        File.Delete(log);
 
         var health = await service.Client.GetAsync("/health", ct);
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);

@@ -211,6 +211,30 @@ public sealed class SandboxConfinementTests : IDisposable
     }
 
     [Fact]
+    public async Task AToolchainInsideTheServicesHomeIsBoundAloneAndOnThePath()
+    {
+        // As dotnet installed by dotnet-install.sh into ~/.dotnet: DOTNET_ROOT and PATH name it.
+        var toolchain = Path.Combine(ServiceHome, ".dotnet");
+        Directory.CreateDirectory(toolchain);
+        var program = Path.Combine(toolchain, "devorch-test-tool");
+        await File.WriteAllTextAsync(program, "#!/bin/sh\necho TOOL-RAN\n", TestContext.Current.CancellationToken);
+        File.SetUnixFileMode(program, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+        var environment = ServiceEnvironment();
+        environment["DOTNET_ROOT"] = toolchain;
+        environment["PATH"] = toolchain + ":" + environment["PATH"];
+        var sandbox = await BubblewrapOrSkipAsync(new Sandbox(
+            new DevOrchestratorSettings { DataDir = DataDir, WorkspacesDir = WorkspacesDir, SandboxOutputLimitBytes = 65536 }, TimeProvider.System, NullLogger<Sandbox>.Instance)
+        { ServiceEnvironment = environment });
+
+        var result = await sandbox.RunAsync(new SandboxCommand($"devorch-test-tool; ls -A '{ServiceHome}'; " + TryToRead(SecretFiles), OwnWorktree, OwnWorktree, TimeSpan.FromSeconds(30)),
+            TestContext.Current.CancellationToken);
+
+        Assert.Contains("TOOL-RAN", result.Stdout, StringComparison.Ordinal);
+        Assert.Equal(["TOOL-RAN", ".dotnet"], result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.DoesNotContain(_secret, result.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task TheDotnetToolchainWorksInside()
     {
         if (ChildProcess.FindProgram("dotnet") is null)
