@@ -183,13 +183,27 @@ public sealed class SandboxConfinementTests : IDisposable
         Assert.Equal([Path.GetFileName(ownGitDirectory)], worktrees.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.Equal(2, Directory.EnumerateDirectories(Path.GetDirectoryName(ownGitDirectory)!).Count());
 
-        // A command rewrites its worktree's .git file to point at the other task's git metadata: the next command gets
-        // none of the mirror (the mirror's record of that metadata does not point back at this worktree).
+        // A command rewrites its worktree's .git file to point at the other task's git metadata, or at a git directory
+        // of its own making (whose config could make the service's git, outside, run its programs), or puts a FIFO
+        // there: what is bound comes from the mirror's records, and the .git file is put back after each command.
+        var dotGit = await File.ReadAllTextAsync(Path.Combine(mine, ".git"), ct);
         var otherGitDirectory = File.ReadAllText(Path.Combine(other, ".git")).Trim()["gitdir: ".Length..];
         await sandbox.RunAsync(new SandboxCommand($"printf 'gitdir: {otherGitDirectory}\\n' > .git", mine, mine, TimeSpan.FromSeconds(30)), ct);
-        var forged = await sandbox.RunAsync(new SandboxCommand($"ls -A {mirror} && echo LISTED-MIRROR; cat {otherGitDirectory}/HEAD", mine, mine, TimeSpan.FromSeconds(30)), ct);
-        Assert.DoesNotContain("LISTED-MIRROR", forged.Stdout, StringComparison.Ordinal);
+        Assert.Equal(dotGit, await File.ReadAllTextAsync(Path.Combine(mine, ".git"), ct));
+        var forged = await sandbox.RunAsync(new SandboxCommand($"printf 'gitdir: {otherGitDirectory}\\n' > .git; cat {otherGitDirectory}/HEAD; ls -A {mirror}/*/worktrees", mine, mine, TimeSpan.FromSeconds(30)), ct);
         Assert.DoesNotContain("devorch/other", forged.Stdout, StringComparison.Ordinal);
+        Assert.Equal([Path.GetFileName(ownGitDirectory)], forged.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal(dotGit, await File.ReadAllTextAsync(Path.Combine(mine, ".git"), ct));
+
+        await sandbox.RunAsync(new SandboxCommand("rm .git && mkfifo .git", mine, mine, TimeSpan.FromSeconds(30)), ct);
+        Assert.Equal(dotGit, await File.ReadAllTextAsync(Path.Combine(mine, ".git"), ct));
+        await sandbox.RunAsync(new SandboxCommand("rm .git && mkdir -p .git/x && ln -s /etc .git/y", mine, mine, TimeSpan.FromSeconds(30)), ct);
+        Assert.Equal(dotGit, await File.ReadAllTextAsync(Path.Combine(mine, ".git"), ct));
+        await sandbox.RunAsync(new SandboxCommand("rm -r .git && ln -s /etc/hostname .git", mine, mine, TimeSpan.FromSeconds(30)), ct);
+        Assert.Equal(dotGit, await File.ReadAllTextAsync(Path.Combine(mine, ".git"), ct));
+        var committed = await plugin.InvokeAsync("commit", Context(repository, 2, "mine"), ct);
+        Assert.Equal(true, committed["committed"]);
+        Assert.Equal("devorch/mine", await WorkspaceTestRepository.GitAsync(mine, ct, "rev-parse", "--abbrev-ref", "HEAD"));
     }
 
     [Fact]

@@ -120,7 +120,20 @@ public sealed partial class Sandbox(DevOrchestratorSettings settings, TimeProvid
                     Timeout = command.Timeout,
                     OutputLimitBytes = settings.SandboxOutputLimitBytes,
                 };
-            var result = await ChildProcess.RunAsync(start, timeProvider, cancellationToken);
+            var gitMetadata = WorktreeGitMetadata(workspace);
+            ChildProcessResult result;
+            try
+            {
+                result = await ChildProcess.RunAsync(start, timeProvider, cancellationToken);
+            }
+            finally
+            {
+                if (gitMetadata is { } git)
+                {
+                    RestoreGitLink(workspace, git.GitDirectory);
+                }
+            }
+
             return new SandboxResult(result.ExitCode, result.Stdout, result.Stderr, result.TimedOut, result.OutputTruncated, result.Duration, mode);
         }
         finally
@@ -240,37 +253,68 @@ public sealed partial class Sandbox(DevOrchestratorSettings settings, TimeProvid
 
     /// <summary>
     /// The mirror and the worktree's own git directory when <paramref name="workspace"/> is a worktree of one of our
-    /// mirrors (<c>WORKSPACES_DIR/mirrors/X.git/worktrees/NAME</c>). The worktree's <c>.git</c> file is writable by
-    /// the commands, so it is believed only when the mirror's record of the worktree (its <c>gitdir</c> file, out of
-    /// their reach) points back at this worktree: a rewritten <c>.git</c> file cannot expose another directory.
+    /// mirrors: the <c>WORKSPACES_DIR/mirrors/X.git/worktrees/NAME</c> whose <c>gitdir</c> file names this worktree's
+    /// <c>.git</c>. Found from the mirrors' records, which commands cannot write, never from the worktree's own
+    /// <c>.git</c> file, which they can (a rewritten one, or a FIFO in its place, must not choose what is bound).
     /// </summary>
     private (string Mirror, string GitDirectory)? WorktreeGitMetadata(string workspace)
     {
         var dotGit = Path.Combine(workspace, ".git");
-        try
-        {
-            if (!File.Exists(dotGit) || File.ReadLines(dotGit).FirstOrDefault() is not { } line || !line.StartsWith("gitdir:", StringComparison.Ordinal))
-            {
-                return null;
-            }
-
-            var gitDirectory = Path.GetFullPath(line["gitdir:".Length..].Trim(), workspace);
-            var worktrees = Path.GetDirectoryName(gitDirectory);
-            var mirror = worktrees is null ? null : Path.GetDirectoryName(worktrees);
-            var backLink = Path.Combine(gitDirectory, "gitdir");
-            if (Path.GetFileName(worktrees) != "worktrees" || mirror is null ||
-                Path.GetDirectoryName(mirror) != Path.Combine(Path.GetFullPath(settings.WorkspacesDir), "mirrors") ||
-                !File.Exists(backLink) || Path.GetFullPath(File.ReadAllText(backLink).Trim(), gitDirectory) != dotGit)
-            {
-                return null;
-            }
-
-            return (mirror, gitDirectory);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException)
+        var mirrors = Path.Combine(Path.GetFullPath(settings.WorkspacesDir), "mirrors");
+        if (!Directory.Exists(mirrors))
         {
             return null;
         }
+
+        foreach (var mirror in Directory.EnumerateDirectories(mirrors))
+        {
+            var worktrees = Path.Combine(mirror, "worktrees");
+            try
+            {
+                foreach (var gitDirectory in Directory.Exists(worktrees) ? Directory.EnumerateDirectories(worktrees) : [])
+                {
+                    var backLink = Path.Combine(gitDirectory, "gitdir");
+                    if (File.Exists(backLink) && Path.GetFullPath(File.ReadAllText(backLink).Trim(), gitDirectory) == dotGit)
+                    {
+                        return (mirror, gitDirectory);
+                    }
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // A worktree moved or removed meanwhile (another task's prepare or release): not this one.
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Puts back the worktree's <c>.git</c> file as its mirror records it. A command can rewrite it (or put a link, a
+    /// directory or a FIFO there); the service's own git — the commit step, the pool's release, outside any sandbox —
+    /// follows it, and a <c>.git</c> pointing at a directory the command wrote could make that git run the command's
+    /// programs (<c>core.fsmonitor</c> and the like) as the service.
+    /// </summary>
+    private static void RestoreGitLink(string workspace, string gitDirectory)
+    {
+        var dotGit = Path.Combine(workspace, ".git");
+        var expected = $"gitdir: {gitDirectory}\n";
+        var info = new FileInfo(dotGit);
+        if (info.Exists && info.LinkTarget is null && info.Length == expected.Length && File.ReadAllText(dotGit) == expected)
+        {
+            return;
+        }
+
+        if (Directory.Exists(dotGit) && new DirectoryInfo(dotGit).LinkTarget is null)
+        {
+            Directory.Delete(dotGit, recursive: true);
+        }
+        else if (info.Exists || info.LinkTarget is not null)
+        {
+            File.Delete(dotGit);
+        }
+
+        File.WriteAllText(dotGit, expected);
     }
 
     private static string? ResolvConfTarget()
