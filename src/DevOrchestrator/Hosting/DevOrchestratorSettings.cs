@@ -52,6 +52,9 @@ public sealed class DevOrchestratorSettings
     /// <summary>Time limit of each command of the per-worktree setup phase.</summary>
     [ConfigurationKeyName("SETUP_TIMEOUT_SECONDS")] public int SetupTimeoutSeconds { get; set; } = 1800;
 
+    /// <summary>More directories (absolute, separated by commas or colons) bound read-only into the bubblewrap sandbox: toolchains outside the system directories.</summary>
+    [ConfigurationKeyName("SANDBOX_READONLY_PATHS")] public string? SandboxReadOnlyPaths { get; set; }
+
     [ConfigurationKeyName("COST_TRACKING_ENABLED")] public bool CostTrackingEnabled { get; set; } = true;
     [ConfigurationKeyName("MONTHLY_BUDGET_LIMIT")] public decimal? MonthlyBudgetLimit { get; set; }
     [ConfigurationKeyName("MONTHLY_BUDGET")] public decimal? MonthlyBudget { get; set; }
@@ -256,6 +259,12 @@ internal sealed class DevOrchestratorSettingsValidator : IValidateOptions<DevOrc
         if (options.SandboxMode is not ("auto" or "bubblewrap" or "process"))
         {
             errors.Add("SANDBOX_MODE must be auto, bubblewrap or process.");
+        }
+
+        if ((options.SandboxReadOnlyPaths ?? string.Empty).Split([',', ':'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .FirstOrDefault(p => !p.StartsWith('/')) is { } relativePath)
+        {
+            errors.Add($"SANDBOX_READONLY_PATHS must list absolute directories separated by commas or colons (got '{relativePath}').");
         }
 
         if (options.MonthlyBudgetUsd < 0)

@@ -2,6 +2,7 @@ using System.Net;
 using DevOrchestrator.Features.Auth;
 using DevOrchestrator.Hosting;
 using DevOrchestrator.IntegrationTests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace DevOrchestrator.IntegrationTests.Health;
 
@@ -24,6 +25,48 @@ public sealed class HealthAndMetricsTests
         Assert.Equal(db == Db.Postgres ? "postgresql" : "sqlite", (string?)body["services"]!["database"]!["details"]!["provider"]);
         Assert.Equal(HttpStatusCode.OK, (await service.Client.GetAsync("/health/live", ct)).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await service.Client.GetAsync("/health/ready", ct)).StatusCode);
+    }
+
+    [Fact]
+    public async Task Health_reports_the_sandbox_fallback_as_degraded_with_the_reason()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var log = Path.Combine(Path.GetTempPath(), "devorch-sandbox-health-" + Guid.NewGuid().ToString("N") + ".log");
+        await using var service = await ServiceUnderTest.StartAsync(Db.Sqlite, settings: new Dictionary<string, string?> { ["SANDBOX_MODE"] = "process", ["LOG_FILE"] = log }, cancellationToken: ct);
+
+        // The worker warned at start, before anything asked.
+        var text = await HttpJson.EventuallyAsync(
+            async () => File.Exists(log) ? await File.ReadAllTextAsync(log, ct) : "",
+            t => t.Contains("Sandbox fallback in use", StringComparison.Ordinal), TimeSpan.FromSeconds(30));
+        Assert.Contains("SANDBOX_MODE=process", text[text.IndexOf("Sandbox fallback in use", StringComparison.Ordinal)..], StringComparison.Ordinal);
+        File.Delete(log);
+
+        var health = await service.Client.GetAsync("/health", ct);
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        var body = await health.ReadJsonAsync();
+        Assert.Equal("degraded", (string?)body["status"]);
+        var sandbox = body["services"]!["sandbox"]!;
+        Assert.Equal("degraded", (string?)sandbox["status"]);
+        Assert.Equal("process", (string?)sandbox["details"]!["mode"]);
+        Assert.Contains("SANDBOX_MODE=process", (string?)sandbox["message"], StringComparison.Ordinal);
+        Assert.Contains("DATA_DIR", (string?)sandbox["message"], StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, (await service.Client.GetAsync("/health/ready", ct)).StatusCode);
+    }
+
+    [Fact]
+    public async Task Health_reports_the_bubblewrap_sandbox_as_healthy()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var service = await ServiceUnderTest.StartAsync(Db.Sqlite, cancellationToken: ct);
+        var sandbox = service.Services.GetRequiredService<DevOrchestrator.Features.Workspaces.Sandbox>();
+        if (await sandbox.GetModeAsync(ct) != DevOrchestrator.Features.Workspaces.Sandbox.BubblewrapMode)
+        {
+            Assert.Skip("bubblewrap is not usable on this machine");
+        }
+
+        var body = await (await service.Client.GetAsync("/health", ct)).ReadJsonAsync();
+        Assert.Equal("healthy", (string?)body["services"]!["sandbox"]!["status"]);
+        Assert.Equal("bubblewrap", (string?)body["services"]!["sandbox"]!["details"]!["mode"]);
     }
 
     [Fact]

@@ -83,4 +83,12 @@ public sealed class SettingsTests
     [InlineData("5y")]
     [InlineData("99999d")]
     public void Bad_token_lifetimes_are_refused(string text) => Assert.False(DevOrchestratorCli.TryParseLifetime(text, out _));
+
+    [Fact]
+    public void Sandbox_read_only_paths_must_be_absolute()
+    {
+        var ex = Assert.Throws<SettingsException>(() => Read(("SANDBOX_READONLY_PATHS", "/opt/node,tools/go")));
+        Assert.Equal("SANDBOX_READONLY_PATHS must list absolute directories separated by commas or colons (got 'tools/go').", Assert.Single(ex.Errors));
+        Assert.Equal("/opt/node:/opt/go", Read(("SANDBOX_READONLY_PATHS", "/opt/node:/opt/go")).SandboxReadOnlyPaths);
+    }
 }

@@ -1,5 +1,6 @@
 using DevOrchestrator.Abstractions;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace DevOrchestrator.Features.Workspaces;
 
@@ -18,6 +19,11 @@ public static class WorkspaceServiceCollectionExtensions
         services.TryAddSingleton<WorkspacePlugin>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IWorkflowActions, WorkspacePlugin>(sp => sp.GetRequiredService<WorkspacePlugin>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, SandboxProbe>());
+        if (!services.Any(d => d.ServiceType == typeof(SandboxHealthCheck)))
+        {
+            services.TryAddSingleton<SandboxHealthCheck>();
+            services.AddHealthChecks().AddCheck<SandboxHealthCheck>("sandbox", HealthStatus.Degraded);
+        }
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, WorkspaceReclaimer>());
         return services;
     }
