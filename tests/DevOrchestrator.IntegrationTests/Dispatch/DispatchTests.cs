@@ -143,6 +143,11 @@ public sealed class DispatchTests
                 async () => (await (await client.GetAsync($"/api/v1/tasks/{id}", ct)).ReadJsonAsync())["data"]!["workflow_execution"]!["steps"]!.AsArray()
                     .Any(s => (string?)s!["name"] == "run" && (string?)s["status"] == "running"),
                 running => running);
+            // "running" is stored before the shell starts: wait for the marker itself, or a loaded machine stops the host
+            // before `touch` ran and the resumed run sleeps too.
+            await HttpJson.EventuallyAsync(
+                () => Task.FromResult(Directory.EnumerateFiles(first.State.WorkspacesDir, ".resumed", SearchOption.AllDirectories).Any()),
+                marked => marked);
         }
 
         // The host stopped gracefully: the task is queued again, unowned, and its interrupted step is marked cancelled.
