@@ -105,5 +105,24 @@ public sealed class WebhookInputTests
         }
 
         Assert.Equal(1, await h.TaskCountAsync());
+
+        // A slash command's form: NUL in the text and in the trigger id (its delivery id) is stored replaced too.
+        var form = $"team_id={h.Slack.TeamId}&channel_id={IntegrationsHarness.Channel}&channel_name=app-dev&user_id=U0FAKEUSR1&user_name=ada"
+            + "&command=%2Fdevorch&text=fix%00it&trigger_id=t%00nul&api_app_id=A0FAKE";
+        var ts = DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        using var slack = new HttpRequestMessage(HttpMethod.Post, "/webhooks/slack/commands") { Content = new StringContent(form, Encoding.UTF8, "application/x-www-form-urlencoded") };
+        slack.Headers.Add("X-Slack-Request-Timestamp", ts);
+        slack.Headers.Add("X-Slack-Signature", "v0=" + Convert.ToHexStringLower(System.Security.Cryptography.HMACSHA256.HashData(
+            Encoding.UTF8.GetBytes(IntegrationsHarness.SlackSigningSecret), Encoding.UTF8.GetBytes($"v0:{ts}:{form}"))));
+        using var anonymous = new HttpClient { BaseAddress = h.Service.Address };
+        using (var command = await anonymous.SendAsync(slack, ct))
+        {
+            var text = await command.Content.ReadAsStringAsync(ct);
+            Assert.True(command.StatusCode == HttpStatusCode.OK, $"{(int)command.StatusCode} {text}");
+            Assert.Contains("queued", text, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(2, await h.TaskCountAsync());
+        Assert.True(await h.Service.WithDbAsync(d => d.WebhookDeliveries.AnyAsync(w => w.DeliveryId.Contains("t\uFFFDnul"), ct)));
     }
 }

@@ -33,6 +33,8 @@ public sealed class TaskIntake(AppDbContext db, TaskLifecycle lifecycle, ConfigE
     public async Task<IntakeResult> AcceptAsync(IntakeItem item, string? deliveryId, string? eventName, string? replyTo, CancellationToken cancellationToken)
     {
         item = Storable(item);
+        deliveryId = NoNul(deliveryId); // a Slack command's delivery id is its trigger_id, from the form
+        eventName = NoNul(eventName);
         var source = item.Source;
         if (deliveryId is { Length: > 0 } && await db.WebhookDeliveries.AsNoTracking().FirstOrDefaultAsync(d => d.Source == source && d.DeliveryId == deliveryId, cancellationToken) is { } seen)
         {
