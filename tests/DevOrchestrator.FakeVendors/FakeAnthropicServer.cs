@@ -133,6 +133,11 @@ public sealed class FakeAnthropicServer : FakeModelServer
             return await WriteErrorAsync(response, error, cancellationToken);
         }
 
+        if (reply is FakeRawReply raw)
+        {
+            return await WriteRawAsync(response, raw, cancellationToken);
+        }
+
         var usage = UseCache(prompt) with { OutputTokens = OutputTokens(reply) };
         usage = reply.Usage ?? usage;
         var content = Content(reply);

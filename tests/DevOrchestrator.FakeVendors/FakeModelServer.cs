@@ -247,6 +247,23 @@ public abstract class FakeModelServer : IAsyncDisposable
     }
 
     /// <summary>Wait a reply's delay (ended early by the client going away).</summary>
+    /// <summary>Writes a <see cref="FakeRawReply"/>: its bytes as they are, or cut off (a longer Content-Length, then the connection aborted).</summary>
+    private protected static async Task<int> WriteRawAsync(HttpResponse response, FakeRawReply raw, CancellationToken cancellationToken)
+    {
+        var bytes = Encoding.UTF8.GetBytes(raw.Body);
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = raw.ContentType;
+        response.ContentLength = raw.CutAfterBody ? bytes.Length * 2 + 16 : bytes.Length;
+        await response.Body.WriteAsync(bytes, cancellationToken);
+        if (raw.CutAfterBody)
+        {
+            await response.Body.FlushAsync(cancellationToken);
+            response.HttpContext.Abort();
+        }
+
+        return StatusCodes.Status200OK;
+    }
+
     private protected async Task DelayAsync(FakeReply reply, CancellationToken cancellationToken)
     {
         if (reply.Delay > TimeSpan.Zero)

@@ -120,6 +120,11 @@ public sealed class FakeOpenAIServer : FakeModelServer
             return await WriteErrorAsync(response, error, cancellationToken);
         }
 
+        if (reply is FakeRawReply raw)
+        {
+            return await WriteRawAsync(response, raw, cancellationToken);
+        }
+
         var computed = UseCache(Prompt(body, request.Model!)) with { OutputTokens = OutputTokens(reply) };
         var usage = reply.Usage ?? computed;
         var id = NewId("chatcmpl-");

@@ -64,6 +64,12 @@ public sealed record FakeToolCallsReply(IReadOnlyList<FakeToolCall> Calls) : Fak
 /// </summary>
 public sealed record FakeErrorReply(int StatusCode, string ErrorType, string Message, string? RetryAfter = null, string? Code = null) : FakeReply;
 
+/// <summary>
+/// A 200 answer whose body is not the vendor's format — what a broken provider or proxy sends: malformed JSON, an empty
+/// body, or (<paramref name="CutAfterBody"/>) a body cut off mid-way, the connection closed before its announced length.
+/// </summary>
+public sealed record FakeRawReply(string Body, string ContentType = "application/json", bool CutAfterBody = false) : FakeReply;
+
 /// <summary>A tool call: the tool's name, its arguments as a JSON object, and an id (generated when null).</summary>
 public sealed record FakeToolCall(string Name, string InputJson = "{}", string? Id = null);
 

@@ -70,8 +70,11 @@ public static class TransientDatabaseErrors
             })
             .Build();
 
-    /// <summary>The DbUpdateException of a unique key, as opposed to a transient failure of the same save.</summary>
+    /// <summary>
+    /// The DbUpdateException of a unique key, as opposed to a transient failure of the same save or another constraint
+    /// (SQLite reports every constraint as code 19; its extended codes 2067 and 1555 are the unique and primary keys).
+    /// </summary>
     public static bool IsUniqueViolation(DbUpdateException exception) =>
         exception.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation } or
-            Microsoft.Data.Sqlite.SqliteException { SqliteErrorCode: 19 };
+            Microsoft.Data.Sqlite.SqliteException { SqliteErrorCode: 19, SqliteExtendedErrorCode: 2067 or 1555 };
 }

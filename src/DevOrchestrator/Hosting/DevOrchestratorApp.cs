@@ -108,6 +108,7 @@ public static class DevOrchestratorApp
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseUserLogScope();
+        app.UseRequestInputCheck();
 
         app.MapHealth();
         app.MapMetricsEndpoints();

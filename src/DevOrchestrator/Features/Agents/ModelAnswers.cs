@@ -26,16 +26,43 @@ internal static class ModelAnswers
                 var node = JsonNode.Parse(candidate, s_nodeOptions, s_documentOptions);
                 if (node is JsonObject or JsonArray)
                 {
+                    ReadAll(node);
                     return node;
                 }
             }
-            catch (JsonException)
+            catch (Exception ex) when (ex is JsonException or ArgumentException or InvalidOperationException)
             {
-                // Not this span; try the next.
+                // Not this span (or one a reader would throw on later: a duplicate property name, which JsonObject
+                // finds only when first enumerated; a lone surrogate escape, found when the string is read); try the next.
             }
         }
 
         return null;
+    }
+
+    /// <summary>Touches every object and string of <paramref name="node"/>, so that what would throw on use throws here.</summary>
+    private static void ReadAll(JsonNode? node)
+    {
+        switch (node)
+        {
+            case JsonObject o:
+                foreach (var (_, value) in o)
+                {
+                    ReadAll(value);
+                }
+
+                break;
+            case JsonArray a:
+                foreach (var value in a)
+                {
+                    ReadAll(value);
+                }
+
+                break;
+            case JsonValue v when v.GetValueKind() == JsonValueKind.String:
+                _ = v.GetValue<string>();
+                break;
+        }
     }
 
     private static IEnumerable<string> Candidates(string text, string? anchor)

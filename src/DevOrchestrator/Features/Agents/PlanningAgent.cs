@@ -236,9 +236,10 @@ public sealed class PlanningAgent(ModelClients models)
 
     private static string Normalize(string name) => name.Replace("_", string.Empty, StringComparison.Ordinal).Replace("-", string.Empty, StringComparison.Ordinal).ToLowerInvariant();
 
+    /// <summary>The text of a value; NUL (U+0000), which PostgreSQL's <c>text</c> cannot hold, becomes U+FFFD.</summary>
     private static string? Text(JsonNode? node) => node switch
     {
-        JsonValue v when v.TryGetValue(out string? s) => s,
+        JsonValue v when v.TryGetValue(out string? s) => s?.Replace('\0', '\uFFFD'),
         JsonValue v => v.ToJsonString(),
         _ => null,
     };

@@ -159,10 +159,14 @@ public sealed class ModelResilience(DevOrchestratorSettings settings, TimeProvid
             || exception.InnerException is HttpRequestException or TimeoutException or IOException;
     }
 
-    /// <summary>Whether an exception came from a model call (SDK, transport or this pipeline), as opposed to our own code.</summary>
+    /// <summary>
+    /// Whether an exception came from a model call (SDK, transport or this pipeline), as opposed to our own code. A
+    /// <see cref="System.Text.Json.JsonException"/> is the SDK failing to read the provider's response (an empty body, an
+    /// HTML error page from a proxy, a body cut short): nothing of ours parses JSON on that path.
+    /// </summary>
     public static bool IsModelFailure(Exception exception) =>
         exception is Anthropic.Exceptions.AnthropicException or System.ClientModel.ClientResultException or HttpRequestException
-            or BrokenCircuitException or Polly.RateLimiting.RateLimiterRejectedException or TimeoutException;
+            or BrokenCircuitException or Polly.RateLimiting.RateLimiterRejectedException or TimeoutException or System.Text.Json.JsonException;
 
     /// <summary>A message a user can act on, without a stack trace.</summary>
     public static string Describe(Exception exception)
@@ -180,6 +184,7 @@ public sealed class ModelResilience(DevOrchestratorSettings settings, TimeProvid
             BrokenCircuitException => "the provider's circuit breaker is open after repeated failures; calls resume after 60 s",
             Polly.RateLimiting.RateLimiterRejectedException => "the client-side rate limit rejected the call (MODEL_REQUESTS_PER_SECOND, MODEL_MAX_CONCURRENT_REQUESTS)",
             _ when innermost is TimeoutException => "the call timed out (MODEL_TIMEOUT_SECONDS)",
+            System.Text.Json.JsonException => $"the provider's response is not the JSON it documents: {innermost.Message}",
             _ => $"the provider could not be reached: {innermost.Message}",
         };
     }

@@ -32,6 +32,9 @@ public sealed class TaskIntake(AppDbContext db, TaskLifecycle lifecycle, ConfigE
 {
     public async Task<IntakeResult> AcceptAsync(IntakeItem item, string? deliveryId, string? eventName, string? replyTo, CancellationToken cancellationToken)
     {
+        item = Storable(item);
+        deliveryId = NoNul(deliveryId); // a Slack command's delivery id is its trigger_id, from the form
+        eventName = NoNul(eventName);
         var source = item.Source;
         if (deliveryId is { Length: > 0 } && await db.WebhookDeliveries.AsNoTracking().FirstOrDefaultAsync(d => d.Source == source && d.DeliveryId == deliveryId, cancellationToken) is { } seen)
         {
@@ -93,11 +96,20 @@ public sealed class TaskIntake(AppDbContext db, TaskLifecycle lifecycle, ConfigE
         catch (DbUpdateException ex) when (TransientDatabaseErrors.IsUniqueViolation(ex))
         {
             // The same item arrived twice at once (a retried delivery, the poll and the webhook): the other one won.
+            // Only a stored winner makes it a duplicate; any other failure goes back to the sender as 5xx, so it retries.
             db.ChangeTracker.Clear();
             var winner = await db.Tasks.AsNoTracking().FirstOrDefaultAsync(t => t.Source == item.Source && t.ExternalId == item.ExternalId, CancellationToken.None);
-            return winner is not null
-                ? new IntakeResult(IntakeOutcome.TaskExists, $"{item.Source} item {item.ExternalId} is already task #{winner.Id}", winner.Id, project.Id)
-                : new IntakeResult(IntakeOutcome.Duplicate, $"delivery {deliveryId} was already received");
+            if (winner is not null)
+            {
+                return new IntakeResult(IntakeOutcome.TaskExists, $"{item.Source} item {item.ExternalId} is already task #{winner.Id}", winner.Id, project.Id);
+            }
+
+            if (deliveryId is { Length: > 0 } && await db.WebhookDeliveries.AsNoTracking().AnyAsync(d => d.Source == item.Source && d.DeliveryId == deliveryId, CancellationToken.None))
+            {
+                return new IntakeResult(IntakeOutcome.Duplicate, $"delivery {deliveryId} was already received");
+            }
+
+            throw;
         }
 
         return new IntakeResult(IntakeOutcome.TaskCreated, $"task #{task.Id} queued for project {project.Name}", task.Id, project.Id);
@@ -204,11 +216,32 @@ public sealed class TaskIntake(AppDbContext db, TaskLifecycle lifecycle, ConfigE
         {
             await db.SaveChangesAsync(cancellationToken);
         }
-        catch (DbUpdateException)
+        catch (DbUpdateException ex) when (TransientDatabaseErrors.IsUniqueViolation(ex))
         {
             db.ChangeTracker.Clear(); // recorded by a concurrent duplicate
         }
     }
+
+    /// <summary>
+    /// The item with every NUL character (U+0000) replaced by U+FFFD: a vendor's payload is opaque text that must be
+    /// kept, but PostgreSQL's <c>text</c> cannot hold NUL (decision record 0009).
+    /// </summary>
+    internal static IntakeItem Storable(IntakeItem item) => item with
+    {
+        ExternalId = NoNul(item.ExternalId)!,
+        Title = NoNul(item.Title)!,
+        Description = NoNul(item.Description),
+        RepositoryUrl = NoNul(item.RepositoryUrl),
+        TrackerProjectKey = NoNul(item.TrackerProjectKey),
+        Channel = NoNul(item.Channel),
+        ChannelName = NoNul(item.ChannelName),
+        RequestedBy = NoNul(item.RequestedBy),
+        Url = NoNul(item.Url),
+        Feedback = NoNul(item.Feedback),
+        IgnoredReason = NoNul(item.IgnoredReason),
+    };
+
+    private static string? NoNul(string? text) => text?.Replace('\0', '\uFFFD');
 
     private static string Describe(IntakeItem item)
     {

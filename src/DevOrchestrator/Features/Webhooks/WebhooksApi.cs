@@ -55,6 +55,11 @@ public static partial class WebhooksApi
             return Api.Error(context, 400, ErrorCodes.ValidationError, "The X-GitHub-Event header is missing.", new Dictionary<string, string[]> { ["X-GitHub-Event"] = ["is required"] });
         }
 
+        if (Unreadable(context, body) is { } unreadable)
+        {
+            return unreadable;
+        }
+
         IntakeItem item;
         try
         {
@@ -84,6 +89,11 @@ public static partial class WebhooksApi
         if (!JiraWebhooks.VerifySignature(settings.WebhookSecret, body, context.Request.Headers["X-Hub-Signature"].FirstOrDefault()))
         {
             return BadSignature(context, loggers, "jira");
+        }
+
+        if (Unreadable(context, body) is { } unreadable)
+        {
+            return unreadable;
         }
 
         IntakeItem item;
@@ -172,6 +182,16 @@ public static partial class WebhooksApi
     private static JsonHttpResult<ApiErrorResponse> Malformed(HttpContext context, MalformedPayloadException ex) =>
         Api.Error(context, StatusCodes.Status400BadRequest, ErrorCodes.ValidationError, "The payload is not a valid event: " + ex.Message,
             new Dictionary<string, string[]> { ["body"] = [ex.Message] });
+
+    /// <summary>
+    /// 400 for a body that is not JSON text the parsers can read as strings: invalid UTF-8, a lone surrogate escape,
+    /// nesting deeper than 64 levels. NUL is kept (replaced when stored, see <see cref="TaskIntake"/>).
+    /// </summary>
+    private static JsonHttpResult<ApiErrorResponse>? Unreadable(HttpContext context, byte[] body) =>
+        RequestInputCheck.Inspect(body, new Validation()) is { } broken
+            ? Api.Error(context, StatusCodes.Status400BadRequest, ErrorCodes.ValidationError, $"The payload is not a valid event: {broken.Field} {broken.Problem}.",
+                new Dictionary<string, string[]> { [broken.Field] = [broken.Problem] })
+            : null;
 
     private static JsonHttpResult<ApiErrorResponse> TooLarge(HttpContext context) =>
         Api.Error(context, StatusCodes.Status413PayloadTooLarge, ErrorCodes.BadRequest, $"The payload is larger than {MaxBodyBytes / 1024} KiB.");
