@@ -46,7 +46,7 @@ for (const file of args) {
     }
     const obj = doc.toJS();
     if (obj == null) continue;
-    const where = `${file}: ${obj.kind ?? "?"}/${obj.metadata?.name ?? "?"}`;
+    const where = `${path.basename(file)}: ${obj.kind ?? "?"}/${obj.metadata?.name ?? "?"}`;
     const fail = message => { console.error(`${where}: ${message}`); failures++; };
     if (typeof obj.apiVersion !== "string" || typeof obj.kind !== "string") { fail("missing apiVersion or kind"); continue; }
     if (!obj.metadata?.name) { fail("missing metadata.name"); continue; }

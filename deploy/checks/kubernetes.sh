@@ -54,6 +54,17 @@ rendered+=("$out/helm-default.yaml" "$out/helm-prod.yaml")
 echo "== schemas (kubernetes-models), deprecated API versions"
 NODE_PATH="$cache/node_modules" node "$root/deploy/checks/k8s-validate.mjs" --ts "$cache/work/k8s.ts" "${rendered[@]}"
 echo "== unknown fields (kubernetes-types + tsc --strict)"
-(cd "$cache" && node_modules/.bin/tsc --noEmit --strict --skipLibCheck --target es2020 --module commonjs \
-  --moduleResolution node work/k8s.ts)
+if ! (cd "$cache" && node_modules/.bin/tsc --noEmit --strict --skipLibCheck --target es2020 --module commonjs \
+  --moduleResolution node work/k8s.ts > "$out/tsc.log"); then
+  # Name the object of each error: the "// file: Kind/name" comment above the error's line in k8s.ts.
+  while IFS= read -r line; do
+    n="$(sed -n 's/^work\/k8s\.ts(\([0-9]*\),.*/\1/p' <<<"$line")"
+    if [ -n "$n" ]; then
+      echo "$(head -n "$n" "$cache/work/k8s.ts" | grep '^// ' | tail -n 1 | cut -c4-): ${line#*: }"
+    else
+      echo "$line"
+    fi
+  done < "$out/tsc.log"
+  exit 1
+fi
 echo "all Kubernetes manifests valid"
