@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Checks the Kubernetes manifests offline (docs/deployment/kubernetes.md#checking-the-manifests):
 #   1. kubectl kustomize renders each overlay (deploy/kubernetes/overlays/{dev,staging,prod});
-#   2. helm lint --strict, and helm template with the default values and with ci/prod-values.yaml;
+#   2. helm lint --strict and helm template with the default values, ci/prod-values.yaml and ci/toggles-values.yaml;
 #   3. every rendered object is validated against the Kubernetes OpenAPI schemas (npm kubernetes-models), typed with
 #      npm kubernetes-types and compiled with tsc --strict (unknown fields), and refused when its apiVersion is
 #      deprecated or removed (k8s-validate.mjs).
@@ -43,13 +43,15 @@ for overlay in dev staging prod; do
   rendered+=("$out/kustomize-$overlay.yaml")
 done
 
-echo "== helm lint --strict (default values, ci/prod-values.yaml)"
+echo "== helm lint --strict, helm template (default values, ci/prod-values.yaml, ci/toggles-values.yaml)"
 "$helm" lint --strict "$chart"
-"$helm" lint --strict "$chart" -f "$chart/ci/prod-values.yaml"
-echo "== helm template (default values, ci/prod-values.yaml)"
 "$helm" template devorch "$chart" --namespace devorch > "$out/helm-default.yaml"
-"$helm" template devorch "$chart" --namespace devorch -f "$chart/ci/prod-values.yaml" > "$out/helm-prod.yaml"
-rendered+=("$out/helm-default.yaml" "$out/helm-prod.yaml")
+rendered+=("$out/helm-default.yaml")
+for values in prod toggles; do
+  "$helm" lint --strict "$chart" -f "$chart/ci/$values-values.yaml"
+  "$helm" template devorch "$chart" --namespace devorch -f "$chart/ci/$values-values.yaml" > "$out/helm-$values.yaml"
+  rendered+=("$out/helm-$values.yaml")
+done
 
 echo "== schemas (kubernetes-models), deprecated API versions"
 NODE_PATH="$cache/node_modules" node "$root/deploy/checks/k8s-validate.mjs" --ts "$cache/work/k8s.ts" "${rendered[@]}"
