@@ -24,6 +24,19 @@ const deprecated = new Set([
 // Custom resources whose schemas kubernetes-models does not ship: checked for shape only (apiVersion, kind, name, spec).
 const customResources = new Set(["monitoring.coreos.com/v1/ServiceMonitor"]);
 
+// --same-objects A B: the two renderings must hold the same kind/name pairs (kustomize prod vs Helm prod), apart from
+// what only one of them has by design (the Namespace: Helm leaves it to --create-namespace; the ServiceMonitor: Helm only).
+if (process.argv[2] === "--same-objects") {
+  const names = file => new Set(YAML.parseAllDocuments(readFileSync(file, "utf8")).map(d => d.toJS())
+    .filter(o => o && !["Namespace", "ServiceMonitor"].includes(o.kind)).map(o => `${o.kind}/${o.metadata.name}`));
+  const [a, b] = [names(process.argv[3]), names(process.argv[4])];
+  const onlyA = [...a].filter(x => !b.has(x)), onlyB = [...b].filter(x => !a.has(x));
+  for (const x of onlyA) console.error(`only in ${path.basename(process.argv[3])}: ${x}`);
+  for (const x of onlyB) console.error(`only in ${path.basename(process.argv[4])}: ${x}`);
+  console.log(`${a.size} object(s) compared, ${onlyA.length + onlyB.length} difference(s)`);
+  process.exit(onlyA.length + onlyB.length > 0 ? 1 : 0);
+}
+
 let failures = 0;
 let checked = 0;
 const skipped = new Map();

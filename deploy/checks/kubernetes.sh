@@ -4,7 +4,8 @@
 #   2. helm lint --strict and helm template with the default values, ci/prod-values.yaml and ci/toggles-values.yaml;
 #   3. every rendered object is validated against the Kubernetes OpenAPI schemas (npm kubernetes-models), typed with
 #      npm kubernetes-types and compiled with tsc --strict (unknown fields), and refused when its apiVersion is
-#      deprecated or removed (k8s-validate.mjs).
+#      deprecated or removed (k8s-validate.mjs);
+#   4. the prod overlay and the chart with ci/prod-values.yaml render the same kind/name pairs.
 # Installs what it needs into ${XDG_CACHE_HOME:-$HOME/.cache}/devorch-deploy-checks/k8s (npm; unzip from apt when
 # missing) and is safe to run again. Exit code 0 = all good.
 set -euo pipefail
@@ -55,6 +56,8 @@ done
 
 echo "== schemas (kubernetes-models), deprecated API versions"
 NODE_PATH="$cache/node_modules" node "$root/deploy/checks/k8s-validate.mjs" --ts "$cache/work/k8s.ts" "${rendered[@]}"
+echo "== kustomize prod and helm prod render the same objects"
+NODE_PATH="$cache/node_modules" node "$root/deploy/checks/k8s-validate.mjs" --same-objects "$out/kustomize-prod.yaml" "$out/helm-prod.yaml"
 echo "== unknown fields (kubernetes-types + tsc --strict)"
 if ! (cd "$cache" && node_modules/.bin/tsc --noEmit --strict --skipLibCheck --target es2020 --module commonjs \
   --moduleResolution node work/k8s.ts > "$out/tsc.log"); then
