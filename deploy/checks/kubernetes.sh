@@ -54,6 +54,7 @@ for values in prod toggles; do
   rendered+=("$out/helm-$values.yaml")
 done
 
+rendered+=("$root/deploy/kubernetes/base/secret.example.yaml")
 echo "== schemas (kubernetes-models), deprecated API versions"
 NODE_PATH="$cache/node_modules" node "$root/deploy/checks/k8s-validate.mjs" --ts "$cache/work/k8s.ts" "${rendered[@]}"
 echo "== kustomize prod and helm prod render the same objects"
