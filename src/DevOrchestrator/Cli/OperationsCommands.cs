@@ -181,14 +181,22 @@ internal static class OperationsCommands
         {
         }
 
-        if (report?["status"]?.GetValueKind() != JsonValueKind.String)
+        // /health and /api/v1/health answer the report itself; /health/live and /health/ready the envelope with data.status.
+        var statusNode = report?["status"] ?? report?["data"]?["status"];
+        if (statusNode?.GetValueKind() != JsonValueKind.String)
         {
-            var start = text.Length > 200 ? text[..200] + "…" : text;
-            await Console.Error.WriteLineAsync($"{url}: HTTP {status} without a health report: {start.ReplaceLineEndings(" ")}");
+            var reason = report?["error"]?["message"]?.ToString() ?? (text.Length > 200 ? text[..200] + "…" : text);
+            await Console.Error.WriteLineAsync($"{url}: HTTP {status}: {reason.ReplaceLineEndings(" ")}");
             return ExitCodes.Failure;
         }
 
-        var overall = report["status"]!.GetValue<string>();
+        var overall = statusNode.GetValue<string>();
+        if (report!["services"] is null)
+        {
+            Console.WriteLine($"{url}: {overall} (HTTP {status})");
+            return status is >= 200 and < 300 ? ExitCodes.Ok : ExitCodes.Failure;
+        }
+
         Console.WriteLine($"{url}: {overall} (HTTP {status}, version {report["version"]}, role {report["role"]})");
         if (report["services"] is JsonObject components)
         {

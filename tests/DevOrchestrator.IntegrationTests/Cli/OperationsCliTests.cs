@@ -193,12 +193,20 @@ public sealed class OperationsCliTests
         Assert.True(fromUrls.ExitCode == 0, fromUrls.Stderr);
         Assert.Contains($"http://127.0.0.1:{service.Address.Port}/health: healthy", fromUrls.Stdout, StringComparison.Ordinal);
 
-        // Migrations not applied: /health answers 503 unhealthy.
+        // A probe route given in full: /health/ready answers the envelope.
+        var ready = await DevorchAsync(new Dictionary<string, string>(), ct, "health", "--url", $"{service.Address}health/ready");
+        Assert.True(ready.ExitCode == 0, ready.Stderr);
+        Assert.Equal($"{service.Address}health/ready: ready (HTTP 200)", ready.Stdout);
+
+        // Migrations not applied: /health answers 503 unhealthy, /health/ready 503 with the reason.
         await using var unmigrated = await ServiceUnderTest.StartWithoutMigrationAsync(new Dictionary<string, string?>(), ServiceRole.All, ct);
         var unhealthy = await DevorchAsync(new Dictionary<string, string>(), ct, "health", "--url", unmigrated.Address.ToString());
         Assert.Equal(1, unhealthy.ExitCode);
         Assert.Contains("health: unhealthy (HTTP 503", unhealthy.Stdout, StringComparison.Ordinal);
         Assert.Contains("database: unhealthy: ", unhealthy.Stdout, StringComparison.Ordinal);
+        var notReady = await DevorchAsync(new Dictionary<string, string>(), ct, "health", "--url", $"{unmigrated.Address}health/ready");
+        Assert.Equal(1, notReady.ExitCode);
+        Assert.StartsWith($"{unmigrated.Address}health/ready: HTTP 503: Not ready: database: ", notReady.Stderr, StringComparison.Ordinal);
 
         var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
         listener.Start();
