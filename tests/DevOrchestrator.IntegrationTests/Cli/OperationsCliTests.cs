@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using DevOrchestrator.Features.Auth;
 using DevOrchestrator.Features.Plugins;
+using DevOrchestrator.Features.Projects;
 using DevOrchestrator.Hosting;
 using DevOrchestrator.IntegrationTests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
@@ -106,6 +107,77 @@ public sealed class OperationsCliTests
                 service.KeepStateOnDispose = false;
                 await service.DisposeAsync();
             }
+        }
+    }
+
+    [Theory]
+    [InlineData(Db.Sqlite)]
+    [InlineData(Db.Postgres)]
+    public async Task A_backup_taken_while_transactions_commit_holds_each_of_them_whole_or_not_at_all(Db db)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var root = Directory.CreateTempSubdirectory("devorch-ops-").FullName;
+        var url = db == Db.Postgres ? await TestDatabases.CreatePostgresDatabaseAsync(ct) : null;
+        var state = new ServiceUnderTest.SharedState(db, root, url, "unused");
+        try
+        {
+            var env = CliEnvironment(state);
+            var migrate = await DevorchAsync(env, ct, "db", "migrate");
+            Assert.True(migrate.ExitCode == 0, migrate.Stderr);
+
+            // A writer commits two projects per transaction, without pause, before, during and after the backup.
+            using var stop = new CancellationTokenSource();
+            var committed = 0;
+            var writer = Task.Run(async () =>
+            {
+                await using var writes = state.OpenDb();
+                for (var i = 0; !stop.IsCancellationRequested; i++)
+                {
+                    var now = DateTimeOffset.UtcNow;
+                    writes.Projects.AddRange(
+                        new Project { Name = $"pair {i} a", CreatedAt = now, UpdatedAt = now },
+                        new Project { Name = $"pair {i} b", CreatedAt = now, UpdatedAt = now });
+                    await writes.SaveChangesAsync(CancellationToken.None);
+                    writes.ChangeTracker.Clear();
+                    Interlocked.Increment(ref committed);
+                }
+            }, CancellationToken.None);
+            while (Volatile.Read(ref committed) < 20 && !writer.IsCompleted)
+            {
+                await Task.Delay(10, ct);
+            }
+
+            var file = Path.Combine(root, "during-writes.backup");
+            var beforeBackup = Volatile.Read(ref committed);
+            var backup = await DevorchAsync(env, ct, "db", "backup", "--output", file);
+            var duringBackup = Volatile.Read(ref committed);
+            await stop.CancelAsync();
+            await writer;
+            Assert.True(backup.ExitCode == 0, backup.Stderr);
+            Assert.True(duringBackup > beforeBackup, "the writer committed while the backup ran");
+            TestContext.Current.SendDiagnosticMessage($"{db}: {beforeBackup} pairs committed before the backup, {duringBackup} when it ended");
+
+            await WipeAsync(state);
+            var restore = await DevorchAsync(env, ct, "db", "restore", file);
+            Assert.True(restore.ExitCode == 0, restore.Stderr);
+
+            await using var check = state.OpenDb();
+            var names = await check.Projects.Select(p => p.Name).ToListAsync(ct);
+            Assert.True(names.Count >= 40, $"{names.Count} projects restored; 20 pairs were committed before the backup began");
+            Assert.True(names.Count <= 2 * duringBackup, $"{names.Count} projects restored; {duringBackup} pairs were committed when the backup ended");
+            var pairs = names.GroupBy(n => n[..^2]).ToList();
+            Assert.All(pairs, pair => Assert.Equal(2, pair.Count()));
+            TestContext.Current.SendDiagnosticMessage($"{db}: {pairs.Count} whole pairs restored");
+        }
+        finally
+        {
+            if (url is not null)
+            {
+                await TestDatabases.DropPostgresDatabaseAsync(url);
+            }
+
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(root, recursive: true);
         }
     }
 
