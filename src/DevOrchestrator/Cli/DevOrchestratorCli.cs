@@ -22,6 +22,7 @@ public static class DevOrchestratorCli
             RunCommand.Create(),
             ServerCommands.Costs(),
             ServerCommands.Plugins(),
+            OperationsCommands.Health(),
         };
         if (Console.IsOutputRedirected)
         {
@@ -117,7 +118,7 @@ public static class DevOrchestratorCli
             Console.WriteLine(applied.Count == 0 ? "The database is up to date." : $"Applied {applied.Count} migration(s): {string.Join(", ", applied)}");
             return 0;
         });
-        return new Command("db", "Database commands.") { migrate };
+        return new Command("db", "Database commands.") { migrate, OperationsCommands.Status(), OperationsCommands.Backup(), OperationsCommands.Restore() };
     }
 
     private static Command UserCommand()
