@@ -24,6 +24,7 @@ promtool check config "$prometheus/prometheus.yml"
 # target; the discovery block itself is the documented `role: pod` form.
 echo "== promtool check config (Kubernetes, discovery replaced by a static target)"
 cp "$prometheus/alerts.yml" "$work/alerts.yml"
+# shellcheck disable=SC2016 # the backticks are text of an error message
 node -e '
 const fs = require("fs");
 const text = fs.readFileSync(process.argv[1], "utf8");
