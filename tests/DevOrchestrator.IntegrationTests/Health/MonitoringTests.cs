@@ -1,8 +1,11 @@
 using System.Globalization;
+using System.Text.Json;
 using System.Text.Json.Nodes;
+using DevOrchestrator.FakeVendors;
 using System.Text.RegularExpressions;
 using DevOrchestrator.Features.Auth;
 using DevOrchestrator.Hosting;
+using DevOrchestrator.IntegrationTests.Agents;
 using DevOrchestrator.IntegrationTests.Dispatch;
 using DevOrchestrator.IntegrationTests.Infrastructure;
 using YamlDotNet.RepresentationModel;
@@ -91,6 +94,32 @@ public sealed partial class MonitoringTests
         Assert.Equal(0, Value(text, "tasks_queued"));
         Assert.Equal(0, Value(text, "oldest_queued_task_age_seconds"));
         Assert.Equal(1, Value(await worker.Client.GetStringAsync("/metrics", ct), "worker_up"));
+    }
+
+    [Fact]
+    public async Task Model_calls_export_tokens_and_dollars_by_model_and_calls_failing_after_retries_count_as_provider_errors()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var harness = await AgentHarness.StartAsync(Db.Sqlite, cancellationToken: ct);
+        var before = await harness.Service.Client.GetStringAsync("/metrics", ct);
+        Assert.Equal(0, Value(before, "ai_request_errors_total{provider=\"anthropic\"}"));
+
+        harness.Model.Enqueue(
+            FakeReply.ToolCall("write_file", JsonSerializer.Serialize(new { path = "a.txt", content = "a" })),
+            FakeReply.ToolCall("finish", JsonSerializer.Serialize(new { summary = "done" })),
+            FakeReply.Text(JsonSerializer.Serialize(new { verdict = "approve", reasons = Array.Empty<string>(), summary = "fine" })));
+        Assert.Equal("completed", (string?)(await harness.WaitFinishedAsync(await harness.StartTaskAsync("Write a.txt", cancellationToken: ct)))["status"]);
+        var text = await harness.Service.Client.GetStringAsync("/metrics", ct);
+        Assert.True(Value(text, "ai_tokens_used_total{provider=\"anthropic\",model=\"claude-sonnet-4-5\"}") > 0, text);
+        Assert.True(Value(text, "ai_cost_usd_total{provider=\"anthropic\",model=\"claude-sonnet-4-5\"}") > 0, text);
+        Assert.Equal(0, Value(text, "ai_request_errors_total{provider=\"anthropic\"}"));
+
+        // Every attempt fails: the SDK's retries are spent and the call fails, once per call the agent makes.
+        harness.Model.Respond(_ => FakeReply.ServerError());
+        await harness.WaitFinishedAsync(await harness.StartTaskAsync("Write b.txt", cancellationToken: ct));
+        text = await harness.Service.Client.GetStringAsync("/metrics", ct);
+        Assert.True(Value(text, "ai_request_errors_total{provider=\"anthropic\"}") >= 1, text);
+        Assert.Equal(0, Value(text, "ai_request_errors_total{provider=\"openai\"}"));
     }
 
     private static double? Value(string scrape, string name)
