@@ -45,8 +45,13 @@ public sealed class MeteredChatClient(
         {
             response = await base.GetResponseAsync(list, options, cancellationToken);
         }
-        catch
+        catch (Exception ex)
         {
+            if (!(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
+            {
+                metrics.ModelErrors.WithLabels(target.Provider).Inc();
+            }
+
             await ledger.ReleaseAsync(reservation);
             throw;
         }

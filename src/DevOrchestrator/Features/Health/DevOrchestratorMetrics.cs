@@ -26,6 +26,23 @@ public sealed class DevOrchestratorMetrics
         CircuitBreakerState = factory.CreateGauge("circuit_breaker_state", "Circuit breaker state per plugin in this process: 0 closed, 1 open, 2 half-open.", "plugin");
         DispatchLatency = factory.CreateHistogram("task_dispatch_seconds", "Time from a task being queued to a worker starting it.",
             new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.0005, 2, 18) });
+        ModelErrors = factory.CreateCounter("ai_request_errors_total", "Model calls that failed after the SDK's retries (not budget refusals or cancellations), by provider.", "provider");
+        WorkerUp = factory.CreateGauge("worker_up", "1 in a process that runs task workers (role all or worker), 0 in an API-only process.");
+        TasksQueued = factory.CreateGauge("tasks_queued", "Tasks waiting for a worker (status queued), read from the shared database every few seconds: the same on every replica.");
+        OldestQueuedTaskAge = factory.CreateGauge("oldest_queued_task_age_seconds", "Age of the longest-waiting queued task (0 when none), read from the shared database: the same on every replica.");
+        BudgetMonthlySpent = factory.CreateGauge("budget_monthly_spent_usd", "US dollars spent on models this calendar month (UTC), read from the shared database: the same on every replica.");
+        BudgetMonthlyLimit = factory.CreateGauge("budget_monthly_limit_usd", "The monthly model budget in US dollars (MONTHLY_BUDGET_LIMIT).");
+
+        // Label sets known at start export at zero, so that dashboards and alerts see a series before the first event.
+        foreach (var status in Tasks.TaskStatuses.All)
+        {
+            TaskTransitions.WithLabels(status);
+        }
+
+        foreach (var provider in new[] { Agents.ModelClients.Anthropic, Agents.ModelClients.OpenAI })
+        {
+            ModelErrors.WithLabels(provider);
+        }
     }
 
     public CollectorRegistry Registry { get; }
@@ -40,6 +57,12 @@ public sealed class DevOrchestratorMetrics
     public Histogram DispatchLatency { get; }
     public Counter PluginRequests { get; }
     public Gauge CircuitBreakerState { get; }
+    public Counter ModelErrors { get; }
+    public Gauge WorkerUp { get; }
+    public Gauge TasksQueued { get; }
+    public Gauge OldestQueuedTaskAge { get; }
+    public Gauge BudgetMonthlySpent { get; }
+    public Gauge BudgetMonthlyLimit { get; }
 }
 
 public static class MetricsEndpoints
@@ -47,6 +70,7 @@ public static class MetricsEndpoints
     public static IServiceCollection AddPrometheusMetrics(this IServiceCollection services)
     {
         services.AddSingleton<DevOrchestratorMetrics>();
+        services.AddHostedService<SharedStateGauges>();
         return services;
     }
 
