@@ -246,7 +246,8 @@ public sealed class DispatchTests
 
         foreach (var id in ids)
         {
-            Assert.Equal("completed", (string?)(await WaitForFinishAsync(client, id))["task"]!["status"]);
+            var finished = await WaitForFinishAsync(client, id);
+            Assert.True((string?)finished["task"]!["status"] == "completed", finished.ToJsonString());
         }
 
         var agents = await api.WithDbAsync(d => d.AgentExecutions.Where(a => ids.Contains(a.TaskId)).ToListAsync(ct));
