@@ -92,7 +92,7 @@ else
 fi
 
 # The real build. --layers keeps the restore layer between runs (it changes only with the project files).
-buildah build --isolation chroot --pull=never --layers --format docker -t "$tag" . >/tmp/devorch-image-build.log 2>&1 || {
+buildah build --isolation chroot --pull=never --layers --force-rm --format docker -t "$tag" . >/tmp/devorch-image-build.log 2>&1 || {
   tail -n 80 /tmp/devorch-image-build.log
   echo "image: buildah build failed (full log: /tmp/devorch-image-build.log)"
   exit 1
