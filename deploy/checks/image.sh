@@ -115,9 +115,9 @@ done
 echo "image: configuration ok (user 1000:1000, /app, entrypoint /app/devorch, HEALTHCHECK devorch health)"
 
 ctr="$(buildah from --pull=never --name devorch-ci-container-$$ "$tag")"
-server_pid=""
+server_pids=()
 cleanup() {
-  if [ -n "$server_pid" ]; then kill -- "-$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  for pid in "${server_pids[@]}"; do kill -- "-$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
   buildah rm "$ctr" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
@@ -131,22 +131,55 @@ help="$(run devorch --help)" || fail "devorch --help failed"
 [[ "$help" == *serve* ]] || fail "devorch --help does not list serve: $help"
 echo "image: devorch --help works in the image as uid 1000; git, ssh, bwrap present"
 
-# serve on SQLite in /data; a free port on the host's network.
-port="$(shuf -i 20000-59999 -n 1)"
-setsid buildah run --isolation chroot --env URLS="http://127.0.0.1:$port" "$ctr" -- devorch serve >/tmp/devorch-image-serve.log 2>&1 &
-server_pid=$!
-live=""
-for _ in $(seq 1 120); do
-  if live="$(curl -fsS "http://127.0.0.1:$port/health/live" 2>/dev/null)"; then break; fi
-  kill -0 "$server_pid" 2>/dev/null || { tail -n 40 /tmp/devorch-image-serve.log; fail "devorch serve exited"; }
-  sleep 1
-done
-[[ "$live" == *alive* ]] || { tail -n 40 /tmp/devorch-image-serve.log; fail "/health/live did not answer: $live"; }
-echo "image: devorch serve in the image answers /health/live: $live"
+# start_server NAME PATH [ENV=VALUE ...] -- ARGS...: runs devorch ARGS in the image on a free port of the host's
+# network ($port afterwards) and waits until PATH answers 200. Not in a subshell: cleanup needs the pids.
+port=""
+start_server() {
+  local name="$1" path="$2" envs=()
+  shift 2
+  while [ "$1" != "--" ]; do envs+=(--env "$1"); shift; done
+  shift
+  port="$(shuf -i 20000-59999 -n 1)"
+  setsid buildah run --isolation chroot --env URLS="http://127.0.0.1:$port" "${envs[@]}" "$ctr" -- devorch "$@" \
+    >"/tmp/devorch-image-$name.log" 2>&1 &
+  server_pids+=($!)
+  for _ in $(seq 1 120); do
+    if curl -fsS -o /dev/null "http://127.0.0.1:$port$path" 2>/dev/null; then return 0; fi
+    kill -0 "${server_pids[-1]}" 2>/dev/null || break
+    sleep 1
+  done
+  tail -n 40 "/tmp/devorch-image-$name.log"
+  fail "devorch $* in the image did not answer $path"
+}
+
+# The default command, serve (role all), on SQLite in /data.
+start_server all /health/live -- serve
+echo "image: devorch serve in the image answers /health/live: $(curl -fsS "http://127.0.0.1:$port/health/live")"
 # /health answers 200 (healthy or degraded). Where bubblewrap cannot make namespaces (as under buildah's chroot
 # isolation) the sandbox must have fallen back to plain processes and say so, not fail.
 health="$(curl -fsS "http://127.0.0.1:$port/health")" || fail "/health did not answer 200: $health"
 echo "image: /health: $health"
 [[ "$health" == *'"sandbox":{"status":"healthy"'* || "$health" == *'"mode":"process"'* ]] \
   || fail "/health has neither a working sandbox nor the process fallback"
+
+# The roles of the production Compose file on this machine's PostgreSQL: db migrate, then serve --role api and worker.
+admin="${DEVORCH_TEST_POSTGRES:-postgresql://postgres:postgres@127.0.0.1:5432/postgres}"
+if psql "$admin" -qtAc 'select 1' >/dev/null 2>&1; then
+  database=devorch_image_check
+  psql "$admin" -qc "DROP DATABASE IF EXISTS $database" -c "CREATE DATABASE $database" >/dev/null
+  database_url="${admin%/*}/$database"
+  run_env() { buildah run --isolation chroot --env DATABASE_URL="$database_url" "$ctr" -- "$@"; }
+  run_env devorch db migrate >/tmp/devorch-image-migrate.log 2>&1 || { cat /tmp/devorch-image-migrate.log; fail "devorch db migrate failed"; }
+  start_server api /health/ready DATABASE_URL="$database_url" -- serve --role api
+  api_port="$port"
+  start_server worker /health/live DATABASE_URL="$database_url" -- serve --role worker
+  worker_port="$port"
+  echo "image: on PostgreSQL: db migrate ok, serve --role api ready on $api_port, serve --role worker live on $worker_port"
+  for pid in "${server_pids[@]}"; do kill -- "-$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+  server_pids=()
+  psql "$admin" -qc "DROP DATABASE IF EXISTS $database WITH (FORCE)" >/dev/null
+else
+  echo "image: FAIL: no PostgreSQL at DEVORCH_TEST_POSTGRES ($admin) for the role checks (.ci/run starts one)"
+  exit 1
+fi
 phase "done"
