@@ -26,20 +26,23 @@ COPY src/ src/
 RUN dotnet publish src/DevOrchestrator/DevOrchestrator.csproj --no-restore -c Release -o /out \
       -p:RunAnalyzers=false -p:GenerateDocumentationFile=false
 
-# --- Runtime: the ASP.NET Core runtime plus what tasks need (git, ssh for git remotes, CA certificates, bubblewrap).
+# --- Runtime: the ASP.NET Core runtime plus what tasks need (git, ssh for git remotes, CA certificates, bubblewrap) and
+# what `devorch db backup|restore` needs on PostgreSQL (pg_dump/pg_restore, a client at least as new as the server).
 FROM mcr.microsoft.com/dotnet/aspnet:10.0
 RUN apt-get update \
- && apt-get install -y --no-install-recommends git openssh-client ca-certificates bubblewrap \
+ && apt-get install -y --no-install-recommends git openssh-client ca-certificates bubblewrap postgresql-client \
  && rm -rf /var/lib/apt/lists/*
 # The service runs as uid/gid 1000 ("devorch"); a base image's own user with that id (Ubuntu's "ubuntu") is removed.
 RUN if getent passwd 1000 >/dev/null; then userdel --remove "$(getent passwd 1000 | cut -d: -f1)" 2>/dev/null || true; fi \
  && if getent group 1000 >/dev/null; then groupdel "$(getent group 1000 | cut -d: -f1)"; fi \
  && groupadd --gid 1000 devorch \
  && useradd --uid 1000 --gid 1000 --home-dir /home/devorch --create-home --shell /bin/sh devorch \
- && mkdir -p /data /workspaces /workflows /prompts /package-caches \
- && chown devorch:devorch /data /workspaces /workflows /package-caches
+ && mkdir -p /data /workspaces /workflows /prompts /package-caches /backups \
+ && chown devorch:devorch /data /workspaces /workflows /package-caches /backups
 WORKDIR /app
 COPY --from=build /out/ /app/
+# The backup scripts (BACKUP_DIR, RETENTION_DAYS) the Compose file and the Kubernetes CronJob run.
+COPY deploy/scripts/backup.sh deploy/scripts/restore.sh /app/scripts/
 RUN ln -s /app/devorch /usr/local/bin/devorch
 ENV DOTNET_CLI_TELEMETRY_OPTOUT=1 \
     ASPNETCORE_HTTP_PORTS= \
