@@ -126,10 +126,12 @@ run() { buildah run --isolation chroot "$ctr" -- "$@"; }
 expect "id -u in the container" "$(run id -u)" "1000"
 run sh -c 'git --version && ssh -V 2>&1 && bwrap --version && test -f /etc/ssl/certs/ca-certificates.crt' \
   || fail "git, ssh, bwrap or the CA bundle is missing"
+run sh -c 'pg_dump --version && pg_restore --version && test -x /app/scripts/backup.sh && test -x /app/scripts/restore.sh' \
+  || fail "pg_dump/pg_restore or the backup scripts are missing (devorch db backup on PostgreSQL needs them)"
 run sh -c 'touch /data/.w && touch /workspaces/.w' || fail "/data or /workspaces is not writable by uid 1000"
 help="$(run devorch --help)" || fail "devorch --help failed"
 [[ "$help" == *serve* ]] || fail "devorch --help does not list serve: $help"
-echo "image: devorch --help works in the image as uid 1000; git, ssh, bwrap present"
+echo "image: devorch --help works in the image as uid 1000; git, ssh, bwrap, pg_dump and the backup scripts present"
 
 # start_server NAME PATH [ENV=VALUE ...] -- ARGS...: runs devorch ARGS in the image on a free port of the host's
 # network ($port afterwards) and waits until PATH answers 200. Not in a subshell: cleanup needs the pids.
