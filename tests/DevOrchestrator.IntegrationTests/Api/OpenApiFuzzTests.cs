@@ -16,19 +16,10 @@ namespace DevOrchestrator.IntegrationTests.Api;
 /// ids, bad query values, and bodies with wrong types, huge/negative/overflowing numbers, missing and extra fields,
 /// deep nesting, huge strings (within and above the body limit), NUL, lone surrogates, invalid UTF-8 and non-JSON —
 /// first every operation × every kind of damage, then random combinations drawn by CsCheck (its seed is printed on a
-/// failure; set <c>CsCheck_Seed</c> to replay; the seed is fixed unless <c>DEVORCH_FUZZ_EXPLORE=1</c>). No answer may be a 5xx, and every 4xx must be the error envelope.
+/// failure; set <c>CsCheck_Seed</c> to replay; each run explores new combinations). No answer may be a 5xx, and every 4xx must be the error envelope.
 /// </summary>
 public sealed class OpenApiFuzzTests
 {
-    /// <summary>
-    /// The random pass's seed: fixed, so CI is deterministic; <c>CsCheck_Seed</c> replays a printed one, and
-    /// <c>DEVORCH_FUZZ_EXPLORE=1</c> draws a fresh one each run (to look for new failures locally).
-    /// </summary>
-    private static string? RandomSeed() =>
-        Environment.GetEnvironmentVariable("CsCheck_Seed") is { Length: > 0 } replay ? replay
-        : Environment.GetEnvironmentVariable("DEVORCH_FUZZ_EXPLORE") == "1" ? null
-        : "000002ZSA1oC0iXu1";
-
     private const int RandomRequests = 600;
 
     private static readonly string[] s_badIds = ["0", "-1", "9223372036854775807", "99999999999999999999", "abc", "1.5", "%00", "%C3%28", "%ED%A0%80", "a%2Fb", new('9', 400)];
@@ -100,7 +91,7 @@ public sealed class OpenApiFuzzTests
                 {
                     throw new InvalidOperationException("5xx or a 4xx without the envelope");
                 }
-            }, seed: RandomSeed(), iter: RandomRequests, threads: 1, print: r => r.ToString());
+            }, iter: RandomRequests, threads: 1, print: r => r.ToString());
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -126,6 +117,12 @@ public sealed class OpenApiFuzzTests
         {
             // Headers only: an event stream that opened stays open.
             response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        }
+        catch (HttpRequestException) when (fuzz.Url.Split('?')[0].Contains("%00", StringComparison.Ordinal))
+        {
+            // Kestrel refuses an encoded NUL in the path at the request line (a bare 400, below) and closes the
+            // connection; a client still sending a large body then sees the reset instead of the answer.
+            return null;
         }
         catch (HttpRequestException ex)
         {
