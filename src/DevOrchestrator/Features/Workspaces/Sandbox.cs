@@ -102,11 +102,13 @@ public sealed partial class Sandbox(DevOrchestratorSettings settings, TimeProvid
         Directory.CreateDirectory(home);
         try
         {
+            // Looked up once per command (it reads every mirror's worktree records): bound below, restored after.
+            var gitMetadata = WorktreeGitMetadata(workspace);
             var start = mode == BubblewrapMode
                 ? new ChildProcessStart
                 {
                     FileName = _bwrap!,
-                    Arguments = [.. BubblewrapArguments(workspace, scratch, command), "/bin/sh", "-c", command.Command],
+                    Arguments = [.. BubblewrapArguments(workspace, scratch, command, gitMetadata), "/bin/sh", "-c", command.Command],
                     Environment = CommandEnvironment(home, command),
                     Timeout = command.Timeout,
                     OutputLimitBytes = settings.SandboxOutputLimitBytes,
@@ -120,7 +122,6 @@ public sealed partial class Sandbox(DevOrchestratorSettings settings, TimeProvid
                     Timeout = command.Timeout,
                     OutputLimitBytes = settings.SandboxOutputLimitBytes,
                 };
-            var gitMetadata = WorktreeGitMetadata(workspace);
             ChildProcessResult result;
             try
             {
@@ -182,7 +183,7 @@ public sealed partial class Sandbox(DevOrchestratorSettings settings, TimeProvid
     /// the tmpfs that hides it; a hidden path inside a bind after that bind), and a hidden path wins a tie. A hidden path
     /// is mounted over only where something around it is bound; elsewhere it does not exist inside at all.
     /// </summary>
-    private List<string> BubblewrapArguments(string workspace, string scratch, SandboxCommand command)
+    private List<string> BubblewrapArguments(string workspace, string scratch, SandboxCommand command, (string Mirror, string GitDirectory)? gitMetadata)
     {
         var layout = Layout;
         var home = Path.Combine(scratch, "home");
@@ -200,7 +201,7 @@ public sealed partial class Sandbox(DevOrchestratorSettings settings, TimeProvid
         }
 
         var hiddenDirectories = layout.HiddenDirectories.ToList();
-        if (WorktreeGitMetadata(workspace) is { } git)
+        if (gitMetadata is { } git)
         {
             // git in a worktree of a mirror needs the mirror's objects and refs and the worktree's own metadata: read-only
             // (committing is the commit step's job, outside), without the other worktrees' metadata, and with a copy of
@@ -333,7 +334,7 @@ public sealed partial class Sandbox(DevOrchestratorSettings settings, TimeProvid
             var result = await ChildProcess.RunAsync(new ChildProcessStart
             {
                 FileName = bwrap,
-                Arguments = [.. BubblewrapArguments(home, scratch, new SandboxCommand("echo sandbox-ok", home, home, TimeSpan.FromSeconds(10))), "/bin/sh", "-c", "echo sandbox-ok"],
+                Arguments = [.. BubblewrapArguments(home, scratch, new SandboxCommand("echo sandbox-ok", home, home, TimeSpan.FromSeconds(10)), gitMetadata: null), "/bin/sh", "-c", "echo sandbox-ok"],
                 Environment = ScrubbedEnvironment(home, Layout.SearchPath),
                 Timeout = TimeSpan.FromSeconds(10),
                 OutputLimitBytes = 4096,
