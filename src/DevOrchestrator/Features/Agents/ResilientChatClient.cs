@@ -166,6 +166,9 @@ public sealed class ModelResilience(DevOrchestratorSettings settings, TimeProvid
     /// </summary>
     public static bool IsModelFailure(Exception exception) =>
         exception is Anthropic.Exceptions.AnthropicException or System.ClientModel.ClientResultException or HttpRequestException
+            // A response cut short while its body is read surfaces as an IOException — HttpIOException, or the socket's
+            // "connection reset" — not as an HttpRequestException.
+            or HttpIOException or IOException { InnerException: System.Net.Sockets.SocketException }
             or BrokenCircuitException or Polly.RateLimiting.RateLimiterRejectedException or TimeoutException or System.Text.Json.JsonException;
 
     /// <summary>A message a user can act on, without a stack trace.</summary>
