@@ -4,7 +4,7 @@
 # check fails. Run from anywhere: bash deploy/validate.sh [name ...] (names select checks, e.g. "compose").
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-cd "$root"
+cd "$root" || exit 1
 failed=0
 selected=("$@")
 for check in deploy/checks/*.sh; do

@@ -9,6 +9,8 @@ if ! command -v shellcheck >/dev/null; then
 fi
 shellcheck --version | sed -n 2p
 shellcheck deploy/scripts/*.sh deploy/checks/scripts.sh
+# The checks themselves and CI's script: warnings and errors (style notes allowed).
+shellcheck -S warning deploy/*.sh deploy/checks/*.sh .ci/run
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
