@@ -36,9 +36,11 @@ public static class EventStreams
     {
         app.MapGet("/api/v1/tasks/{id:long}/events", StreamTaskEventsAsync)
             .RequireAuthorization(Roles.CanView).WithTags("Tasks")
-            .WithSummary("Server-Sent Events of one task; resumes after the Last-Event-ID header (or ?last_event_id=). Closes when the task has finished.");
+            .WithSummary("Server-Sent Events of one task; resumes after the Last-Event-ID header (or ?last_event_id=). Closes when the task has finished.")
+            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream").ProducesErrors(StatusCodes.Status404NotFound);
         app.Map("/ws", AcceptWebSocketAsync).RequireAuthorization(Roles.CanView).WithTags("Events")
-            .WithSummary("WebSocket of all events (task.status_update, workflow.step_completed, agent.status_update, system.alert); ?task_id= filters.");
+            .WithSummary("WebSocket of all events (task.status_update, workflow.step_completed, agent.status_update, system.alert); ?task_id= filters.")
+            .ExcludeFromDescription();
         return app;
     }
 
