@@ -36,6 +36,8 @@ public static class OpenApiContract
             {
                 document.Info.Title = "DevOrchestrator API";
                 document.Info.Version = "v1";
+                // No servers: the document is the same whatever address it is fetched from (a client sets its base URL).
+                document.Servers = [];
                 document.Info.Description = "Self-hosted AI development automation. Every /api/v1 route except login and health needs a bearer token " +
                     "(POST /api/v1/auth/login, or `devorch token create`). Successes answer {success, data, message, timestamp, request_id}; " +
                     "errors answer {success: false, error: {code, message, details}, timestamp, request_id}.";
@@ -79,7 +81,7 @@ public static class OpenApiContract
 
     /// <summary>
     /// Endpoint convention for every API route: the error envelope for the statuses any route can answer (400, 422,
-    /// 500, 503; 413 with a body; 401 and 403 behind a token), next to the statuses each route declares itself.
+    /// 500, 503; 413 and 415 with a body; 401 and 403 behind a token), next to the statuses each route declares itself.
     /// </summary>
     public static TBuilder WithErrorEnvelope<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder
     {
@@ -104,6 +106,7 @@ public static class OpenApiContract
             if (methods.Any(m => m is "POST" or "PUT" or "PATCH"))
             {
                 Declare(StatusCodes.Status413PayloadTooLarge);
+                Declare(StatusCodes.Status415UnsupportedMediaType);
             }
 
             if (RequiresToken(metadata))

@@ -253,18 +253,14 @@ public sealed partial class OpenApiResponseCheck
             }
         }
 
-        public override ValueTask DisposeAsync()
-        {
-            _copy.Dispose();
-            return ValueTask.CompletedTask;
-        }
-
         protected override void Dispose(bool disposing)
         {
             if (disposing)
             {
                 _copy.Dispose();
             }
+
+            base.Dispose(disposing);
         }
     }
 }
