@@ -50,6 +50,7 @@ public static class OpenApiContract
                     BearerFormat = "JWT",
                     Description = "A JWT from POST /api/v1/auth/login or `devorch token create`.",
                 };
+                AllowAnyJson(document);
                 return Task.CompletedTask;
             });
             o.AddOperationTransformer((operation, context, _) =>
@@ -131,6 +132,24 @@ public static class OpenApiContract
         }
 
         return builder;
+    }
+
+    /// <summary>
+    /// A <c>JsonElement?</c> field (variables, result, inputs, outputs) is any JSON value, null included: the generator's
+    /// <c>oneOf: [null, JsonElement]</c> would match null twice, which <c>oneOf</c> refuses.
+    /// </summary>
+    private static void AllowAnyJson(OpenApiDocument document)
+    {
+        foreach (var schema in document.Components?.Schemas?.Values.OfType<OpenApiSchema>() ?? [])
+        {
+            foreach (var (name, property) in schema.Properties?.ToList() ?? [])
+            {
+                if (property.OneOf?.Any(s => s is OpenApiSchemaReference { Reference.Id: "JsonElement" }) == true)
+                {
+                    schema.Properties![name] = new OpenApiSchema { Description = property.Description ?? "Any JSON value, or null." };
+                }
+            }
+        }
     }
 
     private static bool RequiresToken(IEnumerable<object> metadata)

@@ -118,6 +118,23 @@ public sealed class OpenApiDocumentTests
         Assert.DoesNotContain("@import", html, StringComparison.Ordinal);
     }
 
+    /// <summary>The response check that guards every API test finds an undeclared status and a body off its schema.</summary>
+    [Fact]
+    public async Task The_response_check_refuses_an_undeclared_status_and_a_body_off_the_schema()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var document = new OpenApiResponseCheck.ContractDocument(JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(RepositoryRoot(), "docs", "openapi.json"), ct))!.AsObject());
+        static byte[] Body(string json) => System.Text.Encoding.UTF8.GetBytes(json);
+        const string error = """{"success":false,"error":{"code":"NOT_FOUND","message":"Task 7 was not found.","details":null},"timestamp":"2025-01-01T00:00:00Z","request_id":"r"}""";
+
+        Assert.Null(document.Check("/api/v1/tasks/7", "GET", 404, "application/json; charset=utf-8", Body(error)));
+        Assert.Contains("status 418 is not declared", document.Check("/api/v1/tasks/7", "GET", 418, "application/json", Body(error)), StringComparison.Ordinal);
+        Assert.Contains("does not match the schema", document.Check("/api/v1/tasks/7", "GET", 404, "application/json", Body(error.Replace("NOT_FOUND", "MISSING", StringComparison.Ordinal))), StringComparison.Ordinal);
+        Assert.Contains("does not match the schema", document.Check("/api/v1/tasks/7", "GET", 200, "application/json", Body("""{"success":true}""")), StringComparison.Ordinal);
+        // A path that is no operation (an id that is not a number) is not compared.
+        Assert.Null(document.Check("/api/v1/tasks/abc", "GET", 404, "application/json", Body("{}")));
+    }
+
     internal static string RepositoryRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)

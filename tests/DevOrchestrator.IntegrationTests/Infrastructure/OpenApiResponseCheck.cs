@@ -112,7 +112,7 @@ public sealed partial class OpenApiResponseCheck
     }
 
     /// <summary>The document's operations; each response schema is compiled once, with the components as <c>$defs</c>.</summary>
-    private sealed partial class ContractDocument(JsonObject document)
+    internal sealed partial class ContractDocument(JsonObject document)
     {
         private readonly ConcurrentDictionary<string, JsonSchema?> _schemas = new();
         private readonly List<(Regex Pattern, int Literals, string Template, JsonObject Item)> _paths = document["paths"]!.AsObject()
