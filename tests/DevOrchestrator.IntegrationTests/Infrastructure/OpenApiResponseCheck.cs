@@ -21,6 +21,7 @@ public sealed partial class OpenApiResponseCheck
 {
     private static readonly SemaphoreSlim s_loadLock = new(1, 1);
     private static ContractDocument? s_document;
+    private static int s_compiled;
 
     private readonly ConcurrentQueue<string> _violations = new();
 
@@ -118,7 +119,6 @@ public sealed partial class OpenApiResponseCheck
         private readonly List<(Regex Pattern, int Literals, string Template, JsonObject Item)> _paths = document["paths"]!.AsObject()
             .Select(p => (PathPattern(p.Key, p.Value!.AsObject()), p.Key.Count(c => c != '{'), p.Key, p.Value!.AsObject())).ToList();
         private readonly string _definitions = (document["components"]?["schemas"] ?? new JsonObject()).ToJsonString();
-        private int _count;
 
         public string? Check(string path, string method, int status, string? contentType, byte[] body)
         {
@@ -183,7 +183,7 @@ public sealed partial class OpenApiResponseCheck
             root["$schema"] = "https://json-schema.org/draft/2020-12/schema";
             root["$defs"] = JsonNode.Parse(_definitions);
             var text = root.ToJsonString().Replace("#/components/schemas/", "#/$defs/", StringComparison.Ordinal);
-            var id = Interlocked.Increment(ref _count);
+            var id = Interlocked.Increment(ref s_compiled);
             return JsonSchema.FromText(text, baseUri: new Uri($"https://devorch.test/openapi/response-{id}"));
         }
 
