@@ -131,6 +131,10 @@ public sealed class OpenApiDocumentTests
         Assert.Contains("status 418 is not declared", document.Check("/api/v1/tasks/7", "GET", 418, "application/json", Body(error)), StringComparison.Ordinal);
         Assert.Contains("does not match the schema", document.Check("/api/v1/tasks/7", "GET", 404, "application/json", Body(error.Replace("NOT_FOUND", "MISSING", StringComparison.Ordinal))), StringComparison.Ordinal);
         Assert.Contains("does not match the schema", document.Check("/api/v1/tasks/7", "GET", 200, "application/json", Body("""{"success":true}""")), StringComparison.Ordinal);
+        // A status declared without a schema cannot answer JSON (Slack's slash command excepted: Slack's shape or the envelope).
+        var withoutSchema = JsonNode.Parse("""{"paths":{"/api/v1/things":{"get":{"responses":{"200":{"description":"OK"}}}}},"components":{"schemas":{}}}""")!.AsObject();
+        Assert.Contains("declares no JSON schema", new OpenApiResponseCheck.ContractDocument(withoutSchema).Check("/api/v1/things", "GET", 200, "application/json", Body("{}")), StringComparison.Ordinal);
+        Assert.Null(document.Check("/webhooks/slack/commands", "POST", 200, "application/json", Body("""{"response_type":"ephemeral","text":"hi"}""")));
         // A path that is no operation (an id that is not a number) is not compared.
         Assert.Null(document.Check("/api/v1/tasks/abc", "GET", 404, "application/json", Body("{}")));
     }

@@ -143,8 +143,11 @@ public sealed partial class OpenApiResponseCheck
 
             if (response["content"]?["application/json"]?["schema"] is not JsonNode schemaNode)
             {
-                // Declared without a JSON schema (Slack's reply, which is Slack's shape or the envelope).
-                return null;
+                // Slack's slash command answers Slack's message shape or the envelope: declared without a schema. Any
+                // other JSON answer needs one (a route without .ProducesData<T>() declares a bare 200).
+                return routePattern.StartsWith("/webhooks/slack/", StringComparison.Ordinal)
+                    ? null
+                    : $"a JSON body answers {method} {routePattern} {status}, which declares no JSON schema (add .ProducesData<T>({status}) or .ProducesErrors({status}) to the route)";
             }
 
             var key = $"{method} {routePattern} {status}";
