@@ -177,6 +177,7 @@ public static class OpenApiContract
                 "project_id" => (Integer(1, long.MaxValue), "Only this project's items."),
                 "parent_id" => (Integer(1, long.MaxValue), "Only the tasks of this epic."),
                 "task_id" => (Integer(1, long.MaxValue), "Only this task's items."),
+                "last_event_id" => (Integer(0, long.MaxValue), "Resume after this event id (the Last-Event-ID header wins)."),
                 "source" => (Enum(TaskSources.All), "Only tasks from this source."),
                 "kind" => (Enum(TaskKinds.All), "Only tasks of this kind."),
                 "group_by" => (Enum(CostsApi.GroupBys, CostsApi.DefaultGroupBy), "How the breakdown is grouped."),

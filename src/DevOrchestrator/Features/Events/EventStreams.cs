@@ -6,6 +6,7 @@ using DevOrchestrator.Data;
 using DevOrchestrator.Features.Auth;
 using DevOrchestrator.Features.Tasks;
 using DevOrchestrator.Hosting;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 
@@ -44,7 +45,9 @@ public static class EventStreams
         return app;
     }
 
-    private static async Task StreamTaskEventsAsync(long id, HttpContext context, AppDbContext db, EventHub hub, CancellationToken cancellationToken)
+    private static async Task StreamTaskEventsAsync(
+        long id, [FromHeader(Name = "Last-Event-ID")] string? lastEventIdHeader, [FromQuery(Name = "last_event_id")] string? lastEventId,
+        HttpContext context, AppDbContext db, EventHub hub, CancellationToken cancellationToken)
     {
         if (!await db.Tasks.AnyAsync(t => t.Id == id, cancellationToken))
         {
@@ -52,11 +55,7 @@ public static class EventStreams
             return;
         }
 
-        var lastHeader = context.Request.Headers["Last-Event-ID"].ToString();
-        if (lastHeader.Length == 0)
-        {
-            lastHeader = context.Request.Query["last_event_id"].ToString();
-        }
+        var lastHeader = string.IsNullOrEmpty(lastEventIdHeader) ? lastEventId ?? string.Empty : lastEventIdHeader;
 
         long lastId = 0;
         if (lastHeader.Length > 0 && !long.TryParse(lastHeader, NumberStyles.None, CultureInfo.InvariantCulture, out lastId))
