@@ -91,12 +91,7 @@ public static class DevOrchestratorApp
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.AddProblemDetails();
         services.AddExceptionHandler<ApiExceptionHandler>();
-        services.AddOpenApi("v1", o => o.AddDocumentTransformer((document, _, _) =>
-        {
-            document.Info.Title = "DevOrchestrator API";
-            document.Info.Description = "Self-hosted AI development automation. Every /api/v1 route except login and health needs a bearer token.";
-            return Task.CompletedTask;
-        }));
+        services.AddDevOrchestratorOpenApi();
 
         var app = builder.Build();
 
@@ -110,21 +105,23 @@ public static class DevOrchestratorApp
         app.UseUserLogScope();
         app.UseRequestInputCheck();
 
-        app.MapHealth();
-        app.MapMetricsEndpoints();
+        // Every route's OpenAPI operation declares the error envelope for the statuses any route can answer.
+        var routes = app.MapGroup(string.Empty).WithErrorEnvelope();
+        routes.MapHealth();
+        routes.MapMetricsEndpoints();
         if (serve.Role.RunsApi())
         {
-            app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
+            app.MapApiReference();
             app.MapScalarApiReference("/docs", o => o.WithOpenApiRoutePattern("/openapi/{documentName}.json").WithTitle("DevOrchestrator API")).AllowAnonymous();
-            app.MapAuthApi();
-            app.MapProjectsApi();
-            app.MapTasksApi();
-            app.MapWorkflowsApi();
-            app.MapAgentsApi();
-            app.MapCostsApi();
-            app.MapPluginsApi();
-            app.MapWebhooks();
-            app.MapEventStreams();
+            routes.MapAuthApi();
+            routes.MapProjectsApi();
+            routes.MapTasksApi();
+            routes.MapWorkflowsApi();
+            routes.MapAgentsApi();
+            routes.MapCostsApi();
+            routes.MapPluginsApi();
+            routes.MapWebhooks();
+            routes.MapEventStreams();
         }
 
         app.MapTaskDispatchDashboard();

@@ -7,12 +7,12 @@ public sealed record PageRequest(int Page, int PerPage, string Sort, bool Descen
 {
     public const int MaxPerPage = 200;
 
-    /// <summary>Reads and validates the paging parameters; <paramref name="sortable"/> lists the fields one may sort by (first is the default).</summary>
-    public static PageRequest Read(HttpRequest request, Validation validation, IReadOnlyList<string> sortable)
+    /// <summary>Validates the paging parameters; <paramref name="sortable"/> lists the fields one may sort by (first is the default).</summary>
+    public static PageRequest Read(PageQuery query, Validation validation, IReadOnlyList<string> sortable)
     {
-        var page = ReadInt(request, "page", 1, 1, int.MaxValue, validation);
-        var perPage = ReadInt(request, "per_page", 20, 1, MaxPerPage, validation);
-        var sort = request.Query["sort"].ToString();
+        var page = ReadInt(query.Page, "page", 1, 1, int.MaxValue, validation);
+        var perPage = ReadInt(query.PerPage, "per_page", 20, 1, MaxPerPage, validation);
+        var sort = query.Sort ?? string.Empty;
         if (sort.Length == 0)
         {
             sort = sortable[0];
@@ -22,7 +22,7 @@ public sealed record PageRequest(int Page, int PerPage, string Sort, bool Descen
             validation.Add("sort", $"must be one of: {string.Join(", ", sortable)}");
         }
 
-        var order = request.Query["order"].ToString();
+        var order = query.Order ?? string.Empty;
         if (order.Length > 0 && order is not ("asc" or "desc"))
         {
             validation.Add("order", "must be asc or desc");
@@ -31,10 +31,9 @@ public sealed record PageRequest(int Page, int PerPage, string Sort, bool Descen
         return new PageRequest(page, perPage, sort, order != "asc");
     }
 
-    private static int ReadInt(HttpRequest request, string name, int fallback, int min, int max, Validation validation)
+    private static int ReadInt(string? text, string name, int fallback, int min, int max, Validation validation)
     {
-        var text = request.Query[name].ToString();
-        if (text.Length == 0)
+        if (string.IsNullOrEmpty(text))
         {
             return fallback;
         }

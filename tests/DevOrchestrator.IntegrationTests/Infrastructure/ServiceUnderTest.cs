@@ -109,11 +109,21 @@ public sealed class ServiceUnderTest : IAsyncDisposable
             values[key] = value;
         }
 
-        var app = DevOrchestratorApp.Build(new ServeOptions(role, "http://127.0.0.1:0"), builder => builder.Configuration.AddInMemoryCollection(values));
+        var app = DevOrchestratorApp.Build(new ServeOptions(role, "http://127.0.0.1:0"), builder =>
+        {
+            builder.Configuration.AddInMemoryCollection(values);
+            OpenApiResponseCheck.AddTo(builder.Services);
+        });
         await DatabaseMigrator.MigrateAsync(app.Services, cancellationToken);
         await app.StartAsync(cancellationToken);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new ServiceUnderTest(app, new Uri(address), state, shareWith is null || ownState);
+        var service = new ServiceUnderTest(app, new Uri(address), state, shareWith is null || ownState);
+        if (role.RunsApi())
+        {
+            await OpenApiResponseCheck.LoadDocumentAsync(service.Client, cancellationToken);
+        }
+
+        return service;
     }
 
     /// <summary>A host whose database may be unreachable (no migration at start).</summary>
@@ -132,7 +142,11 @@ public sealed class ServiceUnderTest : IAsyncDisposable
             values[key] = value;
         }
 
-        var app = DevOrchestratorApp.Build(new ServeOptions(role, "http://127.0.0.1:0"), builder => builder.Configuration.AddInMemoryCollection(values));
+        var app = DevOrchestratorApp.Build(new ServeOptions(role, "http://127.0.0.1:0"), builder =>
+        {
+            builder.Configuration.AddInMemoryCollection(values);
+            OpenApiResponseCheck.AddTo(builder.Services);
+        });
         await app.StartAsync(cancellationToken);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new ServiceUnderTest(app, new Uri(address), state, ownsDirectories: true);
@@ -165,7 +179,21 @@ public sealed class ServiceUnderTest : IAsyncDisposable
         return await action(scope.ServiceProvider.GetRequiredService<AppDbContext>());
     }
 
+    /// <summary>Disposes the host, then fails if any of its responses did not conform to the OpenAPI document.</summary>
     public async ValueTask DisposeAsync()
+    {
+        var check = App.Services.GetService<OpenApiResponseCheck>();
+        try
+        {
+            await StopAndCleanUpAsync();
+        }
+        finally
+        {
+            check?.ThrowIfViolated();
+        }
+    }
+
+    private async ValueTask StopAndCleanUpAsync()
     {
         Client.Dispose();
         try

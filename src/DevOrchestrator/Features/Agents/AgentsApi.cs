@@ -3,6 +3,7 @@ using DevOrchestrator.Features.Auth;
 using DevOrchestrator.Features.Costs;
 using DevOrchestrator.Features.Tasks;
 using DevOrchestrator.Hosting;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 
 namespace DevOrchestrator.Features.Agents;
@@ -18,35 +19,45 @@ public static class AgentsApi
                 Money.ToUsd(a.CostMicros));
     }
 
+    public sealed record StopResponse(long Id, long TaskId, string TaskStatus, bool StopRequested);
+
+    /// <summary>The filters of <c>GET /api/v1/agents</c>, bound as text so that one answer names every bad value.</summary>
+    public sealed record AgentFilters(
+        [FromQuery(Name = "status")] string? Status,
+        [FromQuery(Name = "agent_type")] string? AgentType,
+        [FromQuery(Name = "task_id")] string? TaskId);
+
     private static readonly string[] s_sortable = ["started_at", "id", "status"];
 
     public static IEndpointRouteBuilder MapAgentsApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/v1/agents").WithTags("Agents").RequireAuthorization(Roles.CanView);
-        group.MapGet("/", ListAsync).WithSummary("List agent executions; filters status, task_id, agent_type.");
-        group.MapGet("/{id:long}/status", StatusAsync).WithSummary("Status of an agent execution.");
-        group.MapPost("/{id:long}/stop", StopAsync).RequireAuthorization(Roles.CanOperate).WithSummary("Stop a running agent (cancels its task).");
+        group.MapGet("/", ListAsync).WithSummary("List agent executions; filters status, task_id, agent_type.")
+            .WithMetadata(new SortableFields(s_sortable)).ProducesData<List<AgentResponse>>();
+        group.MapGet("/{id:long}/status", StatusAsync).WithSummary("Status of an agent execution.")
+            .ProducesData<AgentResponse>().ProducesErrors(StatusCodes.Status404NotFound);
+        group.MapPost("/{id:long}/stop", StopAsync).RequireAuthorization(Roles.CanOperate).WithSummary("Stop a running agent (cancels its task).")
+            .ProducesData<StopResponse>(StatusCodes.Status202Accepted).ProducesErrors(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
         return app;
     }
 
-    private static async Task<IResult> ListAsync(HttpContext context, AppDbContext db, CancellationToken cancellationToken)
+    private static async Task<IResult> ListAsync([AsParameters] PageQuery page, [AsParameters] AgentFilters filters, HttpContext context, AppDbContext db, CancellationToken cancellationToken)
     {
         var validation = new Validation();
-        var paging = PageRequest.Read(context.Request, validation, s_sortable);
+        var paging = PageRequest.Read(page, validation, s_sortable);
         var query = db.AgentExecutions.AsNoTracking();
-        var q = context.Request.Query;
-        if (q["status"].ToString() is { Length: > 0 } status)
+        if (filters.Status is { Length: > 0 } status)
         {
             validation.OneOf("status", status, [AgentStatuses.Running, AgentStatuses.Completed, AgentStatuses.Failed, AgentStatuses.Stopped, AgentStatuses.Abandoned]);
             query = query.Where(a => a.Status == status);
         }
 
-        if (q["agent_type"].ToString() is { Length: > 0 } agentType)
+        if (filters.AgentType is { Length: > 0 } agentType)
         {
             query = query.Where(a => a.AgentType == agentType);
         }
 
-        if (q["task_id"].ToString() is { Length: > 0 } taskText)
+        if (filters.TaskId is { Length: > 0 } taskText)
         {
             if (long.TryParse(taskText, out var taskId))
             {

@@ -18,13 +18,12 @@ public static class AuthApi
     {
         var group = app.MapGroup("/api/v1/auth").WithTags("Auth");
         group.MapPost("/login", LoginAsync).AllowAnonymous()
-            .WithSummary("Exchange an email and password for a bearer token (JWT).");
-        group.MapGet("/me", (HttpContext context) => Api.Ok(context, new
-        {
-            id = context.User.UserId(),
-            email = context.User.FindFirst("email")?.Value,
-            role = context.User.FindFirst(TokenIssuer.RoleClaim)?.Value,
-        })).RequireAuthorization(Roles.CanView).WithSummary("The caller's identity.");
+            .WithSummary("Exchange an email and password for a bearer token (JWT).").ProducesData<LoginResponse>().ProducesErrors(StatusCodes.Status401Unauthorized);
+        group.MapGet("/me", (HttpContext context) => Api.Ok(context, new UserResponse(
+            context.User.UserId() ?? 0,
+            context.User.FindFirst("email")?.Value ?? string.Empty,
+            context.User.FindFirst(TokenIssuer.RoleClaim)?.Value ?? string.Empty)))
+            .RequireAuthorization(Roles.CanView).WithSummary("The caller's identity.").ProducesData<UserResponse>();
         return app;
     }
 

@@ -3,6 +3,7 @@ using System.Linq.Expressions;
 using DevOrchestrator.Data;
 using DevOrchestrator.Features.Auth;
 using DevOrchestrator.Hosting;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 
 namespace DevOrchestrator.Features.Costs;
@@ -44,18 +45,20 @@ public static class CostsApi
         var group = app.MapGroup("/api/v1/costs").WithTags("Costs").RequireAuthorization(Roles.CanView);
         group.MapGet("/", GetAsync).WithSummary(
             "Model spending in the window [from, to) (default: the current UTC month) grouped by day, model, project, task or user, " +
-            "with the current month's budget, spent, reserved and remaining dollars.");
+            "with the current month's budget, spent, reserved and remaining dollars.").ProducesData<CostsResponse>();
         return app;
     }
 
+    /// <summary>The query of <c>GET /api/v1/costs</c>, bound as text so that one answer names every bad value.</summary>
+    public sealed record CostsQuery([FromQuery(Name = "from")] string? From, [FromQuery(Name = "to")] string? To, [FromQuery(Name = "group_by")] string? GroupBy);
+
     private static async Task<IResult> GetAsync(
-        HttpContext context, AppDbContext db, DevOrchestratorSettings settings, TimeProvider timeProvider, CancellationToken cancellationToken)
+        [AsParameters] CostsQuery query, HttpContext context, AppDbContext db, DevOrchestratorSettings settings, TimeProvider timeProvider, CancellationToken cancellationToken)
     {
-        var q = context.Request.Query;
         var validation = new Validation();
         var now = timeProvider.GetUtcNow();
-        var window = CostWindow.Read(Text(q["from"]), Text(q["to"]), now, validation);
-        var groupBy = Text(q["group_by"]) ?? DefaultGroupBy;
+        var window = CostWindow.Read(Text(query.From), Text(query.To), now, validation);
+        var groupBy = Text(query.GroupBy) ?? DefaultGroupBy;
         validation.OneOf("group_by", groupBy, GroupBys);
         if (!validation.IsValid)
         {
@@ -97,7 +100,7 @@ public static class CostsApi
     /// <summary>What the month can still spend: the budget less what is spent and what calls in flight hold, never below 0.</summary>
     public static decimal Remaining(decimal budgetUsd, decimal spentUsd, decimal reservedUsd) => Math.Max(0m, budgetUsd - spentUsd - reservedUsd);
 
-    private static string? Text(Microsoft.Extensions.Primitives.StringValues value) => value.ToString() is { Length: > 0 } text ? text : null;
+    private static string? Text(string? value) => string.IsNullOrEmpty(value) ? null : value;
 
     /// <summary>
     /// Groups and sums in SQL; <paramref name="describe"/> turns a group's key into the row's key and (for models) label.

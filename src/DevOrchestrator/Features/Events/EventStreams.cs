@@ -6,6 +6,7 @@ using DevOrchestrator.Data;
 using DevOrchestrator.Features.Auth;
 using DevOrchestrator.Features.Tasks;
 using DevOrchestrator.Hosting;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 
@@ -36,13 +37,17 @@ public static class EventStreams
     {
         app.MapGet("/api/v1/tasks/{id:long}/events", StreamTaskEventsAsync)
             .RequireAuthorization(Roles.CanView).WithTags("Tasks")
-            .WithSummary("Server-Sent Events of one task; resumes after the Last-Event-ID header (or ?last_event_id=). Closes when the task has finished.");
+            .WithSummary("Server-Sent Events of one task; resumes after the Last-Event-ID header (or ?last_event_id=). Closes when the task has finished.")
+            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream").ProducesErrors(StatusCodes.Status404NotFound);
         app.Map("/ws", AcceptWebSocketAsync).RequireAuthorization(Roles.CanView).WithTags("Events")
-            .WithSummary("WebSocket of all events (task.status_update, workflow.step_completed, agent.status_update, system.alert); ?task_id= filters.");
+            .WithSummary("WebSocket of all events (task.status_update, workflow.step_completed, agent.status_update, system.alert); ?task_id= filters.")
+            .ExcludeFromDescription();
         return app;
     }
 
-    private static async Task StreamTaskEventsAsync(long id, HttpContext context, AppDbContext db, EventHub hub, CancellationToken cancellationToken)
+    private static async Task StreamTaskEventsAsync(
+        long id, [FromHeader(Name = "Last-Event-ID")] string? lastEventIdHeader, [FromQuery(Name = "last_event_id")] string? lastEventId,
+        HttpContext context, AppDbContext db, EventHub hub, CancellationToken cancellationToken)
     {
         if (!await db.Tasks.AnyAsync(t => t.Id == id, cancellationToken))
         {
@@ -50,11 +55,7 @@ public static class EventStreams
             return;
         }
 
-        var lastHeader = context.Request.Headers["Last-Event-ID"].ToString();
-        if (lastHeader.Length == 0)
-        {
-            lastHeader = context.Request.Query["last_event_id"].ToString();
-        }
+        var lastHeader = string.IsNullOrEmpty(lastEventIdHeader) ? lastEventId ?? string.Empty : lastEventIdHeader;
 
         long lastId = 0;
         if (lastHeader.Length > 0 && !long.TryParse(lastHeader, NumberStyles.None, CultureInfo.InvariantCulture, out lastId))

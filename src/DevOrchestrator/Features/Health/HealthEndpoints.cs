@@ -17,6 +17,9 @@ public static class HealthEndpoints
 
     public sealed record ServiceHealth(string Status, string? Message, double DurationMs, IReadOnlyDictionary<string, object>? Details);
 
+    /// <summary>The answer of a probe: <c>alive</c> or <c>ready</c>.</summary>
+    public sealed record ProbeResponse(string Status);
+
     public sealed record HealthReportResponse(string Status, DateTimeOffset Timestamp, string Version, string Role, IReadOnlyDictionary<string, ServiceHealth> Services);
 
     public static IServiceCollection AddDevOrchestratorHealthChecks(this IServiceCollection services)
@@ -27,10 +30,14 @@ public static class HealthEndpoints
 
     public static IEndpointRouteBuilder MapHealth(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/health", ReportAsync).AllowAnonymous().WithTags("Health").WithSummary("Health of the service and each component.");
-        app.MapGet("/api/v1/health", ReportAsync).AllowAnonymous().WithTags("Health").WithSummary("Health of the service and each component.");
-        app.MapGet("/health/live", (HttpContext context) => Api.Ok(context, new { status = "alive" })).AllowAnonymous().WithTags("Health");
-        app.MapGet("/health/ready", ReadyAsync).AllowAnonymous().WithTags("Health");
+        app.MapGet("/health", ReportAsync).AllowAnonymous().WithTags("Health").WithSummary("Health of the service and each component.")
+            .Produces<HealthReportResponse>().Produces<HealthReportResponse>(StatusCodes.Status503ServiceUnavailable);
+        app.MapGet("/api/v1/health", ReportAsync).AllowAnonymous().WithTags("Health").WithSummary("Health of the service and each component.")
+            .Produces<HealthReportResponse>().Produces<HealthReportResponse>(StatusCodes.Status503ServiceUnavailable);
+        app.MapGet("/health/live", (HttpContext context) => Api.Ok(context, new ProbeResponse("alive"))).AllowAnonymous().WithTags("Health")
+            .WithSummary("Liveness probe: the process answers.").ProducesData<ProbeResponse>();
+        app.MapGet("/health/ready", ReadyAsync).AllowAnonymous().WithTags("Health")
+            .WithSummary("Readiness probe: the database is reachable and migrated (503 otherwise).").ProducesData<ProbeResponse>();
         return app;
     }
 
@@ -38,7 +45,7 @@ public static class HealthEndpoints
     {
         var report = await health.CheckHealthAsync(r => r.Tags.Contains(Critical), cancellationToken);
         return report.Status == HealthStatus.Healthy
-            ? Api.Ok(context, new { status = "ready" })
+            ? Api.Ok(context, new ProbeResponse("ready"))
             : Api.Error(context, StatusCodes.Status503ServiceUnavailable, ErrorCodes.Unavailable, "Not ready: " +
                 string.Join("; ", report.Entries.Where(e => e.Value.Status != HealthStatus.Healthy).Select(e => $"{e.Key}: {e.Value.Description}")));
     }

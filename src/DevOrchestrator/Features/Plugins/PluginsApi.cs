@@ -28,12 +28,16 @@ public static class PluginsApi
     public static IEndpointRouteBuilder MapPluginsApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/v1/plugins").WithTags("Plugins").RequireAuthorization(Roles.CanView);
-        group.MapGet("/", List).WithSummary("Every plugin: configured or not, circuit state, settings (secrets never shown), workflow actions.");
-        group.MapGet("/{type}/{name}/config", GetConfigAsync).WithSummary("A plugin's settings and where each comes from (stored, environment, default); secrets are shown only as set or not.");
+        group.MapGet("/", List).WithSummary("Every plugin: configured or not, circuit state, settings (secrets never shown), workflow actions.")
+            .ProducesData<List<PluginResponse>>();
+        group.MapGet("/{type}/{name}/config", GetConfigAsync).WithSummary("A plugin's settings and where each comes from (stored, environment, default); secrets are shown only as set or not.")
+            .ProducesData<ConfigResponse>().ProducesErrors(StatusCodes.Status404NotFound);
         group.MapPut("/{type}/{name}/config", PutConfigAsync).RequireAuthorization(Roles.CanAdminister)
-            .WithSummary("Store settings for a plugin (encrypted with ENCRYPTION_KEY; they win over the environment). A key set to null goes back to the environment's value; keys left out keep theirs.");
+            .WithSummary("Store settings for a plugin (encrypted with ENCRYPTION_KEY; they win over the environment). A key set to null goes back to the environment's value; keys left out keep theirs.")
+            .ProducesData<ConfigResponse>().ProducesErrors(StatusCodes.Status404NotFound);
         group.MapPost("/{type}/{name}/check", CheckAsync).RequireAuthorization(Roles.CanOperate)
-            .WithSummary("Connect to the vendor with the current settings and probe it now.");
+            .WithSummary("Connect to the vendor with the current settings and probe it now.")
+            .ProducesData<CheckResponse>().ProducesErrors(StatusCodes.Status404NotFound);
         return app;
     }
 

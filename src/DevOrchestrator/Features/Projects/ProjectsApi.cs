@@ -36,6 +36,8 @@ public static partial class ProjectsApi
             p.TestCommand, p.SetupCommands, p.JiraProjectKey, p.SlackChannel, p.ConfluenceSpaceKey, p.ConfluenceParentId, p.CreatedAt, p.UpdatedAt);
     }
 
+    public sealed record DeletedResponse(long Id);
+
     public sealed record GeneratePlanRequest(List<string?>? Requirements, bool? AutoStart);
 
     public sealed record PlannedTaskResponse(long Id, string Title, string Description, IReadOnlyList<string> AcceptanceCriteria, string Status);
@@ -69,21 +71,28 @@ public static partial class ProjectsApi
     public static IEndpointRouteBuilder MapProjectsApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/v1/projects").WithTags("Projects").RequireAuthorization(Roles.CanView);
-        group.MapGet("/", ListAsync).WithSummary("List projects (page, per_page, sort, order).");
-        group.MapGet("/{id:long}", GetAsync).WithSummary("Get a project.");
-        group.MapPost("/", CreateAsync).RequireAuthorization(Roles.CanOperate).WithSummary("Create a project.");
-        group.MapPut("/{id:long}", UpdateAsync).RequireAuthorization(Roles.CanOperate).WithSummary("Update a project (fields left out keep their value).");
-        group.MapPatch("/{id:long}", UpdateAsync).RequireAuthorization(Roles.CanOperate).WithSummary("Update a project (fields left out keep their value).");
-        group.MapDelete("/{id:long}", DeleteAsync).RequireAuthorization(Roles.CanAdminister).WithSummary("Delete a project that has no tasks.");
+        group.MapGet("/", ListAsync).WithSummary("List projects (page, per_page, sort, order).")
+            .WithMetadata(new SortableFields(s_sortable)).ProducesData<List<ProjectResponse>>();
+        group.MapGet("/{id:long}", GetAsync).WithSummary("Get a project.").ProducesData<ProjectResponse>().ProducesErrors(StatusCodes.Status404NotFound);
+        group.MapPost("/", CreateAsync).RequireAuthorization(Roles.CanOperate).WithSummary("Create a project (name is required).")
+            .ProducesData<ProjectResponse>(StatusCodes.Status201Created).ProducesErrors(StatusCodes.Status409Conflict);
+        group.MapPut("/{id:long}", UpdateAsync).RequireAuthorization(Roles.CanOperate).WithSummary("Update a project (fields left out keep their value).")
+            .ProducesData<ProjectResponse>().ProducesErrors(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
+        group.MapPatch("/{id:long}", UpdateAsync).RequireAuthorization(Roles.CanOperate).WithSummary("Update a project (fields left out keep their value).")
+            .ProducesData<ProjectResponse>().ProducesErrors(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
+        group.MapDelete("/{id:long}", DeleteAsync).RequireAuthorization(Roles.CanAdminister).WithSummary("Delete a project that has no tasks.")
+            .ProducesData<DeletedResponse>().ProducesErrors(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
         group.MapPost("/{id:long}/generate-plan", GeneratePlanAsync).RequireAuthorization(Roles.CanOperate)
-            .WithSummary("Turn requirements into epics and tasks (planning agent, one model call) and store them; auto_start queues the tasks.");
+            .WithSummary("Turn requirements into epics and tasks (planning agent, one model call) and store them; auto_start queues the tasks.")
+            .ProducesData<GeneratePlanResponse>(StatusCodes.Status201Created)
+            .ProducesErrors(StatusCodes.Status404NotFound, StatusCodes.Status429TooManyRequests);
         return app;
     }
 
-    private static async Task<IResult> ListAsync(HttpContext context, AppDbContext db, CancellationToken cancellationToken)
+    private static async Task<IResult> ListAsync([AsParameters] PageQuery page, HttpContext context, AppDbContext db, CancellationToken cancellationToken)
     {
         var validation = new Validation();
-        var paging = PageRequest.Read(context.Request, validation, s_sortable);
+        var paging = PageRequest.Read(page, validation, s_sortable);
         if (!validation.IsValid)
         {
             return Api.Invalid(context, validation);
@@ -170,7 +179,7 @@ public static partial class ProjectsApi
 
         db.Projects.Remove(project);
         await db.SaveChangesAsync(cancellationToken);
-        return Api.Ok(context, new { id }, "Project deleted.");
+        return Api.Ok(context, new DeletedResponse(id), "Project deleted.");
     }
 
     /// <summary>
@@ -198,59 +207,20 @@ public static partial class ProjectsApi
 
         var userId = context.User.UserId();
         var requirements = request!.Requirements!.Select(r => r!.Trim()).ToList();
-        PlanningResult result;
-        try
+        var (result, failure) = await PlanAsync(context, planner, project, userId, requirements, cancellationToken);
+        if (result is null)
         {
-            result = await planner.PlanAsync(
-                new ModelCallScope(TaskId: null, ProjectId: id, UserId: userId, AgentExecutionId: null, AgentRoles.Planning),
-                new PlanningProject(project.Name, project.Description, project.TechStack, project.RepositoryUrl),
-                requirements,
-                cancellationToken);
-        }
-        catch (ModelUnavailableException ex)
-        {
-            return Api.Error(context, StatusCodes.Status503ServiceUnavailable, ErrorCodes.Unavailable, "The planning model cannot be used: " + ex.Message);
-        }
-        catch (BudgetExceededException ex)
-        {
-            return Api.Error(context, StatusCodes.Status429TooManyRequests, ErrorCodes.BudgetExceeded, "No plan was made: " + ex.Message);
-        }
-        catch (UnreadablePlanException ex)
-        {
-            return Api.Error(context, StatusCodes.Status422UnprocessableEntity, ErrorCodes.Unprocessable,
-                $"No plan was stored: {ex.Message} (the call cost ${ex.CostUsd:0.######}; try again or rephrase the requirements)");
-        }
-        catch (Exception ex) when (ModelResilience.IsModelFailure(ex) && !cancellationToken.IsCancellationRequested)
-        {
-            return Api.Error(context, StatusCodes.Status503ServiceUnavailable, ErrorCodes.Unavailable,
-                $"The model provider did not answer the planning request after retries: {ModelResilience.Describe(ex)}");
+            return failure!;
         }
 
-        NewTask Planned(PlannedTask item) => new(item.Title)
-        {
-            Description = DescribeWithCriteria(item),
-            ProjectId = id,
-            Source = TaskSources.Plan,
-            Variables = JsonSerializer.Serialize(new { acceptance_criteria = item.AcceptanceCriteria }, JsonDefaults.Options),
-            CreatedByUserId = userId,
-        };
-
-        // Epics first (their ids become the tasks' parent_id), then their tasks: one transaction, all or nothing,
-        // committed whether or not the client is still there (the model call is paid for).
-        var created = await lifecycle.CreatePlanAsync(
-            result.Plan.Epics.Select(e => (Planned(new PlannedTask(e.Title, e.Description, e.AcceptanceCriteria)), (IReadOnlyList<NewTask>)e.Tasks.Select(Planned).ToList())).ToList(),
-            startTasks: request.AutoStart == true);
-        var stored = result.Plan.Epics.Zip(created, (plan, rows) => (Plan: plan, Row: rows.Epic, Tasks: rows.Tasks)).ToList();
+        var autoStart = request.AutoStart == true;
+        var stored = await StorePlanAsync(lifecycle, project.Id, userId, result.Plan, autoStart);
 
         // The issues are made in the background (a tracker's rate limit makes a large plan take minutes).
         PlanTrackerResponse? tracker = null;
         if (PlanTrackerSync.TrackerFor(plugins, project) is { } trackerPlugin)
         {
-            var epicIds = stored.Select(s => s.Row.Id).ToArray();
-            // Hangfire's client is synchronous: off the request thread.
-            await Task.Factory.StartNew(
-                () => jobs.Create<PlanTrackerSync>(sync => sync.RunAsync(id, epicIds, CancellationToken.None), new Hangfire.States.EnqueuedState(TaskDispatch.BackgroundQueue)),
-                CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            await QueueTrackerSyncAsync(jobs, id, stored.Select(s => s.Row.Id).ToArray());
             tracker = new PlanTrackerResponse(trackerPlugin.Name, project.JiraProjectKey!, "queued");
         }
 
@@ -261,11 +231,71 @@ public static partial class ProjectsApi
             result.CostUsd,
             result.Model,
             tracker);
-        var message = $"Plan stored: {stored.Count} epic(s), {result.Plan.TaskCount} task(s)" + (request.AutoStart == true ? ", tasks queued." : ".")
+        var message = $"Plan stored: {stored.Count} epic(s), {result.Plan.TaskCount} task(s)" + (autoStart ? ", tasks queued." : ".")
             + (tracker is null ? string.Empty : $" Creating them as issues in {tracker.Plugin} project {tracker.ProjectKey} in the background.")
             + (result.Plan.Notes.Count > 0 ? " Note: " + string.Join("; ", result.Plan.Notes) + "." : string.Empty);
         return Api.Ok(context, response, message, statusCode: StatusCodes.Status201Created);
     }
+
+    /// <summary>The planning model's plan, or the error answer when no plan was made (503, 429, 422).</summary>
+    private static async Task<(PlanningResult? Result, IResult? Failure)> PlanAsync(
+        HttpContext context, PlanningAgent planner, Project project, long? userId, IReadOnlyList<string> requirements, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await planner.PlanAsync(
+                new ModelCallScope(TaskId: null, ProjectId: project.Id, UserId: userId, AgentExecutionId: null, AgentRoles.Planning),
+                new PlanningProject(project.Name, project.Description, project.TechStack, project.RepositoryUrl),
+                requirements,
+                cancellationToken), null);
+        }
+        catch (ModelUnavailableException ex)
+        {
+            return (null, Api.Error(context, StatusCodes.Status503ServiceUnavailable, ErrorCodes.Unavailable, "The planning model cannot be used: " + ex.Message));
+        }
+        catch (BudgetExceededException ex)
+        {
+            return (null, Api.Error(context, StatusCodes.Status429TooManyRequests, ErrorCodes.BudgetExceeded, "No plan was made: " + ex.Message));
+        }
+        catch (UnreadablePlanException ex)
+        {
+            return (null, Api.Error(context, StatusCodes.Status422UnprocessableEntity, ErrorCodes.Unprocessable,
+                $"No plan was stored: {ex.Message} (the call cost ${ex.CostUsd:0.######}; try again or rephrase the requirements)"));
+        }
+        catch (Exception ex) when (ModelResilience.IsModelFailure(ex) && !cancellationToken.IsCancellationRequested)
+        {
+            return (null, Api.Error(context, StatusCodes.Status503ServiceUnavailable, ErrorCodes.Unavailable,
+                $"The model provider did not answer the planning request after retries: {ModelResilience.Describe(ex)}"));
+        }
+    }
+
+    /// <summary>
+    /// Stores the plan: epics first (their ids become the tasks' parent_id), then their tasks; one transaction, all or
+    /// nothing, committed whether or not the client is still there (the model call is paid for).
+    /// </summary>
+    private static async Task<List<(PlannedEpic Plan, DevTask Row, IReadOnlyList<DevTask> Tasks)>> StorePlanAsync(
+        TaskLifecycle lifecycle, long projectId, long? userId, ProjectPlan plan, bool startTasks)
+    {
+        NewTask Planned(PlannedTask item) => new(item.Title)
+        {
+            Description = DescribeWithCriteria(item),
+            ProjectId = projectId,
+            Source = TaskSources.Plan,
+            Variables = JsonSerializer.Serialize(new { acceptance_criteria = item.AcceptanceCriteria }, JsonDefaults.Options),
+            CreatedByUserId = userId,
+        };
+
+        var created = await lifecycle.CreatePlanAsync(
+            plan.Epics.Select(e => (Planned(new PlannedTask(e.Title, e.Description, e.AcceptanceCriteria)), (IReadOnlyList<NewTask>)e.Tasks.Select(Planned).ToList())).ToList(),
+            startTasks);
+        return plan.Epics.Zip(created, (epic, rows) => (epic, rows.Epic, rows.Tasks)).ToList();
+    }
+
+    /// <summary>Queues the creation of the plan's issues in the tracker; Hangfire's client is synchronous, so off the request thread.</summary>
+    private static async Task QueueTrackerSyncAsync(IBackgroundJobClient jobs, long projectId, long[] epicIds) =>
+        await Task.Factory.StartNew(
+            () => jobs.Create<PlanTrackerSync>(sync => sync.RunAsync(projectId, epicIds, CancellationToken.None), new Hangfire.States.EnqueuedState(TaskDispatch.BackgroundQueue)),
+            CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
     private static Validation ValidatePlanRequest(GeneratePlanRequest? request)
     {

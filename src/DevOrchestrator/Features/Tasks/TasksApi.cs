@@ -5,6 +5,7 @@ using DevOrchestrator.Features.Auth;
 using DevOrchestrator.Features.Costs;
 using DevOrchestrator.Features.Workflows;
 using DevOrchestrator.Hosting;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 
 namespace DevOrchestrator.Features.Tasks;
@@ -43,6 +44,22 @@ public static class TasksApi
             t.CreatedAt, t.UpdatedAt, t.QueuedAt, t.StartedAt, t.CompletedAt, Money.ToUsd(t.CostMicros), Money.ToUsd(t.CostReservedMicros));
     }
 
+    /// <summary>The answer of <c>GET /api/v1/tasks/{id}</c>.</summary>
+    public sealed record TaskWithExecutionResponse(TaskResponse Task, WorkflowsApi.ExecutionResponse? WorkflowExecution);
+
+    public sealed record AssignResponse(TaskResponse Task, long WorkflowExecutionId);
+
+    /// <summary><c>cancel_requested</c> is present (true) when the task was running: its step is being stopped (202).</summary>
+    public sealed record CancelResponse(long Id, string Status, bool? CancelRequested = null);
+
+    /// <summary>The filters of <c>GET /api/v1/tasks</c>, bound as text so that one answer names every bad value.</summary>
+    public sealed record TaskFilters(
+        [FromQuery(Name = "project_id")] string? ProjectId,
+        [FromQuery(Name = "status")] string? Status,
+        [FromQuery(Name = "source")] string? Source,
+        [FromQuery(Name = "kind")] string? Kind,
+        [FromQuery(Name = "parent_id")] string? ParentId);
+
     public static readonly IReadOnlyList<string> AgentTypes = ["development", "planning", "review", "documentation"];
 
     private static readonly string[] s_sortable = ["created_at", "updated_at", "priority", "status", "id", "title"];
@@ -60,24 +77,31 @@ public static class TasksApi
     public static IEndpointRouteBuilder MapTasksApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/v1/tasks").WithTags("Tasks").RequireAuthorization(Roles.CanView);
-        group.MapGet("/", ListAsync).WithSummary("List tasks; filters project_id, status, source, kind, parent_id; page, per_page, sort, order.");
-        group.MapGet("/{id:long}", GetAsync).WithSummary("Get a task with its latest workflow execution.");
+        group.MapGet("/", ListAsync).WithSummary("List tasks; filters project_id, status, source, kind, parent_id; page, per_page, sort, order.")
+            .WithMetadata(new SortableFields(s_sortable)).ProducesData<List<TaskResponse>>();
+        group.MapGet("/{id:long}", GetAsync).WithSummary("Get a task with its latest workflow execution.")
+            .ProducesData<TaskWithExecutionResponse>().ProducesErrors(StatusCodes.Status404NotFound);
         group.MapPost("/", CreateAsync).RequireAuthorization(Roles.CanOperate)
-            .WithSummary("Create a task. Idempotency-Key makes a repeat return the first result; auto_start queues it at once.");
-        group.MapPut("/{id:long}", UpdateAsync).RequireAuthorization(Roles.CanOperate).WithSummary("Update a task's title, description, priority, project or variables.");
-        group.MapPatch("/{id:long}", UpdateAsync).RequireAuthorization(Roles.CanOperate).WithSummary("Update a task's title, description, priority, project or variables.");
-        group.MapPost("/{id:long}/assign-to-agent", AssignAsync).RequireAuthorization(Roles.CanOperate).WithSummary("Queue the task for an agent and a workflow.");
-        group.MapPost("/{id:long}/cancel", CancelAsync).RequireAuthorization(Roles.CanOperate).WithSummary("Cancel a pending, queued or running task.");
+            .WithSummary("Create a task. Idempotency-Key makes a repeat return the first result; auto_start queues it at once.")
+            .ProducesData<TaskResponse>(StatusCodes.Status201Created).ProducesErrors(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
+        group.MapPut("/{id:long}", UpdateAsync).RequireAuthorization(Roles.CanOperate).WithSummary("Update a task's title, description, priority, project or variables.")
+            .ProducesData<TaskResponse>().ProducesErrors(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
+        group.MapPatch("/{id:long}", UpdateAsync).RequireAuthorization(Roles.CanOperate).WithSummary("Update a task's title, description, priority, project or variables.")
+            .ProducesData<TaskResponse>().ProducesErrors(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
+        group.MapPost("/{id:long}/assign-to-agent", AssignAsync).RequireAuthorization(Roles.CanOperate).WithSummary("Queue the task for an agent and a workflow.")
+            .ProducesData<AssignResponse>(StatusCodes.Status202Accepted).ProducesErrors(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
+        group.MapPost("/{id:long}/cancel", CancelAsync).RequireAuthorization(Roles.CanOperate).WithSummary("Cancel a pending, queued or running task.")
+            .ProducesData<CancelResponse>().ProducesData<CancelResponse>(StatusCodes.Status202Accepted)
+            .ProducesErrors(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
         return app;
     }
 
-    private static async Task<IResult> ListAsync(HttpContext context, AppDbContext db, CancellationToken cancellationToken)
+    private static async Task<IResult> ListAsync([AsParameters] PageQuery page, [AsParameters] TaskFilters filters, HttpContext context, AppDbContext db, CancellationToken cancellationToken)
     {
         var validation = new Validation();
-        var paging = PageRequest.Read(context.Request, validation, s_sortable);
+        var paging = PageRequest.Read(page, validation, s_sortable);
         var query = db.Tasks.AsNoTracking();
-        var q = context.Request.Query;
-        if (q["project_id"].ToString() is { Length: > 0 } projectText)
+        if (filters.ProjectId is { Length: > 0 } projectText)
         {
             if (long.TryParse(projectText, out var projectId))
             {
@@ -89,7 +113,7 @@ public static class TasksApi
             }
         }
 
-        if (q["status"].ToString() is { Length: > 0 } status)
+        if (filters.Status is { Length: > 0 } status)
         {
             var statuses = status.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             foreach (var s in statuses)
@@ -100,19 +124,19 @@ public static class TasksApi
             query = query.Where(t => statuses.Contains(t.Status));
         }
 
-        if (q["source"].ToString() is { Length: > 0 } source)
+        if (filters.Source is { Length: > 0 } source)
         {
             validation.OneOf("source", source, TaskSources.All);
             query = query.Where(t => t.Source == source);
         }
 
-        if (q["kind"].ToString() is { Length: > 0 } kind)
+        if (filters.Kind is { Length: > 0 } kind)
         {
             validation.OneOf("kind", kind, TaskKinds.All);
             query = query.Where(t => t.Kind == kind);
         }
 
-        if (q["parent_id"].ToString() is { Length: > 0 } parentText)
+        if (filters.ParentId is { Length: > 0 } parentText)
         {
             if (long.TryParse(parentText, out var parentId))
             {

@@ -25,9 +25,16 @@ public static partial class WebhooksApi
     public static IEndpointRouteBuilder MapWebhooks(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/webhooks").WithTags("Webhooks").AllowAnonymous();
-        group.MapPost("/github", GitHubAsync).WithSummary("GitHub webhook: an issue labelled devorch or a '/devorch …' comment makes a task; on a task's pull request it re-runs the agent with the feedback.");
-        group.MapPost("/jira", JiraAsync).WithSummary("Jira webhook (issue created/updated with the intake label) makes a task, once per issue key.");
-        group.MapPost("/slack/commands", SlackAsync).WithSummary("The /devorch slash command: acknowledged at once, the result posted through response_url.");
+        group.MapPost("/github", GitHubAsync).WithSummary("GitHub webhook: an issue labelled devorch or a '/devorch …' comment makes a task; on a task's pull request it re-runs the agent with the feedback.")
+            .ProducesData<WebhookResponse>().ProducesData<WebhookResponse>(StatusCodes.Status202Accepted)
+            .ProducesErrors(StatusCodes.Status401Unauthorized, StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
+        group.MapPost("/jira", JiraAsync).WithSummary("Jira webhook (issue created/updated with the intake label) makes a task, once per issue key.")
+            .ProducesData<WebhookResponse>().ProducesData<WebhookResponse>(StatusCodes.Status202Accepted)
+            .ProducesErrors(StatusCodes.Status401Unauthorized, StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
+        // 200 answers Slack's message shape ({response_type, text}) or, for an ignored command, the envelope.
+        group.MapPost("/slack/commands", SlackAsync).WithSummary("The /devorch slash command: acknowledged at once, the result posted through response_url.")
+            .Produces(StatusCodes.Status200OK).ProducesData<WebhookResponse>(StatusCodes.Status202Accepted)
+            .ProducesErrors(StatusCodes.Status401Unauthorized, StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
         return app;
     }
 

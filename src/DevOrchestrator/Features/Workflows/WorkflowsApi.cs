@@ -12,6 +12,10 @@ public static class WorkflowsApi
 {
     public sealed record ExecuteRequest(string? Workflow, long? TaskId, Dictionary<string, JsonElement>? Variables);
 
+    public sealed record WorkflowStepResponse(string Name, string Type, string? Plugin, string? Action);
+
+    public sealed record WorkflowResponse(string Name, string? Description, string Source, IReadOnlyDictionary<string, object?> Variables, IReadOnlyList<WorkflowStepResponse> Steps);
+
     public sealed record StepResponse(
         long Id, int Index, string Name, string Type, string? Plugin, string? Action, string Status, JsonElement? Inputs, JsonElement? Outputs,
         string? Error, int Attempts, DateTimeOffset StartedAt, DateTimeOffset? CompletedAt, long? DurationMs);
@@ -29,16 +33,13 @@ public static class WorkflowsApi
     public static IEndpointRouteBuilder MapWorkflowsApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/v1/workflows").WithTags("Workflows").RequireAuthorization(Roles.CanView);
-        group.MapGet("/", (HttpContext context, WorkflowCatalog catalog) => Api.Ok(context, catalog.List().Select(w => new
-        {
-            name = w.Name,
-            description = w.Description,
-            source = w.Source,
-            variables = w.Variables,
-            steps = w.Steps.Select(s => new { name = s.Name, type = s.Type, plugin = s.Plugin, action = s.Action }),
-        }).ToList())).WithSummary("List the built-in workflows and those in WORKFLOWS_DIR.");
-        group.MapPost("/execute", ExecuteAsync).RequireAuthorization(Roles.CanOperate).WithSummary("Run a workflow for a task (queues the task).");
-        group.MapGet("/{id:long}/status", StatusAsync).WithSummary("Status of a workflow execution, with each step's inputs, outputs and timing.");
+        group.MapGet("/", (HttpContext context, WorkflowCatalog catalog) => Api.Ok(context, catalog.List().Select(w => new WorkflowResponse(
+            w.Name, w.Description, w.Source, w.Variables, w.Steps.Select(s => new WorkflowStepResponse(s.Name, s.Type, s.Plugin, s.Action)).ToList())).ToList()))
+            .WithSummary("List the built-in workflows and those in WORKFLOWS_DIR.").ProducesData<List<WorkflowResponse>>();
+        group.MapPost("/execute", ExecuteAsync).RequireAuthorization(Roles.CanOperate).WithSummary("Run a workflow for a task (queues the task).")
+            .ProducesData<ExecutionResponse>(StatusCodes.Status202Accepted).ProducesErrors(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
+        group.MapGet("/{id:long}/status", StatusAsync).WithSummary("Status of a workflow execution, with each step's inputs, outputs and timing.")
+            .ProducesData<ExecutionResponse>().ProducesErrors(StatusCodes.Status404NotFound);
         return app;
     }
 

@@ -1,0 +1,3 @@
+namespace DevOrchestrator.Hosting;
+
+public sealed record ApiError(string Code, string Message, IReadOnlyDictionary<string, string[]>? Details = null);

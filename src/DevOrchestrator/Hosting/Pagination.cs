@@ -1,0 +1,3 @@
+namespace DevOrchestrator.Hosting;
+
+public sealed record Pagination(int Page, int PerPage, long Total, int Pages);
