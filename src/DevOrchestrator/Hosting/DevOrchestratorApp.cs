@@ -117,6 +117,7 @@ public static class DevOrchestratorApp
             app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
             app.MapScalarApiReference("/docs", o => o.WithOpenApiRoutePattern("/openapi/{documentName}.json").WithTitle("DevOrchestrator API")).AllowAnonymous();
             app.MapAuthApi();
+            app.MapUsersApi();
             app.MapProjectsApi();
             app.MapTasksApi();
             app.MapWorkflowsApi();
