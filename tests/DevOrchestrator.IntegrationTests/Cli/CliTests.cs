@@ -142,7 +142,7 @@ public sealed class CliTests
         Assert.Contains("No user with email nobody@example.com", unknown.Stderr, StringComparison.Ordinal);
         var badRole = await DevorchAsync(env, ct, "user", "set-role", "--email", "dev@example.com", "--role", "owner");
         Assert.Equal(2, badRole.ExitCode);
-        Assert.Contains("--role", badRole.Stderr, StringComparison.Ordinal);
+        Assert.Contains("Argument 'owner' not recognized", badRole.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]
