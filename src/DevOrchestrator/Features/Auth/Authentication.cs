@@ -39,7 +39,7 @@ public static class AuthenticationServiceCollectionExtensions
                 {
                     var userId = context.Principal?.UserId();
                     var role = userId is null ? null : await context.HttpContext.RequestServices.GetRequiredService<UserStatusCache>()
-                        .ActiveRoleAsync(userId.Value, context.HttpContext.RequestServices.GetRequiredService<Data.AppDbContext>(), context.HttpContext.RequestAborted);
+                        .ActiveRoleAsync(userId.Value, context.HttpContext.RequestServices, context.HttpContext.RequestAborted);
                     if (role is null)
                     {
                         context.Fail(new UserDisabledException());

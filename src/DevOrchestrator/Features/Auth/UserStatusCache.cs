@@ -16,7 +16,8 @@ public sealed class UserStatusCache(TimeProvider timeProvider)
     private readonly ConcurrentDictionary<long, Entry> _entries = new();
 
     /// <summary>The user's role if they exist and are active; null when disabled or deleted.</summary>
-    public async ValueTask<string?> ActiveRoleAsync(long userId, AppDbContext db, CancellationToken cancellationToken)
+    /// <param name="services">The request's services: a database context is resolved from them only on a miss.</param>
+    public async ValueTask<string?> ActiveRoleAsync(long userId, IServiceProvider services, CancellationToken cancellationToken)
     {
         var now = timeProvider.GetTimestamp();
         if (_entries.TryGetValue(userId, out var entry) && now < entry.ExpiresAt)
@@ -24,6 +25,7 @@ public sealed class UserStatusCache(TimeProvider timeProvider)
             return entry.Role;
         }
 
+        var db = services.GetRequiredService<AppDbContext>();
         var user = await db.Users.AsNoTracking().Where(u => u.Id == userId).Select(u => new { u.Role, u.IsActive }).FirstOrDefaultAsync(cancellationToken);
         var role = user is { IsActive: true } ? user.Role : null;
         _entries[userId] = new Entry(role, now + (long)(Lifetime.TotalSeconds * timeProvider.TimestampFrequency));
