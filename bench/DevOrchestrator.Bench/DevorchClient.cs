@@ -142,7 +142,7 @@ internal sealed class DevorchClient : IDisposable
         var bytes = await _http.GetByteArrayAsync(new Uri($"api/v1/tasks/{id}", UriKind.Relative), cancellationToken);
         using var document = JsonDocument.Parse(bytes);
         var data = document.RootElement.GetProperty("data");
-        var task = data.GetProperty("task");
+        var task = data; // the task's fields are at the top of data, its latest execution nested
         DateTimeOffset? firstStep = null;
         var steps = 0;
         if (data.TryGetProperty("workflow_execution", out var execution) && execution.ValueKind == JsonValueKind.Object)

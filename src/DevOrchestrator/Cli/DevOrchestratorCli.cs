@@ -3,6 +3,7 @@ using DevOrchestrator.Data;
 using DevOrchestrator.Features.Auth;
 using DevOrchestrator.Hosting;
 using Microsoft.EntityFrameworkCore;
+using Spectre.Console;
 
 namespace DevOrchestrator.Cli;
 
@@ -138,9 +139,9 @@ public static class DevOrchestratorCli
             }
 
             var given = parseResult.GetValue(password);
-            if (given is { Length: < 8 })
+            if (given is { Length: < UserAccounts.MinPasswordLength })
             {
-                await Console.Error.WriteLineAsync("--password must be at least 8 characters.");
+                await Console.Error.WriteLineAsync($"--password must be at least {UserAccounts.MinPasswordLength} characters.");
                 return ExitCodes.Usage;
             }
 
@@ -163,7 +164,71 @@ public static class DevOrchestratorCli
 
             return 0;
         });
-        return new Command("user", "User commands.") { create };
+        return new Command("user", "User commands (on the database; the same operations as /api/v1/users).")
+        {
+            create, UserListCommand(), UserChangeCommand("disable", "Disable a user: no login, and their tokens stop working (within 2 s on a running server).", null, false),
+            UserChangeCommand("enable", "Enable a disabled user.", null, true), UserChangeCommand("set-role", "Change a user's role.", true, null),
+        };
+    }
+
+    private static Command UserListCommand()
+    {
+        var list = new Command("list", "List users.");
+        list.SetAction(async (_, cancellationToken) =>
+        {
+            await using var services = await BuildMigratedServicesAsync(cancellationToken);
+            await using var scope = services.CreateAsyncScope();
+            var users = await scope.ServiceProvider.GetRequiredService<UserAccounts>().Query().ToListAsync(cancellationToken);
+            var table = new Table().AddColumns("id", "email", "role", "active", "created_at");
+            foreach (var u in users)
+            {
+                table.AddRow(Markup.Escape($"{u.Id}"), Markup.Escape(u.Email), u.Role, u.IsActive ? "yes" : "no",
+                    Markup.Escape(u.CreatedAt.ToString("u", System.Globalization.CultureInfo.InvariantCulture)));
+            }
+
+            AnsiConsole.Write(table);
+            return ExitCodes.Ok;
+        });
+        return list;
+    }
+
+    /// <summary><c>user disable|enable|set-role --email E [--role R]</c>: <paramref name="withRole"/> adds the required --role.</summary>
+    private static Command UserChangeCommand(string name, string description, bool? withRole, bool? active)
+    {
+        var email = new Option<string>("--email") { Description = "The user's email", Required = true };
+        var role = new Option<string>("--role") { Description = "admin, operator or viewer", Required = true };
+        role.AcceptOnlyFromAmong([.. Roles.All]);
+        var command = new Command(name, description) { email };
+        if (withRole == true)
+        {
+            command.Add(role);
+        }
+
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            await using var services = await BuildMigratedServicesAsync(cancellationToken);
+            await using var scope = services.CreateAsyncScope();
+            var accounts = scope.ServiceProvider.GetRequiredService<UserAccounts>();
+            var address = parseResult.GetValue(email)!.Trim().ToLowerInvariant();
+            var user = await accounts.FindAsync(address, cancellationToken);
+            if (user is null)
+            {
+                await Console.Error.WriteLineAsync($"No user with email {address} (see 'devorch user list').");
+                return ExitCodes.Failure;
+            }
+
+            var change = await accounts.ChangeAsync(user.Id, withRole == true ? parseResult.GetValue(role) : null, active, cancellationToken);
+            if (change.Outcome == UserChangeOutcome.LastAdmin)
+            {
+                await Console.Error.WriteLineAsync($"{address} is the last active admin: make another user admin first.");
+                return ExitCodes.Failure;
+            }
+
+            var changed = change.User!;
+            Console.WriteLine($"User {changed.Id} {changed.Email}: {changed.Role}, {(changed.IsActive ? "active" : "disabled")}.");
+            return ExitCodes.Ok;
+        });
+        return command;
     }
 
     private static Command TokenCommand()
@@ -187,6 +252,12 @@ public static class DevOrchestratorCli
             if (user is null)
             {
                 await Console.Error.WriteLineAsync($"No user with email {address}: create one with 'devorch user create --email {address} --role operator'.");
+                return 1;
+            }
+
+            if (!user.IsActive)
+            {
+                await Console.Error.WriteLineAsync($"User {address} is disabled: enable it first with 'devorch user enable --email {address}'.");
                 return 1;
             }
 

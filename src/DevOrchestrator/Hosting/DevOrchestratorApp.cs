@@ -114,6 +114,7 @@ public static class DevOrchestratorApp
             app.MapApiReference();
             app.MapScalarApiReference("/docs", o => o.WithOpenApiRoutePattern("/openapi/{documentName}.json").WithTitle("DevOrchestrator API")).AllowAnonymous();
             routes.MapAuthApi();
+            routes.MapUsersApi();
             routes.MapProjectsApi();
             routes.MapTasksApi();
             routes.MapWorkflowsApi();

@@ -80,7 +80,7 @@ internal sealed class AgentHarness : IAsyncDisposable
             timeout ?? TimeSpan.FromSeconds(90));
         Assert.True(TaskStatuses.IsFinished(finished.Status), $"task {taskId} is still {finished.Status}");
         var response = await Client.GetAsync($"/api/v1/tasks/{taskId}");
-        return (await response.ReadJsonAsync())["data"]!["task"]!;
+        return (await response.ReadJsonAsync())["data"]!;
     }
 
     /// <summary>Restarts the service on the same database and directories (a new worker process in effect).</summary>

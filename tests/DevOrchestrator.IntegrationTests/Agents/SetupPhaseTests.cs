@@ -192,7 +192,7 @@ public sealed class SetupPhaseTests
         // A failed task never reports a branch it did not push: nothing in the task, its result, or the remote.
         Assert.Null(task["branch"]);
         Assert.Null(task["result"]!["branch"]);
-        Assert.Null(task["result"]!["pull_request_url"]);
+        Assert.Null(task["result"]!["pr_url"]);
         var heads = await GitFixtures.GitAsync(harness.Remote, ct, "for-each-ref", "--format=%(refname)", "refs/heads/");
         Assert.Equal("refs/heads/main", heads);
     }

@@ -238,7 +238,7 @@ public sealed class CostsApiTests
             (taskId, agentId) = (task.Id, agent.Id);
         }
 
-        var shown = (await GetDataAsync(client, $"/api/v1/tasks/{taskId}", ct))["task"]!;
+        var shown = (await GetDataAsync(client, $"/api/v1/tasks/{taskId}", ct));
         Assert.Equal(1.234567m, (decimal)shown["cost_usd"]!);
         Assert.Equal(0.5m, (decimal)shown["cost_reserved_usd"]!);
         var listed = (await GetDataAsync(client, "/api/v1/tasks", ct)).AsArray().Single()!;

@@ -89,6 +89,62 @@ public sealed class CliTests
         Assert.Contains("HTTP 404", missing.Stderr, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(Db.Sqlite)]
+    [InlineData(Db.Postgres)]
+    public async Task User_list_disable_enable_and_set_role_act_on_the_users_the_api_serves(Db db)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var service = await ServiceUnderTest.StartAsync(db, cancellationToken: ct);
+        var env = new Dictionary<string, string>
+        {
+            ["DATA_DIR"] = service.State.DataDir,
+            ["DATABASE_URL"] = service.State.DatabaseUrl ?? Path.Combine(service.State.DataDir, "devorch.db"),
+            ["JWT_SECRET_KEY"] = service.State.JwtSecret,
+        };
+        Assert.Equal(0, (await DevorchAsync(env, ct, "user", "create", "--email", "boss@example.com", "--role", "admin")).ExitCode);
+        Assert.Equal(0, (await DevorchAsync(env, ct, "user", "create", "--email", "dev@example.com", "--role", "viewer", "--password", "long-enough-1")).ExitCode);
+
+        var list = await DevorchAsync(env, ct, "user", "list");
+        Assert.True(list.ExitCode == 0, list.Stderr);
+        Assert.Contains("boss@example.com", list.Stdout, StringComparison.Ordinal);
+        var row = list.Stdout.Split('\n').Single(l => l.Contains("dev@example.com", StringComparison.Ordinal));
+        Assert.Contains("viewer", row, StringComparison.Ordinal);
+        Assert.Contains("yes", row, StringComparison.Ordinal);
+
+        var promoted = await DevorchAsync(env, ct, "user", "set-role", "--email", "dev@example.com", "--role", "operator");
+        Assert.True(promoted.ExitCode == 0, promoted.Stderr);
+        Assert.Contains("operator, active", promoted.Stdout, StringComparison.Ordinal);
+
+        var token = (await DevorchAsync(env, ct, "token", "create", "--email", "dev@example.com")).Stdout;
+        using var client = new HttpClient { BaseAddress = service.Address };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        Assert.Equal(HttpStatusCode.Created, (await client.PostJsonAsync("/api/v1/tasks", new { title = "as operator" })).StatusCode);
+
+        var disabled = await DevorchAsync(env, ct, "user", "disable", "--email", "dev@example.com");
+        Assert.True(disabled.ExitCode == 0, disabled.Stderr);
+        Assert.Contains("disabled", disabled.Stdout, StringComparison.Ordinal);
+        // The server learns of a change made elsewhere within UserStatusCache.Lifetime.
+        var refused = await HttpJson.EventuallyAsync(() => client.GetAsync("/api/v1/tasks", ct), r => r.StatusCode == HttpStatusCode.Unauthorized);
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        var noToken = await DevorchAsync(env, ct, "token", "create", "--email", "dev@example.com");
+        Assert.Equal(1, noToken.ExitCode);
+        Assert.Contains("is disabled", noToken.Stderr, StringComparison.Ordinal);
+
+        Assert.Equal(0, (await DevorchAsync(env, ct, "user", "enable", "--email", "dev@example.com")).ExitCode);
+        Assert.Equal(HttpStatusCode.OK, (await HttpJson.EventuallyAsync(() => client.GetAsync("/api/v1/tasks", ct), r => r.StatusCode == HttpStatusCode.OK)).StatusCode);
+
+        var lastAdmin = await DevorchAsync(env, ct, "user", "disable", "--email", "boss@example.com");
+        Assert.Equal(1, lastAdmin.ExitCode);
+        Assert.Contains("last active admin", lastAdmin.Stderr, StringComparison.Ordinal);
+        var unknown = await DevorchAsync(env, ct, "user", "enable", "--email", "nobody@example.com");
+        Assert.Equal(1, unknown.ExitCode);
+        Assert.Contains("No user with email nobody@example.com", unknown.Stderr, StringComparison.Ordinal);
+        var badRole = await DevorchAsync(env, ct, "user", "set-role", "--email", "dev@example.com", "--role", "owner");
+        Assert.Equal(2, badRole.ExitCode);
+        Assert.Contains("Argument 'owner' not recognized", badRole.Stderr, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Plugins_list_and_check_report_each_plugin_of_a_running_server()
     {

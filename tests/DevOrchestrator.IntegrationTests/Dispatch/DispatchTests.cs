@@ -26,8 +26,8 @@ public sealed class DispatchTests
         var id = await StartTaskAsync(client, project, "Add a greeting", "echo 'hello from devorch' > GREETING.txt");
         var task = await WaitForFinishAsync(client, id);
 
-        Assert.Equal("completed", (string?)task["task"]!["status"]);
-        var branch = (string?)task["task"]!["branch"];
+        Assert.Equal("completed", (string?)task["status"]);
+        var branch = (string?)task["branch"];
         Assert.False(string.IsNullOrEmpty(branch));
         var steps = task["workflow_execution"]!["steps"]!.AsArray();
         Assert.All(steps, s => Assert.Contains((string?)s!["status"], new[] { "completed", "skipped" }));
@@ -62,8 +62,8 @@ public sealed class DispatchTests
         var task = await WaitForFinishAsync(client, id);
         stopwatch.Stop();
 
-        Assert.Equal("cancelled", (string?)task["task"]!["status"]);
-        Assert.Equal("changed my mind", (string?)task["task"]!["error"]);
+        Assert.Equal("cancelled", (string?)task["status"]);
+        Assert.Equal("changed my mind", (string?)task["error"]);
         Assert.Contains(task["workflow_execution"]!["steps"]!.AsArray(), s => (string?)s!["status"] == "cancelled");
         await HttpJson.EventuallyAsync(() => CountProcessesAsync(sleep), n => n == 0, TimeSpan.FromSeconds(10));
         Assert.Equal(0, await CountProcessesAsync(sleep));
@@ -117,11 +117,11 @@ public sealed class DispatchTests
         using var client2 = await second.ClientForNewUserAsync(Roles.Viewer, ct);
         var queued = await WaitForFinishAsync(client2, queuedId);
         var orphan = await WaitForFinishAsync(client2, orphanId);
-        Assert.Equal("completed", (string?)queued["task"]!["status"]);
-        Assert.Equal("completed", (string?)orphan["task"]!["status"]);
-        Assert.Equal(2, (int)orphan["task"]!["attempts"]!);
-        Assert.Equal("one", await GitFixtures.GitAsync(bare, ct, "show", $"{(string?)queued["task"]!["branch"]}:ONE.txt"));
-        Assert.Equal("two", await GitFixtures.GitAsync(bare, ct, "show", $"{(string?)orphan["task"]!["branch"]}:TWO.txt"));
+        Assert.Equal("completed", (string?)queued["status"]);
+        Assert.Equal("completed", (string?)orphan["status"]);
+        Assert.Equal(2, (int)orphan["attempts"]!);
+        Assert.Equal("one", await GitFixtures.GitAsync(bare, ct, "show", $"{(string?)queued["branch"]}:ONE.txt"));
+        Assert.Equal("two", await GitFixtures.GitAsync(bare, ct, "show", $"{(string?)orphan["branch"]}:TWO.txt"));
     }
 
     [Fact]
@@ -163,9 +163,9 @@ public sealed class DispatchTests
         await using var second = await ServiceUnderTest.StartAsync(Db.Sqlite, shareWith: first, ownState: true, cancellationToken: ct);
         using var client2 = await second.ClientForNewUserAsync(Roles.Viewer, ct);
         var done = await WaitForFinishAsync(client2, id);
-        Assert.Equal("completed", (string?)done["task"]!["status"]);
-        Assert.Equal(2, (int)done["task"]!["attempts"]!);
-        Assert.Equal("done", await GitFixtures.GitAsync(bare, ct, "show", $"{(string?)done["task"]!["branch"]}:DONE.txt"));
+        Assert.Equal("completed", (string?)done["status"]);
+        Assert.Equal(2, (int)done["attempts"]!);
+        Assert.Equal("done", await GitFixtures.GitAsync(bare, ct, "show", $"{(string?)done["branch"]}:DONE.txt"));
     }
 
     [Fact]
@@ -191,9 +191,9 @@ public sealed class DispatchTests
             foreach (var id in ids)
             {
                 var task = await WaitForFinishAsync(client, id);
-                Assert.Equal("completed", (string?)task["task"]!["status"]);
-                Assert.Equal(1, (int)task["task"]!["attempts"]!);
-                Assert.Equal("raced", await GitFixtures.GitAsync(bare, ct, "show", $"{(string?)task["task"]!["branch"]}:RACE.txt"));
+                Assert.Equal("completed", (string?)task["status"]);
+                Assert.Equal(1, (int)task["attempts"]!);
+                Assert.Equal("raced", await GitFixtures.GitAsync(bare, ct, "show", $"{(string?)task["branch"]}:RACE.txt"));
             }
 
             Assert.Equal(ids.Count, await api.WithDbAsync(d => d.AgentExecutions.CountAsync(a => ids.Contains(a.TaskId), ct)));
@@ -247,7 +247,7 @@ public sealed class DispatchTests
         foreach (var id in ids)
         {
             var finished = await WaitForFinishAsync(client, id);
-            Assert.True((string?)finished["task"]!["status"] == "completed", finished.ToJsonString());
+            Assert.True((string?)finished["status"] == "completed", finished.ToJsonString());
         }
 
         var agents = await api.WithDbAsync(d => d.AgentExecutions.Where(a => ids.Contains(a.TaskId)).ToListAsync(ct));
@@ -285,7 +285,7 @@ public sealed class DispatchTests
     {
         var body = await HttpJson.EventuallyAsync(
             async () => (await (await client.GetAsync($"/api/v1/tasks/{id}")).ReadJsonAsync())["data"]!,
-            d => (string?)d["task"]!["status"] is "completed" or "failed" or "cancelled",
+            d => (string?)d["status"] is "completed" or "failed" or "cancelled",
             TimeSpan.FromSeconds(90));
         return body;
     }

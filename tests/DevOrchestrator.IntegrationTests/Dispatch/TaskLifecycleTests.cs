@@ -60,8 +60,8 @@ public sealed class TaskLifecycleTests
             found => found is not null, TimeSpan.FromSeconds(30));
         Assert.NotNull(id);
         var task = await WaitForFinishAsync(client, id!.Value);
-        Assert.Equal("completed", (string?)task["task"]!["status"]);
-        Assert.Equal("kept", await GitFixtures.GitAsync(bare, ct, "show", $"{(string?)task["task"]!["branch"]}:KEPT.txt"));
+        Assert.Equal("completed", (string?)task["status"]);
+        Assert.Equal("kept", await GitFixtures.GitAsync(bare, ct, "show", $"{(string?)task["branch"]}:KEPT.txt"));
         Assert.Equal(1, await service.WithDbAsync(d => d.Tasks.CountAsync(t => t.Title == title, ct)));
     }
 
@@ -100,7 +100,7 @@ public sealed class TaskLifecycleTests
         foreach (var id in ids)
         {
             var task = await WaitForFinishAsync(client, id);
-            Assert.Equal("completed", (string?)task["task"]!["status"]);
+            Assert.Equal("completed", (string?)task["status"]);
         }
 
         Assert.Equal(ids.Count, await service.WithDbAsync(d => d.Events.CountAsync(
@@ -134,7 +134,7 @@ public sealed class TaskLifecycleTests
         // The new worker starts at once and runs tasks; it does not exit and does not wait for the lock.
         await using var worker = await ServiceUnderTest.StartAsync(Db.Postgres, ServiceRole.Worker, jira, shareWith: api, cancellationToken: ct);
         var id = await StartTaskAsync(client, project, "while the lock is held", "echo ok > OK.txt");
-        Assert.Equal("completed", (string?)(await WaitForFinishAsync(client, id))["task"]!["status"]);
+        Assert.Equal("completed", (string?)(await WaitForFinishAsync(client, id))["status"]);
         Assert.Equal(HttpStatusCode.OK, (await worker.Client.GetAsync("/health/live", ct)).StatusCode);
 
         // Once the lock is gone the schedule is made, in the background.
@@ -183,7 +183,7 @@ public sealed class TaskLifecycleTests
         var project = await CreateProjectAsync(client, bare);
 
         var id = await StartTaskAsync(client, project, "no redis needed", "echo fine > FINE.txt");
-        Assert.Equal("completed", (string?)(await WaitForFinishAsync(client, id))["task"]!["status"]);
+        Assert.Equal("completed", (string?)(await WaitForFinishAsync(client, id))["status"]);
 
         var health = await (await service.Client.GetAsync("/health", ct)).ReadJsonAsync();
         Assert.Equal("degraded", (string?)health["status"]);
@@ -243,14 +243,14 @@ public sealed class TaskLifecycleTests
         // created pending → queued → running → completed → queued again → running → failed; another pending → cancelled.
         var ran = await CreateTaskAsync(client, project, "walks the states", "echo one > ONE.txt");
         Assert.Equal(HttpStatusCode.Accepted, (await client.PostJsonAsync($"/api/v1/tasks/{ran}/assign-to-agent", new { })).StatusCode);
-        Assert.Equal("completed", (string?)(await WaitForFinishAsync(client, ran))["task"]!["status"]);
+        Assert.Equal("completed", (string?)(await WaitForFinishAsync(client, ran))["status"]);
         Assert.Equal(HttpStatusCode.Accepted, (await client.PostJsonAsync($"/api/v1/tasks/{ran}/assign-to-agent", new { variables = new { command = "exit 3" } })).StatusCode);
         var second = await WaitForFinishAsync(client, ran);
-        Assert.Equal("failed", (string?)second["task"]!["status"]);
+        Assert.Equal("failed", (string?)second["status"]);
         var cancelled = await CreateTaskAsync(client, project, "never runs", "true");
         Assert.Equal(HttpStatusCode.OK, (await client.PostJsonAsync($"/api/v1/tasks/{cancelled}/cancel", new { reason = "not needed" })).StatusCode);
         var started = await StartTaskAsync(client, project, "auto-started", "true");
-        Assert.Equal("completed", (string?)(await WaitForFinishAsync(client, started))["task"]!["status"]);
+        Assert.Equal("completed", (string?)(await WaitForFinishAsync(client, started))["status"]);
 
         var ids = new[] { ran, cancelled, started };
         var events = await service.WithDbAsync(d => d.Events.AsNoTracking()

@@ -45,7 +45,7 @@ public sealed partial class MonitoringTests
         var bare = await GitFixtures.CreateBareRepositoryAsync(service.State.Root, ct);
         var project = await DispatchTests.CreateProjectAsync(client, bare);
         var id = await DispatchTests.StartTaskAsync(client, project, "Monitored", "echo monitored > MONITORED.txt");
-        Assert.Equal("completed", (string?)(await DispatchTests.WaitForFinishAsync(client, id))["task"]!["status"]);
+        Assert.Equal("completed", (string?)(await DispatchTests.WaitForFinishAsync(client, id))["status"]);
 
         var scrape = await service.Client.GetStringAsync("/metrics", ct);
         var families = scrape.Split('\n').Where(l => l.StartsWith("# TYPE ", StringComparison.Ordinal)).Select(l => l.Split(' ')[2]).ToHashSet(StringComparer.Ordinal);

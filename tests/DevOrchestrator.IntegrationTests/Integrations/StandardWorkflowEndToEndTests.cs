@@ -65,6 +65,15 @@ public sealed class StandardWorkflowEndToEndTests
         Assert.Contains("approve", pr.Body, StringComparison.Ordinal);
         var prUrl = h.GitHub.WebUrl("acme", "app") + "/pull/" + pr.Number;
 
+        // What the guide's clients read: data.status and data.result.pr_url of the task, and of its agent's status.
+        var shown = (await (await h.Client.GetAsync($"/api/v1/tasks/{taskId}", ct)).ReadJsonAsync())["data"]!;
+        Assert.Equal("completed", (string?)shown["status"]);
+        Assert.Equal(prUrl, (string?)shown["result"]!["pr_url"]);
+        Assert.Equal(branch, (string?)shown["result"]!["branch"]);
+        var agentStatus = (await (await h.Client.GetAsync($"/api/v1/agents/status?task_id={taskId}", ct)).ReadJsonAsync())["data"]!;
+        Assert.Equal(prUrl, (string?)agentStatus["result"]!["pr_url"]);
+        Assert.Equal((int)agentStatus["progress"]!["steps_total"]!, (int)agentStatus["progress"]!["steps_done"]!);
+
         // Jira: fetched, moved to In Progress then In Review, one comment with the pull request's link.
         Assert.NotEmpty(h.Jira.RequestsTo("GET", $"/rest/api/3/issue/{ticket.Key}"));
         var issue = h.Jira.Issue(ticket.Key)!;

@@ -3,6 +3,8 @@ using DevOrchestrator.Features.Auth;
 using DevOrchestrator.Features.Costs;
 using DevOrchestrator.Features.Tasks;
 using DevOrchestrator.Hosting;
+using DevOrchestrator.Features.Workflows;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 
@@ -27,6 +29,19 @@ public static class AgentsApi
         [FromQuery(Name = "agent_type")] string? AgentType,
         [FromQuery(Name = "task_id")] string? TaskId);
 
+    /// <summary>
+    /// <c>GET /api/v1/agents/status?task_id=</c>: the guide's way to follow a task's agent. <c>status</c> is the task's;
+    /// <c>agent</c> is its latest agent execution (null before a worker started one).
+    /// </summary>
+    public sealed record TaskAgentStatusResponse(
+        long TaskId, string Status, string AgentType, string Workflow, AgentResponse? Agent, AgentProgress Progress, TasksApi.TaskResult Result,
+        string? Error, decimal CostUsd, DateTimeOffset? StartedAt, DateTimeOffset? CompletedAt);
+
+    /// <summary>Where the run is: its current step, the steps finished (completed or skipped) of the workflow's total, the last event.</summary>
+    public sealed record AgentProgress(string? CurrentStep, int StepsDone, int StepsTotal, LastEvent? LastEvent);
+
+    public sealed record LastEvent(string Type, DateTimeOffset At);
+
     private static readonly string[] s_sortable = ["started_at", "id", "status"];
 
     public static IEndpointRouteBuilder MapAgentsApi(this IEndpointRouteBuilder app)
@@ -38,6 +53,9 @@ public static class AgentsApi
             .ProducesData<AgentResponse>().ProducesErrors(StatusCodes.Status404NotFound);
         group.MapPost("/{id:long}/stop", StopAsync).RequireAuthorization(Roles.CanOperate).WithSummary("Stop a running agent (cancels its task).")
             .ProducesData<StopResponse>(StatusCodes.Status202Accepted).ProducesErrors(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
+        group.MapGet("/status", TaskAgentStatusAsync)
+            .WithSummary("The agent working on a task: status, agent type, progress (current step, steps done of total, last event) and result.pr_url. task_id is required; list running agents with GET /api/v1/agents?status=running.")
+            .ProducesData<TaskAgentStatusResponse>().ProducesErrors(StatusCodes.Status404NotFound, StatusCodes.Status422UnprocessableEntity);
         return app;
     }
 
@@ -89,6 +107,37 @@ public static class AgentsApi
         await db.AgentExecutions.AsNoTracking().FirstOrDefaultAsync(a => a.Id == id, cancellationToken) is { } agent
             ? Api.Ok(context, AgentResponse.From(agent))
             : Api.NotFound(context, "Agent execution", id);
+
+    private static async Task<Results<JsonHttpResult<ApiResponse<TaskAgentStatusResponse>>, JsonHttpResult<ApiErrorResponse>>> TaskAgentStatusAsync(
+        HttpContext context, AppDbContext db, WorkflowCatalog workflows, CancellationToken cancellationToken)
+    {
+        // Read by hand (not bound as long?) so that a missing or malformed task_id is a 422 naming the field, not a bare 400.
+        var text = context.Request.Query["task_id"].ToString();
+        if (!long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var taskId) || taskId <= 0)
+        {
+            return Api.Error(context, StatusCodes.Status422UnprocessableEntity, ErrorCodes.ValidationError, "The request has invalid parameters.",
+                new Dictionary<string, string[]> { ["task_id"] = [text.Length == 0 ? "is required" : "must be a task id (a positive whole number)"] });
+        }
+
+        var task = await db.Tasks.AsNoTracking().FirstOrDefaultAsync(t => t.Id == taskId, cancellationToken);
+        if (task is null)
+        {
+            return Api.NotFound(context, "Task", taskId);
+        }
+
+        var agent = await db.AgentExecutions.AsNoTracking().Where(a => a.TaskId == taskId).OrderByDescending(a => a.Id).FirstOrDefaultAsync(cancellationToken);
+        var execution = await db.WorkflowExecutions.AsNoTracking().Where(w => w.TaskId == taskId).OrderByDescending(w => w.Id)
+            .Select(w => new { w.Id, w.WorkflowName, w.CurrentStep }).FirstOrDefaultAsync(cancellationToken);
+        var stepsDone = execution is null ? 0 : await db.WorkflowSteps.AsNoTracking()
+            .Where(s => s.WorkflowExecutionId == execution.Id && (s.Status == StepStatuses.Completed || s.Status == StepStatuses.Skipped))
+            .Select(s => s.Index).Distinct().CountAsync(cancellationToken);
+        var last = await db.Events.AsNoTracking().Where(e => e.TaskId == taskId).OrderByDescending(e => e.Id)
+            .Select(e => new LastEvent(e.Type, e.CreatedAt)).FirstOrDefaultAsync(cancellationToken);
+        var stepsTotal = workflows.Find(execution?.WorkflowName ?? task.Workflow)?.Steps.Count ?? 0;
+        var progress = new AgentProgress(agent?.CurrentStep ?? execution?.CurrentStep, stepsDone, Math.Max(stepsTotal, stepsDone), last);
+        return Api.Ok(context, new TaskAgentStatusResponse(task.Id, task.Status, agent?.AgentType ?? task.AgentType, execution?.WorkflowName ?? task.Workflow,
+            agent is null ? null : AgentResponse.From(agent), progress, TasksApi.TaskResult.From(task), task.Error, Money.ToUsd(task.CostMicros), task.StartedAt, task.CompletedAt));
+    }
 
     private static async Task<IResult> StopAsync(long id, HttpContext context, AppDbContext db, TaskLifecycle lifecycle, CancellationToken cancellationToken)
     {

@@ -16,6 +16,7 @@ public static class AuthenticationServiceCollectionExtensions
         services.AddSingleton(key);
         services.AddSingleton<TokenIssuer>();
         services.AddScoped<UserAccounts>();
+        services.AddSingleton<UserStatusCache>();
         services.AddSingleton<Microsoft.AspNetCore.Identity.IPasswordHasher<User>, Microsoft.AspNetCore.Identity.PasswordHasher<User>>();
         services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer(o =>
         {
@@ -33,10 +34,30 @@ public static class AuthenticationServiceCollectionExtensions
 
                     return Task.CompletedTask;
                 },
+                // A disabled user's tokens stop working, and a changed role applies, on their next request.
+                OnTokenValidated = async context =>
+                {
+                    var userId = context.Principal?.UserId();
+                    var role = userId is null ? null : await context.HttpContext.RequestServices.GetRequiredService<UserStatusCache>()
+                        .ActiveRoleAsync(userId.Value, context.HttpContext.RequestServices, context.HttpContext.RequestAborted);
+                    if (role is null)
+                    {
+                        context.Fail(new UserDisabledException());
+                        return;
+                    }
+
+                    if (context.Principal!.Identity is ClaimsIdentity identity && identity.FindFirst(TokenIssuer.RoleClaim) is { } claim && claim.Value != role)
+                    {
+                        identity.RemoveClaim(claim);
+                        identity.AddClaim(new Claim(TokenIssuer.RoleClaim, role));
+                    }
+                },
                 OnChallenge = async context =>
                 {
                     context.HandleResponse();
-                    var message = context.AuthenticateFailure is SecurityTokenExpiredException
+                    var message = context.AuthenticateFailure is UserDisabledException
+                        ? "The user is disabled or no longer exists."
+                        : context.AuthenticateFailure is SecurityTokenExpiredException
                         ? "The bearer token has expired."
                         : context.AuthenticateFailure is not null ? "The bearer token is invalid." : "A bearer token is required (Authorization: Bearer <token>).";
                     context.Response.Headers.WWWAuthenticate = "Bearer";

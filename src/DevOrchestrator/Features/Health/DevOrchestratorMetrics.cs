@@ -105,7 +105,7 @@ public static class MetricsEndpoints
     {
         var registry = app.ServiceProvider.GetRequiredService<DevOrchestratorMetrics>().Registry;
         app.MapMetrics("/metrics", registry).AllowAnonymous().ExcludeFromDescription();
-        app.MapMetrics("/api/v1/metrics", registry).RequireAuthorization(Auth.Roles.CanView).WithTags("Health");
+        app.MapMetricsSummaryApi();
         return app;
     }
 }

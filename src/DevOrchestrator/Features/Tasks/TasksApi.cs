@@ -5,6 +5,7 @@ using DevOrchestrator.Features.Auth;
 using DevOrchestrator.Features.Costs;
 using DevOrchestrator.Features.Workflows;
 using DevOrchestrator.Hosting;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 
@@ -33,21 +34,85 @@ public static class TasksApi
 
     public sealed record CancelRequest(string? Reason);
 
-    public sealed record TaskResponse(
+    /// <summary>
+    /// A task in the guide's shape: its own fields at the top, <c>result</c> always an object (<c>pr_url</c> and
+    /// <c>branch</c> null until there is one), its cost in dollars and tokens.
+    /// </summary>
+    public record TaskResponse(
         long Id, long? ProjectId, string Kind, long? ParentId, string Title, string? Description, string Status, string Source, string? ExternalId, string Priority,
-        string Workflow, string AgentType, JsonElement? Variables, JsonElement? Result, string? Error, string? Branch, int Attempts,
+        string Workflow, string AgentType, JsonElement? Variables, TaskResult Result, string? Error, string? Branch, int Attempts,
         string? WorkerId, DateTimeOffset? CancelRequestedAt, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, DateTimeOffset? QueuedAt,
-        DateTimeOffset? StartedAt, DateTimeOffset? CompletedAt, decimal CostUsd, decimal CostReservedUsd)
+        DateTimeOffset? StartedAt, DateTimeOffset? CompletedAt, decimal CostUsd, decimal CostReservedUsd, TokenUsage TokensUsed)
     {
-        public static TaskResponse From(DevTask t) => new(t.Id, t.ProjectId, t.Kind, t.ParentId, t.Title, t.Description, t.Status, t.Source, t.ExternalId, t.Priority,
-            t.Workflow, t.AgentType, ParseJson(t.Variables), ParseJson(t.Result), t.Error, t.Branch, t.Attempts, t.WorkerId, t.CancelRequestedAt,
-            t.CreatedAt, t.UpdatedAt, t.QueuedAt, t.StartedAt, t.CompletedAt, Money.ToUsd(t.CostMicros), Money.ToUsd(t.CostReservedMicros));
+        public static TaskResponse From(DevTask t, TokenUsage tokens = default) => new(t.Id, t.ProjectId, t.Kind, t.ParentId, t.Title, t.Description, t.Status, t.Source, t.ExternalId, t.Priority,
+            t.Workflow, t.AgentType, ParseJson(t.Variables), TaskResult.From(t), t.Error, t.Branch, t.Attempts, t.WorkerId, t.CancelRequestedAt,
+            t.CreatedAt, t.UpdatedAt, t.QueuedAt, t.StartedAt, t.CompletedAt, Money.ToUsd(t.CostMicros), Money.ToUsd(t.CostReservedMicros), tokens);
     }
 
-    /// <summary>The answer of <c>GET /api/v1/tasks/{id}</c>.</summary>
-    public sealed record TaskWithExecutionResponse(TaskResponse Task, WorkflowsApi.ExecutionResponse? WorkflowExecution);
+    /// <summary><c>GET /api/v1/tasks/{id}</c> and assign-to-agent: the task with its latest workflow execution nested.</summary>
+    public sealed record TaskDetailResponse : TaskResponse
+    {
+        public TaskDetailResponse(TaskResponse task, WorkflowsApi.ExecutionResponse? workflowExecution)
+            : base(task) => WorkflowExecution = workflowExecution;
 
-    public sealed record AssignResponse(TaskResponse Task, long WorkflowExecutionId);
+        public WorkflowsApi.ExecutionResponse? WorkflowExecution { get; init; }
+    }
+
+    /// <summary>
+    /// What the task produced: <c>pr_url</c> and <c>branch</c> always (null until there is one), and once a run ended its
+    /// workflow, execution id, step statuses, commit, summary and last review.
+    /// </summary>
+    public sealed record TaskResult(
+        string? PrUrl, string? Branch, string? CommitSha, string? Summary, string? Workflow, long? WorkflowExecutionId,
+        IReadOnlyDictionary<string, string>? Steps, JsonElement? Review)
+    {
+        public static TaskResult From(DevTask t)
+        {
+            if (t.Result is null)
+            {
+                return new TaskResult(null, t.Branch, null, null, null, null, null, null);
+            }
+
+            using var document = JsonDocument.Parse(t.Result);
+            var root = document.RootElement;
+            string? Text(string name) => root.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+            var steps = root.TryGetProperty("steps", out var s) && s.ValueKind == JsonValueKind.Object
+                ? s.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.ToString(), StringComparer.Ordinal)
+                : null;
+            return new TaskResult(
+                Text(WorkflowResult.PullRequestUrlOutput),
+                Text(WorkflowResult.BranchOutput) ?? t.Branch,
+                root.TryGetProperty(WorkflowResult.CommitShaOutput, out var commit) && commit.ValueKind != JsonValueKind.Null ? commit.ToString() : null,
+                Text(WorkflowResult.SummaryOutput),
+                Text("workflow"),
+                root.TryGetProperty("workflow_execution_id", out var e) && e.TryGetInt64(out var executionId) ? executionId : null,
+                steps,
+                root.TryGetProperty("review", out var review) && review.ValueKind == JsonValueKind.Object ? review.Clone() : null);
+        }
+    }
+
+    /// <summary>The tokens each task's model calls used (one grouped query for a page of tasks).</summary>
+    internal static async Task<Dictionary<long, TokenUsage>> TokensByTaskAsync(AppDbContext db, IReadOnlyCollection<long> taskIds, CancellationToken cancellationToken)
+    {
+        if (taskIds.Count == 0)
+        {
+            return [];
+        }
+
+        var rows = await db.CostEntries.AsNoTracking().Where(c => c.TaskId != null && taskIds.Contains(c.TaskId.Value)).GroupBy(c => c.TaskId!.Value)
+            .Select(g => new { TaskId = g.Key, Input = g.Sum(c => c.InputTokens), Output = g.Sum(c => c.OutputTokens), CacheWrite = g.Sum(c => c.CacheWriteTokens), CacheRead = g.Sum(c => c.CacheReadTokens) })
+            .ToListAsync(cancellationToken);
+        return rows.ToDictionary(r => r.TaskId, r => new TokenUsage(r.Input, r.Output, r.CacheWrite, r.CacheRead));
+    }
+
+    /// <summary>The task with its cost in tokens and its latest workflow execution (with steps).</summary>
+    internal static async Task<TaskDetailResponse> DetailAsync(AppDbContext db, DevTask task, CancellationToken cancellationToken)
+    {
+        var tokens = await TokensByTaskAsync(db, [task.Id], cancellationToken);
+        var execution = await db.WorkflowExecutions.AsNoTracking().Include(w => w.Steps)
+            .Where(w => w.TaskId == task.Id).OrderByDescending(w => w.Id).FirstOrDefaultAsync(cancellationToken);
+        return new TaskDetailResponse(TaskResponse.From(task, tokens.GetValueOrDefault(task.Id)), execution is null ? null : WorkflowsApi.ExecutionResponse.From(execution));
+    }
 
     /// <summary><c>cancel_requested</c> is present (true) when the task was running: its step is being stopped (202).</summary>
     public sealed record CancelResponse(long Id, string Status, bool? CancelRequested = null);
@@ -79,8 +144,8 @@ public static class TasksApi
         var group = app.MapGroup("/api/v1/tasks").WithTags("Tasks").RequireAuthorization(Roles.CanView);
         group.MapGet("/", ListAsync).WithSummary("List tasks; filters project_id, status, source, kind, parent_id; page, per_page, sort, order.")
             .WithMetadata(new SortableFields(s_sortable)).ProducesData<List<TaskResponse>>();
-        group.MapGet("/{id:long}", GetAsync).WithSummary("Get a task with its latest workflow execution.")
-            .ProducesData<TaskWithExecutionResponse>().ProducesErrors(StatusCodes.Status404NotFound);
+        group.MapGet("/{id:long}", GetAsync).WithSummary("Get a task: its fields, result (pr_url, branch), cost, and its latest workflow execution nested.")
+            .ProducesData<TaskDetailResponse>().ProducesErrors(StatusCodes.Status404NotFound);
         group.MapPost("/", CreateAsync).RequireAuthorization(Roles.CanOperate)
             .WithSummary("Create a task. Idempotency-Key makes a repeat return the first result; auto_start queues it at once.")
             .ProducesData<TaskResponse>(StatusCodes.Status201Created).ProducesErrors(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
@@ -89,7 +154,7 @@ public static class TasksApi
         group.MapPatch("/{id:long}", UpdateAsync).RequireAuthorization(Roles.CanOperate).WithSummary("Update a task's title, description, priority, project or variables.")
             .ProducesData<TaskResponse>().ProducesErrors(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
         group.MapPost("/{id:long}/assign-to-agent", AssignAsync).RequireAuthorization(Roles.CanOperate).WithSummary("Queue the task for an agent and a workflow.")
-            .ProducesData<AssignResponse>(StatusCodes.Status202Accepted).ProducesErrors(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
+            .ProducesData<TaskDetailResponse>(StatusCodes.Status202Accepted).ProducesErrors(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
         group.MapPost("/{id:long}/cancel", CancelAsync).RequireAuthorization(Roles.CanOperate).WithSummary("Cancel a pending, queued or running task.")
             .ProducesData<CancelResponse>().ProducesData<CancelResponse>(StatusCodes.Status202Accepted)
             .ProducesErrors(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
@@ -155,10 +220,12 @@ public static class TasksApi
 
         var total = await query.LongCountAsync(cancellationToken);
         var items = await paging.Apply(query, s_sortKeys, t => t.Id).ToListAsync(cancellationToken);
-        return Api.Ok(context, items.Select(TaskResponse.From).ToList(), pagination: paging.Describe(total));
+        var tokens = await TokensByTaskAsync(db, [.. items.Select(t => t.Id)], cancellationToken);
+        return Api.Ok(context, items.Select(t => TaskResponse.From(t, tokens.GetValueOrDefault(t.Id))).ToList(), pagination: paging.Describe(total));
     }
 
-    private static async Task<IResult> GetAsync(long id, HttpContext context, AppDbContext db, CancellationToken cancellationToken)
+    private static async Task<Results<JsonHttpResult<ApiResponse<TaskDetailResponse>>, JsonHttpResult<ApiErrorResponse>>> GetAsync(
+        long id, HttpContext context, AppDbContext db, CancellationToken cancellationToken)
     {
         var task = await db.Tasks.AsNoTracking().FirstOrDefaultAsync(t => t.Id == id, cancellationToken);
         if (task is null)
@@ -166,13 +233,7 @@ public static class TasksApi
             return Api.NotFound(context, "Task", id);
         }
 
-        var execution = await db.WorkflowExecutions.AsNoTracking().Include(w => w.Steps)
-            .Where(w => w.TaskId == id).OrderByDescending(w => w.Id).FirstOrDefaultAsync(cancellationToken);
-        return Api.Ok(context, new
-        {
-            task = TaskResponse.From(task),
-            workflow_execution = execution is null ? null : WorkflowsApi.ExecutionResponse.From(execution),
-        });
+        return Api.Ok(context, await DetailAsync(db, task, cancellationToken));
     }
 
     /// <summary>How long an Idempotency-Key is remembered; after that the same key creates a new task.</summary>
@@ -328,7 +389,8 @@ public static class TasksApi
         if (request.Variables is not null) task.Variables = JsonSerializer.Serialize(request.Variables, JsonDefaults.Options);
         task.UpdatedAt = timeProvider.GetUtcNow();
         await db.SaveChangesAsync(cancellationToken);
-        return Api.Ok(context, TaskResponse.From(task), "Task updated.");
+        var tokens = await TokensByTaskAsync(db, [task.Id], CancellationToken.None);
+        return Api.Ok(context, TaskResponse.From(task, tokens.GetValueOrDefault(task.Id)), "Task updated.");
     }
 
     private static async Task<IResult> AssignAsync(long id, AssignRequest? request, HttpContext context, AppDbContext db, TaskLifecycle lifecycle, WorkflowCatalog workflows, CancellationToken cancellationToken)
@@ -371,7 +433,9 @@ public static class TasksApi
             return Api.Conflict(context, $"Task {id} was queued by another request meanwhile.");
         }
 
-        return Api.Ok(context, new { task = TaskResponse.From(task), workflow_execution_id = execution.Id }, $"Task queued for the {task.AgentType} agent.",
+        var tokens = await TokensByTaskAsync(db, [task.Id], CancellationToken.None);
+        return Api.Ok(context, new TaskDetailResponse(TaskResponse.From(task, tokens.GetValueOrDefault(task.Id)), WorkflowsApi.ExecutionResponse.From(execution)),
+            $"Task queued for the {task.AgentType} agent.",
             statusCode: StatusCodes.Status202Accepted);
     }
 
