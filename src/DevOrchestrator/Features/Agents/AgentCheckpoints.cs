@@ -31,14 +31,13 @@ public sealed record AgentSnapshot(int Turn, List<ChatMessage> Messages, AgentLo
 /// changes (a binary diff against the commit the conversation started from, protected files excluded), so that a task
 /// whose worker died resumes at its last finished turn with the same files.
 /// </summary>
-public sealed class AgentCheckpoints(IServiceScopeFactory scopes, GitCli git, TimeProvider timeProvider)
+public sealed class AgentCheckpoints(IDbContextFactory<AppDbContext> dbContexts, GitCli git, TimeProvider timeProvider)
 {
     private static readonly JsonSerializerOptions s_json = AIJsonUtilities.DefaultOptions;
 
     public async Task<AgentSnapshot?> LoadAsync(long workflowExecutionId, string conversation, CancellationToken cancellationToken)
     {
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+        await using var db = dbContexts.CreateDbContext();
         var row = await db.AgentCheckpoints.AsNoTracking()
             .FirstOrDefaultAsync(c => c.WorkflowExecutionId == workflowExecutionId && c.Conversation == conversation, cancellationToken);
         if (row is null)
@@ -54,8 +53,7 @@ public sealed class AgentCheckpoints(IServiceScopeFactory scopes, GitCli git, Ti
     /// <summary>The stored diff of a conversation's worktree (null when none was stored).</summary>
     public async Task<string?> LoadDiffAsync(long workflowExecutionId, string conversation, CancellationToken cancellationToken)
     {
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+        await using var db = dbContexts.CreateDbContext();
         return await db.AgentCheckpoints.AsNoTracking()
             .Where(c => c.WorkflowExecutionId == workflowExecutionId && c.Conversation == conversation)
             .Select(c => c.Diff).FirstOrDefaultAsync(cancellationToken);
@@ -65,8 +63,7 @@ public sealed class AgentCheckpoints(IServiceScopeFactory scopes, GitCli git, Ti
         long taskId, long workflowExecutionId, string conversation, int turn, IReadOnlyList<ChatMessage> messages, AgentLoopState state,
         string? baseCommit, string? diff, CancellationToken cancellationToken)
     {
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+        await using var db = dbContexts.CreateDbContext();
         var row = await db.AgentCheckpoints.FirstOrDefaultAsync(c => c.WorkflowExecutionId == workflowExecutionId && c.Conversation == conversation, cancellationToken);
         if (row is null)
         {

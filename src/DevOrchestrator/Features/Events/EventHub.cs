@@ -11,7 +11,7 @@ namespace DevOrchestrator.Features.Events;
 /// higher id) are re-checked for a while, so an event is delivered late rather than lost. While nobody subscribes it
 /// reads nothing.
 /// </summary>
-public sealed partial class EventHub(IServiceScopeFactory scopes, EventSignal signal, ILogger<EventHub> logger) : BackgroundService
+public sealed partial class EventHub(IDbContextFactory<AppDbContext> dbContexts, EventSignal signal, ILogger<EventHub> logger) : BackgroundService
 {
     public static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan s_gapPatience = TimeSpan.FromSeconds(10);
@@ -84,8 +84,7 @@ public sealed partial class EventHub(IServiceScopeFactory scopes, EventSignal si
             startFrom = _startFrom;
         }
 
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+        await using var db = dbContexts.CreateDbContext();
         if (Volatile.Read(ref _lastId) < 0)
         {
             _gaps.Clear();

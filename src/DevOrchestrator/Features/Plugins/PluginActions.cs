@@ -233,7 +233,7 @@ public sealed class CommunicationActions(PluginRegistry registry, TaskChatThread
 /// <c>body</c> it writes the task's page from the run's facts — summary, files changed, pull request, review verdict,
 /// cost — every piece of text escaped (it comes from tickets and models).
 /// </summary>
-public sealed class DocumentationActions(PluginRegistry registry, ExternalEffects effects, IServiceScopeFactory scopes) : IWorkflowActions
+public sealed class DocumentationActions(PluginRegistry registry, ExternalEffects effects, Microsoft.EntityFrameworkCore.IDbContextFactory<Data.AppDbContext> dbContexts) : IWorkflowActions
 {
     private static readonly Dictionary<string, WorkflowActionDescriptor> s_actions = new(StringComparer.Ordinal)
     {
@@ -272,9 +272,8 @@ public sealed class DocumentationActions(PluginRegistry registry, ExternalEffect
     private async Task<string> ComposeAsync(WorkflowActionContext context, CancellationToken cancellationToken)
     {
         long costMicros;
-        await using (var scope = scopes.CreateAsyncScope())
+        await using (var db = dbContexts.CreateDbContext())
         {
-            var db = scope.ServiceProvider.GetRequiredService<Data.AppDbContext>();
             costMicros = await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.FirstOrDefaultAsync(
                 db.Tasks.Where(x => x.Id == context.Task.Id).Select(x => x.CostMicros), cancellationToken);
         }

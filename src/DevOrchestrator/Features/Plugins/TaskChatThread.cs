@@ -15,7 +15,7 @@ namespace DevOrchestrator.Features.Plugins;
 /// resumed task never posts one twice. Chat failures are logged, never fail the task.
 /// </summary>
 public sealed partial class TaskChatThread(
-    PluginRegistry registry, ExternalEffects effects, IServiceScopeFactory scopes, ConfigEncryption encryption, ILogger<TaskChatThread> logger)
+    PluginRegistry registry, ExternalEffects effects, IDbContextFactory<AppDbContext> dbContexts, ConfigEncryption encryption, ILogger<TaskChatThread> logger)
 {
     /// <summary>The task's thread root in <paramref name="channel"/>, posted once.</summary>
     public async Task<ChatMessage> EnsureAsync(ICommunicationPlugin chat, long taskId, string title, string channel, CancellationToken cancellationToken)
@@ -59,8 +59,7 @@ public sealed partial class TaskChatThread(
 
         try
         {
-            await using var scope = scopes.CreateAsyncScope();
-            var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+            await using var db = dbContexts.CreateDbContext();
             var task = await db.Tasks.AsNoTracking().SingleAsync(t => t.Id == taskId, cancellationToken);
             var pullRequest = await db.ExternalEffects.AsNoTracking()
                 .Where(e => e.TaskId == taskId && e.Operation == "pull_request" && e.Status == ExternalEffectStatuses.Completed)
@@ -121,8 +120,7 @@ public sealed partial class TaskChatThread(
             return null;
         }
 
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+        await using var db = dbContexts.CreateDbContext();
         var row = await (from t in db.Tasks.AsNoTracking()
                          join p in db.Projects.AsNoTracking() on t.ProjectId equals p.Id
                          where t.Id == taskId

@@ -22,6 +22,7 @@ public sealed record ClaimedTask(long Id, string PreviousStatus);
 /// </summary>
 public sealed partial class TaskDispatcher(
     IServiceScopeFactory scopes,
+    IDbContextFactory<AppDbContext> dbContexts,
     TaskWakeup wakeup,
     RunningTasks runningTasks,
     WorkerIdentity identity,
@@ -120,8 +121,7 @@ public sealed partial class TaskDispatcher(
     {
         return await TransientDatabaseErrors.Retry.ExecuteAsync(async ct =>
         {
-            await using var scope = scopes.CreateAsyncScope();
-            var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+            await using var db = dbContexts.CreateDbContext();
             var now = timeProvider.GetUtcNow();
             var lease = now + runningTasks.Lease;
             return db.Database.IsNpgsql()
