@@ -6,15 +6,6 @@ using Microsoft.EntityFrameworkCore;
 
 namespace DevOrchestrator.Features.Costs;
 
-/// <summary>Who a model call is for: its task (if any), project, user, agent execution and the agent's role.</summary>
-public sealed record ModelCallScope(long? TaskId, long? ProjectId, long? UserId, long? AgentExecutionId, string AgentRole);
-
-/// <summary>The tokens a call used, split the way they are priced.</summary>
-public readonly record struct TokenUsage(long Input, long Output, long CacheWrite, long CacheRead)
-{
-    public long Total => Input + Output + CacheWrite + CacheRead;
-}
-
 /// <summary>
 /// The budget's book-keeping. Before a call, <see cref="ReserveAsync"/> holds its worst-case cost against the month
 /// (<c>MONTHLY_BUDGET_LIMIT</c>) and the task (<c>PER_TASK_COST_LIMIT</c>) with one conditional <c>UPDATE</c> per

@@ -11,13 +11,6 @@ using Microsoft.EntityFrameworkCore.Diagnostics;
 
 namespace DevOrchestrator.Features.Events;
 
-/// <summary>The wire shape of one event on SSE and WebSocket.</summary>
-public sealed record EventMessage(long Id, string Type, long? TaskId, JsonElement Data, DateTimeOffset Timestamp)
-{
-    public static EventMessage From(TaskEvent ev) =>
-        new(ev.Id, ev.Type, ev.TaskId, JsonDocument.Parse(ev.Payload).RootElement.Clone(), ev.CreatedAt);
-}
-
 public static class EventStreams
 {
     private static readonly TimeSpan s_heartbeat = TimeSpan.FromSeconds(15);

@@ -127,6 +127,3 @@ public sealed partial class ExternalEffects(IDbContextFactory<AppDbContext> dbCo
     [LoggerMessage(Level = LogLevel.Information, Message = "External effect {Key} had an unknown outcome and was found at the vendor")]
     private static partial void LogFoundAtVendor(ILogger logger, string key);
 }
-
-/// <summary>An effect's result, and whether it was done by an earlier attempt (nothing written now).</summary>
-public sealed record EffectResult<T>(T Value, bool Reused);

@@ -7,9 +7,6 @@ using Npgsql;
 
 namespace DevOrchestrator.Features.Tasks;
 
-/// <summary>A task this worker has just claimed, and the status it had (queued, or running under a dead worker).</summary>
-public sealed record ClaimedTask(long Id, string PreviousStatus);
-
 /// <summary>
 /// The tasks table is the queue. Each worker process runs one dispatcher: while it has free slots (<c>MAX_WORKERS</c>)
 /// it claims queued tasks — and running tasks whose lease has expired, because their worker died — in one statement

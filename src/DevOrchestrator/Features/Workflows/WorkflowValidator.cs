@@ -5,18 +5,6 @@ using YamlDotNet.RepresentationModel;
 
 namespace DevOrchestrator.Features.Workflows;
 
-/// <summary>A problem in a workflow file, at its line and column (1-based).</summary>
-public sealed record WorkflowError(int Line, int Column, string Message)
-{
-    public override string ToString() => $"{Line}:{Column}: {Message}";
-}
-
-/// <summary>The definition (when the file has no errors) and every error found.</summary>
-public sealed record WorkflowParseResult(WorkflowDefinition? Definition, IReadOnlyList<WorkflowError> Errors)
-{
-    public bool IsValid => Errors.Count == 0 && Definition is not null;
-}
-
 /// <summary>
 /// Parses and checks workflow YAML, reporting every error with its position: YAML syntax, unknown keys, missing
 /// name/steps/plugin/action, duplicate step names, unknown plugins, actions and inputs (from the registered

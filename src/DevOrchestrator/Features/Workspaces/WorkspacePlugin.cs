@@ -459,6 +459,3 @@ public sealed partial class WorkspacePlugin(
     [LoggerMessage(Level = LogLevel.Information, Message = "Task {TaskId}: workspace ready on {Branch} at {Worktree}")]
     private static partial void LogPrepared(ILogger logger, long taskId, string branch, string worktree);
 }
-
-/// <summary>A branch pushed to the project's repository at a commit (the record of the push).</summary>
-public sealed record PushedBranch(string Branch, string Sha);

@@ -1,0 +1,48 @@
+using Prometheus;
+
+namespace DevOrchestrator.Features.Health;
+
+public static class MetricsEndpoints
+{
+    public static IServiceCollection AddPrometheusMetrics(this IServiceCollection services)
+    {
+        services.AddSingleton<DevOrchestratorMetrics>();
+        services.AddHostedService<SharedStateGauges>();
+        return services;
+    }
+
+    /// <summary>Counts and times every request by its route template (<c>/api/v1/tasks/{id}</c>), or <c>unmatched</c>.</summary>
+    public static IApplicationBuilder UseHttpMetrics(this WebApplication app)
+    {
+        var metrics = app.Services.GetRequiredService<DevOrchestratorMetrics>();
+        app.UseRouting();
+        return app.Use(async (context, next) =>
+        {
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            try
+            {
+                await next(context);
+            }
+            finally
+            {
+                var endpoint = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "unmatched";
+                if (!endpoint.StartsWith('/'))
+                {
+                    endpoint = "/" + endpoint;
+                }
+
+                var method = context.Request.Method;
+                metrics.HttpRequests.WithLabels(method, endpoint, context.Response.StatusCode.ToString(System.Globalization.CultureInfo.InvariantCulture)).Inc();
+                metrics.HttpDuration.WithLabels(method, endpoint).Observe(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
+            }
+        });
+    }
+
+    public static IEndpointRouteBuilder MapMetricsEndpoints(this IEndpointRouteBuilder app)
+    {
+        var registry = app.ServiceProvider.GetRequiredService<DevOrchestratorMetrics>().Registry;
+        app.MapMetrics("/metrics", registry).AllowAnonymous().ExcludeFromDescription();
+        app.MapMetrics("/api/v1/metrics", registry).RequireAuthorization(Auth.Roles.CanView).WithTags("Health");
+        return app;
+    }
+}
