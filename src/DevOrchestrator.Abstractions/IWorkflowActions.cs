@@ -1,15 +1,16 @@
 namespace DevOrchestrator.Abstractions;
 
 /// <summary>
-/// A plugin's workflow actions, callable from a workflow as <c>plugin_action</c> steps named <c>{Plugin}.{action}</c>
-/// (for example <c>workspace.prepare</c>).
+/// An action set: named workflow actions, callable from a workflow as <c>plugin_action</c> steps named
+/// <c>{Plugin}.{action}</c> (for example <c>workspace.prepare</c>). A vendor plugin's action set carries the plugin's
+/// name (<c>github</c>, <c>jira</c>…); <c>workspace</c> is built in and is no plugin (docs/architecture.md, glossary).
 /// </summary>
 public interface IWorkflowActions
 {
-    /// <summary>The plugin name used in workflow files (<c>plugin: workspace</c>).</summary>
+    /// <summary>The action set's name, the <c>plugin:</c> key of workflow files (<c>plugin: workspace</c>).</summary>
     string Plugin { get; }
 
-    /// <summary>The actions this plugin offers, with the inputs each requires (for validation).</summary>
+    /// <summary>The actions of this set, with the inputs each requires (for validation).</summary>
     IReadOnlyDictionary<string, WorkflowActionDescriptor> Actions { get; }
 
     /// <summary>Runs one action. Throws <see cref="WorkflowActionException"/> for a failure the user should read.</summary>

@@ -17,4 +17,16 @@ public interface ICommunicationPlugin : IPlugin
     /// <paramref name="threadId"/> is set), or null. Looks back over recent messages only.
     /// </summary>
     Task<ChatMessage?> FindMessageAsync(string channel, string? threadId, string idempotencyKey, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Untrusted text (a task's title, an error) made inert for the chat's markup: it cannot ping a channel, forge a
+    /// link or change the formatting of the message it is put in.
+    /// </summary>
+    string Inert(string text);
+
+    /// <summary>
+    /// Answers a chat command (a Slack slash command) at the reply address it came with; the address is a secret, never
+    /// logged. <paramref name="inChannel"/>: visible to the channel rather than only to who typed the command.
+    /// </summary>
+    Task RespondAsync(string replyAddress, string text, bool inChannel, CancellationToken cancellationToken);
 }

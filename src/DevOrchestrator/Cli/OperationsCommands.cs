@@ -50,7 +50,7 @@ internal static class OperationsCommands
         {
             await using var services = DevOrchestratorCli.BuildServices();
             var settings = services.GetRequiredService<DevOrchestratorSettings>();
-            var file = parseResult.GetValue(output) ?? DatabaseBackup.DefaultFileName(settings, DateTimeOffset.UtcNow);
+            var file = parseResult.GetValue(output) ?? DatabaseBackup.DefaultFileName(settings, services.GetRequiredService<TimeProvider>().GetUtcNow());
             return await RunAsync(async () =>
             {
                 var bytes = await DatabaseBackup.BackupAsync(settings, file, cancellationToken);

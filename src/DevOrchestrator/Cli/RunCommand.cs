@@ -218,7 +218,7 @@ public static class RunCommand
         }
 
         var execution = await db.WorkflowExecutions.AsNoTracking().Where(w => w.TaskId == taskId).OrderByDescending(w => w.Id).FirstOrDefaultAsync();
-        var worktree = execution is null ? null : services.GetRequiredService<WorkspacePlugin>().WorktreePath(taskId, execution.Id);
+        var worktree = execution is null ? null : services.GetRequiredService<WorkspaceActions>().WorktreePath(taskId, execution.Id);
         if (worktree is not null && Directory.Exists(worktree))
         {
             var git = services.GetRequiredService<GitCli>();

@@ -78,7 +78,8 @@ public static class DevOrchestratorApp
         services.AddWorkflows();
         services.AddWorkspaces();
         services.AddAgents();
-        services.AddPlugins(settings, storedPluginConfiguration, serve.Role.RunsWorkers());
+        services.AddPlugins(settings, storedPluginConfiguration);
+        services.AddIntake(serve.Role.RunsWorkers());
         services.AddTaskDispatch(settings, serve.Role);
 
         // Keys for the dashboard's antiforgery tokens: kept with the data, not regenerated on every start, in a directory

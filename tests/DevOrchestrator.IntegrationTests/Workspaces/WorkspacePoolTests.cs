@@ -307,7 +307,7 @@ public sealed class WorkspacePoolTests
                 }
             }
 
-            var plugin = services.GetRequiredService<WorkspacePlugin>();
+            var plugin = services.GetRequiredService<WorkspaceActions>();
             var pool = services.GetRequiredService<WorkspacePool>();
             foreach (var id in executions.Values.Append(9_999))
             {

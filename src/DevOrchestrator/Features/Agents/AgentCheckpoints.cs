@@ -98,5 +98,5 @@ public sealed class AgentCheckpoints(IDbContextFactory<AppDbContext> dbContexts,
     }
 
     private static IEnumerable<string> PathSpecs() =>
-        [".", .. WorkspacePlugin.ProtectedPatterns.Select(p => $":(exclude,glob)**/{p}")];
+        [".", .. WorkspaceActions.ProtectedPatterns.Select(p => $":(exclude,glob)**/{p}")];
 }

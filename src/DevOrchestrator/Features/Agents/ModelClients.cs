@@ -31,7 +31,7 @@ public sealed class ModelClients(
     public const string TelemetrySource = "DevOrchestrator.Models";
 
     private readonly ConcurrentDictionary<(string Provider, string Model), IChatClient> _sdkClients = new();
-    private readonly Lazy<HttpClient> _http = new(() => new HttpClient(new RetryAfterCapture
+    private readonly Lazy<HttpClient> _http = new(() => new HttpClient(new RetryAfterCapture(timeProvider)
     {
         InnerHandler = new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) },
     })

@@ -8,45 +8,29 @@ using Polly.Retry;
 
 namespace DevOrchestrator.Features.Agents;
 
-/// <summary>The per-provider resilience pipelines, and the circuit state they report.</summary>
+/// <summary>The per-provider resilience pipelines (retry, circuit breaker, rate limit, timeout), built on first use.</summary>
 public sealed class ModelResilience(DevOrchestratorSettings settings, TimeProvider timeProvider)
 {
     internal static readonly ResiliencePropertyKey<StrongBox<TimeSpan?>> RetryAfterKey = new("devorch.retry_after");
 
-    private readonly Dictionary<string, (ResiliencePipeline Pipeline, CircuitBreakerStateProvider State)> _pipelines = [];
+    private readonly Dictionary<string, ResiliencePipeline> _pipelines = [];
     private readonly Lock _gate = new();
 
     public ResiliencePipeline For(string provider)
     {
         lock (_gate)
         {
-            if (!_pipelines.TryGetValue(provider, out var entry))
+            if (!_pipelines.TryGetValue(provider, out var pipeline))
             {
-                var state = new CircuitBreakerStateProvider();
-                entry = (Build(state), state);
-                _pipelines[provider] = entry;
+                pipeline = Build();
+                _pipelines[provider] = pipeline;
             }
 
-            return entry.Pipeline;
+            return pipeline;
         }
     }
 
-    /// <summary>closed, open, half_open or isolated, by provider (only providers used so far).</summary>
-    public IReadOnlyDictionary<string, string> CircuitStates()
-    {
-        lock (_gate)
-        {
-            return _pipelines.ToDictionary(p => p.Key, p => p.Value.State.CircuitState switch
-            {
-                CircuitState.Open => "open",
-                CircuitState.HalfOpen => "half_open",
-                CircuitState.Isolated => "isolated",
-                _ => "closed",
-            });
-        }
-    }
-
-    private ResiliencePipeline Build(CircuitBreakerStateProvider state)
+    private ResiliencePipeline Build()
     {
         var builder = new ResiliencePipelineBuilder { TimeProvider = timeProvider };
         if (settings.ModelRetryAttempts > 0)
@@ -76,7 +60,6 @@ public sealed class ModelResilience(DevOrchestratorSettings settings, TimeProvid
                 MinimumThroughput = Math.Max(2, settings.CircuitBreakerThreshold),
                 SamplingDuration = TimeSpan.FromSeconds(60),
                 BreakDuration = TimeSpan.FromSeconds(60),
-                StateProvider = state,
                 ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is { } ex && IsTransient(ex, args.Context.CancellationToken)),
             });
         }

@@ -6,7 +6,7 @@ namespace DevOrchestrator.Features.Agents;
 /// Sits under an SDK's <see cref="HttpClient"/> and hands the provider's <c>retry-after-ms</c> / <c>retry-after</c> of a
 /// failed response up to <see cref="ResilientChatClient"/> (the SDK exceptions do not carry response headers).
 /// </summary>
-public sealed class RetryAfterCapture : DelegatingHandler
+public sealed class RetryAfterCapture(TimeProvider timeProvider) : DelegatingHandler
 {
     internal static readonly AsyncLocal<StrongBox<TimeSpan?>?> Current = new();
 
@@ -18,13 +18,13 @@ public sealed class RetryAfterCapture : DelegatingHandler
         var response = await base.SendAsync(request, cancellationToken);
         if (!response.IsSuccessStatusCode && Current.Value is { } box)
         {
-            box.Value = Read(response);
+            box.Value = Read(response, timeProvider.GetUtcNow());
         }
 
         return response;
     }
 
-    internal static TimeSpan? Read(HttpResponseMessage response)
+    internal static TimeSpan? Read(HttpResponseMessage response, DateTimeOffset now)
     {
         if (response.Headers.TryGetValues("retry-after-ms", out var ms) &&
             double.TryParse(ms.FirstOrDefault(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var millis) && millis >= 0)
@@ -41,7 +41,7 @@ public sealed class RetryAfterCapture : DelegatingHandler
 
             if (retryAfter.Date is { } date)
             {
-                return Cap(date - DateTimeOffset.UtcNow);
+                return Cap(date - now);
             }
         }
 

@@ -49,7 +49,7 @@ public sealed class WorkspaceTools
         _worktree = Path.GetFullPath(worktree);
         _sandbox = sandbox;
         _options = options;
-        _protected = new ProtectedFiles(options.ProtectedPatterns ?? WorkspacePlugin.ProtectedPatterns);
+        _protected = new ProtectedFiles(options.ProtectedPatterns ?? WorkspaceActions.ProtectedPatterns);
 
         // Fixed now, before any command runs: a command could rewrite the worktree's .git file to point git elsewhere.
         _gitDir = FindGitDir(_paths.Root);

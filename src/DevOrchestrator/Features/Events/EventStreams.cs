@@ -77,7 +77,7 @@ public static class EventStreams
 
             if (newest == DateTimeOffset.MinValue)
             {
-                newest = DateTimeOffset.UtcNow - TimeSpan.FromMinutes(1);
+                newest = context.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow() - TimeSpan.FromMinutes(1);
             }
 
             while (!cancellationToken.IsCancellationRequested)

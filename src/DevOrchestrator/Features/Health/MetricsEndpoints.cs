@@ -15,10 +15,11 @@ public static class MetricsEndpoints
     public static IApplicationBuilder UseHttpMetrics(this WebApplication app)
     {
         var metrics = app.Services.GetRequiredService<DevOrchestratorMetrics>();
+        var time = app.Services.GetRequiredService<TimeProvider>();
         app.UseRouting();
         return app.Use(async (context, next) =>
         {
-            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            var started = time.GetTimestamp();
             try
             {
                 await next(context);
@@ -33,7 +34,7 @@ public static class MetricsEndpoints
 
                 var method = context.Request.Method;
                 metrics.HttpRequests.WithLabels(method, endpoint, context.Response.StatusCode.ToString(System.Globalization.CultureInfo.InvariantCulture)).Inc();
-                metrics.HttpDuration.WithLabels(method, endpoint).Observe(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
+                metrics.HttpDuration.WithLabels(method, endpoint).Observe(time.GetElapsedTime(started).TotalSeconds);
             }
         });
     }

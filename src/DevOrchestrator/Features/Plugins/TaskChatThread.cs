@@ -2,7 +2,6 @@ using System.Globalization;
 using DevOrchestrator.Abstractions.Plugins;
 using DevOrchestrator.Data;
 using DevOrchestrator.Features.Tasks;
-using DevOrchestrator.Plugins.Slack;
 using Microsoft.EntityFrameworkCore;
 
 namespace DevOrchestrator.Features.Plugins;
@@ -52,7 +51,7 @@ public sealed partial class TaskChatThread(
     /// <summary>Replies with the outcome, updates the root, and answers a slash command's response_url.</summary>
     public async Task FinishedAsync(long taskId, long agentExecutionId, CancellationToken cancellationToken)
     {
-        if (registry.Configured<ICommunicationPlugin>() is null && !registry.All.OfType<SlackPlugin>().Any(p => p.IsConfigured))
+        if (registry.Configured<ICommunicationPlugin>() is null)
         {
             return; // no chat to tell: nothing to read
         }
@@ -78,14 +77,14 @@ public sealed partial class TaskChatThread(
                 await chat.UpdateMessageAsync(root, RootText(taskId, Plain(chat, task.Title), task.Status.Replace('_', ' ')), cancellationToken);
             }
 
-            if (task.ReplyTo is { } replyTo && registry.All.OfType<SlackPlugin>().FirstOrDefault(p => p.IsConfigured) is { } slack)
+            if (task.ReplyTo is { } replyTo && registry.Configured<ICommunicationPlugin>() is { } commands)
             {
                 var key = ExternalEffects.Key(taskId, "slash_reply", agentExecutionId.ToString(CultureInfo.InvariantCulture));
-                await effects.OnceAsync(key, taskId, slack.Name, "slash_reply",
+                await effects.OnceAsync(key, taskId, commands.Name, "slash_reply",
                     _ => Task.FromResult<ExternalObject?>(null),
                     async ct =>
                     {
-                        await slack.RespondAsync(encryption.Decrypt(replyTo), OutcomeText(task, prUrl, SlackMrkdwn.Escape), inChannel: true, ct);
+                        await commands.RespondAsync(encryption.Decrypt(replyTo), OutcomeText(task, prUrl, commands.Inert), inChannel: true, ct);
                         return new ExternalObject("response_url", null);
                     }, cancellationToken);
             }
@@ -99,7 +98,7 @@ public sealed partial class TaskChatThread(
     internal static string RootText(long taskId, string title, string status) => $"DevOrchestrator task #{taskId}: {title} — {status}";
 
     /// <summary>Untrusted text (titles, errors) made inert for the chat's markup (Slack: no <c>&lt;!channel&gt;</c> pings, no fake links).</summary>
-    private static string Plain(ICommunicationPlugin chat, string text) => chat is SlackPlugin ? SlackMrkdwn.Escape(text) : text;
+    private static string Plain(ICommunicationPlugin chat, string text) => chat.Inert(text);
 
     internal static string OutcomeText(DevTask task, string? pullRequestUrl, Func<string, string> plain)
     {

@@ -16,8 +16,8 @@ public static class WorkspaceServiceCollectionExtensions
         services.TryAddSingleton<MirrorLocks>();
         services.TryAddSingleton<WorkspacePool>();
         services.TryAddSingleton<WorkspaceSetup>();
-        services.TryAddSingleton<WorkspacePlugin>();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IWorkflowActions, WorkspacePlugin>(sp => sp.GetRequiredService<WorkspacePlugin>()));
+        services.TryAddSingleton<WorkspaceActions>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IWorkflowActions, WorkspaceActions>(sp => sp.GetRequiredService<WorkspaceActions>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, SandboxProbe>());
         if (!services.Any(d => d.ServiceType == typeof(SandboxHealthCheck)))
         {

@@ -3,7 +3,7 @@ using DevOrchestrator.Features.Workspaces;
 
 namespace DevOrchestrator.IntegrationTests.Workspaces;
 
-public sealed class WorkspacePluginTests
+public sealed class WorkspaceActionsTests
 {
     private static WorkflowActionContext Context(WorkspaceTestRepository repository, long executionId, Dictionary<string, object?>? inputs = null, string title = "Add a greeting") => new()
     {
@@ -145,5 +145,5 @@ public sealed class WorkspacePluginTests
     [InlineData("bundle.pfx", true)]
     [InlineData(".env.example", false)]
     [InlineData("src/keyboard.cs", false)]
-    public void ProtectedPatterns(string path, bool expected) => Assert.Equal(expected, WorkspacePlugin.IsProtected(path));
+    public void ProtectedPatterns(string path, bool expected) => Assert.Equal(expected, WorkspaceActions.IsProtected(path));
 }

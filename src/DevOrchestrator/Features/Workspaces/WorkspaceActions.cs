@@ -7,20 +7,20 @@ using DevOrchestrator.Hosting;
 namespace DevOrchestrator.Features.Workspaces;
 
 /// <summary>
-/// The built-in <c>workspace</c> plugin: a git worktree per workflow execution, made from a cached mirror of the
+/// The built-in <c>workspace</c> action set (workflow steps <c>plugin: workspace</c>; not a vendor plugin): a git worktree per workflow execution, made from a cached mirror of the
 /// project's repository (<c>prepare</c>; a finished execution's worktree recycled from the mirror's
 /// <see cref="WorkspacePool"/> when there is one), then the per-worktree setup phase (<see cref="WorkspaceSetup"/>);
 /// sandboxed commands in it with the project's package caches (<c>run_command</c>); <c>commit</c> and
 /// <c>push</c> of the task branch to the project's repository. Each action can be rolled back.
 /// </summary>
-public sealed partial class WorkspacePlugin(
+public sealed partial class WorkspaceActions(
     DevOrchestratorSettings settings,
     GitCli git,
     Sandbox sandbox,
     MirrorLocks locks,
     WorkspacePool pool,
     IEnumerable<IVersionControlPlugin> codeHosts,
-    ILogger<WorkspacePlugin> logger,
+    ILogger<WorkspaceActions> logger,
     Plugins.ExternalEffects? effects = null,
     WorkspaceSetup? setup = null) : IWorkflowActions
 {

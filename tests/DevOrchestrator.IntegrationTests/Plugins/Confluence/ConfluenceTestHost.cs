@@ -7,7 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace DevOrchestrator.IntegrationTests.Plugins.Confluence;
 
 /// <summary>A real service collection with the Confluence plugin pointed at a fake server through in-memory configuration.</summary>
-internal static class ConfluenceTestServices
+internal static class ConfluenceTestHost
 {
     public static PluginResilienceOptions FastResilience() => new()
     {

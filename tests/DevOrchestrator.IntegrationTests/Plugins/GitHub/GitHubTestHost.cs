@@ -11,12 +11,12 @@ namespace DevOrchestrator.IntegrationTests.Plugins.GitHub;
 /// A <see cref="FakeGitHubServer"/> over a temporary directory of bare repositories, and the real GitHub plugin
 /// resolved from a real service collection (in-memory configuration pointing at the fake, <c>AddGitHub()</c>).
 /// </summary>
-internal sealed class GitHubTestEnvironment : IAsyncDisposable
+internal sealed class GitHubTestHost : IAsyncDisposable
 {
     public const string Owner = "acme";
     public const string Repo = "widgets";
 
-    private GitHubTestEnvironment(string root, FakeGitHubServer server, IConfigurationRoot configuration, ServiceProvider services)
+    private GitHubTestHost(string root, FakeGitHubServer server, IConfigurationRoot configuration, ServiceProvider services)
     {
         Root = root;
         Server = server;
@@ -34,7 +34,7 @@ internal sealed class GitHubTestEnvironment : IAsyncDisposable
     /// <summary>The web address of the test repository (what a project's repository_url holds).</summary>
     public string RepositoryUrl => Server.WebUrl(Owner, Repo);
 
-    public static async Task<GitHubTestEnvironment> StartAsync(
+    public static async Task<GitHubTestHost> StartAsync(
         CancellationToken cancellationToken, PluginResilienceOptions? resilience = null, Action<IServiceCollection>? configureServices = null, bool createRepository = true)
     {
         var root = Path.Combine(Path.GetTempPath(), "devorch-github-" + Guid.NewGuid().ToString("N")[..10]);
@@ -61,7 +61,7 @@ internal sealed class GitHubTestEnvironment : IAsyncDisposable
         });
         configureServices?.Invoke(services);
         services.AddGitHub();
-        return new GitHubTestEnvironment(root, server, configuration, services.BuildServiceProvider(validateScopes: true));
+        return new GitHubTestHost(root, server, configuration, services.BuildServiceProvider(validateScopes: true));
     }
 
     /// <summary>Changes a setting the way a stored configuration would (a reload the options monitor follows).</summary>
