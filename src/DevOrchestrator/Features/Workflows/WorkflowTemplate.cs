@@ -13,7 +13,6 @@ namespace DevOrchestrator.Features.Workflows;
 /// </summary>
 public static partial class WorkflowTemplate
 {
-    public static readonly IReadOnlyList<string> Roots = ["variables", "task", "project", "steps"];
     public static readonly IReadOnlyList<string> TaskFields = ["id", "title", "description", "source", "external_id", "branch"];
     public static readonly IReadOnlyList<string> ProjectFields = ["id", "name", "repository_url", "default_branch", "test_command"];
 
