@@ -23,7 +23,7 @@ public sealed class FeatureCycleTests
         "Costs -> Projects", "Costs -> Tasks",
         "Workspaces -> Plugins", "Workspaces -> Workflows",
         "Agents -> Tasks", "Agents -> Workflows",
-        "Plugins -> Projects", "Plugins -> Tasks",
+        "Plugins -> Tasks",
         "Workflows -> Projects", "Workflows -> Tasks",
         "Tasks -> Projects",
     ];

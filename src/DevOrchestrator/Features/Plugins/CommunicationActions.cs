@@ -1,5 +1,6 @@
 using DevOrchestrator.Abstractions;
 using DevOrchestrator.Abstractions.Plugins;
+using DevOrchestrator.Features.Tasks;
 
 namespace DevOrchestrator.Features.Plugins;
 
