@@ -6,7 +6,7 @@ namespace DevOrchestrator.Features.Workspaces;
 
 public static class WorkspaceServiceCollectionExtensions
 {
-    /// <summary>Registers the built-in <c>workspace</c> plugin (git worktrees and their pool, the sandbox, the reclaimer of finished executions' worktrees) as an <see cref="IWorkflowActions"/>.</summary>
+    /// <summary>Registers the built-in <c>workspace</c> action set (git worktrees and their pool, the sandbox, the reclaimer of finished executions' worktrees) as an <see cref="IWorkflowActions"/>.</summary>
     public static IServiceCollection AddWorkspaces(this IServiceCollection services)
     {
         ArgumentNullException.ThrowIfNull(services);
