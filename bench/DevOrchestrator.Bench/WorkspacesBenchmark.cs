@@ -35,7 +35,7 @@ internal sealed class WorkspacesBenchmark
 {
     public const double AimRatio = 20;
 
-    private static readonly WorkspaceApproach s_plugin = new("worktree", "worktree recycled from the pool of the cached mirror (`WorkspacePlugin` `prepare`)");
+    private static readonly WorkspaceApproach s_plugin = new("worktree", "worktree recycled from the pool of the cached mirror (`WorkspaceActions` `prepare`)");
     private static readonly WorkspaceApproach s_worktreeAdd = new("worktree_add", "reference: `git worktree add` alone on the mirror (no fetch, no plugin)");
     private static readonly WorkspaceApproach s_cloneFile = new("clone_file", "`git clone file://…` (pack protocol, full history)");
     private static readonly WorkspaceApproach s_cloneLocal = new("clone_local", "`git clone --local PATH` (objects hardlinked)");
@@ -121,7 +121,7 @@ internal sealed class WorkspacesBenchmark
         using var sandbox = new Sandbox(_settings, TimeProvider.System, NullLogger<Sandbox>.Instance);
         var locks = new MirrorLocks(TimeProvider.System);
         var pool = new WorkspacePool(_settings, _git, locks, TimeProvider.System, NullLogger<WorkspacePool>.Instance);
-        var plugin = new WorkspacePlugin(_settings, _git, sandbox, locks, pool, [], NullLogger<WorkspacePlugin>.Instance);
+        var plugin = new WorkspaceActions(_settings, _git, sandbox, locks, pool, [], NullLogger<WorkspaceActions>.Instance);
         _pool = pool;
 
         // The project's first task: no mirror yet, so prepare clones it (git clone --mirror) and adds the worktree.
@@ -213,7 +213,7 @@ internal sealed class WorkspacesBenchmark
             mirrorKib, coldMs, results, _notes, AppRevision(), completed);
     }
 
-    private async Task<(double Ms, long Kib)> MeasureAsync(WorkspaceApproach approach, WorkspacePlugin plugin, string mirror, int rep, string head, CancellationToken cancellationToken)
+    private async Task<(double Ms, long Kib)> MeasureAsync(WorkspaceApproach approach, WorkspaceActions plugin, string mirror, int rep, string head, CancellationToken cancellationToken)
     {
         await SyncAsync(cancellationToken);
         var clock = new Stopwatch();

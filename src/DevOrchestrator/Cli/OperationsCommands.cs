@@ -50,7 +50,7 @@ internal static class OperationsCommands
         {
             await using var services = DevOrchestratorCli.BuildServices();
             var settings = services.GetRequiredService<DevOrchestratorSettings>();
-            var file = parseResult.GetValue(output) ?? DatabaseBackup.DefaultFileName(settings, DateTimeOffset.UtcNow);
+            var file = parseResult.GetValue(output) ?? DatabaseBackup.DefaultFileName(settings, services.GetRequiredService<TimeProvider>().GetUtcNow());
             return await RunAsync(async () =>
             {
                 var bytes = await DatabaseBackup.BackupAsync(settings, file, cancellationToken);
@@ -85,8 +85,7 @@ internal static class OperationsCommands
         {
             await using var services = DevOrchestratorCli.BuildServices();
             var settings = services.GetRequiredService<DevOrchestratorSettings>();
-            await using var scope = services.CreateAsyncScope();
-            var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+            await using var db = services.GetRequiredService<IDbContextFactory<AppDbContext>>().CreateDbContext();
             var applied = (await db.Database.GetAppliedMigrationsAsync(cancellationToken)).ToList();
             var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();
             Console.WriteLine($"Database: {DatabaseBackup.Describe(settings)}");

@@ -145,8 +145,7 @@ public static class RunCommand
                     AnsiConsole.MarkupLine("[yellow]cancelling…[/]");
                 }
 
-                await using var scope = services.CreateAsyncScope();
-                var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+                await using var db = services.GetRequiredService<IDbContextFactory<AppDbContext>>().CreateDbContext();
                 var events = await db.Events.AsNoTracking().Where(e => e.TaskId == taskId && e.Id > lastId).OrderBy(e => e.Id).Take(200).ToListAsync(CancellationToken.None);
                 foreach (var ev in events)
                 {
@@ -208,8 +207,7 @@ public static class RunCommand
 
     private static async Task<int> ReportAsync(IServiceProvider services, long taskId, string status)
     {
-        await using var scope = services.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+        await using var db = services.GetRequiredService<IDbContextFactory<AppDbContext>>().CreateDbContext();
         var task = await db.Tasks.AsNoTracking().SingleAsync(t => t.Id == taskId);
         var costs = await db.CostEntries.AsNoTracking().Where(c => c.TaskId == taskId).ToListAsync();
         AnsiConsole.WriteLine();
@@ -220,7 +218,7 @@ public static class RunCommand
         }
 
         var execution = await db.WorkflowExecutions.AsNoTracking().Where(w => w.TaskId == taskId).OrderByDescending(w => w.Id).FirstOrDefaultAsync();
-        var worktree = execution is null ? null : services.GetRequiredService<WorkspacePlugin>().WorktreePath(taskId, execution.Id);
+        var worktree = execution is null ? null : services.GetRequiredService<WorkspaceActions>().WorktreePath(taskId, execution.Id);
         if (worktree is not null && Directory.Exists(worktree))
         {
             var git = services.GetRequiredService<GitCli>();

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using DevOrchestrator.Data;
 using DevOrchestrator.Features.Agents;
 using DevOrchestrator.Features.Events;
 using DevOrchestrator.Features.Health;
@@ -6,6 +7,7 @@ using DevOrchestrator.Features.Plugins;
 using DevOrchestrator.Features.Workflows;
 using DevOrchestrator.Features.Workspaces;
 using DevOrchestrator.Hosting;
+using Microsoft.EntityFrameworkCore;
 
 namespace DevOrchestrator.Cli;
 
@@ -40,11 +42,14 @@ public static class WorkflowsValidateCommand
             .AddSingleton<IConfiguration>(new ConfigurationBuilder().Build())
             .AddSingleton(TimeProvider.System)
             .AddLogging()
+            // Validating opens no database: the action sets only need a context factory to be constructed.
+            .AddPooledDbContextFactory<SqliteAppDbContext>(o => o.UseSqlite("Data Source=:memory:"))
+            .AddSingleton<IDbContextFactory<AppDbContext>, AppDbContextFactory<SqliteAppDbContext>>()
             .AddEvents()
             .AddPrometheusMetrics()
             .AddWorkspaces()
             .AddAgents()
-            .AddPlugins(settings, new StoredPluginConfiguration(), runsWorkers: false)
+            .AddPlugins(settings, new StoredPluginConfiguration())
             .AddWorkflows();
         return services;
     }

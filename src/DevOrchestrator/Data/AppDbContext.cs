@@ -8,7 +8,6 @@ using DevOrchestrator.Features.Tasks;
 using DevOrchestrator.Features.Webhooks;
 using DevOrchestrator.Features.Workflows;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 
 namespace DevOrchestrator.Data;
 
@@ -187,15 +186,3 @@ public abstract class AppDbContext : DbContext
         });
     }
 }
-
-public sealed class SqliteAppDbContext(DbContextOptions<SqliteAppDbContext> options) : AppDbContext(options)
-{
-    protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
-    {
-        // SQLite has no native date type: store instants as sortable integers so that comparisons and ORDER BY run in SQL.
-        configurationBuilder.Properties<DateTimeOffset>().HaveConversion<DateTimeOffsetToBinaryConverter>();
-        configurationBuilder.Properties<decimal>().HaveConversion<double>();
-    }
-}
-
-public sealed class PostgresAppDbContext(DbContextOptions<PostgresAppDbContext> options) : AppDbContext(options);

@@ -8,8 +8,7 @@ public static class DatabaseMigrator
 {
     public static async Task<IReadOnlyList<string>> MigrateAsync(IServiceProvider services, CancellationToken cancellationToken)
     {
-        await using var scope = services.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+        await using var db = services.GetRequiredService<IDbContextFactory<AppDbContext>>().CreateDbContext();
         using var fileLock = db.Database.IsSqlite() ? await LockSqliteFileAsync(db, cancellationToken) : null;
         var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();
         if (pending.Count > 0)
@@ -97,6 +96,3 @@ public static class DatabaseMigrator
         }
     }
 }
-
-/// <summary>The database of <c>DATABASE_URL</c> cannot be used; the message is one line naming the variable and the host.</summary>
-public sealed class DatabaseUnreachableException(string message) : Exception(message);

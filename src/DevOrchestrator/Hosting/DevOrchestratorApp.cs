@@ -17,9 +17,6 @@ using Scalar.AspNetCore;
 
 namespace DevOrchestrator.Hosting;
 
-/// <summary>Options of one <c>devorch serve</c> process, from its command line.</summary>
-public sealed record ServeOptions(ServiceRole Role = ServiceRole.All, string? Urls = null, bool Debug = false, string? LogLevel = null);
-
 /// <summary>Builds the one host of every role: a short list of <c>Add*</c> and <c>Map*</c> calls.</summary>
 public static class DevOrchestratorApp
 {
@@ -81,7 +78,8 @@ public static class DevOrchestratorApp
         services.AddWorkflows();
         services.AddWorkspaces();
         services.AddAgents();
-        services.AddPlugins(settings, storedPluginConfiguration, serve.Role.RunsWorkers());
+        services.AddPlugins(settings, storedPluginConfiguration);
+        services.AddIntake(serve.Role.RunsWorkers());
         services.AddTaskDispatch(settings, serve.Role);
 
         // Keys for the dashboard's antiforgery tokens: kept with the data, not regenerated on every start, in a directory

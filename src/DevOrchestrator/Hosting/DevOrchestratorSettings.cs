@@ -29,8 +29,8 @@ public sealed class DevOrchestratorSettings
     [ConfigurationKeyName("WORKSPACES_MAX_DISK_MB")] public long WorkspacesMaxDiskMb { get; set; } = 10_240;
 
     /// <summary>Author and committer of the commits the service makes in worktrees (git's global identity is never used).</summary>
-    [ConfigurationKeyName("DEVORCH_GIT_AUTHOR_NAME")] public string GitAuthorName { get; set; } = Features.Workspaces.WorkspacePlugin.BotName;
-    [ConfigurationKeyName("DEVORCH_GIT_AUTHOR_EMAIL")] public string GitAuthorEmail { get; set; } = Features.Workspaces.WorkspacePlugin.BotEmail;
+    [ConfigurationKeyName("DEVORCH_GIT_AUTHOR_NAME")] public string GitAuthorName { get; set; } = Features.Workspaces.WorkspaceActions.BotName;
+    [ConfigurationKeyName("DEVORCH_GIT_AUTHOR_EMAIL")] public string GitAuthorEmail { get; set; } = Features.Workspaces.WorkspaceActions.BotEmail;
 
     [ConfigurationKeyName("JWT_SECRET_KEY")] public string? JwtSecretKey { get; set; }
     [ConfigurationKeyName("JWT_EXPIRES_MINUTES")] public int JwtExpiresMinutes { get; set; } = 60 * 24;

@@ -9,9 +9,6 @@ namespace DevOrchestrator.Plugins.GitHub;
 /// </summary>
 internal sealed partial record GitHubRepositoryAddress(string Scheme, string Host, int Port, string Owner, string Name)
 {
-    /// <summary>Whether git talks HTTP to it (so an <c>http.extraHeader</c> applies).</summary>
-    public bool IsHttp => Scheme is "http" or "https";
-
     public string FullName => $"{Owner}/{Name}";
 
     /// <summary>The scheme, host and port of <paramref name="url"/>, or false when it is not a repository URL form we know.</summary>

@@ -238,13 +238,17 @@ public sealed partial class SlackPlugin : ICommunicationPlugin
         return new ChatMessage(channel, ts, Text(found, "thread_ts") ?? threadId ?? ts, url, Created: false);
     }
 
+    /// <summary>Escapes Slack's mrkdwn control characters (<c>&amp;</c>, <c>&lt;</c>, <c>&gt;</c>): no <c>&lt;!channel&gt;</c> pings, no fake links.</summary>
+    public string Inert(string text) => SlackMrkdwn.Escape(text);
+
     /// <summary>
     /// Answers a slash command through its <c>response_url</c> (<c>{"text", "response_type": "in_channel" | "ephemeral"}</c>).
     /// The URL is a secret: it is never logged nor put in an exception, and only Slack's own hosts
     /// (<c>https://hooks.slack.com/…</c>) or the host of <c>SLACK_API_URL</c> are accepted.
     /// </summary>
-    public async Task RespondAsync(string responseUrl, string text, bool inChannel, CancellationToken cancellationToken)
+    public async Task RespondAsync(string replyAddress, string text, bool inChannel, CancellationToken cancellationToken)
     {
+        var responseUrl = replyAddress;
         ArgumentException.ThrowIfNullOrEmpty(responseUrl);
         ArgumentNullException.ThrowIfNull(text);
         var settings = CurrentSettings();

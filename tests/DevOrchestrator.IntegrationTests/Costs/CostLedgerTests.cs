@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using DevOrchestrator.Data;
 using DevOrchestrator.Features.Costs;
 using DevOrchestrator.Features.Events;
 using DevOrchestrator.Features.Projects;
@@ -293,7 +294,7 @@ public sealed class CostLedgerTests
         // The host's ledger on a clock of our own (the host's sweeper, on the real clock, sees nothing expired).
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var ledger = new CostLedger(
-            service.Services.GetRequiredService<IServiceScopeFactory>(),
+            service.Services.GetRequiredService<IDbContextFactory<AppDbContext>>(),
             service.Services.GetRequiredService<DevOrchestratorSettings>(),
             service.Services.GetRequiredService<EventPublisher>(),
             clock,

@@ -4,6 +4,7 @@ using DevOrchestrator.Features.Projects;
 using DevOrchestrator.Features.Tasks;
 using DevOrchestrator.Features.Workflows;
 using DevOrchestrator.Features.Workspaces;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -306,14 +307,14 @@ public sealed class WorkspacePoolTests
                 }
             }
 
-            var plugin = services.GetRequiredService<WorkspacePlugin>();
+            var plugin = services.GetRequiredService<WorkspaceActions>();
             var pool = services.GetRequiredService<WorkspacePool>();
             foreach (var id in executions.Values.Append(9_999))
             {
                 await plugin.InvokeAsync("prepare", Context(repository, taskId, id, branch: $"b{id}"), ct);
             }
 
-            var reclaimer = new WorkspaceReclaimer(services.GetRequiredService<IServiceScopeFactory>(), pool, TimeProvider.System, NullLogger<WorkspaceReclaimer>.Instance);
+            var reclaimer = new WorkspaceReclaimer(services.GetRequiredService<IDbContextFactory<AppDbContext>>(), pool, TimeProvider.System, NullLogger<WorkspaceReclaimer>.Instance);
             Assert.Equal(3, await reclaimer.ReclaimAsync(ct));
 
             Assert.False(Directory.Exists(pool.WorktreePath(taskId, executions["completed long ago"])));

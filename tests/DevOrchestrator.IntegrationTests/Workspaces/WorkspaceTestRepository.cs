@@ -62,14 +62,14 @@ internal sealed class WorkspaceTestRepository : IDisposable
 
     public IWorkflowActions CreatePlugin() => CreatePlugin(CreatePool());
 
-    public IWorkflowActions CreatePlugin(WorkspacePool pool) => new WorkspacePlugin(
+    public IWorkflowActions CreatePlugin(WorkspacePool pool) => new WorkspaceActions(
         Settings,
         new GitCli(Settings, TimeProvider.System),
         new Sandbox(Settings, TimeProvider.System, NullLogger<Sandbox>.Instance),
         Locks,
         pool,
         [],
-        NullLogger<WorkspacePlugin>.Instance);
+        NullLogger<WorkspaceActions>.Instance);
 
     /// <summary>The mirror locks every plugin and pool of this repository share (as the service's singleton).</summary>
     public MirrorLocks Locks { get; } = new(TimeProvider.System);

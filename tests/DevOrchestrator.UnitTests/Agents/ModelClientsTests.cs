@@ -1,9 +1,11 @@
 using System.Text;
+using DevOrchestrator.Data;
 using DevOrchestrator.Features.Agents;
 using DevOrchestrator.Features.Costs;
 using DevOrchestrator.Features.Events;
 using DevOrchestrator.Features.Health;
 using DevOrchestrator.Hosting;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -19,11 +21,15 @@ public sealed class ModelClientsTests
     private static ModelClients Clients(DevOrchestratorSettings settings)
     {
         var time = TimeProvider.System;
-        var scopes = new ServiceCollection().BuildServiceProvider().GetRequiredService<IServiceScopeFactory>();
+        // The ledger's database is never opened here (the factory builds no connection until a context is used).
+        var dbContexts = new ServiceCollection()
+            .AddPooledDbContextFactory<SqliteAppDbContext>(o => o.UseSqlite("Data Source=:memory:"))
+            .AddSingleton<IDbContextFactory<AppDbContext>, AppDbContextFactory<SqliteAppDbContext>>()
+            .BuildServiceProvider().GetRequiredService<IDbContextFactory<AppDbContext>>();
         return new ModelClients(
             settings,
             new ModelPrices(settings),
-            new CostLedger(scopes, settings, new EventPublisher(time), time, NullLogger<CostLedger>.Instance),
+            new CostLedger(dbContexts, settings, new EventPublisher(time), time, NullLogger<CostLedger>.Instance),
             new ModelResilience(settings, time),
             new DevOrchestratorMetrics(),
             NullLoggerFactory.Instance,

@@ -9,6 +9,8 @@ namespace DevOrchestrator.UnitTests.Agents;
 
 public sealed class RetryAfterTests
 {
+    private static readonly DateTimeOffset s_now = new(2031, 1, 2, 3, 4, 5, TimeSpan.Zero);
+
     private static HttpResponseMessage Response(params (string Name, string Value)[] headers)
     {
         var response = new HttpResponseMessage((HttpStatusCode)429);
@@ -28,7 +30,7 @@ public sealed class RetryAfterTests
     {
         using var response = Response(("retry-after-ms", value));
 
-        Assert.Equal(TimeSpan.FromMilliseconds(millis), RetryAfterCapture.Read(response));
+        Assert.Equal(TimeSpan.FromMilliseconds(millis), RetryAfterCapture.Read(response, s_now));
     }
 
     [Fact]
@@ -36,7 +38,7 @@ public sealed class RetryAfterTests
     {
         using var response = Response(("Retry-After", "7"));
 
-        Assert.Equal(TimeSpan.FromSeconds(7), RetryAfterCapture.Read(response));
+        Assert.Equal(TimeSpan.FromSeconds(7), RetryAfterCapture.Read(response, s_now));
     }
 
     [Fact]
@@ -44,25 +46,25 @@ public sealed class RetryAfterTests
     {
         using var response = Response(("retry-after-ms", "1200"), ("Retry-After", "2"));
 
-        Assert.Equal(TimeSpan.FromMilliseconds(1200), RetryAfterCapture.Read(response));
+        Assert.Equal(TimeSpan.FromMilliseconds(1200), RetryAfterCapture.Read(response, s_now));
     }
 
     [Fact]
     public void A_retry_after_date_is_the_time_until_then()
     {
         using var response = new HttpResponseMessage((HttpStatusCode)503);
-        response.Headers.RetryAfter = new RetryConditionHeaderValue(DateTimeOffset.UtcNow.AddSeconds(30));
+        response.Headers.RetryAfter = new RetryConditionHeaderValue(s_now.AddSeconds(30));
 
-        // HTTP dates have whole seconds.
-        Assert.InRange(RetryAfterCapture.Read(response)!.Value, TimeSpan.FromSeconds(28), TimeSpan.FromSeconds(30));
+        // Measured from the injected clock's now, not the machine's.
+        Assert.Equal(TimeSpan.FromSeconds(30), RetryAfterCapture.Read(response, s_now));
     }
 
     [Fact]
     public void A_retry_after_date_in_the_past_means_now()
     {
-        using var response = Response(("Retry-After", DateTimeOffset.UtcNow.AddMinutes(-3).ToString("R")));
+        using var response = Response(("Retry-After", s_now.AddMinutes(-3).ToString("R")));
 
-        Assert.Equal(TimeSpan.Zero, RetryAfterCapture.Read(response));
+        Assert.Equal(TimeSpan.Zero, RetryAfterCapture.Read(response, s_now));
     }
 
     [Fact]
@@ -71,14 +73,14 @@ public sealed class RetryAfterTests
         using var seconds = Response(("Retry-After", "3600"));
         using var millis = Response(("retry-after-ms", "600000"));
         using var date = new HttpResponseMessage((HttpStatusCode)429);
-        date.Headers.RetryAfter = new RetryConditionHeaderValue(DateTimeOffset.UtcNow.AddHours(2));
+        date.Headers.RetryAfter = new RetryConditionHeaderValue(s_now.AddHours(2));
         using var justUnder = Response(("Retry-After", "299"));
 
         Assert.Equal(TimeSpan.FromMinutes(5), RetryAfterCapture.Longest);
-        Assert.Equal(TimeSpan.FromMinutes(5), RetryAfterCapture.Read(seconds));
-        Assert.Equal(TimeSpan.FromMinutes(5), RetryAfterCapture.Read(millis));
-        Assert.Equal(TimeSpan.FromMinutes(5), RetryAfterCapture.Read(date));
-        Assert.Equal(TimeSpan.FromSeconds(299), RetryAfterCapture.Read(justUnder));
+        Assert.Equal(TimeSpan.FromMinutes(5), RetryAfterCapture.Read(seconds, s_now));
+        Assert.Equal(TimeSpan.FromMinutes(5), RetryAfterCapture.Read(millis, s_now));
+        Assert.Equal(TimeSpan.FromMinutes(5), RetryAfterCapture.Read(date, s_now));
+        Assert.Equal(TimeSpan.FromSeconds(299), RetryAfterCapture.Read(justUnder, s_now));
     }
 
     [Fact]
@@ -89,10 +91,10 @@ public sealed class RetryAfterTests
         using var negative = Response(("retry-after-ms", "-5"));
         using var wordsThenSeconds = Response(("retry-after-ms", "soon"), ("Retry-After", "3"));
 
-        Assert.Null(RetryAfterCapture.Read(none));
-        Assert.Null(RetryAfterCapture.Read(words));
-        Assert.Null(RetryAfterCapture.Read(negative));
-        Assert.Equal(TimeSpan.FromSeconds(3), RetryAfterCapture.Read(wordsThenSeconds));
+        Assert.Null(RetryAfterCapture.Read(none, s_now));
+        Assert.Null(RetryAfterCapture.Read(words, s_now));
+        Assert.Null(RetryAfterCapture.Read(negative, s_now));
+        Assert.Equal(TimeSpan.FromSeconds(3), RetryAfterCapture.Read(wordsThenSeconds, s_now));
     }
 }
 

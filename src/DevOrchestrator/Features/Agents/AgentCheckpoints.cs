@@ -6,39 +6,18 @@ using Microsoft.Extensions.AI;
 
 namespace DevOrchestrator.Features.Agents;
 
-/// <summary>What an agent loop keeps besides its messages: enough to continue exactly where it stopped.</summary>
-public sealed class AgentLoopState
-{
-    public bool Finished { get; set; }
-    public string? Summary { get; set; }
-    public string? StopReason { get; set; }
-    public long InputTokens { get; set; }
-    public long OutputTokens { get; set; }
-    public long CacheWriteTokens { get; set; }
-    public long CacheReadTokens { get; set; }
-    public decimal CostUsd { get; set; }
-    public int ModelCalls { get; set; }
-
-    /// <summary>Follow-up messages already added (verification failures, review feedback), by id, so a resume adds none twice.</summary>
-    public List<string> FollowUps { get; set; } = [];
-}
-
-/// <summary>A restored conversation.</summary>
-public sealed record AgentSnapshot(int Turn, List<ChatMessage> Messages, AgentLoopState State, string? BaseCommit);
-
 /// <summary>
 /// Saves and restores agent conversations turn by turn (<see cref="AgentCheckpoint"/>), together with the worktree's
 /// changes (a binary diff against the commit the conversation started from, protected files excluded), so that a task
 /// whose worker died resumes at its last finished turn with the same files.
 /// </summary>
-public sealed class AgentCheckpoints(IServiceScopeFactory scopes, GitCli git, TimeProvider timeProvider)
+public sealed class AgentCheckpoints(IDbContextFactory<AppDbContext> dbContexts, GitCli git, TimeProvider timeProvider)
 {
     private static readonly JsonSerializerOptions s_json = AIJsonUtilities.DefaultOptions;
 
     public async Task<AgentSnapshot?> LoadAsync(long workflowExecutionId, string conversation, CancellationToken cancellationToken)
     {
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+        await using var db = dbContexts.CreateDbContext();
         var row = await db.AgentCheckpoints.AsNoTracking()
             .FirstOrDefaultAsync(c => c.WorkflowExecutionId == workflowExecutionId && c.Conversation == conversation, cancellationToken);
         if (row is null)
@@ -54,8 +33,7 @@ public sealed class AgentCheckpoints(IServiceScopeFactory scopes, GitCli git, Ti
     /// <summary>The stored diff of a conversation's worktree (null when none was stored).</summary>
     public async Task<string?> LoadDiffAsync(long workflowExecutionId, string conversation, CancellationToken cancellationToken)
     {
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+        await using var db = dbContexts.CreateDbContext();
         return await db.AgentCheckpoints.AsNoTracking()
             .Where(c => c.WorkflowExecutionId == workflowExecutionId && c.Conversation == conversation)
             .Select(c => c.Diff).FirstOrDefaultAsync(cancellationToken);
@@ -65,8 +43,7 @@ public sealed class AgentCheckpoints(IServiceScopeFactory scopes, GitCli git, Ti
         long taskId, long workflowExecutionId, string conversation, int turn, IReadOnlyList<ChatMessage> messages, AgentLoopState state,
         string? baseCommit, string? diff, CancellationToken cancellationToken)
     {
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+        await using var db = dbContexts.CreateDbContext();
         var row = await db.AgentCheckpoints.FirstOrDefaultAsync(c => c.WorkflowExecutionId == workflowExecutionId && c.Conversation == conversation, cancellationToken);
         if (row is null)
         {
@@ -121,5 +98,5 @@ public sealed class AgentCheckpoints(IServiceScopeFactory scopes, GitCli git, Ti
     }
 
     private static IEnumerable<string> PathSpecs() =>
-        [".", .. WorkspacePlugin.ProtectedPatterns.Select(p => $":(exclude,glob)**/{p}")];
+        [".", .. WorkspaceActions.ProtectedPatterns.Select(p => $":(exclude,glob)**/{p}")];
 }

@@ -17,13 +17,3 @@ public sealed class AgentExecution
     public DateTimeOffset StartedAt { get; set; }
     public DateTimeOffset? CompletedAt { get; set; }
 }
-
-public static class AgentStatuses
-{
-    public const string Running = "running";
-    public const string Completed = "completed";
-    public const string Failed = "failed";
-    public const string Stopped = "stopped";
-    /// <summary>The worker died under it; the task was handed to another run.</summary>
-    public const string Abandoned = "abandoned";
-}

@@ -23,7 +23,7 @@ public sealed partial class AiActionHandler(
     DevelopmentAgent developer,
     ReviewAgent reviewer,
     AgentCheckpoints checkpoints,
-    WorkspacePlugin workspace,
+    WorkspaceActions workspace,
     Sandbox sandbox,
     DevOrchestratorSettings settings,
     ILogger<AiActionHandler> logger) : IWorkflowStepHandler, IDisposable

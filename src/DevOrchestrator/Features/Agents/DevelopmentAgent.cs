@@ -1,54 +1,13 @@
-using DevOrchestrator.Abstractions;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using DevOrchestrator.Abstractions;
 using DevOrchestrator.Features.Costs;
 using DevOrchestrator.Features.Workspaces;
 using DevOrchestrator.Hosting;
 using Microsoft.Extensions.AI;
 
 namespace DevOrchestrator.Features.Agents;
-
-/// <summary>One run of the development agent over a worktree.</summary>
-public sealed record DevelopmentRequest
-{
-    public required ModelCallScope Scope { get; init; }
-    public required long WorkflowExecutionId { get; init; }
-
-    /// <summary>The conversation's checkpoint key (the step name).</summary>
-    public required string Conversation { get; init; }
-    public required string Worktree { get; init; }
-
-    /// <summary>What to do: the task's title and description, as data.</summary>
-    public required string Task { get; init; }
-
-    /// <summary>Extra instructions of the workflow step (a prompt template's text).</summary>
-    public string? Instructions { get; init; }
-
-    /// <summary>A message to add before continuing (verification output, review feedback), once per id.</summary>
-    public (string Id, string Text)? FollowUp { get; init; }
-    public int MaxTurns { get; init; } = 40;
-    public IProgress<string>? Progress { get; init; }
-}
-
-/// <summary>Why the development agent stopped.</summary>
-public enum DevelopmentStop
-{
-    /// <summary>The model called <c>finish</c> or answered without a tool call.</summary>
-    Finished,
-
-    /// <summary><see cref="DevelopmentRequest.MaxTurns"/> turns in this run without finishing.</summary>
-    MaxTurns,
-
-    /// <summary>The same action repeated without changing anything.</summary>
-    NoProgress,
-}
-
-/// <summary>How a run of the development agent ended; <see cref="StopReason"/> says it in words (<c>finished</c>, <c>max_turns: …</c>, <c>no_progress: …</c>).</summary>
-public sealed record DevelopmentResult(DevelopmentStop Stop, string? Summary, string StopReason, int Turns, AgentLoopState State)
-{
-    public bool Finished => Stop == DevelopmentStop.Finished;
-}
 
 /// <summary>
 /// The development agent: a tool-use loop over an <see cref="IChatClient"/> and <see cref="WorkspaceTools"/>. Each turn

@@ -10,17 +10,6 @@ using OpenAI;
 
 namespace DevOrchestrator.Features.Agents;
 
-/// <summary>The roles agents play; each has its own model setting.</summary>
-public static class AgentRoles
-{
-    public const string Development = "development";
-    public const string Planning = "planning";
-    public const string Review = "review";
-    public const string Summary = "summary";
-
-    public static readonly IReadOnlyList<string> All = [Development, Planning, Review, Summary];
-}
-
 /// <summary>
 /// Builds the <see cref="IChatClient"/> for an agent role: the provider's official SDK (Anthropic's <c>AsIChatClient</c>,
 /// or OpenAI's for any OpenAI-compatible endpoint) under one decorator pipeline —
@@ -42,7 +31,7 @@ public sealed class ModelClients(
     public const string TelemetrySource = "DevOrchestrator.Models";
 
     private readonly ConcurrentDictionary<(string Provider, string Model), IChatClient> _sdkClients = new();
-    private readonly Lazy<HttpClient> _http = new(() => new HttpClient(new RetryAfterCapture
+    private readonly Lazy<HttpClient> _http = new(() => new HttpClient(new RetryAfterCapture(timeProvider)
     {
         InnerHandler = new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) },
     })

@@ -6,30 +6,6 @@ using Microsoft.Extensions.AI;
 
 namespace DevOrchestrator.Features.Agents;
 
-/// <summary>What the planning agent is told about the project.</summary>
-public sealed record PlanningProject(string Name, string? Description, IReadOnlyList<string> TechStack, string? RepositoryUrl);
-
-/// <summary>One epic or task of a plan.</summary>
-public sealed record PlannedTask(string Title, string Description, IReadOnlyList<string> AcceptanceCriteria);
-
-/// <summary>An epic of a plan and its tasks.</summary>
-public sealed record PlannedEpic(string Title, string Description, IReadOnlyList<string> AcceptanceCriteria, IReadOnlyList<PlannedTask> Tasks);
-
-/// <summary>A plan: its epics, and notes on what the parser had to drop or cut to stay within the bounds.</summary>
-public sealed record ProjectPlan(IReadOnlyList<PlannedEpic> Epics, IReadOnlyList<string> Notes)
-{
-    public int TaskCount => Epics.Sum(e => e.Tasks.Count);
-}
-
-/// <summary>A plan, the model that made it and what its call cost.</summary>
-public sealed record PlanningResult(ProjectPlan Plan, string Model, decimal CostUsd);
-
-/// <summary>The model answered, but not with a readable plan. The call was still paid: <see cref="CostUsd"/>.</summary>
-public sealed class UnreadablePlanException(string message, decimal costUsd = 0m) : Exception(message)
-{
-    public decimal CostUsd { get; } = costUsd;
-}
-
 /// <summary>
 /// The planning agent: turns a project and its requirements into epics, each with tasks, every item with a title, a
 /// description and acceptance criteria, in one model call (JSON answer). The requirements are data to the model, never

@@ -4,15 +4,6 @@ using Microsoft.Extensions.AI;
 
 namespace DevOrchestrator.Features.Agents;
 
-/// <summary>A review's outcome: <c>approve</c> or <c>changes_requested</c>, with reasons.</summary>
-public sealed record ReviewVerdict(string Verdict, IReadOnlyList<string> Reasons, string Summary)
-{
-    public const string Approve = "approve";
-    public const string ChangesRequested = "changes_requested";
-
-    public bool Approved => Verdict == Approve;
-}
-
 /// <summary>
 /// The review agent: reads the task and the final diff and answers approve or changes-requested with reasons, in one
 /// model call (JSON answer). A diff too large for the prompt is cut to head and tail with a note.

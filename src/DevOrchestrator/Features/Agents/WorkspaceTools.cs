@@ -9,14 +9,6 @@ using Microsoft.Extensions.AI;
 
 namespace DevOrchestrator.Features.Agents;
 
-/// <summary>Limits of the workspace tools.</summary>
-/// <param name="CommandTimeout">Time limit of one <c>run_command</c> (and of the git commands behind <c>show_diff</c>).</param>
-/// <param name="MaxOutputChars">Longest tool result; longer ones keep their head and tail.</param>
-/// <param name="ProtectedPatterns">Files never read or written; null means <see cref="WorkspacePlugin.ProtectedPatterns"/>.
-/// A pattern without <c>/</c> matches a file name anywhere, one with <c>/</c> the path from the root; case does not matter.</param>
-/// <param name="Caches">The project's package caches, bound into every command (filled by the setup phase).</param>
-public sealed record WorkspaceToolOptions(TimeSpan CommandTimeout, int MaxOutputChars = 20_000, IReadOnlyList<string>? ProtectedPatterns = null, PackageCaches? Caches = null);
-
 /// <summary>
 /// The development agent's tools over one git worktree, as <see cref="AIFunction"/>s for a tool-use loop over an
 /// <see cref="IChatClient"/>: list_files, read_file, search, replace, write_file, run_command, show_diff, finish.
@@ -57,7 +49,7 @@ public sealed class WorkspaceTools
         _worktree = Path.GetFullPath(worktree);
         _sandbox = sandbox;
         _options = options;
-        _protected = new ProtectedFiles(options.ProtectedPatterns ?? WorkspacePlugin.ProtectedPatterns);
+        _protected = new ProtectedFiles(options.ProtectedPatterns ?? WorkspaceActions.ProtectedPatterns);
 
         // Fixed now, before any command runs: a command could rewrite the worktree's .git file to point git elsewhere.
         _gitDir = FindGitDir(_paths.Root);

@@ -6,15 +6,6 @@ using Microsoft.EntityFrameworkCore;
 
 namespace DevOrchestrator.Features.Costs;
 
-/// <summary>Who a model call is for: its task (if any), project, user, agent execution and the agent's role.</summary>
-public sealed record ModelCallScope(long? TaskId, long? ProjectId, long? UserId, long? AgentExecutionId, string AgentRole);
-
-/// <summary>The tokens a call used, split the way they are priced.</summary>
-public readonly record struct TokenUsage(long Input, long Output, long CacheWrite, long CacheRead)
-{
-    public long Total => Input + Output + CacheWrite + CacheRead;
-}
-
 /// <summary>
 /// The budget's book-keeping. Before a call, <see cref="ReserveAsync"/> holds its worst-case cost against the month
 /// (<c>MONTHLY_BUDGET_LIMIT</c>) and the task (<c>PER_TASK_COST_LIMIT</c>) with one conditional <c>UPDATE</c> per
@@ -25,7 +16,7 @@ public readonly record struct TokenUsage(long Input, long Output, long CacheWrit
 /// micro-dollars so that both databases add exactly.
 /// </summary>
 public sealed partial class CostLedger(
-    IServiceScopeFactory scopes,
+    IDbContextFactory<AppDbContext> dbContexts,
     DevOrchestratorSettings settings,
     EventPublisher events,
     TimeProvider timeProvider,
@@ -53,8 +44,7 @@ public sealed partial class CostLedger(
         var enforce = Enforcing;
         var monthlyLimit = MonthlyLimitMicros;
         var taskLimit = TaskLimitMicros;
-        await using var services = scopes.CreateAsyncScope();
-        var db = services.ServiceProvider.GetRequiredService<AppDbContext>();
+        await using var db = dbContexts.CreateDbContext();
         var reservation = new CostReservation { TaskId = scope.TaskId, Month = month, Micros = micros, CreatedAt = now, ExpiresAt = now + ReservationLifetime };
 
         // The month's row is the one every call contends for: create it outside the transaction (once per process and
@@ -109,8 +99,7 @@ public sealed partial class CostLedger(
         // The call happened and was paid: record it even if the caller is being cancelled.
         var ct = CancellationToken.None;
         var micros = Money.ToMicros(usd);
-        await using var services = scopes.CreateAsyncScope();
-        var db = services.ServiceProvider.GetRequiredService<AppDbContext>();
+        await using var db = dbContexts.CreateDbContext();
         var entry = new CostEntry
         {
             TaskId = scope.TaskId,
@@ -171,8 +160,7 @@ public sealed partial class CostLedger(
     public async Task ReleaseAsync(CostReservation reservation)
     {
         var ct = CancellationToken.None;
-        await using var services = scopes.CreateAsyncScope();
-        var db = services.ServiceProvider.GetRequiredService<AppDbContext>();
+        await using var db = dbContexts.CreateDbContext();
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         if (await ReleaseRowAsync(db, reservation, ct))
         {
@@ -185,8 +173,7 @@ public sealed partial class CostLedger(
     /// <summary>Releases reservations whose calls outlived any timeout: their workers died. Returns how many.</summary>
     public async Task<int> ReleaseExpiredAsync(CancellationToken cancellationToken)
     {
-        await using var services = scopes.CreateAsyncScope();
-        var db = services.ServiceProvider.GetRequiredService<AppDbContext>();
+        await using var db = dbContexts.CreateDbContext();
         var now = timeProvider.GetUtcNow();
         var expired = await db.CostReservations.AsNoTracking().Where(r => r.ExpiresAt < now).OrderBy(r => r.Id).Take(500).ToListAsync(cancellationToken);
         var released = 0;

@@ -11,7 +11,7 @@ namespace DevOrchestrator.Features.Events;
 /// higher id) are re-checked for a while, so an event is delivered late rather than lost. While nobody subscribes it
 /// reads nothing.
 /// </summary>
-public sealed partial class EventHub(IServiceScopeFactory scopes, EventSignal signal, ILogger<EventHub> logger) : BackgroundService
+public sealed partial class EventHub(IDbContextFactory<AppDbContext> dbContexts, EventSignal signal, TimeProvider timeProvider, ILogger<EventHub> logger) : BackgroundService
 {
     public static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan s_gapPatience = TimeSpan.FromSeconds(10);
@@ -30,7 +30,7 @@ public sealed partial class EventHub(IServiceScopeFactory scopes, EventSignal si
             if (_subscribers.Count == 0)
             {
                 // The hub was idle (it reads nothing while nobody listens): start from what exists now.
-                _startFrom = DateTimeOffset.UtcNow;
+                _startFrom = timeProvider.GetUtcNow();
                 Volatile.Write(ref _lastId, -1);
             }
 
@@ -84,8 +84,7 @@ public sealed partial class EventHub(IServiceScopeFactory scopes, EventSignal si
             startFrom = _startFrom;
         }
 
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+        await using var db = dbContexts.CreateDbContext();
         if (Volatile.Read(ref _lastId) < 0)
         {
             _gaps.Clear();
@@ -93,7 +92,7 @@ public sealed partial class EventHub(IServiceScopeFactory scopes, EventSignal si
         }
 
         var fresh = await db.Events.AsNoTracking().Where(e => e.Id > _lastId).OrderBy(e => e.Id).Take(1000).ToListAsync(cancellationToken);
-        var now = DateTimeOffset.UtcNow;
+        var now = timeProvider.GetUtcNow();
         List<TaskEvent> late = [];
         if (_gaps.Count > 0)
         {

@@ -12,13 +12,6 @@ using Microsoft.EntityFrameworkCore.Diagnostics;
 
 namespace DevOrchestrator.Features.Events;
 
-/// <summary>The wire shape of one event on SSE and WebSocket.</summary>
-public sealed record EventMessage(long Id, string Type, long? TaskId, JsonElement Data, DateTimeOffset Timestamp)
-{
-    public static EventMessage From(TaskEvent ev) =>
-        new(ev.Id, ev.Type, ev.TaskId, JsonDocument.Parse(ev.Payload).RootElement.Clone(), ev.CreatedAt);
-}
-
 public static class EventStreams
 {
     private static readonly TimeSpan s_heartbeat = TimeSpan.FromSeconds(15);
@@ -85,7 +78,7 @@ public static class EventStreams
 
             if (newest == DateTimeOffset.MinValue)
             {
-                newest = DateTimeOffset.UtcNow - TimeSpan.FromMinutes(1);
+                newest = context.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow() - TimeSpan.FromMinutes(1);
             }
 
             while (!cancellationToken.IsCancellationRequested)

@@ -12,11 +12,3 @@ public sealed class TaskEvent
     public required string Payload { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
 }
-
-public static class EventTypes
-{
-    public const string TaskStatusUpdate = "task.status_update";
-    public const string AgentStatusUpdate = "agent.status_update";
-    public const string WorkflowStepCompleted = "workflow.step_completed";
-    public const string SystemAlert = "system.alert";
-}

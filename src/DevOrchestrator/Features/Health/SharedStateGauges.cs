@@ -14,7 +14,7 @@ namespace DevOrchestrator.Features.Health;
 /// </summary>
 public sealed partial class SharedStateGauges(
     DevOrchestratorMetrics metrics,
-    IServiceScopeFactory scopes,
+    IDbContextFactory<AppDbContext> dbContexts,
     DevOrchestratorSettings settings,
     ServeOptions serve,
     TimeProvider timeProvider,
@@ -45,8 +45,7 @@ public sealed partial class SharedStateGauges(
     /// <summary>Reads the queue and the month's spending once.</summary>
     public async Task RefreshAsync(CancellationToken cancellationToken)
     {
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+        await using var db = dbContexts.CreateDbContext();
         var now = timeProvider.GetUtcNow();
         var queued = db.Tasks.AsNoTracking().Where(t => t.Status == TaskStatuses.Queued);
         var count = await queued.CountAsync(cancellationToken);

@@ -123,10 +123,3 @@ public sealed class ConfigEncryption
         return File.ReadAllText(path).Trim();
     }
 }
-
-public sealed class ConfigEncryptionException : Exception
-{
-    public ConfigEncryptionException() { }
-    public ConfigEncryptionException(string message) : base(message) { }
-    public ConfigEncryptionException(string message, Exception innerException) : base(message, innerException) { }
-}

@@ -26,10 +26,3 @@ public sealed class ExternalEffect
     public DateTimeOffset UpdatedAt { get; set; }
     public DateTimeOffset? CompletedAt { get; set; }
 }
-
-public static class ExternalEffectStatuses
-{
-    public const string Pending = "pending";
-    public const string Completed = "completed";
-    public const string Failed = "failed";
-}

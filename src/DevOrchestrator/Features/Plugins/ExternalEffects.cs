@@ -16,7 +16,7 @@ namespace DevOrchestrator.Features.Plugins;
 /// <item>finds it failed with a definite refusal (a 4xx other than 408/429): writes again.</item>
 /// </list>
 /// </summary>
-public sealed partial class ExternalEffects(IServiceScopeFactory scopes, TimeProvider timeProvider, ILogger<ExternalEffects> logger)
+public sealed partial class ExternalEffects(IDbContextFactory<AppDbContext> dbContexts, TimeProvider timeProvider, ILogger<ExternalEffects> logger)
 {
     /// <summary>The key of a task's effect: <c>task:{id}:{operation}:{target}</c>.</summary>
     public static string Key(long taskId, string operation, string target) => $"task:{taskId}:{operation}:{target}";
@@ -63,8 +63,7 @@ public sealed partial class ExternalEffects(IServiceScopeFactory scopes, TimePro
     /// <summary>Creates the pending record, or takes the existing one; returns it with its status before this attempt (null when new).</summary>
     private async Task<(ExternalEffect Record, string? Earlier)> BeginAsync(string key, long? taskId, string plugin, string operation, CancellationToken cancellationToken)
     {
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+        await using var db = dbContexts.CreateDbContext();
         var now = timeProvider.GetUtcNow();
         for (var attempt = 0; ; attempt++)
         {
@@ -100,8 +99,7 @@ public sealed partial class ExternalEffects(IServiceScopeFactory scopes, TimePro
 
     private async Task CompleteAsync<T>(long id, T result, CancellationToken cancellationToken)
     {
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+        await using var db = dbContexts.CreateDbContext();
         var json = JsonSerializer.Serialize(result, JsonDefaults.Options);
         var now = timeProvider.GetUtcNow();
         await db.ExternalEffects.Where(e => e.Id == id).ExecuteUpdateAsync(s => s
@@ -114,8 +112,7 @@ public sealed partial class ExternalEffects(IServiceScopeFactory scopes, TimePro
 
     private async Task FailAsync(long id, string error, CancellationToken cancellationToken)
     {
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+        await using var db = dbContexts.CreateDbContext();
         var now = timeProvider.GetUtcNow();
         var bounded = error.Length > 2000 ? error[..2000] : error;
         await db.ExternalEffects.Where(e => e.Id == id).ExecuteUpdateAsync(s => s
@@ -130,6 +127,3 @@ public sealed partial class ExternalEffects(IServiceScopeFactory scopes, TimePro
     [LoggerMessage(Level = LogLevel.Information, Message = "External effect {Key} had an unknown outcome and was found at the vendor")]
     private static partial void LogFoundAtVendor(ILogger logger, string key);
 }
-
-/// <summary>An effect's result, and whether it was done by an earlier attempt (nothing written now).</summary>
-public sealed record EffectResult<T>(T Value, bool Reused);

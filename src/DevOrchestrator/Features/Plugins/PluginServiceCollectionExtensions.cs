@@ -1,6 +1,6 @@
 using DevOrchestrator.Abstractions;
 using DevOrchestrator.Abstractions.Plugins;
-using DevOrchestrator.Features.Webhooks;
+using DevOrchestrator.Features.Tasks;
 using DevOrchestrator.Hosting;
 using DevOrchestrator.Plugins.Confluence;
 using DevOrchestrator.Plugins.GitHub;
@@ -26,10 +26,10 @@ public static class PluginServiceCollectionExtensions
 
     /// <summary>
     /// Registers the plugin registry, the stored (encrypted) plugin configuration, the per-plugin resilience and its
-    /// metrics, the external-effect records, the plugin workflow actions, the intake (webhooks, the Jira poll) and the
-    /// vendor plugins (GitHub, Jira, Slack, Confluence).
+    /// metrics, the external-effect records, the plugin workflow actions and the vendor plugins (GitHub, Jira, Slack,
+    /// Confluence). The intake that turns their events into tasks is registered by <c>AddIntake</c> (Webhooks).
     /// </summary>
-    public static IServiceCollection AddPlugins(this IServiceCollection services, DevOrchestratorSettings settings, StoredPluginConfiguration stored, bool runsWorkers)
+    public static IServiceCollection AddPlugins(this IServiceCollection services, DevOrchestratorSettings settings, StoredPluginConfiguration stored)
     {
         services.TryAddSingleton(stored);
         services.TryAddSingleton<ConfigEncryption>();
@@ -71,14 +71,6 @@ public static class PluginServiceCollectionExtensions
             health.Add(new HealthCheckRegistration(name,
                 sp => new PluginHealthCheck(type, name, sp.GetRequiredService<PluginRegistry>(), sp.GetRequiredService<PluginProbeCache>(), sp.GetRequiredService<TimeProvider>()),
                 HealthStatus.Degraded, ["plugin"]));
-        }
-
-        services.TryAddScoped<TaskIntake>();
-        services.TryAddScoped<JiraIntakePoll>();
-        services.TryAddScoped<Projects.PlanTrackerSync>();
-        if (runsWorkers)
-        {
-            services.AddHostedService<JiraIntakeSchedule>();
         }
 
         return services;

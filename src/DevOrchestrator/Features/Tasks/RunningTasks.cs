@@ -10,7 +10,7 @@ namespace DevOrchestrator.Features.Tasks;
 /// (made by any API replica) and cancels those runs; every third of the lease it renews the leases of all of them in one
 /// statement. A run whose lease was lost (taken over after this worker stalled) is cancelled too.
 /// </summary>
-public sealed partial class RunningTasks(IServiceScopeFactory scopes, WorkerIdentity identity, DevOrchestratorSettings settings, TimeProvider timeProvider, ILogger<RunningTasks> logger)
+public sealed partial class RunningTasks(IDbContextFactory<AppDbContext> dbContexts, WorkerIdentity identity, DevOrchestratorSettings settings, TimeProvider timeProvider, ILogger<RunningTasks> logger)
     : BackgroundService
 {
     public static readonly TimeSpan CancelPollInterval = TimeSpan.FromMilliseconds(250);
@@ -83,8 +83,7 @@ public sealed partial class RunningTasks(IServiceScopeFactory scopes, WorkerIden
     private async Task CheckAsync(CancellationToken cancellationToken)
     {
         var ids = _runs.Keys.ToList();
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+        await using var db = dbContexts.CreateDbContext();
         var now = timeProvider.GetUtcNow();
         var workerId = identity.Id;
 

@@ -131,12 +131,6 @@ internal sealed class HangfireServerHost(JobStorage storage, JobActivator activa
     public void Dispose() => _server?.Dispose();
 }
 
-/// <summary>This process's name as a worker: host, pid and a random suffix.</summary>
-public sealed class WorkerIdentity
-{
-    public string Id { get; } = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..8]}";
-}
-
 /// <summary>
 /// The process's Redis connection, opened on first use with <c>ConnectAsync</c>: the synchronous <c>Connect</c> would
 /// block the thread that first asks (a /health request) for up to its connect time-out when Redis is down.

@@ -7,9 +7,6 @@ using Npgsql;
 
 namespace DevOrchestrator.Features.Tasks;
 
-/// <summary>A task this worker has just claimed, and the status it had (queued, or running under a dead worker).</summary>
-public sealed record ClaimedTask(long Id, string PreviousStatus);
-
 /// <summary>
 /// The tasks table is the queue. Each worker process runs one dispatcher: while it has free slots (<c>MAX_WORKERS</c>)
 /// it claims queued tasks — and running tasks whose lease has expired, because their worker died — in one statement
@@ -22,6 +19,7 @@ public sealed record ClaimedTask(long Id, string PreviousStatus);
 /// </summary>
 public sealed partial class TaskDispatcher(
     IServiceScopeFactory scopes,
+    IDbContextFactory<AppDbContext> dbContexts,
     TaskWakeup wakeup,
     RunningTasks runningTasks,
     WorkerIdentity identity,
@@ -120,8 +118,7 @@ public sealed partial class TaskDispatcher(
     {
         return await TransientDatabaseErrors.Retry.ExecuteAsync(async ct =>
         {
-            await using var scope = scopes.CreateAsyncScope();
-            var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+            await using var db = dbContexts.CreateDbContext();
             var now = timeProvider.GetUtcNow();
             var lease = now + runningTasks.Lease;
             return db.Database.IsNpgsql()

@@ -14,7 +14,7 @@ public sealed partial class TaskRun(
     TaskLifecycle lifecycle,
     RunningTasks runningTasks,
     WorkerIdentity identity,
-    Plugins.TaskChatThread chat,
+    TaskChatThread chat,
     Workspaces.WorkspacePool workspaces,
     DevOrchestratorMetrics metrics,
     TimeProvider timeProvider,

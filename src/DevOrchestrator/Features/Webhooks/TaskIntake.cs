@@ -7,21 +7,6 @@ using Microsoft.EntityFrameworkCore;
 
 namespace DevOrchestrator.Features.Webhooks;
 
-/// <summary>What the intake did with an item.</summary>
-public enum IntakeOutcome
-{
-    TaskCreated,
-    TaskExists,
-    FeedbackQueued,
-    Duplicate,
-    Ignored,
-    UnknownProject,
-    UnknownPullRequest,
-    TaskBusy,
-}
-
-public sealed record IntakeResult(IntakeOutcome Outcome, string Message, long? TaskId = null, long? ProjectId = null);
-
 /// <summary>
 /// Turns a verified external item into work: maps it to a project (GitHub by <c>repository_url</c>, Jira by
 /// <c>jira_project_key</c>, Slack by <c>slack_channel</c>), makes at most one task per source and external id, and

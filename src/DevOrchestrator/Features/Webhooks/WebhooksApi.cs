@@ -129,8 +129,8 @@ public static partial class WebhooksApi
             return TooLarge(context);
         }
 
-        var check = SlackRequestSignature.Verify(settings.SigningSecret, context.Request.Headers["X-Slack-Request-Timestamp"].FirstOrDefault(), body,
-            context.Request.Headers["X-Slack-Signature"].FirstOrDefault(), timeProvider.GetUtcNow(), TimeSpan.FromMinutes(5));
+        var check = SlackRequestSignature.Verify(settings.SigningSecret, context.Request.Headers[SlackRequestSignature.TimestampHeader].FirstOrDefault(), body,
+            context.Request.Headers[SlackRequestSignature.SignatureHeader].FirstOrDefault(), timeProvider.GetUtcNow(), SlackRequestSignature.DefaultWindow);
         if (check != SlackSignatureCheck.Valid)
         {
             return BadSignature(context, loggers, "slack", check == SlackSignatureCheck.Stale ? "The request timestamp is outside the five-minute window (replayed or clock skew)." : null);

@@ -14,7 +14,7 @@ namespace DevOrchestrator.Features.Workflows;
 /// left running by a worker that died runs again.
 /// </summary>
 public sealed partial class WorkflowRunner(
-    IServiceScopeFactory scopes,
+    IDbContextFactory<AppDbContext> dbContexts,
     WorkflowCatalog catalog,
     IEnumerable<IWorkflowActions> plugins,
     IEnumerable<IWorkflowStepHandler> handlers,
@@ -73,8 +73,7 @@ public sealed partial class WorkflowRunner(
     /// <summary>The task, its project, the execution and the step rows recorded so far (by an earlier run of it).</summary>
     private async Task<StoredRun> LoadAsync(WorkflowRun run, CancellationToken cancellationToken)
     {
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+        await using var db = dbContexts.CreateDbContext();
         var task = await db.Tasks.AsNoTracking().SingleAsync(t => t.Id == run.TaskId, cancellationToken);
         var project = task.ProjectId is { } projectId ? await db.Projects.AsNoTracking().FirstOrDefaultAsync(p => p.Id == projectId, cancellationToken) : null;
         var execution = await db.WorkflowExecutions.AsNoTracking().SingleAsync(w => w.Id == run.WorkflowExecutionId, cancellationToken);
@@ -153,7 +152,7 @@ public sealed partial class WorkflowRunner(
         ActiveRun active, WorkflowStepDefinition step, int index, WorkflowStepExecution row, Dictionary<string, object?> inputs, CancellationToken cancellationToken)
     {
         var started = timeProvider.GetTimestamp();
-        await using var progress = new StepProgress(scopes, events, logger, active.Run, step.Name, index);
+        await using var progress = new StepProgress(dbContexts, events, logger, active.Run, step.Name, index);
         var context = Context(step, active, inputs, progress);
         var attempt = await InvokeWithPolicyAsync(active.Run, step, row, context, progress, cancellationToken);
         switch (attempt.Ending)
@@ -384,8 +383,7 @@ public sealed partial class WorkflowRunner(
         row.StartedAt = timeProvider.GetUtcNow();
         row.Inputs = WorkflowJson.Write(inputs);
 
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+        await using var db = dbContexts.CreateDbContext();
         db.WorkflowSteps.Update(row); // inserts a new row (no key yet), updates a stored one
 
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
@@ -417,8 +415,7 @@ public sealed partial class WorkflowRunner(
             row.DurationMs = (long)timeProvider.GetElapsedTime(started).TotalMilliseconds;
         }
 
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+        await using var db = dbContexts.CreateDbContext();
         db.WorkflowSteps.Update(row); // inserts a new row (no key yet), updates a stored one
 
         events.Add(db, run.TaskId, EventTypes.WorkflowStepCompleted, new
@@ -499,7 +496,7 @@ public sealed partial class WorkflowRunner(
     {
         private const int MaxLines = 500;
         private readonly Channel<string> _lines = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
-        private readonly IServiceScopeFactory _scopes;
+        private readonly IDbContextFactory<AppDbContext> _dbContexts;
         private readonly EventPublisher _events;
         private readonly ILogger _logger;
         private readonly WorkflowRun _run;
@@ -508,9 +505,9 @@ public sealed partial class WorkflowRunner(
         private readonly Task _pump;
         private int _count;
 
-        public StepProgress(IServiceScopeFactory scopes, EventPublisher events, ILogger logger, WorkflowRun run, string step, int index)
+        public StepProgress(IDbContextFactory<AppDbContext> dbContexts, EventPublisher events, ILogger logger, WorkflowRun run, string step, int index)
         {
-            _scopes = scopes;
+            _dbContexts = dbContexts;
             _events = events;
             _logger = logger;
             _run = run;
@@ -539,8 +536,7 @@ public sealed partial class WorkflowRunner(
             {
                 while (await _lines.Reader.WaitToReadAsync(CancellationToken.None))
                 {
-                    await using var scope = _scopes.CreateAsyncScope();
-                    var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+                    await using var db = _dbContexts.CreateDbContext();
                     while (_lines.Reader.TryRead(out var line))
                     {
                         _events.Add(db, _run.TaskId, StepProgressEvent, new

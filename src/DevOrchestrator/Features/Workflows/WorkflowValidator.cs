@@ -5,18 +5,6 @@ using YamlDotNet.RepresentationModel;
 
 namespace DevOrchestrator.Features.Workflows;
 
-/// <summary>A problem in a workflow file, at its line and column (1-based).</summary>
-public sealed record WorkflowError(int Line, int Column, string Message)
-{
-    public override string ToString() => $"{Line}:{Column}: {Message}";
-}
-
-/// <summary>The definition (when the file has no errors) and every error found.</summary>
-public sealed record WorkflowParseResult(WorkflowDefinition? Definition, IReadOnlyList<WorkflowError> Errors)
-{
-    public bool IsValid => Errors.Count == 0 && Definition is not null;
-}
-
 /// <summary>
 /// Parses and checks workflow YAML, reporting every error with its position: YAML syntax, unknown keys, missing
 /// name/steps/plugin/action, duplicate step names, unknown plugins, actions and inputs (from the registered
@@ -29,12 +17,12 @@ public sealed class WorkflowValidator
     private static readonly string[] s_stepKeys = ["name", "type", "description", "plugin", "action", "inputs", "outputs", "when", "on_error", "retry_count"];
     private const int MaxRetryCount = 10;
 
-    private readonly Dictionary<string, IWorkflowActions> _plugins;
+    private readonly Dictionary<string, IWorkflowActions> _actionSets;
     private readonly Dictionary<string, IWorkflowStepHandler> _handlers;
 
-    public WorkflowValidator(IEnumerable<IWorkflowActions> plugins, IEnumerable<IWorkflowStepHandler> handlers)
+    public WorkflowValidator(IEnumerable<IWorkflowActions> actionSets, IEnumerable<IWorkflowStepHandler> handlers)
     {
-        _plugins = plugins.GroupBy(p => p.Plugin, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Last(), StringComparer.Ordinal);
+        _actionSets = actionSets.GroupBy(p => p.Plugin, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Last(), StringComparer.Ordinal);
         _handlers = handlers.GroupBy(h => h.Type, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Last(), StringComparer.Ordinal);
     }
 
@@ -143,16 +131,7 @@ public sealed class WorkflowValidator
 
     private WorkflowStepDefinition? ParseStep(YamlMappingNode node, int index, IReadOnlyList<string> names, List<WorkflowError> errors)
     {
-        var type = OptionalScalar(node, "type", errors) ?? WorkflowStepTypes.PluginAction;
-        IWorkflowStepHandler? handler = null;
-        if (type != WorkflowStepTypes.PluginAction && !_handlers.TryGetValue(type, out handler))
-        {
-            var typeNode = Child(node, "type")!;
-            errors.Add(Error(typeNode, type == WorkflowStepTypes.AiAction
-                ? "type ai_action is not available yet"
-                : $"unknown step type '{type}' (use plugin_action{string.Concat(_handlers.Keys.Select(k => ", " + k))})"));
-        }
-
+        var type = ParseType(node, errors, out var handler);
         CheckKeys(node, handler is null ? s_stepKeys : [.. s_stepKeys, .. handler.Keys], "step", errors);
         var name = RequiredScalar(node, "name", "step", errors);
         string? plugin = null;
@@ -163,8 +142,62 @@ public sealed class WorkflowValidator
             action = RequiredScalar(node, "action", "step", errors);
         }
 
+        var inputs = ParseInputs(node, index, names, errors, out var inputsNode);
+        if (plugin is not null && action is not null)
+        {
+            CheckActionInputs(node, plugin, action, inputs, inputsNode, errors);
+        }
+        else if (handler is not null && inputsNode is YamlMappingNode handlerInputs)
+        {
+            CheckInputTypes(handlerInputs, inputs, handler.InputTypes, errors);
+        }
+
+        var outputs = ParseOutputs(node, errors);
+        var when = ParseWhen(node, index, names, errors);
+        var onError = ParseOnError(node, errors);
+        var handlerSettings = ParseHandlerSettings(node, handler, errors);
+        var retryCount = ParseRetryCount(node, errors);
+        return name is null
+            ? null
+            : new WorkflowStepDefinition
+            {
+                Name = name,
+                Type = type,
+                Plugin = plugin,
+                Action = action,
+                Inputs = inputs,
+                Outputs = outputs,
+                When = when,
+                OnError = onError,
+                RetryCount = retryCount,
+                Settings = handlerSettings,
+                Line = ToLine(node.Start),
+            } is var step && handler?.Check(step) is { } stepProblem
+                ? Invalid(step, node, stepProblem, errors)
+                : step;
+    }
+
+    /// <summary>The step's <c>type</c> (default <c>plugin_action</c>) and the handler of a type other than that.</summary>
+    private string ParseType(YamlMappingNode node, List<WorkflowError> errors, out IWorkflowStepHandler? handler)
+    {
+        var type = OptionalScalar(node, "type", errors) ?? WorkflowStepTypes.PluginAction;
+        handler = null;
+        if (type != WorkflowStepTypes.PluginAction && !_handlers.TryGetValue(type, out handler))
+        {
+            var typeNode = Child(node, "type")!;
+            errors.Add(Error(typeNode, type == WorkflowStepTypes.AiAction
+                ? "type ai_action is not available yet"
+                : $"unknown step type '{type}' (use plugin_action{string.Concat(_handlers.Keys.Select(k => ", " + k))})"));
+        }
+
+        return type;
+    }
+
+    /// <summary>The <c>inputs</c> mapping as values, each <c>${…}</c> reference checked against the steps before this one.</summary>
+    private static Dictionary<string, object?> ParseInputs(YamlMappingNode node, int index, IReadOnlyList<string> names, List<WorkflowError> errors, out YamlNode? inputsNode)
+    {
         var inputs = new Dictionary<string, object?>(StringComparer.Ordinal);
-        var inputsNode = Child(node, "inputs");
+        inputsNode = Child(node, "inputs");
         if (inputsNode is YamlMappingNode inputsMap)
         {
             foreach (var (keyNode, valueNode) in inputsMap.Children)
@@ -179,43 +212,46 @@ public sealed class WorkflowValidator
             errors.Add(Error(inputsNode, "inputs must be a mapping"));
         }
 
-        if (plugin is not null && action is not null)
-        {
-            if (!_plugins.TryGetValue(plugin, out var actions))
-            {
-                errors.Add(Error(Child(node, "plugin")!, $"unknown plugin '{plugin}' (available: {string.Join(", ", _plugins.Keys.Order())})"));
-            }
-            else if (!actions.Actions.TryGetValue(action, out var descriptor))
-            {
-                errors.Add(Error(Child(node, "action")!, $"plugin '{plugin}' has no action '{action}' (available: {string.Join(", ", actions.Actions.Keys.Order())})"));
-            }
-            else
-            {
-                foreach (var required in descriptor.RequiredInputs.Where(r => !inputs.ContainsKey(r)))
-                {
-                    errors.Add(Error(inputsNode ?? node, $"{plugin}.{action} requires input '{required}'"));
-                }
+        return inputs;
+    }
 
-                if (inputsNode is YamlMappingNode map)
-                {
-                    foreach (var (keyNode, _) in map.Children)
-                    {
-                        var key = (keyNode as YamlScalarNode)?.Value ?? string.Empty;
-                        if (!descriptor.RequiredInputs.Contains(key) && !descriptor.OptionalInputs.Contains(key))
-                        {
-                            errors.Add(Error(keyNode, $"{plugin}.{action} has no input '{key}' (inputs: {string.Join(", ", descriptor.RequiredInputs.Concat(descriptor.OptionalInputs))})"));
-                        }
-                    }
-
-                    CheckInputTypes(map, inputs, descriptor.InputTypes, errors);
-                }
-            }
-        }
-        else if (handler is not null && inputsNode is YamlMappingNode handlerInputs)
+    /// <summary>The plugin and its action exist, every required input is given, no unknown one is, and literals have their type.</summary>
+    private void CheckActionInputs(YamlMappingNode node, string plugin, string action, Dictionary<string, object?> inputs, YamlNode? inputsNode, List<WorkflowError> errors)
+    {
+        if (!_actionSets.TryGetValue(plugin, out var actions))
         {
-            CheckInputTypes(handlerInputs, inputs, handler.InputTypes, errors);
+            errors.Add(Error(Child(node, "plugin")!, $"unknown plugin '{plugin}' (available: {string.Join(", ", _actionSets.Keys.Order())})"));
+            return;
         }
 
+        if (!actions.Actions.TryGetValue(action, out var descriptor))
+        {
+            errors.Add(Error(Child(node, "action")!, $"plugin '{plugin}' has no action '{action}' (available: {string.Join(", ", actions.Actions.Keys.Order())})"));
+            return;
+        }
+
+        foreach (var required in descriptor.RequiredInputs.Where(r => !inputs.ContainsKey(r)))
+        {
+            errors.Add(Error(inputsNode ?? node, $"{plugin}.{action} requires input '{required}'"));
+        }
+
+        if (inputsNode is YamlMappingNode map)
+        {
+            foreach (var (keyNode, _) in map.Children)
+            {
+                var key = (keyNode as YamlScalarNode)?.Value ?? string.Empty;
+                if (!descriptor.RequiredInputs.Contains(key) && !descriptor.OptionalInputs.Contains(key))
+                {
+                    errors.Add(Error(keyNode, $"{plugin}.{action} has no input '{key}' (inputs: {string.Join(", ", descriptor.RequiredInputs.Concat(descriptor.OptionalInputs))})"));
+                }
+            }
+
+            CheckInputTypes(map, inputs, descriptor.InputTypes, errors);
+        }
+    }
+
+    private static List<string> ParseOutputs(YamlMappingNode node, List<WorkflowError> errors)
+    {
         var outputs = new List<string>();
         if (Child(node, "outputs") is { } outputsNode)
         {
@@ -229,6 +265,12 @@ public sealed class WorkflowValidator
             }
         }
 
+        return outputs;
+    }
+
+    /// <summary>The <c>when</c> expression, parsed to check its syntax and that it names only earlier steps.</summary>
+    private static string? ParseWhen(YamlMappingNode node, int index, IReadOnlyList<string> names, List<WorkflowError> errors)
+    {
         var when = OptionalScalar(node, "when", errors);
         if (when is not null)
         {
@@ -249,12 +291,23 @@ public sealed class WorkflowValidator
             }
         }
 
+        return when;
+    }
+
+    private static string ParseOnError(YamlMappingNode node, List<WorkflowError> errors)
+    {
         var onError = OptionalScalar(node, "on_error", errors) ?? OnErrorPolicies.Fail;
         if (!OnErrorPolicies.All.Contains(onError))
         {
             errors.Add(Error(Child(node, "on_error")!, $"on_error must be one of {string.Join(", ", OnErrorPolicies.All)} (got '{onError}')"));
         }
 
+        return onError;
+    }
+
+    /// <summary>The values of the keys the step type's handler adds (those present).</summary>
+    private static Dictionary<string, string?> ParseHandlerSettings(YamlMappingNode node, IWorkflowStepHandler? handler, List<WorkflowError> errors)
+    {
         var handlerSettings = new Dictionary<string, string?>(StringComparer.Ordinal);
         foreach (var key in handler?.Keys ?? [])
         {
@@ -264,6 +317,11 @@ public sealed class WorkflowValidator
             }
         }
 
+        return handlerSettings;
+    }
+
+    private static int ParseRetryCount(YamlMappingNode node, List<WorkflowError> errors)
+    {
         var retryCount = 0;
         if (OptionalScalar(node, "retry_count", errors) is { } retryText &&
             (!int.TryParse(retryText, NumberStyles.None, CultureInfo.InvariantCulture, out retryCount) || retryCount > MaxRetryCount))
@@ -271,24 +329,7 @@ public sealed class WorkflowValidator
             errors.Add(Error(Child(node, "retry_count")!, $"retry_count must be a whole number from 0 to {MaxRetryCount} (got '{retryText}')"));
         }
 
-        return name is null
-            ? null
-            : new WorkflowStepDefinition
-            {
-                Name = name,
-                Type = type,
-                Plugin = plugin,
-                Action = action,
-                Inputs = inputs,
-                Outputs = outputs,
-                When = when,
-                OnError = onError,
-                RetryCount = retryCount,
-                Settings = handlerSettings,
-                Line = ToLine(node.Start),
-            } is var step && handler?.Check(step) is { } stepProblem
-                ? Invalid(step, node, stepProblem, errors)
-                : step;
+        return retryCount;
     }
 
     /// <summary>

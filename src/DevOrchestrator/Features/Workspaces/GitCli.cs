@@ -4,11 +4,6 @@ using DevOrchestrator.Hosting;
 
 namespace DevOrchestrator.Features.Workspaces;
 
-public sealed record GitResult(int ExitCode, string Stdout, string Stderr)
-{
-    public string Output => Stdout.Trim();
-}
-
 /// <summary>
 /// Runs the <c>git</c> CLI: arguments as a list, a scrubbed environment (no service secrets, no prompts, no global or
 /// system config), cancellation killing the process tree, and failures that carry git's stderr with any credentials in

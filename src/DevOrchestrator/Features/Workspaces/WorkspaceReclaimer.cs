@@ -12,7 +12,7 @@ namespace DevOrchestrator.Features.Workspaces;
 /// it can still read it — or no longer exists in the database, goes back to its mirror's pool (or is removed). Work is
 /// proportional to the worktrees on this machine's disk, not to the executions in the database.
 /// </summary>
-public sealed partial class WorkspaceReclaimer(IServiceScopeFactory scopes, WorkspacePool pool, TimeProvider timeProvider, ILogger<WorkspaceReclaimer> logger)
+public sealed partial class WorkspaceReclaimer(IDbContextFactory<AppDbContext> dbContexts, WorkspacePool pool, TimeProvider timeProvider, ILogger<WorkspaceReclaimer> logger)
     : BackgroundService
 {
     public static readonly TimeSpan Interval = TimeSpan.FromMinutes(1);
@@ -77,9 +77,8 @@ public sealed partial class WorkspaceReclaimer(IServiceScopeFactory scopes, Work
         var finishedBefore = timeProvider.GetUtcNow() - Grace;
         var live = new HashSet<long>();
         var finished = new List<long>();
-        await using (var scope = scopes.CreateAsyncScope())
+        await using (var db = dbContexts.CreateDbContext())
         {
-            var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
             foreach (var chunk in onDisk.Keys.Chunk(500))
             {
                 var rows = await db.WorkflowExecutions.AsNoTracking()

@@ -6,7 +6,7 @@ namespace DevOrchestrator.Features.Workspaces;
 
 public static class WorkspaceServiceCollectionExtensions
 {
-    /// <summary>Registers the built-in <c>workspace</c> plugin (git worktrees and their pool, the sandbox, the reclaimer of finished executions' worktrees) as an <see cref="IWorkflowActions"/>.</summary>
+    /// <summary>Registers the built-in <c>workspace</c> action set (git worktrees and their pool, the sandbox, the reclaimer of finished executions' worktrees) as an <see cref="IWorkflowActions"/>.</summary>
     public static IServiceCollection AddWorkspaces(this IServiceCollection services)
     {
         ArgumentNullException.ThrowIfNull(services);
@@ -16,8 +16,8 @@ public static class WorkspaceServiceCollectionExtensions
         services.TryAddSingleton<MirrorLocks>();
         services.TryAddSingleton<WorkspacePool>();
         services.TryAddSingleton<WorkspaceSetup>();
-        services.TryAddSingleton<WorkspacePlugin>();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IWorkflowActions, WorkspacePlugin>(sp => sp.GetRequiredService<WorkspacePlugin>()));
+        services.TryAddSingleton<WorkspaceActions>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IWorkflowActions, WorkspaceActions>(sp => sp.GetRequiredService<WorkspaceActions>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, SandboxProbe>());
         if (!services.Any(d => d.ServiceType == typeof(SandboxHealthCheck)))
         {

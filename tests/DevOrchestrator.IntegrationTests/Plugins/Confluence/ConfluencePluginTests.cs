@@ -20,7 +20,7 @@ public sealed class ConfluencePluginTests
         await using var server = await FakeConfluenceServer.StartAsync(cancellationToken: ct);
         var spaceId = server.AddSpace("DOCS");
         var parent = server.AddPage("DOCS", "Delivery notes", "<p>index</p>");
-        await using var services = ConfluenceTestServices.Build(server);
+        await using var services = ConfluenceTestHost.Build(server);
         var plugin = services.GetRequiredService<IDocumentationPlugin>();
         server.ClearRequests();
 
@@ -65,7 +65,7 @@ public sealed class ConfluencePluginTests
         var ct = TestContext.Current.CancellationToken;
         await using var server = await FakeConfluenceServer.StartAsync(cancellationToken: ct);
         server.AddSpace("DOCS");
-        await using var services = ConfluenceTestServices.Build(server);
+        await using var services = ConfluenceTestHost.Build(server);
         var plugin = services.GetRequiredService<IDocumentationPlugin>();
 
         var first = await plugin.CreateOrUpdatePageAsync(new DocumentPageDraft("DOCS", null, "Release 1.2", "<p>draft</p>"), ct);
@@ -107,7 +107,7 @@ public sealed class ConfluencePluginTests
         await using var server = await FakeConfluenceServer.StartAsync(cancellationToken: ct);
         server.AddSpace("DOCS");
         var existing = server.AddPage("DOCS", "Architecture", "<p>same</p>");
-        await using var services = ConfluenceTestServices.Build(server);
+        await using var services = ConfluenceTestHost.Build(server);
         var plugin = services.GetRequiredService<IDocumentationPlugin>();
 
         var page = await plugin.CreateOrUpdatePageAsync(new DocumentPageDraft("DOCS", null, "Architecture", "<p>same</p>"), ct);
@@ -129,7 +129,7 @@ public sealed class ConfluencePluginTests
         server.AddSpace("DOCS");
         var parent = server.AddPage("DOCS", "Parent", "<p>p</p>");
         var existing = server.AddPage("DOCS", "Child", "<p>same</p>");
-        await using var services = ConfluenceTestServices.Build(server);
+        await using var services = ConfluenceTestHost.Build(server);
         var plugin = services.GetRequiredService<IDocumentationPlugin>();
 
         var page = await plugin.CreateOrUpdatePageAsync(new DocumentPageDraft("DOCS", parent.Id, "Child", "<p>same</p>"), ct);
@@ -148,7 +148,7 @@ public sealed class ConfluencePluginTests
         server.AddSpace("DOCS");
         var existing = server.AddPage("DOCS", "Runbook", "<p>v1</p>");
         server.EditBeforeNextUpdate(existing.Id, "<p>someone else's edit</p>");
-        await using var services = ConfluenceTestServices.Build(server);
+        await using var services = ConfluenceTestHost.Build(server);
         var plugin = services.GetRequiredService<IDocumentationPlugin>();
 
         var page = await plugin.CreateOrUpdatePageAsync(new DocumentPageDraft("DOCS", null, "Runbook", "<p>ours</p>"), ct);
@@ -179,7 +179,7 @@ public sealed class ConfluencePluginTests
         server.AddSpace("DOCS");
         var existing = server.AddPage("DOCS", "Runbook", "<p>v1</p>");
         server.EditBeforeNextUpdate(existing.Id, "<p>busy editor</p>", times: 2);
-        await using var services = ConfluenceTestServices.Build(server);
+        await using var services = ConfluenceTestHost.Build(server);
         var plugin = services.GetRequiredService<IDocumentationPlugin>();
 
         var ex = await Assert.ThrowsAsync<PluginException>(() =>
@@ -198,7 +198,7 @@ public sealed class ConfluencePluginTests
         var ct = TestContext.Current.CancellationToken;
         await using var server = await FakeConfluenceServer.StartAsync(cancellationToken: ct);
         server.AddSpace("DOCS");
-        await using var services = ConfluenceTestServices.Build(server);
+        await using var services = ConfluenceTestHost.Build(server);
         var plugin = services.GetRequiredService<IDocumentationPlugin>();
 
         var ex = await Assert.ThrowsAsync<PluginException>(() =>
@@ -219,9 +219,9 @@ public sealed class ConfluencePluginTests
         await using var server = await FakeConfluenceServer.StartAsync(cancellationToken: ct);
         server.AddSpace("DOCS");
         const string wrongToken = "wrong-confluence-token-0123456789";
-        var settings = ConfluenceTestServices.SettingsFor(server);
+        var settings = ConfluenceTestHost.SettingsFor(server);
         settings[ConfluenceSettings.ApiTokenKey] = wrongToken;
-        await using var services = ConfluenceTestServices.Build(new ConfigurationBuilder().AddInMemoryCollection(settings).Build());
+        await using var services = ConfluenceTestHost.Build(new ConfigurationBuilder().AddInMemoryCollection(settings).Build());
         var plugin = services.GetRequiredService<ConfluencePlugin>();
         var sentCredential = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{server.Email}:{wrongToken}"));
 
@@ -253,7 +253,7 @@ public sealed class ConfluencePluginTests
     {
         var ct = TestContext.Current.CancellationToken;
         await using var server = await FakeConfluenceServer.StartAsync(cancellationToken: ct);
-        await using var services = ConfluenceTestServices.Build(server);
+        await using var services = ConfluenceTestHost.Build(server);
         var plugin = services.GetServices<IPlugin>().Single(p => p.Name == "confluence");
 
         var connection = await plugin.ConnectAsync(ct);
@@ -280,10 +280,10 @@ public sealed class ConfluencePluginTests
     {
         var ct = TestContext.Current.CancellationToken;
         await using var server = await FakeConfluenceServer.StartAsync(cancellationToken: ct);
-        var settings = ConfluenceTestServices.SettingsFor(server);
+        var settings = ConfluenceTestHost.SettingsFor(server);
         settings[ConfluenceSettings.ApiTokenKey] = "stale-confluence-token";
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
-        await using var services = ConfluenceTestServices.Build(configuration);
+        await using var services = ConfluenceTestHost.Build(configuration);
         var plugin = services.GetRequiredService<IDocumentationPlugin>();
         var before = await Assert.ThrowsAsync<PluginException>(() => plugin.ConnectAsync(ct));
         Assert.Equal(401, before.StatusCode);
@@ -302,7 +302,7 @@ public sealed class ConfluencePluginTests
         var ct = TestContext.Current.CancellationToken;
         await using var server = await FakeConfluenceServer.StartAsync(cancellationToken: ct);
         server.AddSpace("DOCS");
-        await using var services = ConfluenceTestServices.Build(server);
+        await using var services = ConfluenceTestHost.Build(server);
         var plugin = services.GetRequiredService<IDocumentationPlugin>();
 
         var ex = await Assert.ThrowsAsync<PluginException>(() =>
@@ -322,7 +322,7 @@ public sealed class ConfluencePluginTests
         await using var server = await FakeConfluenceServer.StartAsync(cancellationToken: ct);
         server.AddSpace("DOCS");
         server.CreateBeforeNextCreate("DOCS", "Release notes", "<p>theirs</p>");
-        await using var services = ConfluenceTestServices.Build(server);
+        await using var services = ConfluenceTestHost.Build(server);
         var plugin = services.GetRequiredService<IDocumentationPlugin>();
 
         var page = await plugin.CreateOrUpdatePageAsync(new DocumentPageDraft("DOCS", null, "Release notes", "<p>ours</p>"), ct);
@@ -343,7 +343,7 @@ public sealed class ConfluencePluginTests
         var ct = TestContext.Current.CancellationToken;
         await using var server = await FakeConfluenceServer.StartAsync(cancellationToken: ct);
         server.AddSpace("DOCS");
-        await using var services = ConfluenceTestServices.Build(server);
+        await using var services = ConfluenceTestHost.Build(server);
         var plugin = services.GetRequiredService<IDocumentationPlugin>();
 
         var ex = await Assert.ThrowsAsync<PluginException>(() =>

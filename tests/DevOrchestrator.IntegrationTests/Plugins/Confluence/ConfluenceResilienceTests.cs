@@ -16,7 +16,7 @@ public sealed class ConfluenceResilienceTests
     {
         var ct = TestContext.Current.CancellationToken;
         await using var server = await FakeConfluenceServer.StartAsync(cancellationToken: ct);
-        await using var services = ConfluenceTestServices.Build(server);
+        await using var services = ConfluenceTestHost.Build(server);
         var plugin = services.GetRequiredService<ConfluencePlugin>();
         server.Fail(429, retryAfter: TimeSpan.FromSeconds(1));
 
@@ -33,9 +33,9 @@ public sealed class ConfluenceResilienceTests
     {
         var ct = TestContext.Current.CancellationToken;
         await using var server = await FakeConfluenceServer.StartAsync(cancellationToken: ct);
-        var resilience = ConfluenceTestServices.FastResilience();
+        var resilience = ConfluenceTestHost.FastResilience();
         resilience.RetryAttempts = 2;
-        await using var services = ConfluenceTestServices.Build(server, resilience);
+        await using var services = ConfluenceTestHost.Build(server, resilience);
         var plugin = services.GetRequiredService<ConfluencePlugin>();
         server.Fail(500, count: 3);
 
@@ -57,11 +57,11 @@ public sealed class ConfluenceResilienceTests
         await using var server = await FakeConfluenceServer.StartAsync(cancellationToken: ct);
         var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-01-05T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
         var telemetry = new RecordingPluginTelemetry();
-        var resilience = ConfluenceTestServices.FastResilience();
+        var resilience = ConfluenceTestHost.FastResilience();
         resilience.RetryAttempts = 0;
         resilience.CircuitBreakerThreshold = 3;
         resilience.BreakDuration = TimeSpan.FromMinutes(1);
-        await using var services = ConfluenceTestServices.Build(server, resilience, s =>
+        await using var services = ConfluenceTestHost.Build(server, resilience, s =>
         {
             s.AddSingleton<TimeProvider>(time);
             s.AddSingleton<IPluginTelemetry>(telemetry);
@@ -105,10 +105,10 @@ public sealed class ConfluenceResilienceTests
         await using var server = await FakeConfluenceServer.StartAsync(cancellationToken: ct);
         server.AddSpace("DOCS");
         var telemetry = new RecordingPluginTelemetry();
-        var resilience = ConfluenceTestServices.FastResilience();
+        var resilience = ConfluenceTestHost.FastResilience();
         resilience.RetryAttempts = 0;
         resilience.CircuitBreakerThreshold = 1;
-        await using var services = ConfluenceTestServices.Build(server, resilience, s => s.AddSingleton<IPluginTelemetry>(telemetry));
+        await using var services = ConfluenceTestHost.Build(server, resilience, s => s.AddSingleton<IPluginTelemetry>(telemetry));
         var plugin = services.GetRequiredService<IDocumentationPlugin>();
 
         await plugin.ConnectAsync(ct);
@@ -129,10 +129,10 @@ public sealed class ConfluenceResilienceTests
     {
         var ct = TestContext.Current.CancellationToken;
         await using var server = await FakeConfluenceServer.StartAsync(cancellationToken: ct);
-        var resilience = ConfluenceTestServices.FastResilience();
+        var resilience = ConfluenceTestHost.FastResilience();
         resilience.RetryAttempts = 0;
         resilience.AttemptTimeout = TimeSpan.FromSeconds(2);
-        await using var services = ConfluenceTestServices.Build(server, resilience);
+        await using var services = ConfluenceTestHost.Build(server, resilience);
         var plugin = services.GetRequiredService<ConfluencePlugin>();
         server.Hang(TimeSpan.FromMinutes(2));
 
@@ -148,7 +148,7 @@ public sealed class ConfluenceResilienceTests
     {
         var ct = TestContext.Current.CancellationToken;
         await using var server = await FakeConfluenceServer.StartAsync(cancellationToken: ct);
-        await using var services = ConfluenceTestServices.Build(server);
+        await using var services = ConfluenceTestHost.Build(server);
         var plugin = services.GetRequiredService<ConfluencePlugin>();
         server.Hang(TimeSpan.FromMinutes(2));
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(ct);

@@ -1,5 +1,5 @@
 using System.Text;
-using static DevOrchestrator.IntegrationTests.Plugins.GitHub.GitHubTestEnvironment;
+using static DevOrchestrator.IntegrationTests.Plugins.GitHub.GitHubTestHost;
 
 namespace DevOrchestrator.IntegrationTests.Plugins.GitHub;
 

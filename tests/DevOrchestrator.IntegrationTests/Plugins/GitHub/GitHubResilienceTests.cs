@@ -1,7 +1,7 @@
 using DevOrchestrator.Abstractions.Plugins;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
-using static DevOrchestrator.IntegrationTests.Plugins.GitHub.GitHubTestEnvironment;
+using static DevOrchestrator.IntegrationTests.Plugins.GitHub.GitHubTestHost;
 
 namespace DevOrchestrator.IntegrationTests.Plugins.GitHub;
 

@@ -1,0 +1,3 @@
+namespace DevOrchestrator.Abstractions.Plugins;
+
+public sealed record BranchInfo(string Name, string Sha, bool Created);

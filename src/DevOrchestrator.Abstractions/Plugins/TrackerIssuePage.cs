@@ -1,0 +1,3 @@
+namespace DevOrchestrator.Abstractions.Plugins;
+
+public sealed record TrackerIssuePage(IReadOnlyList<TrackerIssue> Issues, string? NextPageToken);

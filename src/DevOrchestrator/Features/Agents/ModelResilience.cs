@@ -1,0 +1,147 @@
+using System.Net;
+using System.Runtime.CompilerServices;
+using System.Threading.RateLimiting;
+using DevOrchestrator.Hosting;
+using Polly;
+using Polly.CircuitBreaker;
+using Polly.Retry;
+
+namespace DevOrchestrator.Features.Agents;
+
+/// <summary>The per-provider resilience pipelines (retry, circuit breaker, rate limit, timeout), built on first use.</summary>
+public sealed class ModelResilience(DevOrchestratorSettings settings, TimeProvider timeProvider)
+{
+    internal static readonly ResiliencePropertyKey<StrongBox<TimeSpan?>> RetryAfterKey = new("devorch.retry_after");
+
+    private readonly Dictionary<string, ResiliencePipeline> _pipelines = [];
+    private readonly Lock _gate = new();
+
+    public ResiliencePipeline For(string provider)
+    {
+        lock (_gate)
+        {
+            if (!_pipelines.TryGetValue(provider, out var pipeline))
+            {
+                pipeline = Build();
+                _pipelines[provider] = pipeline;
+            }
+
+            return pipeline;
+        }
+    }
+
+    private ResiliencePipeline Build()
+    {
+        var builder = new ResiliencePipelineBuilder { TimeProvider = timeProvider };
+        if (settings.ModelRetryAttempts > 0)
+        {
+            builder.AddRetry(new RetryStrategyOptions
+            {
+                MaxRetryAttempts = settings.ModelRetryAttempts,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = TimeSpan.FromSeconds(1),
+                MaxDelay = TimeSpan.FromSeconds(60),
+                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is { } ex && IsTransient(ex, args.Context.CancellationToken)),
+                DelayGenerator = args =>
+                {
+                    // Honour retry-after: never come back earlier than the provider asked.
+                    var asked = args.Context.Properties.TryGetValue(RetryAfterKey, out var box) ? box.Value : null;
+                    return ValueTask.FromResult(asked);
+                },
+            });
+        }
+
+        if (settings.CircuitBreakerEnabled)
+        {
+            builder.AddCircuitBreaker(new CircuitBreakerStrategyOptions
+            {
+                FailureRatio = 1.0,
+                MinimumThroughput = Math.Max(2, settings.CircuitBreakerThreshold),
+                SamplingDuration = TimeSpan.FromSeconds(60),
+                BreakDuration = TimeSpan.FromSeconds(60),
+                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is { } ex && IsTransient(ex, args.Context.CancellationToken)),
+            });
+        }
+
+        var concurrency = new ConcurrencyLimiter(new ConcurrencyLimiterOptions
+        {
+            PermitLimit = settings.ModelMaxConcurrentRequests,
+            QueueLimit = int.MaxValue,
+            QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
+        });
+        var perSecond = Math.Max(1, (int)Math.Ceiling(settings.ModelRequestsPerSecond));
+        var rate = new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = perSecond,
+            TokensPerPeriod = perSecond,
+            ReplenishmentPeriod = TimeSpan.FromSeconds(perSecond / settings.ModelRequestsPerSecond),
+            QueueLimit = int.MaxValue,
+            QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
+            AutoReplenishment = true,
+        });
+        builder.AddRateLimiter(rate);
+        builder.AddRateLimiter(concurrency);
+        return builder.Build();
+    }
+
+    /// <summary>Worth another attempt: rate limited, overloaded, a server error, a timeout or a broken connection.</summary>
+    public static bool IsTransient(Exception exception, CancellationToken callerToken)
+    {
+        if (callerToken.IsCancellationRequested)
+        {
+            return false;
+        }
+
+        var status = StatusOf(exception);
+        if (status is { } code)
+        {
+            return code is 408 or 429 or 529 or >= 500;
+        }
+
+        return exception is HttpRequestException or TimeoutException or OperationCanceledException or IOException
+            || exception.InnerException is HttpRequestException or TimeoutException or IOException;
+    }
+
+    /// <summary>
+    /// Whether an exception came from a model call (SDK, transport or this pipeline), as opposed to our own code. A
+    /// <see cref="System.Text.Json.JsonException"/> is the SDK failing to read the provider's response (an empty body, an
+    /// HTML error page from a proxy, a body cut short): nothing of ours parses JSON on that path.
+    /// </summary>
+    public static bool IsModelFailure(Exception exception) =>
+        exception is Anthropic.Exceptions.AnthropicException or System.ClientModel.ClientResultException or HttpRequestException
+            // A response cut short while its body is read surfaces as an IOException — HttpIOException, or the socket's
+            // "connection reset" — not as an HttpRequestException.
+            or HttpIOException or IOException { InnerException: System.Net.Sockets.SocketException }
+            or BrokenCircuitException or Polly.RateLimiting.RateLimiterRejectedException or TimeoutException or System.Text.Json.JsonException;
+
+    /// <summary>A message a user can act on, without a stack trace.</summary>
+    public static string Describe(Exception exception)
+    {
+        var innermost = exception;
+        while (innermost.InnerException is { } inner)
+        {
+            innermost = inner;
+        }
+
+        return exception switch
+        {
+            Anthropic.Exceptions.AnthropicApiException api => $"HTTP {(int)api.StatusCode}: {api.ApiMessage ?? api.Message}",
+            System.ClientModel.ClientResultException client when client.Status > 0 => $"HTTP {client.Status}: {client.Message}",
+            BrokenCircuitException => "the provider's circuit breaker is open after repeated failures; calls resume after 60 s",
+            Polly.RateLimiting.RateLimiterRejectedException => "the client-side rate limit rejected the call (MODEL_REQUESTS_PER_SECOND, MODEL_MAX_CONCURRENT_REQUESTS)",
+            _ when innermost is TimeoutException => "the call timed out (MODEL_TIMEOUT_SECONDS)",
+            System.Text.Json.JsonException => $"the provider's response is not the JSON it documents: {innermost.Message}",
+            _ => $"the provider could not be reached: {innermost.Message}",
+        };
+    }
+
+    /// <summary>The HTTP status behind an SDK exception, if it has one.</summary>
+    public static int? StatusOf(Exception exception) => exception switch
+    {
+        Anthropic.Exceptions.AnthropicApiException api => (int)api.StatusCode,
+        System.ClientModel.ClientResultException client when client.Status > 0 => client.Status,
+        HttpRequestException { StatusCode: HttpStatusCode code } => (int)code,
+        _ => null,
+    };
+}

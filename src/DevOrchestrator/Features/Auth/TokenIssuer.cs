@@ -1,0 +1,33 @@
+using System.IdentityModel.Tokens.Jwt;
+using Microsoft.IdentityModel.Tokens;
+
+namespace DevOrchestrator.Features.Auth;
+
+/// <summary>Issues signed JWTs for users (login and <c>devorch token create</c>).</summary>
+public sealed class TokenIssuer(JwtSigningKey signingKey, TimeProvider timeProvider)
+{
+    public const string RoleClaim = "role";
+
+    public (string Token, DateTimeOffset ExpiresAt) Issue(User user, TimeSpan lifetime)
+    {
+        var now = timeProvider.GetUtcNow();
+        var expires = now + lifetime;
+        var descriptor = new SecurityTokenDescriptor
+        {
+            Issuer = JwtSigningKey.Issuer,
+            Audience = JwtSigningKey.Audience,
+            IssuedAt = now.UtcDateTime,
+            NotBefore = now.UtcDateTime,
+            Expires = expires.UtcDateTime,
+            Claims = new Dictionary<string, object>
+            {
+                [JwtRegisteredClaimNames.Sub] = user.Id.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                [JwtRegisteredClaimNames.Email] = user.Email,
+                [RoleClaim] = user.Role,
+                [JwtRegisteredClaimNames.Jti] = Guid.NewGuid().ToString("N"),
+            },
+            SigningCredentials = new SigningCredentials(signingKey.Key, SecurityAlgorithms.HmacSha256),
+        };
+        return (new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler().CreateToken(descriptor), expires);
+    }
+}

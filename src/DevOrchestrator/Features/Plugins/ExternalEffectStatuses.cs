@@ -1,0 +1,8 @@
+namespace DevOrchestrator.Features.Plugins;
+
+public static class ExternalEffectStatuses
+{
+    public const string Pending = "pending";
+    public const string Completed = "completed";
+    public const string Failed = "failed";
+}
