@@ -6,18 +6,18 @@ namespace DevOrchestrator.UnitTests.Hosting;
 
 public sealed class SettingsTests
 {
-    private static DevOrchestratorSettings Read(params (string Key, string Value)[] values) =>
-        DevOrchestratorApp.ReadSettings(new ConfigurationBuilder().AddInMemoryCollection(values.ToDictionary(v => v.Key, v => (string?)v.Value)).Build());
+    private static DevOrchestratorOptions Read(params (string Key, string Value)[] values) =>
+        DevOrchestratorOptions.Read(new ConfigurationBuilder().AddInMemoryCollection(values.ToDictionary(v => v.Key, v => (string?)v.Value)).Build());
 
     [Fact]
     public void Defaults_are_the_embedded_ones()
     {
         var settings = Read();
-        Assert.False(settings.UsesPostgres);
-        Assert.EndsWith(Path.Combine("data", "devorch.db"), settings.SqlitePath, StringComparison.Ordinal);
-        Assert.Equal("./workspaces", settings.WorkspacesDir);
-        Assert.Equal("./workflows", settings.WorkflowsDir);
-        Assert.Equal(5, settings.MaxConcurrentAgents);
+        Assert.False(settings.Database.UsesPostgres);
+        Assert.EndsWith(Path.Combine("data", "devorch.db"), settings.Database.SqlitePath, StringComparison.Ordinal);
+        Assert.Equal("./workspaces", settings.Workspaces.WorkspacesDir);
+        Assert.Equal("./workflows", settings.Workflows.WorkflowsDir);
+        Assert.Equal(5, settings.Agents.MaxConcurrentAgents);
     }
 
     [Fact]
@@ -89,6 +89,6 @@ public sealed class SettingsTests
     {
         var ex = Assert.Throws<SettingsException>(() => Read(("SANDBOX_READONLY_PATHS", "/opt/node,tools/go")));
         Assert.Equal("SANDBOX_READONLY_PATHS must list absolute directories separated by commas or colons (got 'tools/go').", Assert.Single(ex.Errors));
-        Assert.Equal("/opt/node:/opt/go", Read(("SANDBOX_READONLY_PATHS", "/opt/node:/opt/go")).SandboxReadOnlyPaths);
+        Assert.Equal("/opt/node:/opt/go", Read(("SANDBOX_READONLY_PATHS", "/opt/node:/opt/go")).Sandbox.SandboxReadOnlyPaths);
     }
 }

@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Threading.RateLimiting;
 using DevOrchestrator.Hosting;
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Options;
 using Polly;
 using Polly.CircuitBreaker;
 using Polly.Retry;
@@ -48,7 +49,7 @@ public sealed class ResilientChatClient(IChatClient inner, ResiliencePipeline pi
 }
 
 /// <summary>The per-provider resilience pipelines, and the circuit state they report.</summary>
-public sealed class ModelResilience(DevOrchestratorSettings settings, TimeProvider timeProvider)
+public sealed class ModelResilience(IOptions<ModelOptions> modelOptions, IOptions<ResilienceOptions> resilienceOptions, TimeProvider timeProvider)
 {
     internal static readonly ResiliencePropertyKey<StrongBox<TimeSpan?>> RetryAfterKey = new("devorch.retry_after");
 
@@ -88,11 +89,11 @@ public sealed class ModelResilience(DevOrchestratorSettings settings, TimeProvid
     private ResiliencePipeline Build(CircuitBreakerStateProvider state)
     {
         var builder = new ResiliencePipelineBuilder { TimeProvider = timeProvider };
-        if (settings.ModelRetryAttempts > 0)
+        if (modelOptions.Value.ModelRetryAttempts > 0)
         {
             builder.AddRetry(new RetryStrategyOptions
             {
-                MaxRetryAttempts = settings.ModelRetryAttempts,
+                MaxRetryAttempts = modelOptions.Value.ModelRetryAttempts,
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
                 Delay = TimeSpan.FromSeconds(1),
@@ -107,12 +108,12 @@ public sealed class ModelResilience(DevOrchestratorSettings settings, TimeProvid
             });
         }
 
-        if (settings.CircuitBreakerEnabled)
+        if (resilienceOptions.Value.CircuitBreakerEnabled)
         {
             builder.AddCircuitBreaker(new CircuitBreakerStrategyOptions
             {
                 FailureRatio = 1.0,
-                MinimumThroughput = Math.Max(2, settings.CircuitBreakerThreshold),
+                MinimumThroughput = Math.Max(2, resilienceOptions.Value.CircuitBreakerThreshold),
                 SamplingDuration = TimeSpan.FromSeconds(60),
                 BreakDuration = TimeSpan.FromSeconds(60),
                 StateProvider = state,
@@ -122,16 +123,16 @@ public sealed class ModelResilience(DevOrchestratorSettings settings, TimeProvid
 
         var concurrency = new ConcurrencyLimiter(new ConcurrencyLimiterOptions
         {
-            PermitLimit = settings.ModelMaxConcurrentRequests,
+            PermitLimit = modelOptions.Value.ModelMaxConcurrentRequests,
             QueueLimit = int.MaxValue,
             QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
         });
-        var perSecond = Math.Max(1, (int)Math.Ceiling(settings.ModelRequestsPerSecond));
+        var perSecond = Math.Max(1, (int)Math.Ceiling(modelOptions.Value.ModelRequestsPerSecond));
         var rate = new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
         {
             TokenLimit = perSecond,
             TokensPerPeriod = perSecond,
-            ReplenishmentPeriod = TimeSpan.FromSeconds(perSecond / settings.ModelRequestsPerSecond),
+            ReplenishmentPeriod = TimeSpan.FromSeconds(perSecond / modelOptions.Value.ModelRequestsPerSecond),
             QueueLimit = int.MaxValue,
             QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
             AutoReplenishment = true,

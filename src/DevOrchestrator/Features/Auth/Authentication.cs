@@ -10,9 +10,9 @@ namespace DevOrchestrator.Features.Auth;
 
 public static class AuthenticationServiceCollectionExtensions
 {
-    public static IServiceCollection AddAuth(this IServiceCollection services, DevOrchestratorSettings settings)
+    public static IServiceCollection AddAuth(this IServiceCollection services, AuthOptions auth, ServerOptions server)
     {
-        var key = JwtSigningKey.Resolve(settings);
+        var key = JwtSigningKey.Resolve(auth, server);
         services.AddSingleton(key);
         services.AddSingleton<TokenIssuer>();
         services.AddScoped<UserAccounts>();
@@ -68,20 +68,20 @@ public sealed class JwtSigningKey(SymmetricSecurityKey key)
 
     public SymmetricSecurityKey Key { get; } = key;
 
-    public static JwtSigningKey Resolve(DevOrchestratorSettings settings)
+    public static JwtSigningKey Resolve(AuthOptions auth, ServerOptions server)
     {
-        if (!string.IsNullOrWhiteSpace(settings.JwtSecretKey))
+        if (!string.IsNullOrWhiteSpace(auth.JwtSecretKey))
         {
-            return new JwtSigningKey(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(settings.JwtSecretKey)));
+            return new JwtSigningKey(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(auth.JwtSecretKey)));
         }
 
-        if (settings.IsProduction)
+        if (server.IsProduction)
         {
             throw new SettingsException(["JWT_SECRET_KEY must be set when ENVIRONMENT=production (at least 32 characters)."]);
         }
 
-        var path = Path.Combine(settings.FullDataDir, "jwt_secret");
-        Directory.CreateDirectory(settings.FullDataDir);
+        var path = Path.Combine(server.FullDataDir, "jwt_secret");
+        Directory.CreateDirectory(server.FullDataDir);
         if (!File.Exists(path))
         {
             // Written to a private temporary file and renamed into place, so that a process starting at the same time

@@ -4,6 +4,7 @@ using DevOrchestrator.Data;
 using DevOrchestrator.Features.Auth;
 using DevOrchestrator.Hosting;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace DevOrchestrator.Features.Costs;
 
@@ -49,7 +50,7 @@ public static class CostsApi
     }
 
     private static async Task<IResult> GetAsync(
-        HttpContext context, AppDbContext db, DevOrchestratorSettings settings, TimeProvider timeProvider, CancellationToken cancellationToken)
+        HttpContext context, AppDbContext db, IOptions<BudgetOptions> budgetOptions, TimeProvider timeProvider, CancellationToken cancellationToken)
     {
         var q = context.Request.Query;
         var validation = new Validation();
@@ -82,12 +83,12 @@ public static class CostsApi
         return Api.Ok(context, new CostsResponse(
             TotalUsd: rows.Sum(r => r.Usd),
             Month: month,
-            MonthlyBudgetUsd: settings.MonthlyBudgetUsd,
+            MonthlyBudgetUsd: budgetOptions.Value.MonthlyBudgetUsd,
             MonthSpentUsd: spent,
             ReservedUsd: reserved,
-            RemainingUsd: Remaining(settings.MonthlyBudgetUsd, spent, reserved),
-            PerTaskLimitUsd: settings.PerTaskLimitUsd,
-            CostTrackingEnabled: settings.CostTrackingEnabled,
+            RemainingUsd: Remaining(budgetOptions.Value.MonthlyBudgetUsd, spent, reserved),
+            PerTaskLimitUsd: budgetOptions.Value.PerTaskLimitUsd,
+            CostTrackingEnabled: budgetOptions.Value.CostTrackingEnabled,
             From: from,
             To: to,
             GroupBy: groupBy,

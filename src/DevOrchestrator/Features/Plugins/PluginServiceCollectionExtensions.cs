@@ -29,7 +29,7 @@ public static class PluginServiceCollectionExtensions
     /// metrics, the external-effect records, the plugin workflow actions, the intake (webhooks, the Jira poll) and the
     /// vendor plugins (GitHub, Jira, Slack, Confluence).
     /// </summary>
-    public static IServiceCollection AddPlugins(this IServiceCollection services, DevOrchestratorSettings settings, StoredPluginConfiguration stored, bool runsWorkers)
+    public static IServiceCollection AddPlugins(this IServiceCollection services, PluginOptions settings, ResilienceOptions resilience, StoredPluginConfiguration stored, bool runsWorkers)
     {
         services.TryAddSingleton(stored);
         services.TryAddSingleton<ConfigEncryption>();
@@ -40,8 +40,8 @@ public static class PluginServiceCollectionExtensions
         {
             RetryAttempts = settings.PluginRetryAttempts,
             RetryBaseDelay = TimeSpan.FromSeconds(settings.PluginRetryDelaySeconds),
-            CircuitBreakerEnabled = settings.CircuitBreakerEnabled,
-            CircuitBreakerThreshold = settings.CircuitBreakerThreshold,
+            CircuitBreakerEnabled = resilience.CircuitBreakerEnabled,
+            CircuitBreakerThreshold = resilience.CircuitBreakerThreshold,
             BreakDuration = TimeSpan.FromSeconds(settings.CircuitBreakerResetSeconds),
             RateLimitingEnabled = settings.RateLimitingEnabled,
             RequestsPerSecond = settings.RateLimitRequestsPerSecond,
