@@ -24,6 +24,7 @@ public static class DevOrchestratorCli
             ServerCommands.Costs(),
             ServerCommands.Plugins(),
             OperationsCommands.Health(),
+            ConfigCommand.Create(),
         };
         if (Console.IsOutputRedirected)
         {

@@ -130,7 +130,7 @@ public static class DevOrchestratorApp
     }
 
     /// <summary>ENVIRONMENT from the environment, <c>.env</c> or appsettings.json, read before the host is made: its name is the host's environment.</summary>
-    private static string EnvironmentSetting()
+    internal static string EnvironmentSetting()
     {
         var configuration = new ConfigurationManager();
         configuration.AddJsonFile(Path.Combine(Directory.GetCurrentDirectory(), "appsettings.json"), optional: true);
