@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Reflection;
+using DevOrchestrator.Abstractions.Plugins;
 using DevOrchestrator.Hosting;
 using Microsoft.Extensions.Configuration.EnvironmentVariables;
 using Microsoft.Extensions.Configuration.Json;
@@ -24,8 +25,9 @@ public static class ConfigCommand
         var show = new Command("show", "Print the effective configuration: every setting, its value (secrets masked) and its source.");
         show.SetAction(async (_, _) =>
         {
-            var configuration = Configuration();
-            return await ShowAsync(configuration, Console.Out, Console.Error);
+            await using var services = WorkflowsValidateCommand.ValidationServices(new DevOrchestratorOptions()).BuildServiceProvider();
+            var declared = services.GetServices<IPlugin>().SelectMany(p => p.Settings).DistinctBy(s => s.Key).ToDictionary(s => s.Key, StringComparer.Ordinal);
+            return await ShowAsync(Configuration(), declared, Console.Out, Console.Error);
         });
         return new Command("config", "Configuration commands.") { show };
     }
@@ -42,10 +44,13 @@ public static class ConfigCommand
         return configuration;
     }
 
-    /// <summary>Writes the table to <paramref name="output"/>, then validates: 0, or 2 with each bad variable on <paramref name="error"/>.</summary>
-    public static async Task<int> ShowAsync(IConfigurationRoot configuration, TextWriter output, TextWriter error)
+    /// <summary>
+    /// Writes the table to <paramref name="output"/>, then validates: 0, or 2 with each bad variable on <paramref name="error"/>.
+    /// <paramref name="declared"/>: the plugins' own descriptions of their settings (their defaults, which are secrets).
+    /// </summary>
+    public static async Task<int> ShowAsync(IConfigurationRoot configuration, IReadOnlyDictionary<string, PluginSetting> declared, TextWriter output, TextWriter error)
     {
-        foreach (var (section, rows) in Describe(configuration))
+        foreach (var (section, rows) in Describe(configuration, declared))
         {
             await output.WriteLineAsync($"# {section}");
             foreach (var row in rows)
@@ -69,7 +74,7 @@ public static class ConfigCommand
     }
 
     /// <summary>One section per options type (then the vendor plugins), each setting once, in declaration order.</summary>
-    public static IReadOnlyList<(string Section, IReadOnlyList<ConfigRow> Rows)> Describe(IConfigurationRoot configuration)
+    public static IReadOnlyList<(string Section, IReadOnlyList<ConfigRow> Rows)> Describe(IConfigurationRoot configuration, IReadOnlyDictionary<string, PluginSetting> declared)
     {
         var sources = Sources(configuration);
         var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
@@ -87,7 +92,7 @@ public static class ConfigCommand
 
                 rows.AddRange(property.PropertyType.IsGenericType && property.PropertyType.GetGenericTypeDefinition() == typeof(Dictionary<,>)
                     ? Entries(configuration, sources, key)
-                    : [Row(configuration, sources, key, property.GetValue(defaults))]);
+                    : [Row(configuration, sources, key, property.GetValue(defaults) ?? declared.GetValueOrDefault(key)?.Default, declared.GetValueOrDefault(key)?.Secret ?? false)]);
             }
 
             var type = defaults.GetType();
@@ -98,11 +103,11 @@ public static class ConfigCommand
         return sections;
     }
 
-    private static ConfigRow Row(IConfigurationRoot configuration, IReadOnlyList<(IConfigurationProvider Provider, string Name)> sources, string key, object? defaultValue)
+    private static ConfigRow Row(IConfigurationRoot configuration, IReadOnlyList<(IConfigurationProvider Provider, string Name)> sources, string key, object? defaultValue, bool secret = false)
     {
         var source = sources.LastOrDefault(s => s.Provider.TryGet(key, out _));
         var value = source.Provider is null ? Format(defaultValue) : configuration[key] ?? string.Empty;
-        return new ConfigRow(key, Mask(key, value), source.Provider is null ? Default : source.Name);
+        return new ConfigRow(key, secret && source.Provider is not null && value.Length > 0 ? Masked : Mask(key, value), source.Provider is null ? Default : source.Name);
     }
 
     /// <summary>A dictionary setting (<c>MODEL_PRICES</c>): one row per value under it, or one row for the built-in default.</summary>

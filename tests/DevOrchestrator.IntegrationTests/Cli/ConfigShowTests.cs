@@ -56,6 +56,8 @@ public sealed class ConfigShowTests : IDisposable
         Assert.Equal(("0.1", "appsettings.json"), Line(stdout, "MODEL_PRICES:llama3.1:8b:input"));
         Assert.Equal(("./data", "default"), Line(stdout, "DATA_DIR"));
         Assert.Equal(("30", "default"), Line(stdout, "TASK_LEASE_SECONDS"));
+        Assert.Equal(("https://api.github.com", "default"), Line(stdout, "GITHUB_API_URL"));
+        Assert.Equal(("(unset)", "default"), Line(stdout, "SLACK_SIGNING_SECRET"));
         Assert.Equal((ConfigCommand.Masked, ".env"), Line(stdout, "OPENAI_API_KEY"));
         Assert.Equal((ConfigCommand.Masked, "environment"), Line(stdout, "JWT_SECRET_KEY"));
         Assert.Equal((ConfigCommand.Masked, "environment"), Line(stdout, "GITHUB_TOKEN"));
