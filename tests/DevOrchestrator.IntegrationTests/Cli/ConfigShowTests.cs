@@ -90,4 +90,26 @@ public sealed class ConfigShowTests : IDisposable
         Assert.Contains("SANDBOX_MODE must be auto, bubblewrap or process (got docker).", stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Every_setting_of_every_options_type_is_documented_in_the_readme_and_env_example()
+    {
+        var root = new DirectoryInfo(AppContext.BaseDirectory);
+        while (!File.Exists(Path.Combine(root.FullName, "DevOrchestrator.slnx")))
+        {
+            root = root.Parent ?? throw new InvalidOperationException("the repository root was not found");
+        }
+
+        var readme = await File.ReadAllTextAsync(Path.Combine(root.FullName, "README.md"), TestContext.Current.CancellationToken);
+        var example = await File.ReadAllTextAsync(Path.Combine(root.FullName, ".env.example"), TestContext.Current.CancellationToken);
+        var keys = new DevOrchestratorOptions().All
+            .SelectMany(o => o.GetType().GetProperties())
+            .Select(p => p.GetCustomAttribute<ConfigurationKeyNameAttribute>()?.Name)
+            .OfType<string>().Distinct().ToList();
+
+        var notInReadme = keys.Where(k => !readme.Contains($"`{k}`", StringComparison.Ordinal)).ToList();
+        var notInExample = keys.Where(k => !example.Contains(k, StringComparison.Ordinal)).ToList();
+        Assert.True(notInReadme.Count == 0, "not in README.md: " + string.Join(", ", notInReadme));
+        Assert.True(notInExample.Count == 0, "not in .env.example: " + string.Join(", ", notInExample));
+    }
 }
