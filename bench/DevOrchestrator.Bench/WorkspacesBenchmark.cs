@@ -6,6 +6,7 @@ using DevOrchestrator.Abstractions;
 using DevOrchestrator.Features.Workspaces;
 using DevOrchestrator.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 
 namespace DevOrchestrator.Bench;
 
@@ -51,7 +52,7 @@ internal sealed class WorkspacesBenchmark
     private readonly string _remote;
     private readonly string _url;
     private readonly string _clones;
-    private readonly DevOrchestratorSettings _settings;
+    private readonly DevOrchestratorOptions _settings;
     private readonly GitCli _git;
     private readonly WorkspaceApproach[] _approaches;
     private readonly Dictionary<string, (List<double> Ms, List<long> Kib)> _samples;
@@ -69,14 +70,14 @@ internal sealed class WorkspacesBenchmark
         _remote = Path.Combine(root, "remote.git");
         _url = new Uri(_remote).AbsoluteUri;
         _clones = Path.Combine(root, "clones");
-        _settings = new DevOrchestratorSettings
+        _settings = new DevOrchestratorOptions
         {
-            WorkspacesDir = Path.Combine(root, "workspaces"),
-            WorkflowsDir = Path.Combine(root, "workflows"),
-            DatabaseUrl = Path.Combine(root, "devorch.db"),
-            SandboxMode = Sandbox.ProcessMode,
+            Workspaces = { WorkspacesDir = Path.Combine(root, "workspaces") },
+            Workflows = { WorkflowsDir = Path.Combine(root, "workflows") },
+            Database = { DatabaseUrl = Path.Combine(root, "devorch.db") },
+            Sandbox = { SandboxMode = Sandbox.ProcessMode },
         };
-        _git = new GitCli(_settings, TimeProvider.System);
+        _git = new GitCli(Options.Create(_settings.Workspaces), TimeProvider.System);
     }
 
     /// <summary>Runs the whole benchmark in <c>--work-dir</c> (or a new temporary directory), deleted at the end unless <c>--keep</c>.</summary>
@@ -118,10 +119,10 @@ internal sealed class WorkspacesBenchmark
             .Select(l => l.Split(':', 2)).Where(p => p.Length == 2).ToDictionary(p => p[0].Trim(), p => p[1].Trim(), StringComparer.Ordinal);
         Log($"generated in {generated.TotalSeconds:0.0} s: {packKib / 1024.0:0.0} MiB of objects");
 
-        using var sandbox = new Sandbox(_settings, TimeProvider.System, NullLogger<Sandbox>.Instance);
+        using var sandbox = new Sandbox(Options.Create(_settings.Sandbox), Options.Create(_settings.Workspaces), Options.Create(_settings.Server), TimeProvider.System, NullLogger<Sandbox>.Instance);
         var locks = new MirrorLocks(TimeProvider.System);
-        var pool = new WorkspacePool(_settings, _git, locks, TimeProvider.System, NullLogger<WorkspacePool>.Instance);
-        var plugin = new WorkspaceActions(_settings, _git, sandbox, locks, pool, [], NullLogger<WorkspaceActions>.Instance);
+        var pool = new WorkspacePool(Options.Create(_settings.Workspaces), _git, locks, TimeProvider.System, NullLogger<WorkspacePool>.Instance);
+        var plugin = new WorkspaceActions(Options.Create(_settings.Workspaces), Options.Create(_settings.Sandbox), _git, sandbox, locks, pool, [], NullLogger<WorkspaceActions>.Instance);
         _pool = pool;
 
         // The project's first task: no mirror yet, so prepare clones it (git clone --mirror) and adds the worktree.

@@ -3,6 +3,7 @@ using DevOrchestrator.Data;
 using DevOrchestrator.Features.Auth;
 using DevOrchestrator.Hosting;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 using Spectre.Console;
 
 namespace DevOrchestrator.Cli;
@@ -24,6 +25,7 @@ public static class DevOrchestratorCli
             ServerCommands.Costs(),
             ServerCommands.Plugins(),
             OperationsCommands.Health(),
+            ConfigCommand.Create(),
         };
         if (Console.IsOutputRedirected)
         {
@@ -101,7 +103,7 @@ public static class DevOrchestratorCli
             var options = new ServeOptions(Enum.Parse<ServiceRole>(parseResult.GetValue(role)!, ignoreCase: true), parseResult.GetValue(urls),
                 parseResult.GetValue(debug), parseResult.GetValue(logLevel));
             // The database is checked before the host is built: building it prepares the job storage, which retries ~30 s.
-            var app = DevOrchestratorApp.Build(options, builder => DatabaseMigrator.EnsureReachable(DevOrchestratorApp.ReadSettings(builder.Configuration)));
+            var app = DevOrchestratorApp.Build(options, checkOptions: o => DatabaseMigrator.EnsureReachable(o.Database));
             await DatabaseMigrator.MigrateOnStartIfEmbeddedAsync(app, cancellationToken);
             await app.RunAsync();
             return 0;
@@ -292,22 +294,22 @@ public static class DevOrchestratorCli
         configuration.AddJsonFile("appsettings.json", optional: true);
         configuration.AddEnvironmentVariables();
         DevOrchestratorApp.AddSettingsSources(configuration);
-        var settings = DevOrchestratorApp.ReadSettings(configuration);
-        DevOrchestratorApp.CreateIgnoredDirectory(settings.FullDataDir);
-        DatabaseMigrator.EnsureReachable(settings);
+        var options = DevOrchestratorOptions.Read(configuration);
+        DevOrchestratorApp.CreateIgnoredDirectory(options.Server.FullDataDir);
+        DatabaseMigrator.EnsureReachable(options.Database);
         var services = new ServiceCollection();
-        services.AddSingleton(settings);
+        options.AddTo(services);
         services.AddSingleton(TimeProvider.System);
         services.AddLogging();
-        services.AddDevOrchestratorDatabase(settings);
-        services.AddAuth(settings);
+        services.AddDevOrchestratorDatabase(options.Database);
+        services.AddAuth(options.Auth, options.Server);
         return services.BuildServiceProvider();
     }
 
     private static async Task<ServiceProvider> BuildMigratedServicesAsync(CancellationToken cancellationToken)
     {
         var services = BuildServices();
-        if (!services.GetRequiredService<DevOrchestratorSettings>().UsesPostgres)
+        if (!services.GetRequiredService<IOptions<DatabaseOptions>>().Value.UsesPostgres)
         {
             await DatabaseMigrator.MigrateAsync(services, cancellationToken);
         }

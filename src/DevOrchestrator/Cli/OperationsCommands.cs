@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using DevOrchestrator.Data;
 using DevOrchestrator.Hosting;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace DevOrchestrator.Cli;
 
@@ -49,7 +50,7 @@ internal static class OperationsCommands
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             await using var services = DevOrchestratorCli.BuildServices();
-            var settings = services.GetRequiredService<DevOrchestratorSettings>();
+            var settings = services.GetRequiredService<IOptions<DatabaseOptions>>().Value;
             var file = parseResult.GetValue(output) ?? DatabaseBackup.DefaultFileName(settings, services.GetRequiredService<TimeProvider>().GetUtcNow());
             return await RunAsync(async () =>
             {
@@ -67,7 +68,7 @@ internal static class OperationsCommands
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             await using var services = DevOrchestratorCli.BuildServices();
-            var settings = services.GetRequiredService<DevOrchestratorSettings>();
+            var settings = services.GetRequiredService<IOptions<DatabaseOptions>>().Value;
             var path = parseResult.GetValue(file)!;
             return await RunAsync(async () =>
             {
@@ -84,7 +85,7 @@ internal static class OperationsCommands
         command.SetAction(async (_, cancellationToken) =>
         {
             await using var services = DevOrchestratorCli.BuildServices();
-            var settings = services.GetRequiredService<DevOrchestratorSettings>();
+            var settings = services.GetRequiredService<IOptions<DatabaseOptions>>().Value;
             await using var db = services.GetRequiredService<IDbContextFactory<AppDbContext>>().CreateDbContext();
             var applied = (await db.Database.GetAppliedMigrationsAsync(cancellationToken)).ToList();
             var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();

@@ -9,6 +9,7 @@ using DevOrchestrator.Features.Workflows;
 using DevOrchestrator.Features.Workspaces;
 using DevOrchestrator.Hosting;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 using Spectre.Console;
 
 namespace DevOrchestrator.Cli;
@@ -77,11 +78,8 @@ public static class RunCommand
             {
                 configuration["LOG_FILE"] = Path.Combine(Path.GetFullPath(configuration["DATA_DIR"]!), "devorch-run.log");
             }
-
-            DatabaseMigrator.EnsureReachable(DevOrchestratorApp.ReadSettings(configuration));
-        });
-        var settings = app.Services.GetRequiredService<DevOrchestratorSettings>();
-        Directory.CreateDirectory(settings.FullDataDir);
+        }, checkOptions: o => DatabaseMigrator.EnsureReachable(o.Database));
+        Directory.CreateDirectory(app.Services.GetRequiredService<IOptions<ServerOptions>>().Value.FullDataDir);
         await DatabaseMigrator.MigrateOnStartIfEmbeddedAsync(app, cancellationToken);
         if (app.Services.GetRequiredService<WorkflowCatalog>().Find(workflowName) is null)
         {

@@ -24,7 +24,7 @@ public static class WorkflowsValidateCommand
         var command = new Command("validate", "Check a workflow file and list every error with its line and column.") { file };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
-            await using var services = ValidationServices(new DevOrchestratorSettings()).BuildServiceProvider();
+            await using var services = ValidationServices(new DevOrchestratorOptions()).BuildServiceProvider();
             var validator = services.GetRequiredService<WorkflowValidator>();
             return await RunAsync(parseResult.GetValue(file)!, validator, Console.Out, Console.Error, cancellationToken);
         });
@@ -35,10 +35,10 @@ public static class WorkflowsValidateCommand
     /// What validating a workflow needs, as the service registers it: every step type and every plugin's actions
     /// (registering them does no I/O).
     /// </summary>
-    public static ServiceCollection ValidationServices(DevOrchestratorSettings settings)
+    public static ServiceCollection ValidationServices(DevOrchestratorOptions options)
     {
         var services = new ServiceCollection();
-        services.AddSingleton(settings)
+        options.AddTo(services)
             .AddSingleton<IConfiguration>(new ConfigurationBuilder().Build())
             .AddSingleton(TimeProvider.System)
             .AddLogging()
@@ -49,7 +49,7 @@ public static class WorkflowsValidateCommand
             .AddPrometheusMetrics()
             .AddWorkspaces()
             .AddAgents()
-            .AddPlugins(settings, new StoredPluginConfiguration())
+            .AddPlugins(options.Plugins, options.Resilience, new StoredPluginConfiguration())
             .AddWorkflows();
         return services;
     }

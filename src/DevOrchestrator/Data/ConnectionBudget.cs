@@ -1,5 +1,6 @@
 using DevOrchestrator.Features.Tasks;
 using DevOrchestrator.Hosting;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace DevOrchestrator.Data;
@@ -11,14 +12,14 @@ namespace DevOrchestrator.Data;
 /// many such replicas fit. A budget that one process alone could exceed is a warning (53300 "too many clients" under
 /// load); the figures are in docs/architecture.md. Never blocks the start: a failed check is logged and skipped.
 /// </summary>
-public sealed partial class ConnectionBudget(DevOrchestratorSettings settings, ServeOptions serve, ILogger<ConnectionBudget> logger) : BackgroundService
+public sealed partial class ConnectionBudget(IOptions<DatabaseOptions> database, ServeOptions serve, ILogger<ConnectionBudget> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         try
         {
-            var builder = new NpgsqlConnectionStringBuilder(DatabaseUrls.ToNpgsqlConnectionString(settings.DatabaseUrl!)) { Pooling = false, ApplicationName = "devorch-budget" };
-            var dataPool = new NpgsqlConnectionStringBuilder(DatabaseUrls.ToNpgsqlConnectionString(settings.DatabaseUrl!)).MaxPoolSize;
+            var builder = new NpgsqlConnectionStringBuilder(DatabaseUrls.ToNpgsqlConnectionString(database.Value.DatabaseUrl!)) { Pooling = false, ApplicationName = "devorch-budget" };
+            var dataPool = new NpgsqlConnectionStringBuilder(DatabaseUrls.ToNpgsqlConnectionString(database.Value.DatabaseUrl!)).MaxPoolSize;
             var perProcess = dataPool + TaskDispatch.JobsPoolSize + (serve.Role.RunsWorkers() ? 1 : 0);
             await using var connection = new NpgsqlConnection(builder.ConnectionString);
             await connection.OpenAsync(stoppingToken);

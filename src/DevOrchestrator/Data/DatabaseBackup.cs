@@ -16,13 +16,13 @@ public static class DatabaseBackup
     private static readonly byte[] s_pgDumpHeader = "PGDMP"u8.ToArray();
 
     /// <summary><c>devorch-20261207T004500Z.sqlite</c> or <c>….dump</c>, in UTC.</summary>
-    public static string DefaultFileName(DevOrchestratorSettings settings, DateTimeOffset now) =>
+    public static string DefaultFileName(DatabaseOptions settings, DateTimeOffset now) =>
         $"devorch-{now.UtcDateTime:yyyyMMdd'T'HHmmss'Z'}.{Extension(settings)}";
 
-    public static string Extension(DevOrchestratorSettings settings) => settings.UsesPostgres ? "dump" : "sqlite";
+    public static string Extension(DatabaseOptions settings) => settings.UsesPostgres ? "dump" : "sqlite";
 
     /// <summary>Writes the backup to <paramref name="output"/> (first as <c>OUTPUT.partial</c>, renamed when complete); returns its size in bytes.</summary>
-    public static async Task<long> BackupAsync(DevOrchestratorSettings settings, string output, CancellationToken cancellationToken)
+    public static async Task<long> BackupAsync(DatabaseOptions settings, string output, CancellationToken cancellationToken)
     {
         var target = Path.GetFullPath(output);
         if (File.Exists(target) || Directory.Exists(target))
@@ -55,7 +55,7 @@ public static class DatabaseBackup
     }
 
     /// <summary>Replaces the database's contents with the backup in <paramref name="file"/>.</summary>
-    public static async Task RestoreAsync(DevOrchestratorSettings settings, string file, CancellationToken cancellationToken)
+    public static async Task RestoreAsync(DatabaseOptions settings, string file, CancellationToken cancellationToken)
     {
         var source = Path.GetFullPath(file);
         if (!File.Exists(source))
@@ -90,7 +90,7 @@ public static class DatabaseBackup
     }
 
     /// <summary><c>sqlite /path/devorch.db</c> or <c>postgresql host:5432/db (user u)</c>; never the password.</summary>
-    public static string Describe(DevOrchestratorSettings settings)
+    public static string Describe(DatabaseOptions settings)
     {
         if (!settings.UsesPostgres)
         {
@@ -170,7 +170,7 @@ public static class DatabaseBackup
     }
 
     /// <summary>Runs pg_dump or pg_restore against DATABASE_URL's database: host, port, user and database as arguments, the password and TLS mode in the environment.</summary>
-    private static async Task RunPostgresToolAsync(string tool, DevOrchestratorSettings settings, IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    private static async Task RunPostgresToolAsync(string tool, DatabaseOptions settings, IReadOnlyList<string> arguments, CancellationToken cancellationToken)
     {
         var executable = FindOnPath(tool) ?? throw new BackupException(
             $"{tool} was not found on PATH: install the PostgreSQL client tools of the server's major version or newer (Debian/Ubuntu: apt-get install postgresql-client) or add their directory to PATH.",

@@ -1,5 +1,6 @@
 using DevOrchestrator.Hosting;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace DevOrchestrator.Data;
 
@@ -46,7 +47,7 @@ public static class DatabaseMigrator
     /// the start in seconds with one line naming the variable and the host — never the password. Called by the commands
     /// before the host is built (building it prepares the job storage, which has retries of its own), so synchronous.
     /// </summary>
-    public static void EnsureReachable(DevOrchestratorSettings settings)
+    public static void EnsureReachable(DatabaseOptions settings)
     {
         if (!settings.UsesPostgres)
         {
@@ -89,8 +90,8 @@ public static class DatabaseMigrator
     /// <summary>On SQLite (one process owns the file) migrate at start; on PostgreSQL leave it to <c>devorch db migrate</c>.</summary>
     public static async Task MigrateOnStartIfEmbeddedAsync(WebApplication app, CancellationToken cancellationToken)
     {
-        var settings = app.Services.GetRequiredService<DevOrchestratorSettings>();
-        if (!settings.UsesPostgres || app.Configuration.GetValue<bool>("DB_AUTO_MIGRATE"))
+        var database = app.Services.GetRequiredService<IOptions<DatabaseOptions>>().Value;
+        if (!database.UsesPostgres || app.Configuration.GetValue<bool>("DB_AUTO_MIGRATE"))
         {
             await MigrateAsync(app.Services, cancellationToken);
         }

@@ -7,7 +7,7 @@ namespace DevOrchestrator.Data;
 public static class DatabaseServiceCollectionExtensions
 {
     /// <summary>Registers <see cref="AppDbContext"/> on PostgreSQL when <c>DATABASE_URL</c> is a postgresql:// URL, else on SQLite.</summary>
-    public static IServiceCollection AddDevOrchestratorDatabase(this IServiceCollection services, DevOrchestratorSettings settings)
+    public static IServiceCollection AddDevOrchestratorDatabase(this IServiceCollection services, DatabaseOptions settings)
     {
         if (settings.UsesPostgres)
         {

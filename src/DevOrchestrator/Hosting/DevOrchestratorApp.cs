@@ -12,7 +12,6 @@ using DevOrchestrator.Features.Workflows;
 using DevOrchestrator.Features.Workspaces;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Configuration.EnvironmentVariables;
-using Microsoft.Extensions.Options;
 using Scalar.AspNetCore;
 
 namespace DevOrchestrator.Hosting;
@@ -23,7 +22,8 @@ public static class DevOrchestratorApp
     public const string DefaultUrls = "http://0.0.0.0:8000";
 
     /// <param name="configure">Lets tests add configuration or services before the settings are read.</param>
-    public static WebApplication Build(ServeOptions serve, Action<WebApplicationBuilder>? configure = null, string[]? args = null)
+    /// <param name="checkOptions">Runs on the options once read and validated, before the host is built (the commands check the database there).</param>
+    public static WebApplication Build(ServeOptions serve, Action<WebApplicationBuilder>? configure = null, string[]? args = null, Action<DevOrchestratorOptions>? checkOptions = null)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
@@ -52,39 +52,37 @@ public static class DevOrchestratorApp
         var storedPluginConfiguration = new StoredPluginConfiguration();
         ((IConfigurationBuilder)builder.Configuration).Add(storedPluginConfiguration);
 
-        var settings = ReadSettings(builder.Configuration);
-        if (!settings.UsesPostgres && serve.Role is not ServiceRole.All)
+        var options = DevOrchestratorOptions.Read(builder.Configuration);
+        if (!options.Database.UsesPostgres && serve.Role is not ServiceRole.All)
         {
             throw new SettingsException([$"--role {serve.Role.ToString().ToLowerInvariant()} needs a shared database: set DATABASE_URL=postgresql://user:pass@host:5432/db (the embedded SQLite and in-memory queue serve one process, --role all)."]);
         }
 
-        CreateIgnoredDirectory(settings.FullDataDir);
-        CreateIgnoredDirectory(Path.GetFullPath(settings.WorkspacesDir));
+        checkOptions?.Invoke(options);
+        CreateIgnoredDirectory(options.Server.FullDataDir);
+        CreateIgnoredDirectory(Path.GetFullPath(options.Workspaces.WorkspacesDir));
 
         var services = builder.Services;
         services.AddSingleton(serve);
-        services.AddOptions<DevOrchestratorSettings>().Bind(builder.Configuration)
-            .PostConfigure(s => ReadModelPrices(builder.Configuration, s)).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<DevOrchestratorSettings>, DevOrchestratorSettingsValidator>();
-        services.AddSingleton(sp => sp.GetRequiredService<IOptions<DevOrchestratorSettings>>().Value);
+        options.AddTo(services);
         services.AddSingleton(TimeProvider.System);
 
-        builder.AddJsonLogging(settings);
-        services.AddDevOrchestratorDatabase(settings);
+        builder.AddJsonLogging(options.Server);
+        services.AddDevOrchestratorDatabase(options.Database);
         services.AddEvents();
         services.AddPrometheusMetrics();
         services.AddDevOrchestratorHealthChecks();
-        services.AddAuth(settings);
+        services.AddAuth(options.Auth, options.Server);
         services.AddWorkflows();
         services.AddWorkspaces();
         services.AddAgents();
-        services.AddPlugins(settings, storedPluginConfiguration);
+        services.AddPlugins(options.Plugins, options.Resilience, storedPluginConfiguration);
         services.AddIntake(serve.Role.RunsWorkers());
-        services.AddTaskDispatch(settings, serve.Role);
+        services.AddTaskDispatch(options.Queue, options.Database, serve.Role);
 
         // Keys for the dashboard's antiforgery tokens: kept with the data, not regenerated on every start, in a directory
         // only the owner can read (like jwt_secret); not encrypted at rest — see docs/decisions/0010.
-        services.AddDataProtection().SetApplicationName("devorch").PersistKeysToFileSystem(PrivateDirectory(Path.Combine(settings.FullDataDir, "keys")));
+        services.AddDataProtection().SetApplicationName("devorch").PersistKeysToFileSystem(PrivateDirectory(Path.Combine(options.Server.FullDataDir, "keys")));
         services.ConfigureHttpJsonOptions(o => JsonDefaults.Configure(o.SerializerOptions));
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.AddProblemDetails();
@@ -128,7 +126,7 @@ public static class DevOrchestratorApp
     }
 
     /// <summary>ENVIRONMENT from the environment, <c>.env</c> or appsettings.json, read before the host is made: its name is the host's environment.</summary>
-    private static string EnvironmentSetting()
+    internal static string EnvironmentSetting()
     {
         var configuration = new ConfigurationManager();
         configuration.AddJsonFile(Path.Combine(Directory.GetCurrentDirectory(), "appsettings.json"), optional: true);
@@ -201,111 +199,5 @@ public static class DevOrchestratorApp
         {
             sources.Insert(index, source);
         }
-    }
-
-    /// <summary>Reads and validates the settings; throws <see cref="SettingsException"/> naming every bad variable.</summary>
-    public static DevOrchestratorSettings ReadSettings(IConfiguration configuration)
-    {
-        var settings = new DevOrchestratorSettings();
-        try
-        {
-            configuration.Bind(settings);
-            ReadModelPrices(configuration, settings);
-        }
-        catch (InvalidOperationException ex)
-        {
-            throw new SettingsException([DescribeBindError(ex)]);
-        }
-
-        var failures = new List<string>();
-        var result = new DevOrchestratorSettingsValidator().Validate(null, settings);
-        if (result.Failed)
-        {
-            failures.AddRange(result.Failures);
-        }
-
-        // The plugins validate their own settings at start too; checking them here reports every bad variable at once,
-        // as a message rather than a host start-up failure.
-        failures.AddRange(Check(configuration, new Plugins.GitHub.GitHubSettingsValidator()));
-        failures.AddRange(Check(configuration, new Plugins.Jira.JiraSettingsValidator()));
-        failures.AddRange(Check(configuration, new Plugins.Slack.SlackSettingsValidator()));
-        failures.AddRange(Check(configuration, new Plugins.Confluence.ConfluenceSettingsValidator()));
-        if (failures.Count > 0)
-        {
-            throw new SettingsException(failures);
-        }
-
-        return settings;
-    }
-
-    private static readonly string[] s_priceKeys = ["input", "output", "cache_write", "cache_read", "context_window"];
-
-    /// <summary>
-    /// Reads <c>MODEL_PRICES</c> again after the binder: model ids may contain ':' (Ollama's <c>llama3.1:8b</c>), which
-    /// configuration takes for a section separator, so the binder files such a price under <c>llama3.1</c>; and it
-    /// drops an entry whose value does not convert instead of failing. A section with a price key is a model's price,
-    /// named by its path below <c>MODEL_PRICES</c>.
-    /// </summary>
-    private static void ReadModelPrices(IConfiguration configuration, DevOrchestratorSettings settings)
-    {
-        var root = configuration.GetSection("MODEL_PRICES");
-        if (!root.Exists())
-        {
-            return;
-        }
-
-        settings.ModelPrices.Clear();
-        Read(root);
-
-        void Read(IConfigurationSection section)
-        {
-            foreach (var child in section.GetChildren())
-            {
-                if (child.GetChildren().Any(c => s_priceKeys.Contains(c.Key, StringComparer.OrdinalIgnoreCase)))
-                {
-                    var price = new Features.Costs.ModelPrice();
-                    child.Bind(price);
-                    settings.ModelPrices[child.Path[(root.Path.Length + 1)..]] = price;
-                }
-
-                Read(child);
-            }
-        }
-    }
-
-    private static IEnumerable<string> Check<T>(IConfiguration configuration, IValidateOptions<T> validator) where T : class, new()
-    {
-        var settings = new T();
-        try
-        {
-            configuration.Bind(settings);
-        }
-        catch (InvalidOperationException ex)
-        {
-            return [DescribeBindError(ex)];
-        }
-
-        var result = validator.Validate(null, settings);
-        return result.Failed ? result.Failures : [];
-    }
-
-    private static string DescribeBindError(InvalidOperationException ex)
-    {
-        // "Failed to convert configuration value 'many' at 'MAX_WORKERS' to type 'System.Int32'."
-        var message = ex.Message;
-        var match = System.Text.RegularExpressions.Regex.Match(message, "at '([^']+)' to type '([^']+)'");
-        if (match.Success)
-        {
-            var type = match.Groups[2].Value switch
-            {
-                "System.Int32" or "System.Int64" => "a whole number",
-                "System.Boolean" => "true or false",
-                "System.Decimal" or "System.Double" => "a number",
-                _ => "a valid value",
-            };
-            return $"{match.Groups[1].Value} must be {type}.";
-        }
-
-        return message;
     }
 }

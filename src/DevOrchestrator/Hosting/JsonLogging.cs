@@ -11,7 +11,7 @@ public static class JsonLogging
 {
     public const string RequestIdHeader = "X-Request-Id";
 
-    public static WebApplicationBuilder AddJsonLogging(this WebApplicationBuilder builder, DevOrchestratorSettings settings)
+    public static WebApplicationBuilder AddJsonLogging(this WebApplicationBuilder builder, ServerOptions settings)
     {
         var level = settings.Debug ? LogEventLevel.Debug : ParseLevel(settings.LogLevel);
         builder.Logging.ClearProviders();

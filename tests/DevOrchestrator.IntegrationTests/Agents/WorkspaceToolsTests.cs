@@ -7,6 +7,7 @@ using DevOrchestrator.Hosting;
 using DevOrchestrator.IntegrationTests.Infrastructure;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 
 namespace DevOrchestrator.IntegrationTests.Agents;
 
@@ -524,8 +525,8 @@ public sealed class WorkspaceToolsTests
 
         public WorkspaceTools Tools(string? directory = null, int maxOutputChars = 20_000, IReadOnlyList<string>? protectedPatterns = null, TimeSpan? commandTimeout = null)
         {
-            var settings = new DevOrchestratorSettings { WorkspacesDir = Path.Combine(Root, "ws"), SandboxOutputLimitBytes = 1_000_000 };
-            var sandbox = new Sandbox(settings, TimeProvider.System, NullLogger<Sandbox>.Instance);
+            var sandbox = new Sandbox(Options.Create(new SandboxOptions { SandboxOutputLimitBytes = 1_000_000 }),
+                Options.Create(new WorkspaceOptions { WorkspacesDir = Path.Combine(Root, "ws") }), Options.Create(new ServerOptions()), TimeProvider.System, NullLogger<Sandbox>.Instance);
             return new WorkspaceTools(directory ?? Worktree, sandbox,
                 new WorkspaceToolOptions(commandTimeout ?? TimeSpan.FromSeconds(30), maxOutputChars, protectedPatterns));
         }

@@ -4,11 +4,11 @@ using DevOrchestrator.Features.Costs;
 using DevOrchestrator.Features.Events;
 using DevOrchestrator.Features.Projects;
 using DevOrchestrator.Features.Tasks;
-using DevOrchestrator.Hosting;
 using DevOrchestrator.IntegrationTests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 
 namespace DevOrchestrator.IntegrationTests.Costs;
@@ -295,7 +295,7 @@ public sealed class CostLedgerTests
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var ledger = new CostLedger(
             service.Services.GetRequiredService<IDbContextFactory<AppDbContext>>(),
-            service.Services.GetRequiredService<DevOrchestratorSettings>(),
+            service.Services.GetRequiredService<IOptions<BudgetOptions>>(),
             service.Services.GetRequiredService<EventPublisher>(),
             clock,
             NullLogger<CostLedger>.Instance);

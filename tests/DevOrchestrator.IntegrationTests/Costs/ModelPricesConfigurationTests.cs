@@ -1,7 +1,8 @@
 using DevOrchestrator.Features.Agents;
-using DevOrchestrator.Hosting;
+using DevOrchestrator.Features.Costs;
 using DevOrchestrator.IntegrationTests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace DevOrchestrator.IntegrationTests.Costs;
 
@@ -20,7 +21,7 @@ public sealed class ModelPricesConfigurationTests
             ["MODEL_PRICES:llama3.1:8b:context_window"] = "131072",
         }, cancellationToken: ct);
 
-        var settings = service.Services.GetRequiredService<DevOrchestratorSettings>();
+        var settings = service.Services.GetRequiredService<IOptions<BudgetOptions>>().Value;
         var models = service.Services.GetRequiredService<ModelClients>();
 
         Assert.Equal(["llama3.1:8b"], settings.ModelPrices.Keys);

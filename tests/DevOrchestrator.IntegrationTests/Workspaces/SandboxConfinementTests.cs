@@ -2,6 +2,7 @@ using DevOrchestrator.Abstractions;
 using DevOrchestrator.Features.Workspaces;
 using DevOrchestrator.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 
 namespace DevOrchestrator.IntegrationTests.Workspaces;
 
@@ -59,8 +60,8 @@ public sealed class SandboxConfinementTests : IDisposable
     };
 
     private Sandbox CreateSandbox(string mode = "auto", string? readOnlyPaths = null) =>
-        new(new DevOrchestratorSettings { DataDir = DataDir, WorkspacesDir = WorkspacesDir, SandboxMode = mode, SandboxReadOnlyPaths = readOnlyPaths, SandboxOutputLimitBytes = 65536 },
-            TimeProvider.System, NullLogger<Sandbox>.Instance)
+        new(Options.Create(new SandboxOptions { SandboxMode = mode, SandboxReadOnlyPaths = readOnlyPaths, SandboxOutputLimitBytes = 65536 }),
+            Options.Create(new WorkspaceOptions { WorkspacesDir = WorkspacesDir }), Options.Create(new ServerOptions { DataDir = DataDir }), TimeProvider.System, NullLogger<Sandbox>.Instance)
         { ServiceEnvironment = ServiceEnvironment() };
 
     private static async Task<Sandbox> BubblewrapOrSkipAsync(Sandbox sandbox)
@@ -162,9 +163,9 @@ public sealed class SandboxConfinementTests : IDisposable
         Assert.Equal(1, pool.Recycled);
         var other = (string)(await plugin.InvokeAsync("prepare", Context(repository, 3, "other"), ct))["worktree"]!;
         await File.WriteAllTextAsync(Path.Combine(other, "other-work.txt"), _secret, ct);
-        var mirror = Path.GetFullPath(Path.Combine(repository.Settings.WorkspacesDir, "mirrors"));
+        var mirror = Path.GetFullPath(Path.Combine(repository.Settings.Workspaces.WorkspacesDir, "mirrors"));
 
-        var sandbox = await BubblewrapOrSkipAsync(new Sandbox(repository.Settings, TimeProvider.System, NullLogger<Sandbox>.Instance));
+        var sandbox = await BubblewrapOrSkipAsync(repository.CreateSandbox());
         var result = await sandbox.RunAsync(new SandboxCommand(
             $"echo new > new.txt; git status --porcelain=v1 --branch && echo GIT-OK; git log --format=%s -1; git add new.txt 2>/dev/null || echo ADD-REFUSED; {TryToRead([other, Path.Combine(other, "other-work.txt")])}",
             mine, mine, TimeSpan.FromSeconds(60)), ct);
@@ -237,7 +238,8 @@ public sealed class SandboxConfinementTests : IDisposable
         environment["DOTNET_ROOT"] = toolchain;
         environment["PATH"] = toolchain + ":" + environment["PATH"];
         var sandbox = await BubblewrapOrSkipAsync(new Sandbox(
-            new DevOrchestratorSettings { DataDir = DataDir, WorkspacesDir = WorkspacesDir, SandboxOutputLimitBytes = 65536 }, TimeProvider.System, NullLogger<Sandbox>.Instance)
+            Options.Create(new SandboxOptions { SandboxOutputLimitBytes = 65536 }), Options.Create(new WorkspaceOptions { WorkspacesDir = WorkspacesDir }),
+            Options.Create(new ServerOptions { DataDir = DataDir }), TimeProvider.System, NullLogger<Sandbox>.Instance)
         { ServiceEnvironment = environment });
 
         var result = await sandbox.RunAsync(new SandboxCommand($"devorch-test-tool; ls -A '{ServiceHome}'; " + TryToRead(SecretFiles), OwnWorktree, OwnWorktree, TimeSpan.FromSeconds(30)),
@@ -257,7 +259,8 @@ public sealed class SandboxConfinementTests : IDisposable
         }
 
         var sandbox = await BubblewrapOrSkipAsync(new Sandbox(
-            new DevOrchestratorSettings { DataDir = DataDir, WorkspacesDir = WorkspacesDir, SandboxOutputLimitBytes = 65536 }, TimeProvider.System, NullLogger<Sandbox>.Instance));
+            Options.Create(new SandboxOptions { SandboxOutputLimitBytes = 65536 }), Options.Create(new WorkspaceOptions { WorkspacesDir = WorkspacesDir }),
+            Options.Create(new ServerOptions { DataDir = DataDir }), TimeProvider.System, NullLogger<Sandbox>.Instance));
         var result = await sandbox.RunAsync(new SandboxCommand("dotnet --version", OwnWorktree, OwnWorktree, TimeSpan.FromSeconds(120)), TestContext.Current.CancellationToken);
 
         Assert.True(result.ExitCode == 0, result.Stderr + result.Stdout);

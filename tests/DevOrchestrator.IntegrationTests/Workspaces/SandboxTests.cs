@@ -2,6 +2,7 @@ using System.Diagnostics;
 using DevOrchestrator.Features.Workspaces;
 using DevOrchestrator.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 
 namespace DevOrchestrator.IntegrationTests.Workspaces;
 
@@ -17,8 +18,8 @@ public sealed class SandboxTests : IDisposable
     }
 
     private Sandbox CreateSandbox(string mode = "auto", int outputLimit = 4096) =>
-        new(new DevOrchestratorSettings { WorkspacesDir = Path.Combine(_root, "ws"), SandboxMode = mode, SandboxOutputLimitBytes = outputLimit },
-            TimeProvider.System, NullLogger<Sandbox>.Instance);
+        new(Options.Create(new SandboxOptions { SandboxMode = mode, SandboxOutputLimitBytes = outputLimit }),
+            Options.Create(new WorkspaceOptions { WorkspacesDir = Path.Combine(_root, "ws") }), Options.Create(new ServerOptions()), TimeProvider.System, NullLogger<Sandbox>.Instance);
 
     private SandboxCommand Command(string command, int timeoutSeconds = 30) => new(command, _workspace, _workspace, TimeSpan.FromSeconds(timeoutSeconds));
 

@@ -29,14 +29,14 @@ public sealed class WorkflowRunnerTests
         public static async Task<Harness> CreateAsync(CancellationToken cancellationToken, params (string File, string Yaml)[] workflows)
         {
             var repository = await WorkspaceTestRepository.CreateAsync(cancellationToken);
-            Directory.CreateDirectory(repository.Settings.WorkflowsDir);
+            Directory.CreateDirectory(repository.Settings.Workflows.WorkflowsDir);
             foreach (var (file, yaml) in workflows)
             {
-                await File.WriteAllTextAsync(Path.Combine(repository.Settings.WorkflowsDir, file), yaml, cancellationToken);
+                await File.WriteAllTextAsync(Path.Combine(repository.Settings.Workflows.WorkflowsDir, file), yaml, cancellationToken);
             }
 
             var services = DevOrchestrator.Cli.WorkflowsValidateCommand.ValidationServices(repository.Settings)
-                .AddDevOrchestratorDatabase(repository.Settings)
+                .AddDevOrchestratorDatabase(repository.Settings.Database)
                 .BuildServiceProvider();
             await DatabaseMigrator.MigrateAsync(services, cancellationToken);
             return new Harness(repository, services);
@@ -240,7 +240,7 @@ public sealed class WorkflowRunnerTests
         await using var harness = await Harness.CreateAsync(ct, ("rollback.yaml", RollbackWorkflow), ("broken.yml", "name: broken\nsteps: 3\n"));
         var catalog = harness.Services.GetRequiredService<WorkflowCatalog>();
         Assert.Null(catalog.Find("broken"));
-        Assert.Equal(Path.Combine(harness.Repository.Settings.WorkflowsDir, "rollback.yaml"), Path.GetFullPath(catalog.Find("rollback_test")!.Source));
+        Assert.Equal(Path.Combine(harness.Repository.Settings.Workflows.WorkflowsDir, "rollback.yaml"), Path.GetFullPath(catalog.Find("rollback_test")!.Source));
         Assert.Equal(WorkflowCatalog.BuiltInSource, catalog.Find("standard_dev_workflow")!.Source);
         var run = await harness.CreateRunAsync("rollback_test", "Roll back", null, ct);
 
@@ -259,7 +259,7 @@ public sealed class WorkflowRunnerTests
 
         var branch = $"devorch/task-{run.TaskId}-roll-back";
         Assert.NotEqual(0, (await harness.Repository.RemoteAsync(ct, "rev-parse", "--verify", "--quiet", "refs/heads/" + branch)).ExitCode);
-        Assert.False(Directory.Exists(Path.Combine(harness.Repository.Settings.WorkspacesDir, "tasks", $"task-{run.TaskId}-{run.WorkflowExecutionId}")));
+        Assert.False(Directory.Exists(Path.Combine(harness.Repository.Settings.Workspaces.WorkspacesDir, "tasks", $"task-{run.TaskId}-{run.WorkflowExecutionId}")));
     }
 
     [Fact]
@@ -276,7 +276,7 @@ public sealed class WorkflowRunnerTests
         Assert.Equal(WorkflowCatalog.BuiltInSource, catalog.Find("hotfix_workflow")!.Source);
         Assert.Null(catalog.Find("retry_test"));
 
-        await File.WriteAllTextAsync(Path.Combine(harness.Repository.Settings.WorkflowsDir, "retry.yml"), RetryWorkflow, ct);
+        await File.WriteAllTextAsync(Path.Combine(harness.Repository.Settings.Workflows.WorkflowsDir, "retry.yml"), RetryWorkflow, ct);
         Assert.NotNull(catalog.Find("retry_test"));
         Assert.Equal(5, catalog.List().Count);
     }

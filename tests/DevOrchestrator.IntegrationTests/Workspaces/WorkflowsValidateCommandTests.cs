@@ -11,7 +11,7 @@ public sealed class WorkflowsValidateCommandTests : IDisposable
     private readonly string _root = Directory.CreateTempSubdirectory("devorch-validate-").FullName;
 
     private static WorkflowValidator Validator() =>
-        WorkflowsValidateCommand.ValidationServices(new DevOrchestratorSettings()).BuildServiceProvider().GetRequiredService<WorkflowValidator>();
+        WorkflowsValidateCommand.ValidationServices(new DevOrchestratorOptions()).BuildServiceProvider().GetRequiredService<WorkflowValidator>();
 
     [Fact]
     public async Task PrintsEachErrorWithFileLineAndColumnAndExitsOne()

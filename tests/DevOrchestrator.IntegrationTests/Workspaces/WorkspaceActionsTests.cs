@@ -28,7 +28,7 @@ public sealed class WorkspaceActionsTests
         Assert.Equal("main", prepared["base_branch"]);
         Assert.Equal((await repository.RemoteAsync(ct, "rev-parse", "refs/heads/main")).Output, prepared["base_sha"]);
         Assert.True(File.Exists(Path.Combine(worktree, "README.md")));
-        Assert.StartsWith(Path.Combine(repository.Settings.WorkspacesDir, "mirrors"), Path.GetFullPath(Path.Combine(worktree, "..", "..", "mirrors")), StringComparison.Ordinal);
+        Assert.StartsWith(Path.Combine(repository.Settings.Workspaces.WorkspacesDir, "mirrors"), Path.GetFullPath(Path.Combine(worktree, "..", "..", "mirrors")), StringComparison.Ordinal);
 
         await File.WriteAllTextAsync(Path.Combine(worktree, "hello.txt"), "hello\n", ct);
         await File.WriteAllTextAsync(Path.Combine(worktree, ".env"), "GITHUB_TOKEN=secret123\n", ct);

@@ -75,7 +75,7 @@ public sealed class WorkspacePoolTests
         Assert.Equal(1, pool.Recycled);
         Assert.Equal(admin, AdminDir(worktree));
         Assert.Empty(pool.PooledWorktrees(mirror));
-        Assert.Equal(repository.Settings.WorkspacesDir + "/tasks/task-8-2", worktree);
+        Assert.Equal(repository.Settings.Workspaces.WorkspacesDir + "/tasks/task-8-2", worktree);
         Assert.Equal("devorch/task-8-add-a-greeting", second["branch"]);
         Assert.Equal(upstream, second["base_sha"]);
         Assert.Equal(upstream, await WorkspaceTestRepository.GitAsync(worktree, ct, "rev-parse", "HEAD"));
@@ -146,7 +146,7 @@ public sealed class WorkspacePoolTests
     {
         var ct = TestContext.Current.CancellationToken;
         using var repository = await WorkspaceTestRepository.CreateAsync(ct);
-        repository.Settings.WorkspacePoolSize = 2;
+        repository.Settings.Workspaces.WorkspacePoolSize = 2;
         var pool = repository.CreatePool();
         var plugin = repository.CreatePlugin(pool);
         for (var execution = 1; execution <= 3; execution++)
@@ -176,7 +176,7 @@ public sealed class WorkspacePoolTests
     {
         var ct = TestContext.Current.CancellationToken;
         using var repository = await WorkspaceTestRepository.CreateAsync(ct);
-        repository.Settings.WorkspacePoolSize = 0;
+        repository.Settings.Workspaces.WorkspacePoolSize = 0;
         var pool = repository.CreatePool();
         var plugin = repository.CreatePlugin(pool);
         var first = await plugin.InvokeAsync("prepare", Context(repository, 7, 1), ct);
@@ -199,7 +199,7 @@ public sealed class WorkspacePoolTests
         using var repository = await WorkspaceTestRepository.CreateAsync(ct);
         await File.WriteAllBytesAsync(Path.Combine(repository.Root, "seed", "big.bin"), new byte[700 * 1024], ct);
         await repository.PushUpstreamCommitAsync("small.txt", ct);
-        repository.Settings.WorkspacesMaxDiskMb = 1;
+        repository.Settings.Workspaces.WorkspacesMaxDiskMb = 1;
         var pool = repository.CreatePool();
         var plugin = repository.CreatePlugin(pool);
         await plugin.InvokeAsync("prepare", Context(repository, 1, 1), ct);
@@ -272,7 +272,7 @@ public sealed class WorkspacePoolTests
         var ct = TestContext.Current.CancellationToken;
         using var repository = await WorkspaceTestRepository.CreateAsync(ct);
         await using var services = DevOrchestrator.Cli.WorkflowsValidateCommand.ValidationServices(repository.Settings)
-            .AddDevOrchestratorDatabase(repository.Settings)
+            .AddDevOrchestratorDatabase(repository.Settings.Database)
             .BuildServiceProvider();
         try
         {

@@ -3,6 +3,7 @@ using DevOrchestrator.Abstractions;
 using DevOrchestrator.Features.Workspaces;
 using DevOrchestrator.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 
 namespace DevOrchestrator.IntegrationTests.Workspaces;
 
@@ -13,20 +14,18 @@ internal sealed class WorkspaceTestRepository : IDisposable
     {
         Root = root;
         Bare = Path.Combine(root, "remote.git");
-        Settings = new DevOrchestratorSettings
+        Settings = new DevOrchestratorOptions
         {
-            WorkspacesDir = Path.Combine(root, "workspaces"),
-            PackageCacheDir = Path.Combine(root, "package-caches"),
-            WorkflowsDir = Path.Combine(root, "workflows"),
-            DatabaseUrl = Path.Combine(root, "devorch.db"),
-            SandboxTimeoutSeconds = 60,
-            SandboxOutputLimitBytes = 4096,
+            Workspaces = { WorkspacesDir = Path.Combine(root, "workspaces"), PackageCacheDir = Path.Combine(root, "package-caches") },
+            Workflows = { WorkflowsDir = Path.Combine(root, "workflows") },
+            Database = { DatabaseUrl = Path.Combine(root, "devorch.db") },
+            Sandbox = { SandboxTimeoutSeconds = 60, SandboxOutputLimitBytes = 4096 },
         };
     }
 
     public string Root { get; }
     public string Bare { get; }
-    public DevOrchestratorSettings Settings { get; }
+    public DevOrchestratorOptions Settings { get; }
 
     public static async Task<WorkspaceTestRepository> CreateAsync(CancellationToken cancellationToken)
     {
@@ -63,9 +62,10 @@ internal sealed class WorkspaceTestRepository : IDisposable
     public IWorkflowActions CreatePlugin() => CreatePlugin(CreatePool());
 
     public IWorkflowActions CreatePlugin(WorkspacePool pool) => new WorkspaceActions(
-        Settings,
-        new GitCli(Settings, TimeProvider.System),
-        new Sandbox(Settings, TimeProvider.System, NullLogger<Sandbox>.Instance),
+        Options.Create(Settings.Workspaces),
+        Options.Create(Settings.Sandbox),
+        new GitCli(Options.Create(Settings.Workspaces), TimeProvider.System),
+        CreateSandbox(),
         Locks,
         pool,
         [],
@@ -75,7 +75,10 @@ internal sealed class WorkspaceTestRepository : IDisposable
     public MirrorLocks Locks { get; } = new(TimeProvider.System);
 
     public WorkspacePool CreatePool() =>
-        new(Settings, new GitCli(Settings, TimeProvider.System), Locks, TimeProvider.System, NullLogger<WorkspacePool>.Instance);
+        new(Options.Create(Settings.Workspaces), new GitCli(Options.Create(Settings.Workspaces), TimeProvider.System), Locks, TimeProvider.System, NullLogger<WorkspacePool>.Instance);
+
+    public Sandbox CreateSandbox() =>
+        new(Options.Create(Settings.Sandbox), Options.Create(Settings.Workspaces), Options.Create(Settings.Server), TimeProvider.System, NullLogger<Sandbox>.Instance);
 
     public static async Task<string> GitAsync(string directory, CancellationToken cancellationToken, params string[] args)
     {

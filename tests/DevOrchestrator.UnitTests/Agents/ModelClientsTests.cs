@@ -9,16 +9,17 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 
 namespace DevOrchestrator.UnitTests.Agents;
 
 public sealed class ModelClientsTests
 {
-    private static DevOrchestratorSettings Settings(params (string Key, string Value)[] values) =>
-        DevOrchestratorApp.ReadSettings(new ConfigurationBuilder().AddInMemoryCollection(values.ToDictionary(v => v.Key, v => (string?)v.Value)).Build());
+    private static DevOrchestratorOptions Settings(params (string Key, string Value)[] values) =>
+        DevOrchestratorOptions.Read(new ConfigurationBuilder().AddInMemoryCollection(values.ToDictionary(v => v.Key, v => (string?)v.Value)).Build());
 
     /// <summary>The real <see cref="ModelClients"/> with real dependencies; resolving a model touches none of them.</summary>
-    private static ModelClients Clients(DevOrchestratorSettings settings)
+    private static ModelClients Clients(DevOrchestratorOptions settings)
     {
         var time = TimeProvider.System;
         // The ledger's database is never opened here (the factory builds no connection until a context is used).
@@ -27,10 +28,12 @@ public sealed class ModelClientsTests
             .AddSingleton<IDbContextFactory<AppDbContext>, AppDbContextFactory<SqliteAppDbContext>>()
             .BuildServiceProvider().GetRequiredService<IDbContextFactory<AppDbContext>>();
         return new ModelClients(
-            settings,
-            new ModelPrices(settings),
-            new CostLedger(dbContexts, settings, new EventPublisher(time), time, NullLogger<CostLedger>.Instance),
-            new ModelResilience(settings, time),
+            Options.Create(settings.Models),
+            Options.Create(settings.Agents),
+            Options.Create(settings.Budget),
+            new ModelPrices(Options.Create(settings.Budget)),
+            new CostLedger(dbContexts, Options.Create(settings.Budget), new EventPublisher(time), time, NullLogger<CostLedger>.Instance),
+            new ModelResilience(Options.Create(settings.Models), Options.Create(settings.Resilience), time),
             new DevOrchestratorMetrics(),
             NullLoggerFactory.Instance,
             time);
@@ -210,7 +213,7 @@ public sealed class ModelClientsTests
             .AddJsonStream(new MemoryStream(Encoding.UTF8.GetBytes(appsettings)))
             .AddInMemoryCollection(new Dictionary<string, string?> { ["OPENAI_BASE_URL"] = "http://localhost:11434/v1", ["DEVELOPMENT_MODEL"] = "llama3.1:8b", ["REVIEW_MODEL"] = "my-gateway-sonnet" })
             .Build();
-        using var clients = Clients(DevOrchestratorApp.ReadSettings(configuration));
+        using var clients = Clients(DevOrchestratorOptions.Read(configuration));
 
         Assert.Equal(new ModelTarget("openai", "llama3.1:8b"), clients.EnsureUsable(AgentRoles.Development));
         Assert.Equal(131_072, clients.ContextWindow("llama3.1:8b"));

@@ -14,7 +14,6 @@ public sealed partial class OneTypePerFileTests
     [
         "src/DevOrchestrator/Hosting/ApiEnvelope.cs",
         "src/DevOrchestrator/Hosting/Paging.cs",
-        "src/DevOrchestrator/Hosting/DevOrchestratorSettings.cs",
         "src/Plugins/DevOrchestrator.Plugins.Confluence/ConfluenceSettings.cs",
         "src/Plugins/DevOrchestrator.Plugins.GitHub/GitHubSettings.cs",
         "src/Plugins/DevOrchestrator.Plugins.Jira/JiraSettings.cs",

@@ -1,11 +1,11 @@
 using DevOrchestrator.Features.Costs;
-using DevOrchestrator.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace DevOrchestrator.UnitTests.Costs;
 
 public sealed class ModelPricesTests
 {
-    private static readonly ModelPrices s_builtIn = new(new DevOrchestratorSettings());
+    private static readonly ModelPrices s_builtIn = new(Options.Create(new BudgetOptions()));
 
     [Theory]
     [InlineData("claude-sonnet-4-5", "claude-sonnet-4-5")]
@@ -55,12 +55,12 @@ public sealed class ModelPricesTests
     [Fact]
     public void Settings_add_prices_and_override_built_in_ones()
     {
-        var settings = new DevOrchestratorSettings();
+        var settings = new BudgetOptions();
         settings.ModelPrices["llama3.1-8b"] = ModelPrice.Of(0m, 0m, 0m, 0m, 131_072);
         settings.ModelPrices["CLAUDE-SONNET-4-5"] = ModelPrice.Of(2m, 10m, 2.5m, 0.2m, 1_000_000);
         settings.ModelPrices["claude-sonnet-4-5-fast"] = ModelPrice.Of(6m, 30m, 7.5m, 0.6m, 200_000);
 
-        var prices = new ModelPrices(settings);
+        var prices = new ModelPrices(Options.Create(settings));
 
         Assert.Equal(131_072, prices.Find("llama3.1-8b")!.ContextWindow);
         Assert.Equal(0m, prices.Find("llama3.1-8b-q4")!.Output);

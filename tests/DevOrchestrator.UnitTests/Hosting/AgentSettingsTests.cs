@@ -6,8 +6,8 @@ namespace DevOrchestrator.UnitTests.Hosting;
 /// <summary>The model, agent, budget and resilience settings: defaults, aliases and validation naming the variable.</summary>
 public sealed class AgentSettingsTests
 {
-    private static DevOrchestratorSettings Read(params (string Key, string Value)[] values) =>
-        DevOrchestratorApp.ReadSettings(new ConfigurationBuilder().AddInMemoryCollection(values.ToDictionary(v => v.Key, v => (string?)v.Value)).Build());
+    private static DevOrchestratorOptions Read(params (string Key, string Value)[] values) =>
+        DevOrchestratorOptions.Read(new ConfigurationBuilder().AddInMemoryCollection(values.ToDictionary(v => v.Key, v => (string?)v.Value)).Build());
 
     private static string SingleError(params (string Key, string Value)[] values) =>
         Assert.Single(Assert.Throws<SettingsException>(() => Read(values)).Errors);
@@ -17,22 +17,22 @@ public sealed class AgentSettingsTests
     {
         var settings = Read();
 
-        Assert.Equal("auto", settings.AiProvider);
-        Assert.Null(settings.DevelopmentModel);
-        Assert.Equal(40, settings.AgentMaxTurns);
-        Assert.Equal(8192, settings.AgentMaxOutputTokens);
-        Assert.Equal(2, settings.AgentVerifyAttempts);
-        Assert.Equal(20_000, settings.AgentToolOutputChars);
-        Assert.True(settings.CostTrackingEnabled);
-        Assert.Equal(100m, settings.MonthlyBudgetUsd);
-        Assert.Equal(10m, settings.PerTaskLimitUsd);
-        Assert.Equal(4, settings.ModelRetryAttempts);
-        Assert.Equal(600, settings.ModelTimeoutSeconds);
-        Assert.Equal(10, settings.ModelRequestsPerSecond);
-        Assert.Equal(20, settings.ModelMaxConcurrentRequests);
-        Assert.True(settings.CircuitBreakerEnabled);
-        Assert.Equal(5, settings.CircuitBreakerThreshold);
-        Assert.Empty(settings.ModelPrices);
+        Assert.Equal("auto", settings.Models.AiProvider);
+        Assert.Null(settings.Models.DevelopmentModel);
+        Assert.Equal(40, settings.Agents.AgentMaxTurns);
+        Assert.Equal(8192, settings.Agents.AgentMaxOutputTokens);
+        Assert.Equal(2, settings.Agents.AgentVerifyAttempts);
+        Assert.Equal(20_000, settings.Agents.AgentToolOutputChars);
+        Assert.True(settings.Budget.CostTrackingEnabled);
+        Assert.Equal(100m, settings.Budget.MonthlyBudgetUsd);
+        Assert.Equal(10m, settings.Budget.PerTaskLimitUsd);
+        Assert.Equal(4, settings.Models.ModelRetryAttempts);
+        Assert.Equal(600, settings.Models.ModelTimeoutSeconds);
+        Assert.Equal(10, settings.Models.ModelRequestsPerSecond);
+        Assert.Equal(20, settings.Models.ModelMaxConcurrentRequests);
+        Assert.True(settings.Resilience.CircuitBreakerEnabled);
+        Assert.Equal(5, settings.Resilience.CircuitBreakerThreshold);
+        Assert.Empty(settings.Budget.ModelPrices);
     }
 
     [Fact]
@@ -41,10 +41,10 @@ public sealed class AgentSettingsTests
         var aliases = Read(("MONTHLY_BUDGET", "50"), ("MAX_COST_PER_TASK", "2.5"));
         var both = Read(("MONTHLY_BUDGET", "50"), ("MONTHLY_BUDGET_LIMIT", "75"), ("MAX_COST_PER_TASK", "2.5"), ("PER_TASK_COST_LIMIT", "1.25"));
 
-        Assert.Equal(50m, aliases.MonthlyBudgetUsd);
-        Assert.Equal(2.5m, aliases.PerTaskLimitUsd);
-        Assert.Equal(75m, both.MonthlyBudgetUsd);
-        Assert.Equal(1.25m, both.PerTaskLimitUsd);
+        Assert.Equal(50m, aliases.Budget.MonthlyBudgetUsd);
+        Assert.Equal(2.5m, aliases.Budget.PerTaskLimitUsd);
+        Assert.Equal(75m, both.Budget.MonthlyBudgetUsd);
+        Assert.Equal(1.25m, both.Budget.PerTaskLimitUsd);
     }
 
     [Theory]
@@ -68,8 +68,8 @@ public sealed class AgentSettingsTests
     {
         var settings = Read(("ANTHROPIC_BASE_URL", "https://gateway.example.com"), ("OPENAI_BASE_URL", "http://localhost:11434/v1"));
 
-        Assert.Equal("https://gateway.example.com", settings.AnthropicBaseUrl);
-        Assert.Equal("http://localhost:11434/v1", settings.OpenAIBaseUrl);
+        Assert.Equal("https://gateway.example.com", settings.Models.AnthropicBaseUrl);
+        Assert.Equal("http://localhost:11434/v1", settings.Models.OpenAIBaseUrl);
     }
 
     [Theory]
@@ -110,13 +110,13 @@ public sealed class AgentSettingsTests
             ("AGENT_MAX_TURNS", "1000"), ("AGENT_MAX_OUTPUT_TOKENS", "200000"), ("AGENT_VERIFY_ATTEMPTS", "20"),
             ("MODEL_RETRY_ATTEMPTS", "20"), ("MODEL_MAX_CONCURRENT_REQUESTS", "10000"));
 
-        Assert.Equal(1, low.AgentMaxTurns);
-        Assert.Equal(256, low.AgentMaxOutputTokens);
-        Assert.Equal(0.5, low.ModelRequestsPerSecond);
-        Assert.Equal(0m, low.MonthlyBudgetUsd);
-        Assert.Equal(1000, high.AgentMaxTurns);
-        Assert.Equal(200_000, high.AgentMaxOutputTokens);
-        Assert.Equal(10_000, high.ModelMaxConcurrentRequests);
+        Assert.Equal(1, low.Agents.AgentMaxTurns);
+        Assert.Equal(256, low.Agents.AgentMaxOutputTokens);
+        Assert.Equal(0.5, low.Models.ModelRequestsPerSecond);
+        Assert.Equal(0m, low.Budget.MonthlyBudgetUsd);
+        Assert.Equal(1000, high.Agents.AgentMaxTurns);
+        Assert.Equal(200_000, high.Agents.AgentMaxOutputTokens);
+        Assert.Equal(10_000, high.Models.ModelMaxConcurrentRequests);
     }
 
     [Fact]
@@ -143,9 +143,9 @@ public sealed class AgentSettingsTests
             ("MODEL_PRICES:my-gateway-sonnet:context_window", "200000"),
             ("MODEL_PRICES:free-model:output", "0"));
 
-        var price = settings.ModelPrices["MY-GATEWAY-SONNET"];
+        var price = settings.Budget.ModelPrices["MY-GATEWAY-SONNET"];
         Assert.Equal((3m, 15m, 3.75m, 0.3m, 200_000), (price.Input, price.Output, price.CacheWrite, price.CacheRead, price.ContextWindow));
-        Assert.Equal(128_000, settings.ModelPrices["free-model"].ContextWindow);
+        Assert.Equal(128_000, settings.Budget.ModelPrices["free-model"].ContextWindow);
     }
 
     [Theory]
@@ -171,11 +171,11 @@ public sealed class AgentSettingsTests
             ("MODEL_PRICES:llama3.1:70b:input", "0.5"),
             ("MODEL_PRICES:plain:output", "2"));
 
-        Assert.Equal(["llama3.1:70b", "llama3.1:8b", "plain"], settings.ModelPrices.Keys.Order(StringComparer.Ordinal));
-        Assert.Equal(0.1m, settings.ModelPrices["llama3.1:8b"].Input);
-        Assert.Equal(131_072, settings.ModelPrices["llama3.1:8b"].ContextWindow);
-        Assert.Equal(0.5m, settings.ModelPrices["llama3.1:70b"].Input);
-        Assert.Equal(2m, settings.ModelPrices["plain"].Output);
+        Assert.Equal(["llama3.1:70b", "llama3.1:8b", "plain"], settings.Budget.ModelPrices.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(0.1m, settings.Budget.ModelPrices["llama3.1:8b"].Input);
+        Assert.Equal(131_072, settings.Budget.ModelPrices["llama3.1:8b"].ContextWindow);
+        Assert.Equal(0.5m, settings.Budget.ModelPrices["llama3.1:70b"].Input);
+        Assert.Equal(2m, settings.Budget.ModelPrices["plain"].Output);
     }
 
     [Fact]

@@ -1,23 +1,25 @@
 using DevOrchestrator.Cli;
 using DevOrchestrator.Hosting;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace DevOrchestrator.UnitTests.Hosting;
 
 public sealed class SettingsTests
 {
-    private static DevOrchestratorSettings Read(params (string Key, string Value)[] values) =>
-        DevOrchestratorApp.ReadSettings(new ConfigurationBuilder().AddInMemoryCollection(values.ToDictionary(v => v.Key, v => (string?)v.Value)).Build());
+    private static DevOrchestratorOptions Read(params (string Key, string Value)[] values) =>
+        DevOrchestratorOptions.Read(new ConfigurationBuilder().AddInMemoryCollection(values.ToDictionary(v => v.Key, v => (string?)v.Value)).Build());
 
     [Fact]
     public void Defaults_are_the_embedded_ones()
     {
         var settings = Read();
-        Assert.False(settings.UsesPostgres);
-        Assert.EndsWith(Path.Combine("data", "devorch.db"), settings.SqlitePath, StringComparison.Ordinal);
-        Assert.Equal("./workspaces", settings.WorkspacesDir);
-        Assert.Equal("./workflows", settings.WorkflowsDir);
-        Assert.Equal(5, settings.MaxConcurrentAgents);
+        Assert.False(settings.Database.UsesPostgres);
+        Assert.EndsWith(Path.Combine("data", "devorch.db"), settings.Database.SqlitePath, StringComparison.Ordinal);
+        Assert.Equal("./workspaces", settings.Workspaces.WorkspacesDir);
+        Assert.Equal("./workflows", settings.Workflows.WorkflowsDir);
+        Assert.Equal(5, settings.Agents.MaxConcurrentAgents);
     }
 
     [Fact]
@@ -89,6 +91,33 @@ public sealed class SettingsTests
     {
         var ex = Assert.Throws<SettingsException>(() => Read(("SANDBOX_READONLY_PATHS", "/opt/node,tools/go")));
         Assert.Equal("SANDBOX_READONLY_PATHS must list absolute directories separated by commas or colons (got 'tools/go').", Assert.Single(ex.Errors));
-        Assert.Equal("/opt/node:/opt/go", Read(("SANDBOX_READONLY_PATHS", "/opt/node:/opt/go")).SandboxReadOnlyPaths);
+        Assert.Equal("/opt/node:/opt/go", Read(("SANDBOX_READONLY_PATHS", "/opt/node:/opt/go")).Sandbox.SandboxReadOnlyPaths);
+    }
+
+    [Fact]
+    public void A_range_failure_names_the_variable_and_the_refused_value()
+    {
+        // The options source generator words it "The field QueueOptions.TaskLeaseSeconds must be between …" (dotnet/runtime#123137).
+        var ex = Assert.Throws<SettingsException>(() => Read(("TASK_LEASE_SECONDS", "2"), ("SANDBOX_MODE", "docker")));
+        Assert.Equal(["TASK_LEASE_SECONDS must be at least 5 (got 2).", "SANDBOX_MODE must be auto, bubblewrap or process (got docker)."], ex.Errors);
+    }
+
+    [Fact]
+    public void Each_feature_gets_its_own_options_read_once()
+    {
+        var options = Read(("MAX_WORKERS", "3"), ("WORKSPACES_DIR", "/srv/ws"), ("MODEL_TIMEOUT_SECONDS", "100"), ("MODEL_RETRY_ATTEMPTS", "1"));
+        using var services = options.AddTo(new ServiceCollection()).BuildServiceProvider();
+
+        Assert.Same(options.Queue, services.GetRequiredService<IOptions<Features.Tasks.QueueOptions>>().Value);
+        Assert.Equal(3, services.GetRequiredService<IOptions<Features.Tasks.QueueOptions>>().Value.MaxWorkers);
+        Assert.Equal("/srv/ws", services.GetRequiredService<IOptions<Features.Workspaces.WorkspaceOptions>>().Value.WorkspacesDir);
+        foreach (var each in options.All)
+        {
+            var registered = services.GetRequiredService(typeof(IOptions<>).MakeGenericType(each.GetType()));
+            Assert.Same(each, registered.GetType().GetProperty("Value")!.GetValue(registered));
+        }
+
+        // The cost ledger's reservations outlive a model call's timeouts and retries: (max(60, 100) × 2 + 300) s.
+        Assert.Equal(TimeSpan.FromSeconds(500), options.Budget.ReservationLifetime);
     }
 }

@@ -6,16 +6,16 @@ namespace DevOrchestrator.UnitTests.Hosting;
 /// <summary>The worktree pool's limits: defaults, edges, and validation naming the variable.</summary>
 public sealed class WorkspaceSettingsTests
 {
-    private static DevOrchestratorSettings Read(params (string Key, string Value)[] values) =>
-        DevOrchestratorApp.ReadSettings(new ConfigurationBuilder().AddInMemoryCollection(values.ToDictionary(v => v.Key, v => (string?)v.Value)).Build());
+    private static DevOrchestratorOptions Read(params (string Key, string Value)[] values) =>
+        DevOrchestratorOptions.Read(new ConfigurationBuilder().AddInMemoryCollection(values.ToDictionary(v => v.Key, v => (string?)v.Value)).Build());
 
     [Fact]
     public void Defaults_are_the_documented_ones()
     {
         var settings = Read();
 
-        Assert.Equal(4, settings.WorkspacePoolSize);
-        Assert.Equal(10_240, settings.WorkspacesMaxDiskMb);
+        Assert.Equal(4, settings.Workspaces.WorkspacePoolSize);
+        Assert.Equal(10_240, settings.Workspaces.WorkspacesMaxDiskMb);
     }
 
     [Fact]
@@ -24,10 +24,10 @@ public sealed class WorkspaceSettingsTests
         var off = Read(("WORKSPACE_POOL_SIZE", "0"), ("WORKSPACES_MAX_DISK_MB", "0"));
         var high = Read(("WORKSPACE_POOL_SIZE", "100"), ("WORKSPACES_MAX_DISK_MB", "1048576"));
 
-        Assert.Equal(0, off.WorkspacePoolSize);
-        Assert.Equal(0, off.WorkspacesMaxDiskMb);
-        Assert.Equal(100, high.WorkspacePoolSize);
-        Assert.Equal(1_048_576, high.WorkspacesMaxDiskMb);
+        Assert.Equal(0, off.Workspaces.WorkspacePoolSize);
+        Assert.Equal(0, off.Workspaces.WorkspacesMaxDiskMb);
+        Assert.Equal(100, high.Workspaces.WorkspacePoolSize);
+        Assert.Equal(1_048_576, high.Workspaces.WorkspacesMaxDiskMb);
     }
 
     [Theory]

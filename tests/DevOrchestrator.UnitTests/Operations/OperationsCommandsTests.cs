@@ -1,6 +1,5 @@
 using DevOrchestrator.Cli;
 using DevOrchestrator.Data;
-using DevOrchestrator.Hosting;
 
 namespace DevOrchestrator.UnitTests.Operations;
 
@@ -26,7 +25,7 @@ public sealed class OperationsCommandsTests
     [Fact]
     public void The_postgres_description_names_host_database_and_user_but_never_the_password()
     {
-        var settings = new DevOrchestratorSettings { DatabaseUrl = "postgresql://devorch:s3cr%40t-pw@db.internal:6543/orchestrator?sslmode=require" };
+        var settings = new DatabaseOptions { DatabaseUrl = "postgresql://devorch:s3cr%40t-pw@db.internal:6543/orchestrator?sslmode=require" };
         var description = DatabaseBackup.Describe(settings);
         Assert.Equal("postgresql db.internal:6543/orchestrator (user devorch)", description);
         Assert.DoesNotContain("s3cr", description, StringComparison.Ordinal);
@@ -36,7 +35,7 @@ public sealed class OperationsCommandsTests
     public void Default_backup_names_carry_the_utc_time_and_the_kind()
     {
         var at = new DateTimeOffset(2026, 12, 7, 1, 2, 3, TimeSpan.FromHours(2));
-        Assert.Equal("devorch-20261206T230203Z.dump", DatabaseBackup.DefaultFileName(new DevOrchestratorSettings { DatabaseUrl = "postgres://u@h/d" }, at));
-        Assert.Equal("devorch-20261206T230203Z.sqlite", DatabaseBackup.DefaultFileName(new DevOrchestratorSettings(), at));
+        Assert.Equal("devorch-20261206T230203Z.dump", DatabaseBackup.DefaultFileName(new DatabaseOptions { DatabaseUrl = "postgres://u@h/d" }, at));
+        Assert.Equal("devorch-20261206T230203Z.sqlite", DatabaseBackup.DefaultFileName(new DatabaseOptions(), at));
     }
 }

@@ -1,6 +1,7 @@
+using DevOrchestrator.Data;
 using DevOrchestrator.Features.Plugins;
 using DevOrchestrator.Features.Webhooks;
-using DevOrchestrator.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace DevOrchestrator.UnitTests.Plugins;
 
@@ -36,7 +37,7 @@ public sealed class IntakeAndEncryptionTests
     [Fact]
     public void Stored_values_round_trip_and_a_tampered_or_foreign_value_is_refused()
     {
-        var encryption = new ConfigEncryption(new DevOrchestratorSettings { EncryptionKey = "a key for the unit tests, long enough" });
+        var encryption = new ConfigEncryption(Options.Create(new PluginOptions { EncryptionKey = "a key for the unit tests, long enough" }), Options.Create(new DatabaseOptions()));
         var sealed1 = encryption.Encrypt("""{"GITHUB_TOKEN":"value"}""");
         var sealed2 = encryption.Encrypt("""{"GITHUB_TOKEN":"value"}""");
 
@@ -50,7 +51,7 @@ public sealed class IntakeAndEncryptionTests
         Assert.Throws<ConfigEncryptionException>(() => encryption.Decrypt("v1:" + Convert.ToBase64String(bytes)));
         Assert.Throws<ConfigEncryptionException>(() => encryption.Decrypt("plain text"));
 
-        var other = new ConfigEncryption(new DevOrchestratorSettings { EncryptionKey = "another key, also long enough" });
+        var other = new ConfigEncryption(Options.Create(new PluginOptions { EncryptionKey = "another key, also long enough" }), Options.Create(new DatabaseOptions()));
         var ex = Assert.Throws<ConfigEncryptionException>(() => other.Decrypt(sealed1));
         Assert.Contains("ENCRYPTION_KEY", ex.Message, StringComparison.Ordinal);
     }
@@ -58,7 +59,7 @@ public sealed class IntakeAndEncryptionTests
     [Fact]
     public void Without_a_key_on_PostgreSQL_nothing_can_be_stored_and_the_message_says_why()
     {
-        var encryption = new ConfigEncryption(new DevOrchestratorSettings { DatabaseUrl = "postgresql://u:p@localhost/db" });
+        var encryption = new ConfigEncryption(Options.Create(new PluginOptions()), Options.Create(new DatabaseOptions { DatabaseUrl = "postgresql://u:p@localhost/db" }));
         Assert.False(encryption.IsAvailable);
         var ex = Assert.Throws<ConfigEncryptionException>(() => encryption.Encrypt("x"));
         Assert.Contains("ENCRYPTION_KEY", ex.Message, StringComparison.Ordinal);

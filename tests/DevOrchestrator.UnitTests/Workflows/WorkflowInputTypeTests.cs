@@ -12,7 +12,7 @@ namespace DevOrchestrator.UnitTests.Workflows;
 /// </summary>
 public sealed class WorkflowInputTypeTests
 {
-    private static readonly ServiceProvider s_services = Cli.WorkflowsValidateCommand.ValidationServices(new DevOrchestratorSettings()).BuildServiceProvider();
+    private static readonly ServiceProvider s_services = Cli.WorkflowsValidateCommand.ValidationServices(new DevOrchestratorOptions()).BuildServiceProvider();
 
     /// <summary>(step header lines, input, type) for every typed input the registered actions and step types declare.</summary>
     public static TheoryData<string, string, string, WorkflowInputType> TypedInputs()

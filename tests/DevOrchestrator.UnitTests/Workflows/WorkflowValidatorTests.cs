@@ -8,7 +8,7 @@ public sealed class WorkflowValidatorTests
 {
     /// <summary>The validator as the service builds it: with the real plugins' action descriptors (constructing them does no I/O).</summary>
     private static WorkflowValidator CreateValidator() =>
-        Cli.WorkflowsValidateCommand.ValidationServices(new DevOrchestratorSettings()).BuildServiceProvider().GetRequiredService<WorkflowValidator>();
+        Cli.WorkflowsValidateCommand.ValidationServices(new DevOrchestratorOptions()).BuildServiceProvider().GetRequiredService<WorkflowValidator>();
 
     private const string Valid = """
         name: run_tests_and_push

@@ -1,5 +1,4 @@
 using DevOrchestrator.Features.Workspaces;
-using DevOrchestrator.Hosting;
 
 namespace DevOrchestrator.UnitTests.Workspaces;
 
@@ -8,7 +7,7 @@ public sealed class PackageCachesTests
     [Fact]
     public void EachProjectHasItsOwnCacheBoundIntoTheCommandWithThePackageManagersPointedAtIt()
     {
-        var settings = new DevOrchestratorSettings { PackageCacheDir = "/srv/caches" };
+        var settings = new WorkspaceOptions { PackageCacheDir = "/srv/caches" };
         var offline = PackageCaches.For(settings, 7).Apply(new SandboxCommand("npm test", "/w", "/w", TimeSpan.FromMinutes(1)));
         var online = PackageCaches.For(settings, 8).Apply(new SandboxCommand("npm ci", "/w", "/w", TimeSpan.FromMinutes(1)) { Network = true });
 

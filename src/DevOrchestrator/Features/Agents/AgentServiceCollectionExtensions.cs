@@ -1,5 +1,6 @@
 using DevOrchestrator.Features.Costs;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace DevOrchestrator.Features.Agents;
 
@@ -19,7 +20,7 @@ public static class AgentServiceCollectionExtensions
             foreach (var name in new[] { ModelClients.Anthropic, ModelClients.OpenAI })
             {
                 services.AddSingleton<Abstractions.Plugins.IAiProviderPlugin>(sp =>
-                    new ModelProviderPlugin(name, sp.GetRequiredService<Hosting.DevOrchestratorSettings>(), sp.GetRequiredService<ModelClients>()));
+                    new ModelProviderPlugin(name, sp.GetRequiredService<IOptions<ModelOptions>>().Value, sp.GetRequiredService<ModelClients>()));
             }
 
             services.AddSingleton<Abstractions.Plugins.IPlugin>(sp => sp.GetServices<Abstractions.Plugins.IAiProviderPlugin>().First(p => p.Name == ModelClients.Anthropic));

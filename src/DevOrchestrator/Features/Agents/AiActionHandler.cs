@@ -3,6 +3,7 @@ using DevOrchestrator.Features.Costs;
 using DevOrchestrator.Features.Workflows;
 using DevOrchestrator.Features.Workspaces;
 using DevOrchestrator.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace DevOrchestrator.Features.Agents;
 
@@ -25,7 +26,9 @@ public sealed partial class AiActionHandler(
     AgentCheckpoints checkpoints,
     WorkspaceActions workspace,
     Sandbox sandbox,
-    DevOrchestratorSettings settings,
+    IOptions<AgentOptions> agentOptions,
+    IOptions<SandboxOptions> sandboxOptions,
+    IOptions<WorkspaceOptions> workspaceOptions,
     ILogger<AiActionHandler> logger) : IWorkflowStepHandler, IDisposable
 {
     public const string Development = "development";
@@ -36,7 +39,7 @@ public sealed partial class AiActionHandler(
     private static readonly string[] s_agents = [Development, Verify, Review];
 
     /// <summary>MAX_CONCURRENT_AGENTS: agent steps running at once in this process; more wait for a slot.</summary>
-    private readonly SemaphoreSlim _slots = new(settings.MaxConcurrentAgents, settings.MaxConcurrentAgents);
+    private readonly SemaphoreSlim _slots = new(agentOptions.Value.MaxConcurrentAgents, agentOptions.Value.MaxConcurrentAgents);
 
     public string Type => WorkflowStepTypes.AiAction;
 
@@ -82,7 +85,7 @@ public sealed partial class AiActionHandler(
 
         if (!_slots.Wait(0, CancellationToken.None))
         {
-            context.Progress?.Report($"waiting for an agent slot (MAX_CONCURRENT_AGENTS={settings.MaxConcurrentAgents} agents are running in this worker)");
+            context.Progress?.Report($"waiting for an agent slot (MAX_CONCURRENT_AGENTS={agentOptions.Value.MaxConcurrentAgents} agents are running in this worker)");
             await _slots.WaitAsync(cancellationToken);
         }
 
@@ -120,7 +123,7 @@ public sealed partial class AiActionHandler(
 
     private async Task<IReadOnlyDictionary<string, object?>> DevelopAsync(WorkflowStepDefinition step, WorkflowActionContext context, string worktree, CancellationToken cancellationToken)
     {
-        var maxTurns = (int)Math.Min(context.GetNumber("max_turns", WorkflowInputType.PositiveNumber) ?? settings.AgentMaxTurns, int.MaxValue);
+        var maxTurns = (int)Math.Min(context.GetNumber("max_turns", WorkflowInputType.PositiveNumber) ?? agentOptions.Value.AgentMaxTurns, int.MaxValue);
         var result = await developer.RunAsync(Request(context, worktree, step.Name) with
         {
             Instructions = context.GetString("instructions"),
@@ -148,7 +151,7 @@ public sealed partial class AiActionHandler(
             return new Dictionary<string, object?> { ["passed"] = null, ["skipped"] = true, ["command"] = null, ["attempts"] = 0L };
         }
 
-        var attempts = (int)Math.Min(context.GetNumber("attempts", WorkflowInputType.WholeNumber) ?? settings.AgentVerifyAttempts, int.MaxValue);
+        var attempts = (int)Math.Min(context.GetNumber("attempts", WorkflowInputType.WholeNumber) ?? agentOptions.Value.AgentVerifyAttempts, int.MaxValue);
         var conversation = context.GetString("conversation") is { Length: > 0 } c ? c : DefaultConversation;
         var (passed, report, fixes, offline) = await TestAndFixAsync(context, worktree, command, attempts, conversation, "verify", cancellationToken);
         var outputs = new Dictionary<string, object?> { ["passed"] = passed, ["skipped"] = false, ["command"] = command, ["fix_attempts"] = (long)fixes, ["output"] = ToolOutput.HeadAndTail(report, 4000) };
@@ -177,8 +180,8 @@ public sealed partial class AiActionHandler(
         while (true)
         {
             context.Progress?.Report($"running {command}");
-            var sandboxed = new SandboxCommand(command, worktree, worktree, TimeSpan.FromSeconds(settings.SandboxTimeoutSeconds));
-            var result = await sandbox.RunAsync(context.Project is { } project ? PackageCaches.For(settings, project.Id).Apply(sandboxed) : sandboxed, cancellationToken);
+            var sandboxed = new SandboxCommand(command, worktree, worktree, TimeSpan.FromSeconds(sandboxOptions.Value.SandboxTimeoutSeconds));
+            var result = await sandbox.RunAsync(context.Project is { } project ? PackageCaches.For(workspaceOptions.Value, project.Id).Apply(sandboxed) : sandboxed, cancellationToken);
             var report = $"$ {command}\nexit code {result.ExitCode}{(result.TimedOut ? " (timed out)" : string.Empty)}\n{result.Stdout}\n{result.Stderr}";
             var passed = result.ExitCode == 0 && !result.TimedOut;
             context.Progress?.Report(passed ? $"{command}: passed" : $"{command}: failed (exit {result.ExitCode})");
@@ -194,8 +197,8 @@ public sealed partial class AiActionHandler(
             }
 
             fixes++;
-            var text = $"The project's tests fail after your change. Fix the code (not the tests, unless they are wrong) and call finish again.\n<test_output>\n{ToolOutput.HeadAndTail(report, settings.AgentToolOutputChars)}\n</test_output>";
-            var fixedUp = await developer.RunAsync(Request(context, worktree, conversation) with { FollowUp = ($"{idPrefix}-{fixes}", text), MaxTurns = settings.AgentMaxTurns }, cancellationToken);
+            var text = $"The project's tests fail after your change. Fix the code (not the tests, unless they are wrong) and call finish again.\n<test_output>\n{ToolOutput.HeadAndTail(report, agentOptions.Value.AgentToolOutputChars)}\n</test_output>";
+            var fixedUp = await developer.RunAsync(Request(context, worktree, conversation) with { FollowUp = ($"{idPrefix}-{fixes}", text), MaxTurns = agentOptions.Value.AgentMaxTurns }, cancellationToken);
             if (!fixedUp.Finished)
             {
                 return (false, report + $"\n(the development agent stopped: {fixedUp.StopReason})", fixes, false);
@@ -227,13 +230,13 @@ public sealed partial class AiActionHandler(
         context.Progress?.Report($"review requested changes: {string.Join("; ", first.Reasons)}");
         var feedback = "The reviewer requested changes. Address each point, then call finish again.\n<review>\n" +
             string.Join("\n", first.Reasons.Select(r => "- " + r)) + (first.Summary.Length > 0 ? "\n" + first.Summary : string.Empty) + "\n</review>";
-        var rework = await developer.RunAsync(Request(context, worktree, conversation) with { FollowUp = ("review-1", feedback), MaxTurns = settings.AgentMaxTurns }, cancellationToken);
+        var rework = await developer.RunAsync(Request(context, worktree, conversation) with { FollowUp = ("review-1", feedback), MaxTurns = agentOptions.Value.AgentMaxTurns }, cancellationToken);
         outputs["sent_back"] = true;
         outputs["first_verdict"] = first.Verdict;
         outputs["first_reasons"] = first.Reasons.ToList<object?>();
         if (command is not null)
         {
-            var (passed, _, _, _) = await TestAndFixAsync(context, worktree, command, settings.AgentVerifyAttempts, conversation, "review-verify", cancellationToken);
+            var (passed, _, _, _) = await TestAndFixAsync(context, worktree, command, agentOptions.Value.AgentVerifyAttempts, conversation, "review-verify", cancellationToken);
             outputs["tests_passed"] = passed;
         }
 
@@ -271,7 +274,7 @@ public sealed partial class AiActionHandler(
         Conversation = conversation,
         Worktree = worktree,
         Task = TaskText(context),
-        MaxTurns = settings.AgentMaxTurns,
+        MaxTurns = agentOptions.Value.AgentMaxTurns,
         Progress = context.Progress,
     };
 

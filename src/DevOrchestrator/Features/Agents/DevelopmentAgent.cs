@@ -4,8 +4,8 @@ using System.Text.Json;
 using DevOrchestrator.Abstractions;
 using DevOrchestrator.Features.Costs;
 using DevOrchestrator.Features.Workspaces;
-using DevOrchestrator.Hosting;
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Options;
 
 namespace DevOrchestrator.Features.Agents;
 
@@ -23,7 +23,9 @@ public sealed partial class DevelopmentAgent(
     AgentCheckpoints checkpoints,
     Sandbox sandbox,
     GitCli git,
-    DevOrchestratorSettings settings,
+    IOptions<AgentOptions> agentOptions,
+    IOptions<SandboxOptions> sandboxOptions,
+    IOptions<WorkspaceOptions> workspaceOptions,
     ILogger<DevelopmentAgent> logger)
 {
     public const string SystemPrompt = """
@@ -89,7 +91,7 @@ public sealed partial class DevelopmentAgent(
         var client = models.Create(AgentRoles.Development, request.Scope);
         var target = models.Resolve(AgentRoles.Development);
         var tools = new WorkspaceTools(request.Worktree, sandbox, new WorkspaceToolOptions(
-            TimeSpan.FromSeconds(settings.SandboxTimeoutSeconds), settings.AgentToolOutputChars, Caches: PackageCaches.For(settings, request.Scope.ProjectId)));
+            TimeSpan.FromSeconds(sandboxOptions.Value.SandboxTimeoutSeconds), agentOptions.Value.AgentToolOutputChars, Caches: PackageCaches.For(workspaceOptions.Value, request.Scope.ProjectId)));
         var session = new Session(request, client, tools, Options(tools, target), target.Provider == ModelClients.Anthropic, models.ContextWindow(target.Model));
         var snapshot = await checkpoints.LoadAsync(request.WorkflowExecutionId, request.Conversation, cancellationToken);
         if (snapshot is null)
@@ -151,7 +153,7 @@ public sealed partial class DevelopmentAgent(
             functions[^1] = new CachedTool((AIFunction)functions[^1]);
         }
 
-        return new ChatOptions { Tools = functions, MaxOutputTokens = settings.AgentMaxOutputTokens, ToolMode = ChatToolMode.Auto };
+        return new ChatOptions { Tools = functions, MaxOutputTokens = agentOptions.Value.AgentMaxOutputTokens, ToolMode = ChatToolMode.Auto };
     }
 
     /// <summary>
@@ -161,7 +163,7 @@ public sealed partial class DevelopmentAgent(
     private async Task<List<FunctionCallContent>> CallModelAsync(Session session, CancellationToken cancellationToken)
     {
         var (request, messages, state) = (session.Request, session.Messages, session.State);
-        Condense(messages, session.ContextWindow, settings.AgentMaxOutputTokens);
+        Condense(messages, session.ContextWindow, agentOptions.Value.AgentMaxOutputTokens);
         var marked = session.CacheBreakpoints ? MarkCacheBreakpoints(messages) : [];
         ChatResponse response;
         try

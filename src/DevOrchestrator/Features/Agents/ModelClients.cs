@@ -4,8 +4,8 @@ using System.Collections.Concurrent;
 using Anthropic;
 using DevOrchestrator.Features.Costs;
 using DevOrchestrator.Features.Health;
-using DevOrchestrator.Hosting;
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Options;
 using OpenAI;
 
 namespace DevOrchestrator.Features.Agents;
@@ -18,7 +18,9 @@ namespace DevOrchestrator.Features.Agents;
 /// decorators are cheap and made per agent run because they carry its task and agent execution.
 /// </summary>
 public sealed class ModelClients(
-    DevOrchestratorSettings settings,
+    IOptions<ModelOptions> modelOptions,
+    IOptions<AgentOptions> agentOptions,
+    IOptions<BudgetOptions> budgetOptions,
     ModelPrices prices,
     CostLedger ledger,
     ModelResilience resilience,
@@ -39,16 +41,19 @@ public sealed class ModelClients(
         Timeout = Timeout.InfiniteTimeSpan,
     });
 
+    private readonly ModelOptions _models = modelOptions.Value;
+    private readonly AgentOptions _agents = agentOptions.Value;
+    private readonly BudgetOptions _budget = budgetOptions.Value;
     private AnthropicClient? _anthropic;
     private OpenAIClient? _openAI;
 
     /// <summary>The provider in use: <c>AI_PROVIDER</c>, or the first configured one; null when none is.</summary>
-    public string? Provider => settings.AiProvider switch
+    public string? Provider => _models.AiProvider switch
     {
         Anthropic => Anthropic,
         OpenAI => OpenAI,
-        _ when !string.IsNullOrWhiteSpace(settings.AnthropicApiKey) => Anthropic,
-        _ when !string.IsNullOrWhiteSpace(settings.OpenAIApiKey) || !string.IsNullOrWhiteSpace(settings.OpenAIBaseUrl) => OpenAI,
+        _ when !string.IsNullOrWhiteSpace(_models.AnthropicApiKey) => Anthropic,
+        _ when !string.IsNullOrWhiteSpace(_models.OpenAIApiKey) || !string.IsNullOrWhiteSpace(_models.OpenAIBaseUrl) => OpenAI,
         _ => null,
     };
 
@@ -57,22 +62,22 @@ public sealed class ModelClients(
     {
         var provider = Provider ?? throw new ModelUnavailableException(
             "no AI provider is configured: set ANTHROPIC_API_KEY (Claude), or OPENAI_API_KEY and/or OPENAI_BASE_URL (OpenAI or an OpenAI-compatible endpoint such as Ollama)");
-        if (provider == Anthropic && string.IsNullOrWhiteSpace(settings.AnthropicApiKey))
+        if (provider == Anthropic && string.IsNullOrWhiteSpace(_models.AnthropicApiKey))
         {
             throw new ModelUnavailableException("AI_PROVIDER=anthropic but ANTHROPIC_API_KEY is not set");
         }
 
-        if (provider == OpenAI && string.IsNullOrWhiteSpace(settings.OpenAIApiKey) && string.IsNullOrWhiteSpace(settings.OpenAIBaseUrl))
+        if (provider == OpenAI && string.IsNullOrWhiteSpace(_models.OpenAIApiKey) && string.IsNullOrWhiteSpace(_models.OpenAIBaseUrl))
         {
             throw new ModelUnavailableException("AI_PROVIDER=openai but neither OPENAI_API_KEY nor OPENAI_BASE_URL is set");
         }
 
         var configured = role switch
         {
-            AgentRoles.Development => settings.DevelopmentModel,
-            AgentRoles.Planning => settings.PlanningModel,
-            AgentRoles.Review => settings.ReviewModel,
-            AgentRoles.Summary => settings.SummaryModel,
+            AgentRoles.Development => _models.DevelopmentModel,
+            AgentRoles.Planning => _models.PlanningModel,
+            AgentRoles.Review => _models.ReviewModel,
+            AgentRoles.Summary => _models.SummaryModel,
             _ => throw new ArgumentOutOfRangeException(nameof(role), role, "unknown agent role"),
         };
         return new ModelTarget(provider, string.IsNullOrWhiteSpace(configured) ? DefaultModel(provider, role) : configured.Trim());
@@ -95,7 +100,7 @@ public sealed class ModelClients(
     public ModelTarget EnsureUsable(string role)
     {
         var target = Resolve(role);
-        if (settings.CostTrackingEnabled && prices.Find(target.Model) is null)
+        if (_budget.CostTrackingEnabled && prices.Find(target.Model) is null)
         {
             throw new ModelUnavailableException(NoPriceMessage(target.Model) + $" (the {role} model is set by {SettingOf(role)})");
         }
@@ -114,7 +119,7 @@ public sealed class ModelClients(
         var target = EnsureUsable(role);
         var sdk = _sdkClients.GetOrAdd((target.Provider, target.Model), key => CreateSdkClient(key.Provider, key.Model));
         return new ChatClientBuilder(sdk)
-            .Use(inner => new MeteredChatClient(inner, target, scope, ledger, prices.Find(target.Model), settings.AgentMaxOutputTokens, metrics, timeProvider))
+            .Use(inner => new MeteredChatClient(inner, target, scope, ledger, prices.Find(target.Model), _agents.AgentMaxOutputTokens, metrics, timeProvider))
             .UseLogging(loggerFactory)
             .UseOpenTelemetry(loggerFactory, TelemetrySource)
             .Use(inner => new ResilientChatClient(inner, resilience.For(target.Provider)))
@@ -138,25 +143,25 @@ public sealed class ModelClients(
     }
 
     private IChatClient CreateSdkClient(string provider, string model) =>
-        provider == Anthropic ? AnthropicSdk().AsIChatClient(model, settings.AgentMaxOutputTokens) : OpenAISdk().GetChatClient(model).AsIChatClient();
+        provider == Anthropic ? AnthropicSdk().AsIChatClient(model, _agents.AgentMaxOutputTokens) : OpenAISdk().GetChatClient(model).AsIChatClient();
 
     private AnthropicClient AnthropicSdk() => _anthropic ??= new AnthropicClient(new Anthropic.Core.ClientOptions
     {
-        ApiKey = settings.AnthropicApiKey!,
-        BaseUrl = string.IsNullOrWhiteSpace(settings.AnthropicBaseUrl) ? "https://api.anthropic.com" : settings.AnthropicBaseUrl.TrimEnd('/'),
+        ApiKey = _models.AnthropicApiKey!,
+        BaseUrl = string.IsNullOrWhiteSpace(_models.AnthropicBaseUrl) ? "https://api.anthropic.com" : _models.AnthropicBaseUrl.TrimEnd('/'),
         MaxRetries = 0,
-        Timeout = TimeSpan.FromSeconds(settings.ModelTimeoutSeconds),
+        Timeout = TimeSpan.FromSeconds(_models.ModelTimeoutSeconds),
         HttpClient = _http.Value,
     });
 
     private OpenAIClient OpenAISdk() => _openAI ??= new OpenAIClient(
-        new ApiKeyCredential(string.IsNullOrWhiteSpace(settings.OpenAIApiKey) ? "unused" : settings.OpenAIApiKey),
+        new ApiKeyCredential(string.IsNullOrWhiteSpace(_models.OpenAIApiKey) ? "unused" : _models.OpenAIApiKey),
         new OpenAIClientOptions
         {
-            Endpoint = string.IsNullOrWhiteSpace(settings.OpenAIBaseUrl) ? null : new Uri(settings.OpenAIBaseUrl),
+            Endpoint = string.IsNullOrWhiteSpace(_models.OpenAIBaseUrl) ? null : new Uri(_models.OpenAIBaseUrl),
             Transport = new HttpClientPipelineTransport(_http.Value),
             RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
-            NetworkTimeout = TimeSpan.FromSeconds(settings.ModelTimeoutSeconds),
+            NetworkTimeout = TimeSpan.FromSeconds(_models.ModelTimeoutSeconds),
         });
 
     public void Dispose()

@@ -1,5 +1,4 @@
 using DevOrchestrator.Abstractions.Plugins;
-using DevOrchestrator.Hosting;
 
 namespace DevOrchestrator.Features.Agents;
 
@@ -8,7 +7,7 @@ namespace DevOrchestrator.Features.Agents;
 /// settings, checked by listing the provider's models (a call that costs no tokens). The agents reach models through
 /// <see cref="ModelClients"/>, which reads these settings at start: they cannot be stored through the API.
 /// </summary>
-public sealed class ModelProviderPlugin(string name, DevOrchestratorSettings settings, ModelClients models) : IAiProviderPlugin
+public sealed class ModelProviderPlugin(string name, ModelOptions settings, ModelClients models) : IAiProviderPlugin
 {
     public string Type => PluginTypes.AiProvider;
 

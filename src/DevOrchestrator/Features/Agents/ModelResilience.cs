@@ -2,6 +2,7 @@ using System.Net;
 using System.Runtime.CompilerServices;
 using System.Threading.RateLimiting;
 using DevOrchestrator.Hosting;
+using Microsoft.Extensions.Options;
 using Polly;
 using Polly.CircuitBreaker;
 using Polly.Retry;
@@ -9,7 +10,7 @@ using Polly.Retry;
 namespace DevOrchestrator.Features.Agents;
 
 /// <summary>The per-provider resilience pipelines (retry, circuit breaker, rate limit, timeout), built on first use.</summary>
-public sealed class ModelResilience(DevOrchestratorSettings settings, TimeProvider timeProvider)
+public sealed class ModelResilience(IOptions<ModelOptions> modelOptions, IOptions<ResilienceOptions> resilienceOptions, TimeProvider timeProvider)
 {
     internal static readonly ResiliencePropertyKey<StrongBox<TimeSpan?>> RetryAfterKey = new("devorch.retry_after");
 
@@ -33,11 +34,11 @@ public sealed class ModelResilience(DevOrchestratorSettings settings, TimeProvid
     private ResiliencePipeline Build()
     {
         var builder = new ResiliencePipelineBuilder { TimeProvider = timeProvider };
-        if (settings.ModelRetryAttempts > 0)
+        if (modelOptions.Value.ModelRetryAttempts > 0)
         {
             builder.AddRetry(new RetryStrategyOptions
             {
-                MaxRetryAttempts = settings.ModelRetryAttempts,
+                MaxRetryAttempts = modelOptions.Value.ModelRetryAttempts,
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
                 Delay = TimeSpan.FromSeconds(1),
@@ -52,12 +53,12 @@ public sealed class ModelResilience(DevOrchestratorSettings settings, TimeProvid
             });
         }
 
-        if (settings.CircuitBreakerEnabled)
+        if (resilienceOptions.Value.CircuitBreakerEnabled)
         {
             builder.AddCircuitBreaker(new CircuitBreakerStrategyOptions
             {
                 FailureRatio = 1.0,
-                MinimumThroughput = Math.Max(2, settings.CircuitBreakerThreshold),
+                MinimumThroughput = Math.Max(2, resilienceOptions.Value.CircuitBreakerThreshold),
                 SamplingDuration = TimeSpan.FromSeconds(60),
                 BreakDuration = TimeSpan.FromSeconds(60),
                 ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is { } ex && IsTransient(ex, args.Context.CancellationToken)),
@@ -66,16 +67,16 @@ public sealed class ModelResilience(DevOrchestratorSettings settings, TimeProvid
 
         var concurrency = new ConcurrencyLimiter(new ConcurrencyLimiterOptions
         {
-            PermitLimit = settings.ModelMaxConcurrentRequests,
+            PermitLimit = modelOptions.Value.ModelMaxConcurrentRequests,
             QueueLimit = int.MaxValue,
             QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
         });
-        var perSecond = Math.Max(1, (int)Math.Ceiling(settings.ModelRequestsPerSecond));
+        var perSecond = Math.Max(1, (int)Math.Ceiling(modelOptions.Value.ModelRequestsPerSecond));
         var rate = new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
         {
             TokenLimit = perSecond,
             TokensPerPeriod = perSecond,
-            ReplenishmentPeriod = TimeSpan.FromSeconds(perSecond / settings.ModelRequestsPerSecond),
+            ReplenishmentPeriod = TimeSpan.FromSeconds(perSecond / modelOptions.Value.ModelRequestsPerSecond),
             QueueLimit = int.MaxValue,
             QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
             AutoReplenishment = true,

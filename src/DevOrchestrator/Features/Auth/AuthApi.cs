@@ -3,6 +3,7 @@ using DevOrchestrator.Hosting;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace DevOrchestrator.Features.Auth;
 
@@ -29,7 +30,7 @@ public static class AuthApi
 
     public static async Task<Results<JsonHttpResult<ApiResponse<LoginResponse>>, JsonHttpResult<ApiErrorResponse>>> LoginAsync(
         LoginRequest request, HttpContext context, AppDbContext db, IPasswordHasher<User> hasher, TokenIssuer issuer,
-        DevOrchestratorSettings settings, CancellationToken cancellationToken)
+        IOptions<AuthOptions> auth, CancellationToken cancellationToken)
     {
         var validation = new Validation().Required("email", request.Email, 320).Required("password", request.Password, 1000);
         if (!validation.IsValid)
@@ -45,7 +46,7 @@ public static class AuthApi
             return Api.Error(context, StatusCodes.Status401Unauthorized, ErrorCodes.Unauthorized, "The email or password is wrong.");
         }
 
-        var (token, expires) = issuer.Issue(user!, TimeSpan.FromMinutes(settings.JwtExpiresMinutes));
+        var (token, expires) = issuer.Issue(user!, TimeSpan.FromMinutes(auth.Value.JwtExpiresMinutes));
         return Api.Ok(context, new LoginResponse(token, "bearer", expires, new UserResponse(user!.Id, user.Email, user.Role)));
     }
 }

@@ -8,9 +8,9 @@ namespace DevOrchestrator.Features.Auth;
 
 public static class AuthenticationServiceCollectionExtensions
 {
-    public static IServiceCollection AddAuth(this IServiceCollection services, DevOrchestratorSettings settings)
+    public static IServiceCollection AddAuth(this IServiceCollection services, AuthOptions auth, ServerOptions server)
     {
-        var key = JwtSigningKey.Resolve(settings);
+        var key = JwtSigningKey.Resolve(auth, server);
         services.AddSingleton(key);
         services.AddSingleton<TokenIssuer>();
         services.AddScoped<UserAccounts>();

@@ -17,20 +17,20 @@ public sealed class JwtSigningKey(SymmetricSecurityKey key)
 
     public SymmetricSecurityKey Key { get; } = key;
 
-    public static JwtSigningKey Resolve(DevOrchestratorSettings settings)
+    public static JwtSigningKey Resolve(AuthOptions auth, ServerOptions server)
     {
-        if (!string.IsNullOrWhiteSpace(settings.JwtSecretKey))
+        if (!string.IsNullOrWhiteSpace(auth.JwtSecretKey))
         {
-            return new JwtSigningKey(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(settings.JwtSecretKey)));
+            return new JwtSigningKey(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(auth.JwtSecretKey)));
         }
 
-        if (settings.IsProduction)
+        if (server.IsProduction)
         {
             throw new SettingsException(["JWT_SECRET_KEY must be set when ENVIRONMENT=production (at least 32 characters)."]);
         }
 
-        var path = Path.Combine(settings.FullDataDir, "jwt_secret");
-        Directory.CreateDirectory(settings.FullDataDir);
+        var path = Path.Combine(server.FullDataDir, "jwt_secret");
+        Directory.CreateDirectory(server.FullDataDir);
         if (!File.Exists(path))
         {
             // Written to a private temporary file and renamed into place, so that a process starting at the same time

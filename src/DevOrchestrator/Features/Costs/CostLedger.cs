@@ -1,8 +1,8 @@
 using System.Globalization;
 using DevOrchestrator.Data;
 using DevOrchestrator.Features.Events;
-using DevOrchestrator.Hosting;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace DevOrchestrator.Features.Costs;
 
@@ -17,22 +17,22 @@ namespace DevOrchestrator.Features.Costs;
 /// </summary>
 public sealed partial class CostLedger(
     IDbContextFactory<AppDbContext> dbContexts,
-    DevOrchestratorSettings settings,
+    IOptions<BudgetOptions> options,
     EventPublisher events,
     TimeProvider timeProvider,
     ILogger<CostLedger> logger)
 {
-    /// <summary>How long a reservation lives without its call ending: beyond every timeout and retry of one call.</summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _knownMonths = new(StringComparer.Ordinal);
+    private readonly BudgetOptions _budget = options.Value;
 
-    public TimeSpan ReservationLifetime =>
-        TimeSpan.FromSeconds(Math.Max(60, settings.ModelTimeoutSeconds) * (settings.ModelRetryAttempts + 1) + 300);
+    /// <summary>How long a reservation lives without its call ending: beyond every timeout and retry of one call.</summary>
+    public TimeSpan ReservationLifetime => _budget.ReservationLifetime;
 
-    public bool Enforcing => settings.CostTrackingEnabled;
+    public bool Enforcing => _budget.CostTrackingEnabled;
 
-    public long MonthlyLimitMicros => Money.ToMicros(settings.MonthlyBudgetUsd);
+    public long MonthlyLimitMicros => Money.ToMicros(_budget.MonthlyBudgetUsd);
 
-    public long TaskLimitMicros => Money.ToMicros(settings.PerTaskLimitUsd);
+    public long TaskLimitMicros => Money.ToMicros(_budget.PerTaskLimitUsd);
 
     public static string MonthOf(DateTimeOffset instant) => instant.UtcDateTime.ToString("yyyy-MM", CultureInfo.InvariantCulture);
 
@@ -69,8 +69,8 @@ public sealed partial class CostLedger(
                     await transaction.RollbackAsync(cancellationToken);
                     var spent = await db.Tasks.AsNoTracking().Where(t => t.Id == taskId).Select(t => (long?)t.CostMicros).SingleOrDefaultAsync(cancellationToken) ?? 0;
                     throw new BudgetExceededException(
-                        $"the task's budget would be exceeded: ${Money.ToUsd(spent):0.######} spent of ${settings.PerTaskLimitUsd} (PER_TASK_COST_LIMIT); the next call could cost up to ${Money.ToUsd(micros):0.######}",
-                        "task", settings.PerTaskLimitUsd, Money.ToUsd(spent));
+                        $"the task's budget would be exceeded: ${Money.ToUsd(spent):0.######} spent of ${_budget.PerTaskLimitUsd} (PER_TASK_COST_LIMIT); the next call could cost up to ${Money.ToUsd(micros):0.######}",
+                        "task", _budget.PerTaskLimitUsd, Money.ToUsd(spent));
                 }
             }
 
@@ -83,8 +83,8 @@ public sealed partial class CostLedger(
                 var current = await db.BudgetMonths.AsNoTracking().SingleOrDefaultAsync(b => b.Month == month, cancellationToken) ?? new BudgetMonth { Month = month };
                 await AlertAsync(db, scope.TaskId, month, 100, current.SpentMicros, monthlyLimit, "a call was refused: the monthly budget would be exceeded", cancellationToken);
                 throw new BudgetExceededException(
-                    $"the monthly budget would be exceeded: ${Money.ToUsd(current.SpentMicros):0.######} spent and ${Money.ToUsd(current.ReservedMicros):0.######} held by calls in flight of ${settings.MonthlyBudgetUsd} (MONTHLY_BUDGET_LIMIT); this call could cost up to ${Money.ToUsd(micros):0.######}",
-                    "monthly", settings.MonthlyBudgetUsd, Money.ToUsd(current.SpentMicros));
+                    $"the monthly budget would be exceeded: ${Money.ToUsd(current.SpentMicros):0.######} spent and ${Money.ToUsd(current.ReservedMicros):0.######} held by calls in flight of ${_budget.MonthlyBudgetUsd} (MONTHLY_BUDGET_LIMIT); this call could cost up to ${Money.ToUsd(micros):0.######}",
+                    "monthly", _budget.MonthlyBudgetUsd, Money.ToUsd(current.SpentMicros));
             }
 
             await transaction.CommitAsync(cancellationToken);

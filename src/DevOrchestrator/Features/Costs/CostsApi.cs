@@ -5,6 +5,7 @@ using DevOrchestrator.Features.Auth;
 using DevOrchestrator.Hosting;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace DevOrchestrator.Features.Costs;
 
@@ -53,7 +54,7 @@ public static class CostsApi
     public sealed record CostsQuery([FromQuery(Name = "from")] string? From, [FromQuery(Name = "to")] string? To, [FromQuery(Name = "group_by")] string? GroupBy);
 
     private static async Task<IResult> GetAsync(
-        [AsParameters] CostsQuery query, HttpContext context, AppDbContext db, DevOrchestratorSettings settings, TimeProvider timeProvider, CancellationToken cancellationToken)
+        [AsParameters] CostsQuery query, HttpContext context, AppDbContext db, IOptions<BudgetOptions> budgetOptions, TimeProvider timeProvider, CancellationToken cancellationToken)
     {
         var validation = new Validation();
         var now = timeProvider.GetUtcNow();
@@ -85,12 +86,12 @@ public static class CostsApi
         return Api.Ok(context, new CostsResponse(
             TotalUsd: rows.Sum(r => r.Usd),
             Month: month,
-            MonthlyBudgetUsd: settings.MonthlyBudgetUsd,
+            MonthlyBudgetUsd: budgetOptions.Value.MonthlyBudgetUsd,
             MonthSpentUsd: spent,
             ReservedUsd: reserved,
-            RemainingUsd: Remaining(settings.MonthlyBudgetUsd, spent, reserved),
-            PerTaskLimitUsd: settings.PerTaskLimitUsd,
-            CostTrackingEnabled: settings.CostTrackingEnabled,
+            RemainingUsd: Remaining(budgetOptions.Value.MonthlyBudgetUsd, spent, reserved),
+            PerTaskLimitUsd: budgetOptions.Value.PerTaskLimitUsd,
+            CostTrackingEnabled: budgetOptions.Value.CostTrackingEnabled,
             From: from,
             To: to,
             GroupBy: groupBy,

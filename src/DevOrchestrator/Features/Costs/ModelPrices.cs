@@ -1,4 +1,4 @@
-using DevOrchestrator.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace DevOrchestrator.Features.Costs;
 
@@ -35,8 +35,9 @@ public sealed class ModelPrices
 
     private readonly Dictionary<string, ModelPrice> _prices;
 
-    public ModelPrices(DevOrchestratorSettings settings)
+    public ModelPrices(IOptions<BudgetOptions> options)
     {
+        var settings = options.Value;
         _prices = new Dictionary<string, ModelPrice>(BuiltIn, StringComparer.OrdinalIgnoreCase);
         foreach (var (model, price) in settings.ModelPrices)
         {

@@ -6,6 +6,7 @@ using DevOrchestrator.Features.Tasks;
 using DevOrchestrator.Hosting;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace DevOrchestrator.Features.Health;
 
@@ -36,7 +37,7 @@ public static class MetricsSummaryApi
     }
 
     private static async Task<JsonHttpResult<ApiResponse<MetricsSummaryResponse>>> GetAsync(
-        HttpContext context, AppDbContext db, DevOrchestratorSettings settings, TimeProvider timeProvider, CancellationToken cancellationToken)
+        HttpContext context, AppDbContext db, IOptions<BudgetOptions> budgetOptions, TimeProvider timeProvider, CancellationToken cancellationToken)
     {
         var now = timeProvider.GetUtcNow();
         var counts = await db.Tasks.AsNoTracking().GroupBy(t => t.Status).Select(g => new { Status = g.Key, Count = g.LongCount() }).ToListAsync(cancellationToken);
@@ -52,6 +53,7 @@ public static class MetricsSummaryApi
         var today = (await db.CostEntries.AsNoTracking().Where(c => c.CreatedAt >= dayStart).Select(c => c.Usd).ToListAsync(cancellationToken)).Sum();
         var spent = Money.ToUsd(budget?.SpentMicros ?? 0);
         var reserved = Money.ToUsd(budget?.ReservedMicros ?? 0);
+        var settings = budgetOptions.Value;
         var spend = new SpendSummary(today, month, spent, reserved, settings.MonthlyBudgetUsd, CostsApi.Remaining(settings.MonthlyBudgetUsd, spent, reserved),
             settings.PerTaskLimitUsd, settings.CostTrackingEnabled);
         return Api.Ok(context, new MetricsSummaryResponse(byStatus, byStatus[TaskStatuses.Queued],

@@ -3,6 +3,7 @@ using DevOrchestrator.Features.Costs;
 using DevOrchestrator.Features.Tasks;
 using DevOrchestrator.Hosting;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace DevOrchestrator.Features.Health;
 
@@ -15,7 +16,7 @@ namespace DevOrchestrator.Features.Health;
 public sealed partial class SharedStateGauges(
     DevOrchestratorMetrics metrics,
     IDbContextFactory<AppDbContext> dbContexts,
-    DevOrchestratorSettings settings,
+    IOptions<BudgetOptions> budget,
     ServeOptions serve,
     TimeProvider timeProvider,
     ILogger<SharedStateGauges> logger) : BackgroundService
@@ -25,7 +26,7 @@ public sealed partial class SharedStateGauges(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         metrics.WorkerUp.Set(serve.Role.RunsWorkers() ? 1 : 0);
-        metrics.BudgetMonthlyLimit.Set((double)settings.MonthlyBudgetUsd);
+        metrics.BudgetMonthlyLimit.Set((double)budget.Value.MonthlyBudgetUsd);
         using var timer = new PeriodicTimer(Interval, timeProvider);
         do
         {

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
-using DevOrchestrator.Hosting;
+using DevOrchestrator.Data;
+using Microsoft.Extensions.Options;
 
 namespace DevOrchestrator.Features.Plugins;
 
@@ -18,7 +19,7 @@ public sealed class ConfigEncryption
     private static readonly byte[] s_info = Encoding.UTF8.GetBytes("devorch stored configuration v1");
     private readonly Lazy<byte[]?> _key;
 
-    public ConfigEncryption(DevOrchestratorSettings settings) => _key = new(() => DeriveKey(settings));
+    public ConfigEncryption(IOptions<PluginOptions> plugins, IOptions<DatabaseOptions> database) => _key = new(() => DeriveKey(plugins.Value, database.Value));
 
     /// <summary>Whether values can be encrypted (a key is set, or can be kept in DATA_DIR).</summary>
     public bool IsAvailable => _key.Value is not null;
@@ -72,17 +73,17 @@ public sealed class ConfigEncryption
         return Encoding.UTF8.GetString(plain);
     }
 
-    private static byte[]? DeriveKey(DevOrchestratorSettings settings)
+    private static byte[]? DeriveKey(PluginOptions plugins, DatabaseOptions database)
     {
-        var secret = settings.EncryptionKey;
+        var secret = plugins.EncryptionKey;
         if (string.IsNullOrEmpty(secret))
         {
-            if (settings.UsesPostgres)
+            if (database.UsesPostgres)
             {
                 return null;
             }
 
-            secret = LocalKey(Path.Combine(settings.FullDataDir, "encryption.key"));
+            secret = LocalKey(Path.Combine(database.FullDataDir, "encryption.key"));
         }
 
         return HKDF.DeriveKey(HashAlgorithmName.SHA256, Encoding.UTF8.GetBytes(secret), 32, salt: [], info: s_info);

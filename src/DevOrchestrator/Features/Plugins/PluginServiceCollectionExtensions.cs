@@ -29,7 +29,7 @@ public static class PluginServiceCollectionExtensions
     /// metrics, the external-effect records, the plugin workflow actions and the vendor plugins (GitHub, Jira, Slack,
     /// Confluence). The intake that turns their events into tasks is registered by <c>AddIntake</c> (Webhooks).
     /// </summary>
-    public static IServiceCollection AddPlugins(this IServiceCollection services, DevOrchestratorSettings settings, StoredPluginConfiguration stored)
+    public static IServiceCollection AddPlugins(this IServiceCollection services, PluginOptions settings, ResilienceOptions resilience, StoredPluginConfiguration stored)
     {
         services.TryAddSingleton(stored);
         services.TryAddSingleton<ConfigEncryption>();
@@ -40,8 +40,8 @@ public static class PluginServiceCollectionExtensions
         {
             RetryAttempts = settings.PluginRetryAttempts,
             RetryBaseDelay = TimeSpan.FromSeconds(settings.PluginRetryDelaySeconds),
-            CircuitBreakerEnabled = settings.CircuitBreakerEnabled,
-            CircuitBreakerThreshold = settings.CircuitBreakerThreshold,
+            CircuitBreakerEnabled = resilience.CircuitBreakerEnabled,
+            CircuitBreakerThreshold = resilience.CircuitBreakerThreshold,
             BreakDuration = TimeSpan.FromSeconds(settings.CircuitBreakerResetSeconds),
             RateLimitingEnabled = settings.RateLimitingEnabled,
             RequestsPerSecond = settings.RateLimitRequestsPerSecond,

@@ -1,7 +1,7 @@
-using DevOrchestrator.Data;
-using DevOrchestrator.Hosting;
-using Microsoft.EntityFrameworkCore;
 using System.Collections.Concurrent;
+using DevOrchestrator.Data;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace DevOrchestrator.Features.Tasks;
 
@@ -10,7 +10,7 @@ namespace DevOrchestrator.Features.Tasks;
 /// (made by any API replica) and cancels those runs; every third of the lease it renews the leases of all of them in one
 /// statement. A run whose lease was lost (taken over after this worker stalled) is cancelled too.
 /// </summary>
-public sealed partial class RunningTasks(IDbContextFactory<AppDbContext> dbContexts, WorkerIdentity identity, DevOrchestratorSettings settings, TimeProvider timeProvider, ILogger<RunningTasks> logger)
+public sealed partial class RunningTasks(IDbContextFactory<AppDbContext> dbContexts, WorkerIdentity identity, IOptions<QueueOptions> queue, TimeProvider timeProvider, ILogger<RunningTasks> logger)
     : BackgroundService
 {
     public static readonly TimeSpan CancelPollInterval = TimeSpan.FromMilliseconds(250);
@@ -18,7 +18,7 @@ public sealed partial class RunningTasks(IDbContextFactory<AppDbContext> dbConte
     private readonly ConcurrentDictionary<long, CancellationTokenSource> _runs = new();
     private DateTimeOffset _nextRenewal;
 
-    public TimeSpan Lease => TimeSpan.FromSeconds(settings.TaskLeaseSeconds);
+    public TimeSpan Lease => TimeSpan.FromSeconds(queue.Value.TaskLeaseSeconds);
 
     public int Count => _runs.Count;
 

@@ -1,3 +1,4 @@
+using DevOrchestrator.Data;
 using DevOrchestrator.Hosting;
 using Hangfire;
 using Hangfire.InMemory;
@@ -18,22 +19,22 @@ public static class TaskDispatch
     /// <summary>The Hangfire queue of background jobs (not tasks).</summary>
     public const string BackgroundQueue = "default";
 
-    public static IServiceCollection AddTaskDispatch(this IServiceCollection services, DevOrchestratorSettings settings, ServiceRole role)
+    public static IServiceCollection AddTaskDispatch(this IServiceCollection services, QueueOptions queue, DatabaseOptions database, ServiceRole role)
     {
-        if (settings.RedisUrl is { Length: > 0 } redisUrl)
+        if (queue.RedisUrl is { Length: > 0 } redisUrl)
         {
             services.AddSingleton(new RedisConnection(redisUrl));
             services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis", Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Degraded);
         }
 
-        services.AddSingleton<JobStorage>(sp => CreateStorage(settings));
+        services.AddSingleton<JobStorage>(sp => CreateStorage(database));
         services.AddSingleton<JobActivator>(sp => new Hangfire.AspNetCore.AspNetCoreJobActivator(sp.GetRequiredService<IServiceScopeFactory>()));
         services.AddSingleton<IBackgroundJobClient>(sp => new BackgroundJobClient(sp.GetRequiredService<JobStorage>()));
 
         // Registers the dashboard's services; the storage, activator and client above win over its global defaults.
         services.AddHangfire(c => c.SetDataCompatibilityLevel(CompatibilityLevel.Version_180).UseRecommendedSerializerSettings());
         services.AddScoped<TaskLifecycle>();
-        if (settings.UsesPostgres)
+        if (database.UsesPostgres)
         {
             services.AddHostedService<Data.ConnectionBudget>();
         }
@@ -48,7 +49,7 @@ public static class TaskDispatch
             services.AddSingleton<TaskDispatcher>();
             services.AddHostedService(sp => sp.GetRequiredService<RunningTasks>());
             services.AddHostedService(sp => sp.GetRequiredService<TaskDispatcher>());
-            if (settings.UsesPostgres)
+            if (database.UsesPostgres)
             {
                 services.AddHostedService<TaskNotificationListener>();
             }
@@ -65,15 +66,15 @@ public static class TaskDispatch
         app.UseHangfireDashboard("/hangfire", new DashboardOptions { DisplayStorageConnectionString = false, DashboardTitle = "DevOrchestrator jobs" }, app.Services.GetRequiredService<JobStorage>());
     }
 
-    private static JobStorage CreateStorage(DevOrchestratorSettings settings)
+    private static JobStorage CreateStorage(DatabaseOptions database)
     {
-        if (!settings.UsesPostgres)
+        if (!database.UsesPostgres)
         {
             return new InMemoryStorage(new InMemoryStorageOptions { MaxExpirationTime = TimeSpan.FromHours(1) });
         }
 
         // Its own small Npgsql pool (pools are per connection string), so background jobs never take the API's connections.
-        var connectionString = new Npgsql.NpgsqlConnectionStringBuilder(DatabaseUrls.ToNpgsqlConnectionString(settings.DatabaseUrl!))
+        var connectionString = new Npgsql.NpgsqlConnectionStringBuilder(DatabaseUrls.ToNpgsqlConnectionString(database.DatabaseUrl!))
         {
             ApplicationName = "devorch-jobs",
             MaxPoolSize = JobsPoolSize,

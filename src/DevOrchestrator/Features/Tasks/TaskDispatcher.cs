@@ -1,8 +1,8 @@
 using System.Collections.Concurrent;
 using System.Data.Common;
 using DevOrchestrator.Data;
-using DevOrchestrator.Hosting;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace DevOrchestrator.Features.Tasks;
@@ -24,7 +24,7 @@ public sealed partial class TaskDispatcher(
     RunningTasks runningTasks,
     WorkerIdentity identity,
     Costs.CostLedger ledger,
-    DevOrchestratorSettings settings,
+    IOptions<QueueOptions> queue,
     TimeProvider timeProvider,
     ILogger<TaskDispatcher> logger) : BackgroundService
 {
@@ -33,7 +33,7 @@ public sealed partial class TaskDispatcher(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var pollInterval = TimeSpan.FromSeconds(settings.SweeperIntervalSeconds);
+        var pollInterval = TimeSpan.FromSeconds(queue.Value.SweeperIntervalSeconds);
         var failures = 0;
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -41,7 +41,7 @@ public sealed partial class TaskDispatcher(
             var more = false;
             try
             {
-                var free = settings.MaxWorkers - _runs.Count;
+                var free = queue.Value.MaxWorkers - _runs.Count;
                 if (free > 0)
                 {
                     var claimed = await ClaimAsync(free, stoppingToken);
@@ -67,7 +67,7 @@ public sealed partial class TaskDispatcher(
                 wake = Task.Delay(TimeSpan.FromSeconds(Math.Min(30, 0.5 * Math.Pow(2, Math.Min(failures, 6)))), timeProvider, stoppingToken);
             }
 
-            if (more && _runs.Count < settings.MaxWorkers)
+            if (more && _runs.Count < queue.Value.MaxWorkers)
             {
                 continue;
             }
@@ -215,7 +215,7 @@ public sealed partial class TaskDispatcher(
             return;
         }
 
-        _nextHousekeeping = now + TimeSpan.FromSeconds(settings.SweeperIntervalSeconds);
+        _nextHousekeeping = now + TimeSpan.FromSeconds(queue.Value.SweeperIntervalSeconds);
         await ledger.ReleaseExpiredAsync(cancellationToken);
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();

@@ -1,4 +1,6 @@
+using DevOrchestrator.Data;
 using DevOrchestrator.Hosting;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace DevOrchestrator.Features.Tasks;
@@ -9,14 +11,14 @@ namespace DevOrchestrator.Features.Tasks;
 /// and pulses <see cref="TaskWakeup"/>. When the connection breaks, it reconnects with backoff and pulses once, so
 /// that nothing queued meanwhile waits for the next poll.
 /// </summary>
-public sealed partial class TaskNotificationListener(DevOrchestratorSettings settings, TaskWakeup wakeup, TimeProvider timeProvider, ILogger<TaskNotificationListener> logger)
+public sealed partial class TaskNotificationListener(IOptions<DatabaseOptions> database, TaskWakeup wakeup, TimeProvider timeProvider, ILogger<TaskNotificationListener> logger)
     : BackgroundService
 {
     public const string Channel = "devorch_tasks";
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var connectionString = new NpgsqlConnectionStringBuilder(DatabaseUrls.ToNpgsqlConnectionString(settings.DatabaseUrl!))
+        var connectionString = new NpgsqlConnectionStringBuilder(DatabaseUrls.ToNpgsqlConnectionString(database.Value.DatabaseUrl!))
         {
             ApplicationName = "devorch-listen",
             Pooling = false,

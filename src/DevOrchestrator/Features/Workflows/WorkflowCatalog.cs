@@ -1,4 +1,4 @@
-using DevOrchestrator.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace DevOrchestrator.Features.Workflows;
 
@@ -7,7 +7,7 @@ namespace DevOrchestrator.Features.Workflows;
 /// <c>*.yml</c> in WORKFLOWS_DIR, a file overriding the built-in of the same name. Invalid files are skipped with a
 /// warning. The directory is re-scanned when a file in it was added, removed or changed.
 /// </summary>
-public sealed partial class WorkflowCatalog(WorkflowValidator validator, DevOrchestratorSettings settings, ILogger<WorkflowCatalog> logger)
+public sealed partial class WorkflowCatalog(WorkflowValidator validator, IOptions<WorkflowOptions> options, ILogger<WorkflowCatalog> logger)
 {
     public const string BuiltInSource = "builtin";
 
@@ -18,7 +18,7 @@ public sealed partial class WorkflowCatalog(WorkflowValidator validator, DevOrch
 
     public IReadOnlyList<WorkflowDefinition> List()
     {
-        var directory = Path.GetFullPath(settings.WorkflowsDir);
+        var directory = Path.GetFullPath(options.Value.WorkflowsDir);
         var files = WorkflowFiles(directory);
         var stamp = string.Join('|', files.Select(f => $"{f.FullName}:{f.LastWriteTimeUtc.Ticks}:{f.Length}"));
         lock (_gate)

@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 using DevOrchestrator.Abstractions;
-using DevOrchestrator.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace DevOrchestrator.Features.Workspaces;
 
@@ -9,7 +9,7 @@ namespace DevOrchestrator.Features.Workspaces;
 /// system config), cancellation killing the process tree, and failures that carry git's stderr with any credentials in
 /// URLs masked.
 /// </summary>
-public sealed partial class GitCli(DevOrchestratorSettings settings, TimeProvider timeProvider)
+public sealed partial class GitCli(IOptions<WorkspaceOptions> options, TimeProvider timeProvider)
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromMinutes(15);
 
@@ -51,7 +51,7 @@ public sealed partial class GitCli(DevOrchestratorSettings settings, TimeProvide
 
     private Dictionary<string, string> Environment(IReadOnlyList<KeyValuePair<string, string>>? config)
     {
-        var home = Path.Combine(Path.GetFullPath(settings.WorkspacesDir), ".git-home");
+        var home = Path.Combine(Path.GetFullPath(options.Value.WorkspacesDir), ".git-home");
         Directory.CreateDirectory(home);
         var environment = ScrubbedEnvironment(home);
         if (config is { Count: > 0 })

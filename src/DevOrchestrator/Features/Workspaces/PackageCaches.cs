@@ -1,5 +1,3 @@
-using DevOrchestrator.Hosting;
-
 namespace DevOrchestrator.Features.Workspaces;
 
 /// <summary>
@@ -12,11 +10,11 @@ namespace DevOrchestrator.Features.Workspaces;
 /// </summary>
 public sealed record PackageCaches(string Root)
 {
-    public static PackageCaches For(DevOrchestratorSettings settings, long projectId) =>
+    public static PackageCaches For(WorkspaceOptions settings, long projectId) =>
         new(Path.Combine(Path.GetFullPath(settings.PackageCacheDir), "project-" + projectId.ToString(System.Globalization.CultureInfo.InvariantCulture)));
 
     /// <summary>The caches of a project, or null for a command that belongs to no project.</summary>
-    public static PackageCaches? For(DevOrchestratorSettings settings, long? projectId) => projectId is { } id ? For(settings, id) : null;
+    public static PackageCaches? For(WorkspaceOptions settings, long? projectId) => projectId is { } id ? For(settings, id) : null;
 
     public IReadOnlyDictionary<string, string> Environment(bool network)
     {

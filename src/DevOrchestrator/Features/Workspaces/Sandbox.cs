@@ -1,4 +1,5 @@
 using DevOrchestrator.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace DevOrchestrator.Features.Workspaces;
 
@@ -12,7 +13,7 @@ namespace DevOrchestrator.Features.Workspaces;
 /// SANDBOX_MODE: <c>auto</c> uses bubblewrap when a trial run works, else a plain process (with a warning, and
 /// <c>/health</c> degraded); <c>bubblewrap</c> requires it; <c>process</c> never uses it.
 /// </summary>
-public sealed partial class Sandbox(DevOrchestratorSettings settings, TimeProvider timeProvider, ILogger<Sandbox> logger) : IDisposable
+public sealed partial class Sandbox(IOptions<SandboxOptions> options, IOptions<WorkspaceOptions> workspaces, IOptions<ServerOptions> server, TimeProvider timeProvider, ILogger<Sandbox> logger) : IDisposable
 {
     public const string BubblewrapMode = "bubblewrap";
     public const string ProcessMode = "process";
@@ -27,7 +28,7 @@ public sealed partial class Sandbox(DevOrchestratorSettings settings, TimeProvid
         .Cast<System.Collections.DictionaryEntry>().ToDictionary(e => (string)e.Key, e => (string?)e.Value ?? string.Empty, StringComparer.Ordinal);
 
     /// <summary>What a bubblewrap sandbox sees (computed once).</summary>
-    internal SandboxLayout Layout => _layout ??= SandboxLayout.Create(settings, ServiceEnvironment, Directory.GetCurrentDirectory());
+    internal SandboxLayout Layout => _layout ??= SandboxLayout.Create(options.Value, server.Value.FullDataDir, workspaces.Value.WorkspacesDir, ServiceEnvironment, Directory.GetCurrentDirectory());
 
     /// <summary>Why commands run as plain processes (the fallback), or null with bubblewrap or before the first probe.</summary>
     public string? FallbackReason { get; private set; }
@@ -48,7 +49,7 @@ public sealed partial class Sandbox(DevOrchestratorSettings settings, TimeProvid
                 return _mode;
             }
 
-            if (settings.SandboxMode == ProcessMode)
+            if (options.Value.SandboxMode == ProcessMode)
             {
                 FallbackReason = "SANDBOX_MODE=process";
                 LogFallback(logger, FallbackReason);
@@ -63,7 +64,7 @@ public sealed partial class Sandbox(DevOrchestratorSettings settings, TimeProvid
                 return _mode = BubblewrapMode;
             }
 
-            if (settings.SandboxMode == BubblewrapMode)
+            if (options.Value.SandboxMode == BubblewrapMode)
             {
                 throw new InvalidOperationException($"SANDBOX_MODE=bubblewrap but bubblewrap does not work here: {failure}");
             }
@@ -82,7 +83,7 @@ public sealed partial class Sandbox(DevOrchestratorSettings settings, TimeProvid
     {
         var mode = await GetModeAsync(cancellationToken);
         var workspace = Path.GetFullPath(command.Workspace);
-        var scratch = Path.Combine(Path.GetFullPath(settings.WorkspacesDir), "sandbox", Guid.NewGuid().ToString("N"));
+        var scratch = Path.Combine(Path.GetFullPath(workspaces.Value.WorkspacesDir), "sandbox", Guid.NewGuid().ToString("N"));
         var home = Path.Combine(scratch, "home");
         Directory.CreateDirectory(home);
         try
@@ -96,7 +97,7 @@ public sealed partial class Sandbox(DevOrchestratorSettings settings, TimeProvid
                     Arguments = [.. BubblewrapArguments(workspace, scratch, command, gitMetadata), "/bin/sh", "-c", command.Command],
                     Environment = CommandEnvironment(home, command),
                     Timeout = command.Timeout,
-                    OutputLimitBytes = settings.SandboxOutputLimitBytes,
+                    OutputLimitBytes = options.Value.SandboxOutputLimitBytes,
                 }
                 : new ChildProcessStart
                 {
@@ -105,7 +106,7 @@ public sealed partial class Sandbox(DevOrchestratorSettings settings, TimeProvid
                     WorkingDirectory = command.WorkingDirectory,
                     Environment = CommandEnvironment(home, command),
                     Timeout = command.Timeout,
-                    OutputLimitBytes = settings.SandboxOutputLimitBytes,
+                    OutputLimitBytes = options.Value.SandboxOutputLimitBytes,
                 };
             ChildProcessResult result;
             try
@@ -246,7 +247,7 @@ public sealed partial class Sandbox(DevOrchestratorSettings settings, TimeProvid
     private (string Mirror, string GitDirectory)? WorktreeGitMetadata(string workspace)
     {
         var dotGit = Path.Combine(workspace, ".git");
-        var mirrors = Path.Combine(Path.GetFullPath(settings.WorkspacesDir), "mirrors");
+        var mirrors = Path.Combine(Path.GetFullPath(workspaces.Value.WorkspacesDir), "mirrors");
         if (!Directory.Exists(mirrors))
         {
             return null;
@@ -311,7 +312,7 @@ public sealed partial class Sandbox(DevOrchestratorSettings settings, TimeProvid
 
     private async Task<string?> ProbeAsync(string bwrap, CancellationToken cancellationToken)
     {
-        var scratch = Path.Combine(Path.GetFullPath(settings.WorkspacesDir), "sandbox", "probe-" + Guid.NewGuid().ToString("N"));
+        var scratch = Path.Combine(Path.GetFullPath(workspaces.Value.WorkspacesDir), "sandbox", "probe-" + Guid.NewGuid().ToString("N"));
         var home = Path.Combine(scratch, "home");
         Directory.CreateDirectory(home);
         try

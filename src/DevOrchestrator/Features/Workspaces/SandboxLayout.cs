@@ -1,5 +1,3 @@
-using DevOrchestrator.Hosting;
-
 namespace DevOrchestrator.Features.Workspaces;
 
 /// <summary>
@@ -45,7 +43,7 @@ internal sealed class SandboxLayout
     public string SearchPath { get; }
 
     /// <summary>The layout for these settings and the service's environment (HOME, PATH, DOTNET_ROOT, <c>*_FILE</c>, DEVORCH_ENV_FILE).</summary>
-    public static SandboxLayout Create(DevOrchestratorSettings settings, IReadOnlyDictionary<string, string> environment, string currentDirectory)
+    public static SandboxLayout Create(SandboxOptions settings, string dataDir, string workspacesDir, IReadOnlyDictionary<string, string> environment, string currentDirectory)
     {
         var symlinks = new List<string>();
         var readOnly = new List<string>();
@@ -72,7 +70,7 @@ internal sealed class SandboxLayout
 
         var hiddenDirectories = new List<string>
         {
-            settings.FullDataDir, Path.GetFullPath(settings.WorkspacesDir), "/root", "/run/secrets", "/var/run/secrets",
+            Path.GetFullPath(dataDir), Path.GetFullPath(workspacesDir), "/root", "/run/secrets", "/var/run/secrets",
         };
         if (environment.GetValueOrDefault("HOME") is { Length: > 0 } home && Path.IsPathRooted(home))
         {

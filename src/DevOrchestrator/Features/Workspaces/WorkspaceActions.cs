@@ -2,7 +2,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using DevOrchestrator.Abstractions;
 using DevOrchestrator.Abstractions.Plugins;
-using DevOrchestrator.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace DevOrchestrator.Features.Workspaces;
 
@@ -14,7 +14,8 @@ namespace DevOrchestrator.Features.Workspaces;
 /// <c>push</c> of the task branch to the project's repository. Each action can be rolled back.
 /// </summary>
 public sealed partial class WorkspaceActions(
-    DevOrchestratorSettings settings,
+    IOptions<WorkspaceOptions> workspaceOptions,
+    IOptions<SandboxOptions> sandboxOptions,
     GitCli git,
     Sandbox sandbox,
     MirrorLocks locks,
@@ -24,7 +25,7 @@ public sealed partial class WorkspaceActions(
     Plugins.ExternalEffects? effects = null,
     WorkspaceSetup? setup = null) : IWorkflowActions
 {
-    private readonly WorkspaceSetup _setup = setup ?? new WorkspaceSetup(settings, sandbox, git, Microsoft.Extensions.Logging.Abstractions.NullLogger<WorkspaceSetup>.Instance);
+    private readonly WorkspaceSetup _setup = setup ?? new WorkspaceSetup(workspaceOptions, sandbox, git, Microsoft.Extensions.Logging.Abstractions.NullLogger<WorkspaceSetup>.Instance);
 
     public const string Name = "workspace";
     public const string BotName = "DevOrchestrator";
@@ -137,8 +138,8 @@ public sealed partial class WorkspaceActions(
                 // Keep upstream branches under refs/remotes/origin/, so that fetch --prune never touches task branches.
                 await git.RunAsync(partial, ["config", "--unset", "remote.origin.mirror"], cancellationToken, allowFailure: true);
                 await git.RunAsync(partial, ["config", "--replace-all", "remote.origin.fetch", "+refs/heads/*:refs/remotes/origin/*"], cancellationToken);
-                await git.RunAsync(partial, ["config", "user.name", settings.GitAuthorName], cancellationToken);
-                await git.RunAsync(partial, ["config", "user.email", settings.GitAuthorEmail], cancellationToken);
+                await git.RunAsync(partial, ["config", "user.name", workspaceOptions.Value.GitAuthorName], cancellationToken);
+                await git.RunAsync(partial, ["config", "user.email", workspaceOptions.Value.GitAuthorEmail], cancellationToken);
                 Directory.Move(partial, mirror);
             }
 
@@ -173,8 +174,8 @@ public sealed partial class WorkspaceActions(
                 {
                     Directory.CreateDirectory(Path.GetDirectoryName(worktree)!);
                     await git.RunAsync(mirror, ["worktree", "add", "-B", branch, worktree, startRef], cancellationToken);
-                    await git.RunAsync(worktree, ["config", "user.name", settings.GitAuthorName], cancellationToken);
-                    await git.RunAsync(worktree, ["config", "user.email", settings.GitAuthorEmail], cancellationToken);
+                    await git.RunAsync(worktree, ["config", "user.name", workspaceOptions.Value.GitAuthorName], cancellationToken);
+                    await git.RunAsync(worktree, ["config", "user.email", workspaceOptions.Value.GitAuthorEmail], cancellationToken);
                 }
 
                 madeBaseSha = exists.Output;
@@ -222,7 +223,7 @@ public sealed partial class WorkspaceActions(
             }
         }
 
-        var timeoutSeconds = context.GetNumber("timeout_seconds", WorkflowInputType.PositiveNumber) ?? settings.SandboxTimeoutSeconds;
+        var timeoutSeconds = context.GetNumber("timeout_seconds", WorkflowInputType.PositiveNumber) ?? sandboxOptions.Value.SandboxTimeoutSeconds;
         if (timeoutSeconds > MaxCommandTimeoutSeconds)
         {
             throw new WorkflowActionException($"input 'timeout_seconds' must be at most {MaxCommandTimeoutSeconds} (a day; got {timeoutSeconds})");
@@ -231,7 +232,7 @@ public sealed partial class WorkspaceActions(
         var allowFailure = context.GetBoolean("allow_failure", absent: false);
         context.Progress?.Report("$ " + command);
         var sandboxed = new SandboxCommand(command, worktree, workdir, TimeSpan.FromSeconds(timeoutSeconds));
-        var result = await sandbox.RunAsync(context.Project is { } project ? PackageCaches.For(settings, project.Id).Apply(sandboxed) : sandboxed, cancellationToken);
+        var result = await sandbox.RunAsync(context.Project is { } project ? PackageCaches.For(workspaceOptions.Value, project.Id).Apply(sandboxed) : sandboxed, cancellationToken);
         var outputs = new Dictionary<string, object?>
         {
             ["exit_code"] = result.ExitCode,
@@ -296,7 +297,7 @@ public sealed partial class WorkspaceActions(
         }
 
         var message = context.GetString("message") is { Length: > 0 } m ? m : $"DevOrchestrator: {context.Task.Title}";
-        await git.RunAsync(worktree, ["-c", $"user.name={settings.GitAuthorName}", "-c", $"user.email={settings.GitAuthorEmail}", "commit", "--no-verify", "-q", "-m", message], cancellationToken);
+        await git.RunAsync(worktree, ["-c", $"user.name={workspaceOptions.Value.GitAuthorName}", "-c", $"user.email={workspaceOptions.Value.GitAuthorEmail}", "commit", "--no-verify", "-q", "-m", message], cancellationToken);
         outputs["committed"] = true;
         outputs["commit_sha"] = (await git.RunAsync(worktree, ["rev-parse", "HEAD"], cancellationToken)).Output;
         return outputs;
@@ -406,7 +407,7 @@ public sealed partial class WorkspaceActions(
             }
             else if (line == "branch refs/heads/" + branch && path is not null)
             {
-                var own = Path.Combine(Path.GetFullPath(settings.WorkspacesDir), "tasks", $"task-{context.Task.Id}-");
+                var own = Path.Combine(Path.GetFullPath(workspaceOptions.Value.WorkspacesDir), "tasks", $"task-{context.Task.Id}-");
                 if (!path.StartsWith(own, StringComparison.Ordinal))
                 {
                     throw new WorkflowActionException($"branch '{branch}' is checked out in another workspace ({Path.GetFileName(path)})");

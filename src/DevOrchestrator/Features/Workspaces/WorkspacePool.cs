@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
-using DevOrchestrator.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace DevOrchestrator.Features.Workspaces;
 
@@ -20,7 +20,7 @@ namespace DevOrchestrator.Features.Workspaces;
 /// it to the execution's path. Everything that touches a
 /// mirror's worktrees runs under that mirror's <see cref="MirrorLocks"/>.
 /// </summary>
-public sealed partial class WorkspacePool(DevOrchestratorSettings settings, GitCli git, MirrorLocks locks, TimeProvider timeProvider, ILogger<WorkspacePool> logger)
+public sealed partial class WorkspacePool(IOptions<WorkspaceOptions> options, GitCli git, MirrorLocks locks, TimeProvider timeProvider, ILogger<WorkspacePool> logger)
 {
     private long _recycled;
     private long _pooled;
@@ -35,7 +35,7 @@ public sealed partial class WorkspacePool(DevOrchestratorSettings settings, GitC
     /// <summary>Worktrees removed: released into a full or disabled pool, evicted, or failed to clean (in this process).</summary>
     public long Removed => Interlocked.Read(ref _removed);
 
-    public string Root => Path.GetFullPath(settings.WorkspacesDir);
+    public string Root => Path.GetFullPath(options.Value.WorkspacesDir);
 
     /// <summary>The worktree of a workflow execution: <c>WORKSPACES_DIR/tasks/task-{id}-{execution}</c>.</summary>
     public string WorktreePath(long taskId, long workflowExecutionId) =>
@@ -118,7 +118,7 @@ public sealed partial class WorkspacePool(DevOrchestratorSettings settings, GitC
             return false;
         }
 
-        if (settings.WorkspacePoolSize == 0)
+        if (options.Value.WorkspacePoolSize == 0)
         {
             // The pool is off (perhaps since the last start): remove this worktree and any the mirror still has pooled.
             foreach (var path in PooledWorktrees(mirror).Prepend(worktree))
@@ -162,7 +162,7 @@ public sealed partial class WorkspacePool(DevOrchestratorSettings settings, GitC
         }
 
         // Keep at most WORKSPACE_POOL_SIZE per mirror: the least recently released go.
-        foreach (var stale in PooledWorktrees(mirror).Skip(settings.WorkspacePoolSize))
+        foreach (var stale in PooledWorktrees(mirror).Skip(options.Value.WorkspacePoolSize))
         {
             await RemoveLockedAsync(mirror, stale, cancellationToken);
         }
@@ -178,7 +178,7 @@ public sealed partial class WorkspacePool(DevOrchestratorSettings settings, GitC
     /// </summary>
     internal async Task<bool> TryRecycleLockedAsync(string mirror, string worktree, string branch, string startRef, CancellationToken cancellationToken)
     {
-        if (settings.WorkspacePoolSize == 0)
+        if (options.Value.WorkspacePoolSize == 0)
         {
             return false;
         }
@@ -244,7 +244,7 @@ public sealed partial class WorkspacePool(DevOrchestratorSettings settings, GitC
     /// </summary>
     public async Task EnforceDiskLimitAsync(CancellationToken cancellationToken)
     {
-        var limitKib = settings.WorkspacesMaxDiskMb * 1024;
+        var limitKib = options.Value.WorkspacesMaxDiskMb * 1024;
         var poolRoot = Path.Combine(Root, "pool");
         if (limitKib <= 0 || !Directory.Exists(poolRoot))
         {

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using DevOrchestrator.Abstractions;
-using DevOrchestrator.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace DevOrchestrator.Features.Workspaces;
 
@@ -14,7 +14,7 @@ namespace DevOrchestrator.Features.Workspaces;
 /// <c>pytest</c> work offline. "Once": a marker file in the worktree (ignored by git, removed when the pool recycles
 /// the worktree) records the setup inputs that ran; a resumed task with the same inputs does not run them again.
 /// </summary>
-public sealed partial class WorkspaceSetup(DevOrchestratorSettings settings, Sandbox sandbox, GitCli git, ILogger<WorkspaceSetup> logger)
+public sealed partial class WorkspaceSetup(IOptions<WorkspaceOptions> options, Sandbox sandbox, GitCli git, ILogger<WorkspaceSetup> logger)
 {
     /// <summary>The repository's own setup script, read from the base branch's commit (never a version the agent wrote).</summary>
     public const string RepositoryScript = ".devorch/setup.sh";
@@ -49,8 +49,8 @@ public sealed partial class WorkspaceSetup(DevOrchestratorSettings settings, San
             return new SetupOutcome(AlreadyDone, source, commands.Count, TimeSpan.Zero);
         }
 
-        var caches = PackageCaches.For(settings, project.Id);
-        var timeout = TimeSpan.FromSeconds(settings.SetupTimeoutSeconds);
+        var caches = PackageCaches.For(options.Value, project.Id);
+        var timeout = TimeSpan.FromSeconds(options.Value.SetupTimeoutSeconds);
         var total = TimeSpan.Zero;
         progress?.Report($"setup: {commands.Count} command(s) from {source}, with network, package caches in {caches.Root}");
         foreach (var command in commands)
@@ -60,7 +60,7 @@ public sealed partial class WorkspaceSetup(DevOrchestratorSettings settings, San
             total += result.Duration;
             if (result.TimedOut)
             {
-                throw new WorkflowActionException($"setup command '{FirstLine(command)}' (from {source}) timed out after {settings.SetupTimeoutSeconds}s (SETUP_TIMEOUT_SECONDS)");
+                throw new WorkflowActionException($"setup command '{FirstLine(command)}' (from {source}) timed out after {options.Value.SetupTimeoutSeconds}s (SETUP_TIMEOUT_SECONDS)");
             }
 
             if (result.ExitCode != 0)

@@ -1,0 +1,115 @@
+using System.Diagnostics;
+using System.Reflection;
+using DevOrchestrator.Cli;
+using DevOrchestrator.Hosting;
+using DevOrchestrator.IntegrationTests.Infrastructure;
+using Microsoft.Extensions.Configuration;
+
+namespace DevOrchestrator.IntegrationTests.Cli;
+
+/// <summary><c>devorch config show</c>, run as a separate process in a directory with its own appsettings.json and .env.</summary>
+public sealed class ConfigShowTests : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("devorch-config-").FullName;
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    private async Task<(int ExitCode, string Stdout, string Stderr)> ShowAsync(Dictionary<string, string> environment)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var start = DevorchProcess.StartInfo(["config", "show"], environment.Select(kv => new KeyValuePair<string, string?>(kv.Key, kv.Value)), _directory);
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync(ct);
+        var stderr = process.StandardError.ReadToEndAsync(ct);
+        await process.WaitForExitAsync(ct);
+        return (process.ExitCode, await stdout, await stderr);
+    }
+
+    /// <summary>The line of a setting: its value and its source.</summary>
+    private static (string Value, string Source) Line(string stdout, string key)
+    {
+        var line = stdout.Split('\n').Single(l => l.StartsWith(key + " ", StringComparison.Ordinal));
+        var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return (parts[1], parts[^1]);
+    }
+
+    [Fact]
+    public async Task Every_setting_is_listed_once_with_its_value_and_source_and_secrets_are_masked()
+    {
+        await File.WriteAllTextAsync(Path.Combine(_directory, "appsettings.json"), """
+            { "LOG_LEVEL": "debug", "MAX_WORKERS": 7, "MODEL_PRICES": { "llama3.1:8b": { "input": 0.1, "output": 0.2 } } }
+            """, TestContext.Current.CancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(_directory, ".env"), "OPENAI_API_KEY=sk-from-dotenv-secret\nMAX_WORKERS=8\nWORKSPACE_POOL_SIZE=2\n", TestContext.Current.CancellationToken);
+
+        var (exitCode, stdout, stderr) = await ShowAsync(new()
+        {
+            ["MAX_WORKERS"] = "9",
+            ["DATABASE_URL"] = "postgresql://devorch:pg-secret-password@db.example.com:5432/devorch",
+            ["JWT_SECRET_KEY"] = "a-jwt-secret-that-is-long-enough-for-validation",
+            ["GITHUB_TOKEN"] = "ghp_secret_token",
+        });
+
+        Assert.True(exitCode == 0, stderr);
+        Assert.Equal(("debug", "appsettings.json"), Line(stdout, "LOG_LEVEL"));
+        Assert.Equal(("9", "environment"), Line(stdout, "MAX_WORKERS"));
+        Assert.Equal(("2", ".env"), Line(stdout, "WORKSPACE_POOL_SIZE"));
+        Assert.Equal(("0.1", "appsettings.json"), Line(stdout, "MODEL_PRICES:llama3.1:8b:input"));
+        Assert.Equal(("./data", "default"), Line(stdout, "DATA_DIR"));
+        Assert.Equal(("30", "default"), Line(stdout, "TASK_LEASE_SECONDS"));
+        Assert.Equal(("https://api.github.com", "default"), Line(stdout, "GITHUB_API_URL"));
+        Assert.Equal(("(unset)", "default"), Line(stdout, "SLACK_SIGNING_SECRET"));
+        Assert.Equal((ConfigCommand.Masked, ".env"), Line(stdout, "OPENAI_API_KEY"));
+        Assert.Equal((ConfigCommand.Masked, "environment"), Line(stdout, "JWT_SECRET_KEY"));
+        Assert.Equal((ConfigCommand.Masked, "environment"), Line(stdout, "GITHUB_TOKEN"));
+        Assert.Equal(($"postgresql://devorch:{ConfigCommand.Masked}@db.example.com:5432/devorch", "environment"), Line(stdout, "DATABASE_URL"));
+        foreach (var secret in new[] { "sk-from-dotenv-secret", "pg-secret-password", "a-jwt-secret-that", "ghp_secret_token" })
+        {
+            Assert.DoesNotContain(secret, stdout, StringComparison.Ordinal);
+        }
+
+        // Every key of every feature's options is there, once (DATA_DIR is read by two of them).
+        var keys = new DevOrchestratorOptions().All
+            .SelectMany(o => o.GetType().GetProperties())
+            .Select(p => p.GetCustomAttribute<ConfigurationKeyNameAttribute>()?.Name)
+            .OfType<string>().Where(k => k != "MODEL_PRICES").Distinct().ToList();
+        Assert.True(keys.Count > 50, $"only {keys.Count} keys");
+        foreach (var key in keys)
+        {
+            Assert.Single(stdout.Split('\n'), l => l.StartsWith(key + " ", StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
+    public async Task A_bad_value_is_shown_and_named_on_standard_error_with_exit_code_2()
+    {
+        var (exitCode, stdout, stderr) = await ShowAsync(new() { ["MAX_WORKERS"] = "0", ["SANDBOX_MODE"] = "docker" });
+
+        Assert.Equal(2, exitCode);
+        Assert.Equal(("0", "environment"), Line(stdout, "MAX_WORKERS"));
+        Assert.Contains("MAX_WORKERS must be between 1 and 1000 (got 0).", stderr, StringComparison.Ordinal);
+        Assert.Contains("SANDBOX_MODE must be auto, bubblewrap or process (got docker).", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Every_setting_of_every_options_type_is_documented_in_the_readme_and_env_example()
+    {
+        var root = new DirectoryInfo(AppContext.BaseDirectory);
+        while (!File.Exists(Path.Combine(root.FullName, "DevOrchestrator.slnx")))
+        {
+            root = root.Parent ?? throw new InvalidOperationException("the repository root was not found");
+        }
+
+        var readme = await File.ReadAllTextAsync(Path.Combine(root.FullName, "README.md"), TestContext.Current.CancellationToken);
+        var example = await File.ReadAllTextAsync(Path.Combine(root.FullName, ".env.example"), TestContext.Current.CancellationToken);
+        var keys = new DevOrchestratorOptions().All
+            .SelectMany(o => o.GetType().GetProperties())
+            .Select(p => p.GetCustomAttribute<ConfigurationKeyNameAttribute>()?.Name)
+            .OfType<string>().Distinct().ToList();
+
+        var notInReadme = keys.Where(k => !readme.Contains($"`{k}`", StringComparison.Ordinal)).ToList();
+        var notInExample = keys.Where(k => !example.Contains(k, StringComparison.Ordinal)).ToList();
+        Assert.True(notInReadme.Count == 0, "not in README.md: " + string.Join(", ", notInReadme));
+        Assert.True(notInExample.Count == 0, "not in .env.example: " + string.Join(", ", notInExample));
+    }
+}
