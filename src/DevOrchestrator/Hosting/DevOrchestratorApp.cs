@@ -73,6 +73,7 @@ public static class DevOrchestratorApp
         services.AddSingleton(TimeProvider.System);
 
         builder.AddJsonLogging(settings);
+        builder.AddTracing(serve.Role);
         services.AddDevOrchestratorDatabase(settings);
         services.AddEvents();
         services.AddPrometheusMetrics();
