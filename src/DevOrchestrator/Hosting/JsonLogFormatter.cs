@@ -16,11 +16,15 @@ public sealed class JsonLogFormatter : ITextFormatter
 {
     private readonly RenderedCompactJsonFormatter _clef = new();
 
+    /// <summary>The compact object of the line being written, reused by the thread (a sink formats one event at a time).</summary>
+    [ThreadStatic]
+    private static StringWriter? t_clef;
+
     public void Format(LogEvent logEvent, TextWriter output)
     {
-        using var clef = new StringWriter(System.Globalization.CultureInfo.InvariantCulture);
+        var clef = t_clef ??= new StringWriter(System.Globalization.CultureInfo.InvariantCulture);
+        var text = clef.GetStringBuilder().Clear();
         _clef.Format(logEvent, clef);
-        var text = clef.GetStringBuilder();
 
         output.Write("{\"level\":\"");
         output.Write(LevelName(logEvent.Level));
@@ -50,6 +54,11 @@ public sealed class JsonLogFormatter : ITextFormatter
         foreach (var chunk in text.GetChunks())
         {
             output.Write(chunk.Span);
+        }
+
+        if (text.Capacity > 64 * 1024)
+        {
+            t_clef = null; // an exceptional line (a long stack trace) does not keep its buffer
         }
     }
 
