@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using DevOrchestrator.Features.Agents;
+using OpenTelemetry;
 using OpenTelemetry.Exporter;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
@@ -62,7 +63,20 @@ public static class Tracing
                         o.Protocol = OtlpExportProtocol.HttpProtobuf;
                     }
                 }));
+
+        // A Slack slash command's response_url is itself a credential: its calls make no span (whose url.full would name it).
+        builder.Services.AddHttpClient(Plugins.Slack.SlackPlugin.ResponseUrlHttpClientName).AddHttpMessageHandler(() => new UntracedRequests());
         return builder;
+    }
+
+    /// <summary>Sends its requests with OpenTelemetry's instrumentation suppressed: no span, nothing exported.</summary>
+    private sealed class UntracedRequests : DelegatingHandler
+    {
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            using var suppressed = SuppressInstrumentationScope.Begin();
+            return await base.SendAsync(request, cancellationToken);
+        }
     }
 
     /// <summary>

@@ -1,5 +1,7 @@
 using System.Diagnostics;
+using DevOrchestrator.FakeVendors;
 using DevOrchestrator.IntegrationTests.Infrastructure;
+using DevOrchestrator.Plugins.Slack;
 using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry.Trace;
 
@@ -19,6 +21,36 @@ public sealed class TracingSettingsTests
 
         await using var on = await ServiceUnderTest.StartAsync(Db.Sqlite, settings: new Dictionary<string, string?> { ["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://127.0.0.1:9/" }, cancellationToken: ct);
         Assert.NotNull(on.Services.GetService<TracerProvider>());
+    }
+
+    [Fact]
+    public async Task Calls_to_a_Slack_response_url_make_no_span_while_other_calls_do()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var receiver = await FakeOtlpReceiver.StartAsync(ct);
+        await using var service = await ServiceUnderTest.StartAsync(Db.Sqlite, settings: new Dictionary<string, string?>
+        {
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.Endpoint.ToString(),
+            ["OTEL_BSP_SCHEDULE_DELAY"] = "100",
+        }, cancellationToken: ct);
+        var factory = service.Services.GetRequiredService<IHttpClientFactory>();
+        var marker = Guid.NewGuid().ToString("N");
+        var secret = new Uri(receiver.Endpoint, $"/commands/T0001/{marker}-secret"); // the shape of a response_url: the path is the credential
+        var plain = new Uri(receiver.Endpoint, $"/api/{marker}-plain");
+
+        using (var responseUrlClient = factory.CreateClient(SlackPlugin.ResponseUrlHttpClientName))
+        {
+            (await responseUrlClient.PostAsync(secret, new StringContent("{}"), ct)).Dispose();
+        }
+
+        using (var client = factory.CreateClient())
+        {
+            (await client.PostAsync(plain, new StringContent("{}"), ct)).Dispose();
+        }
+
+        var spans = await HttpJson.EventuallyAsync(() => Task.FromResult(receiver.Spans), s => s.Any(x => (x["url.full"] as string)?.Contains(marker + "-plain", StringComparison.Ordinal) == true), TimeSpan.FromSeconds(30));
+        Assert.Contains(spans, x => (x["url.full"] as string)?.Contains(marker + "-plain", StringComparison.Ordinal) == true);
+        Assert.DoesNotContain(spans, x => x.Attributes.Values.OfType<string>().Any(v => v.Contains(marker + "-secret", StringComparison.Ordinal)));
     }
 
     [Theory]
