@@ -73,6 +73,9 @@ public sealed class TaskRunTelemetryTests(TaskRunTelemetryTests.TracedRun run) :
             Assert.True(call["devorch.cost_usd"] is double and > 0, $"cost on {call.Name}");
         });
 
+        // No prompt in any span (the task's description is in the development agent's prompt).
+        Assert.DoesNotContain(spans, s => s.Attributes.Values.OfType<string>().Any(v => v.Contains("Create hello.txt", StringComparison.Ordinal)));
+
         // Each model call's HTTP request to the provider is its child.
         var modelHttp = spans.Where(s => s.Kind == Client && (s["url.full"] as string)?.StartsWith(run.Harness.Model.BaseUrl.ToString().TrimEnd('/'), StringComparison.Ordinal) == true).ToList();
         Assert.NotEmpty(modelHttp);
@@ -154,6 +157,7 @@ public sealed class TaskRunTelemetryTests(TaskRunTelemetryTests.TracedRun run) :
             _worker = await Harness.StartWorkerProcessAsync(ct, new Dictionary<string, string?>
             {
                 ["OTEL_SERVICE_NAME"] = "devorch-worker",
+                ["OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"] = "true", // asks M.E.AI for the prompts in spans: overridden
                 ["LOG_LEVEL"] = "information",
                 ["LOG_FILE"] = Path.Combine(_logs, "worker.log"),
             });

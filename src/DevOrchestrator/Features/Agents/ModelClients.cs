@@ -126,7 +126,8 @@ public sealed class ModelClients(
         var target = EnsureUsable(role);
         var sdk = _sdkClients.GetOrAdd((target.Provider, target.Model), key => CreateSdkClient(key.Provider, key.Model));
         return new ChatClientBuilder(sdk)
-            .UseOpenTelemetry(loggerFactory, TelemetrySource)
+            // Model, tokens and cost; never the messages (OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT is overridden).
+            .UseOpenTelemetry(loggerFactory, TelemetrySource, telemetry => telemetry.EnableSensitiveData = false)
             .Use(inner => new MeteredChatClient(inner, target, scope, ledger, prices.Find(target.Model), settings.AgentMaxOutputTokens, metrics, timeProvider))
             .UseLogging(loggerFactory)
             .Use(inner => new ResilientChatClient(inner, resilience.For(target.Provider)))
