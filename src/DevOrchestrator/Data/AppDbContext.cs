@@ -71,6 +71,7 @@ public abstract class AppDbContext : DbContext
             e.Property(t => t.IdempotencyKey).HasMaxLength(200);
             e.Property(t => t.IdempotencyFingerprint).HasMaxLength(64);
             e.Property(t => t.Kind).HasMaxLength(20);
+            e.Property(t => t.TraceParent).HasMaxLength(55);
             e.HasOne<DevTask>().WithMany().HasForeignKey(t => t.ParentId).OnDelete(DeleteBehavior.SetNull);
             e.HasOne<Project>().WithMany().HasForeignKey(t => t.ProjectId).OnDelete(DeleteBehavior.Restrict);
             e.HasOne<User>().WithMany().HasForeignKey(t => t.CreatedByUserId).OnDelete(DeleteBehavior.SetNull);

@@ -68,6 +68,7 @@ public static class DevOrchestratorApp
         services.AddSingleton(TimeProvider.System);
 
         builder.AddJsonLogging(options.Server);
+        builder.AddTracing(serve.Role);
         services.AddDevOrchestratorDatabase(options.Database);
         services.AddEvents();
         services.AddPrometheusMetrics();

@@ -2,11 +2,10 @@ using System.Security.Claims;
 using Serilog;
 using Serilog.Context;
 using Serilog.Events;
-using Serilog.Formatting.Compact;
 
 namespace DevOrchestrator.Hosting;
 
-/// <summary>One JSON object per log line (Serilog compact JSON), with request_id, user_id, task_id and agent_id where known.</summary>
+/// <summary>One JSON object per log line (<see cref="JsonLogFormatter"/>), with request_id, user_id, task_id and agent_id where known.</summary>
 public static class JsonLogging
 {
     public const string RequestIdHeader = "X-Request-Id";
@@ -32,8 +31,8 @@ public static class JsonLogging
 
     /// <summary>Standard output, or <c>LOG_FILE</c> when set (<c>devorch run</c> keeps the terminal for its progress).</summary>
     private static LoggerConfiguration WriteTo(LoggerConfiguration logger, string? file) => file is { Length: > 0 }
-        ? logger.WriteTo.File(new RenderedCompactJsonFormatter(), file)
-        : logger.WriteTo.Console(new RenderedCompactJsonFormatter(), standardErrorFromLevel: null);
+        ? logger.WriteTo.File(new JsonLogFormatter(), file)
+        : logger.WriteTo.Console(new JsonLogFormatter(), standardErrorFromLevel: null);
 
     public static LogEventLevel ParseLevel(string level) => level.ToLowerInvariant() switch
     {

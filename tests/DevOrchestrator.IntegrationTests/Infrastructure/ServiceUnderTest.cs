@@ -71,6 +71,7 @@ public sealed class ServiceUnderTest : IAsyncDisposable
         "JIRA_URL", "JIRA_EMAIL", "JIRA_API_TOKEN", "JIRA_WEBHOOK_SECRET",
         "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL",
         "CONFLUENCE_URL", "CONFLUENCE_EMAIL", "CONFLUENCE_API_TOKEN", "ENCRYPTION_KEY",
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
     ];
 
     public static async Task<ServiceUnderTest> StartAsync(

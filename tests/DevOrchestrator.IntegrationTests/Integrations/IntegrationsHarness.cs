@@ -193,9 +193,10 @@ internal sealed class IntegrationsHarness : IAsyncDisposable
 
     /// <summary>
     /// Starts <c>devorch serve --role worker</c> as a separate process on the service's database and directories, with
-    /// every vendor setting in its environment; returns once it answers <c>/health/ready</c>.
+    /// every vendor setting in its environment (and <paramref name="environment"/> over them); returns once it answers
+    /// <c>/health/ready</c>.
     /// </summary>
-    public async Task<Process> StartWorkerProcessAsync(CancellationToken cancellationToken)
+    public async Task<Process> StartWorkerProcessAsync(CancellationToken cancellationToken, IDictionary<string, string?>? environment = null)
     {
         int port;
         using (var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
@@ -218,6 +219,11 @@ internal sealed class IntegrationsHarness : IAsyncDisposable
             ["TASK_LEASE_SECONDS"] = "5",
             ["MAX_WORKERS"] = "4",
         };
+        foreach (var (key, value) in environment ?? new Dictionary<string, string?>())
+        {
+            values[key] = value;
+        }
+
         var start = DevorchProcess.StartInfo(["serve", "--role", "worker", "--urls", $"http://127.0.0.1:{port}"], values, Root);
         var process = Process.Start(start)!;
         _ = process.StandardOutput.ReadToEndAsync(CancellationToken.None);

@@ -59,6 +59,7 @@ public sealed class MeteredChatClient(
         await ledger.SettleAsync(reservation, scope, target.Provider, options.ModelId, usage, usd, timeProvider.GetElapsedTime(started));
         metrics.AiTokens.WithLabels(target.Provider, options.ModelId).Inc(usage.Total);
         metrics.AiCost.WithLabels(target.Provider, options.ModelId).Inc((double)usd);
+        Hosting.Tracing.RecordModelCost(usd);
         (response.AdditionalProperties ??= [])[CostKey] = usd;
         response.AdditionalProperties[UsageKey] = usage;
         return response;

@@ -12,9 +12,10 @@ namespace DevOrchestrator.Features.Agents;
 
 /// <summary>
 /// Builds the <see cref="IChatClient"/> for an agent role: the provider's official SDK (Anthropic's <c>AsIChatClient</c>,
-/// or OpenAI's for any OpenAI-compatible endpoint) under one decorator pipeline —
-/// <see cref="MeteredChatClient"/> (budgets and the cost ledger) → logging (message contents only at Trace) and
-/// OpenTelemetry → <see cref="ResilientChatClient"/> → the SDK. The SDK clients are made once per provider; the
+/// or OpenAI's for any OpenAI-compatible endpoint) under one decorator pipeline — OpenTelemetry (one span per model
+/// call, outermost so that <see cref="MeteredChatClient"/> can put the call's cost on it) →
+/// <see cref="MeteredChatClient"/> (budgets and the cost ledger) → logging (message contents only at Trace) →
+/// <see cref="ResilientChatClient"/> → the SDK. The SDK clients are made once per provider; the
 /// decorators are cheap and made per agent run because they carry its task and agent execution.
 /// </summary>
 public sealed class ModelClients(
@@ -119,9 +120,10 @@ public sealed class ModelClients(
         var target = EnsureUsable(role);
         var sdk = _sdkClients.GetOrAdd((target.Provider, target.Model), key => CreateSdkClient(key.Provider, key.Model));
         return new ChatClientBuilder(sdk)
+            // Model, tokens and cost; never the messages (OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT is overridden).
+            .UseOpenTelemetry(loggerFactory, TelemetrySource, telemetry => telemetry.EnableSensitiveData = false)
             .Use(inner => new MeteredChatClient(inner, target, scope, ledger, prices.Find(target.Model), _agents.AgentMaxOutputTokens, metrics, timeProvider))
             .UseLogging(loggerFactory)
-            .UseOpenTelemetry(loggerFactory, TelemetrySource)
             .Use(inner => new ResilientChatClient(inner, resilience.For(target.Provider)))
             .Build();
     }

@@ -33,6 +33,12 @@ public sealed class DevTask
     /// </summary>
     public string? ReplyTo { get; set; }
 
+    /// <summary>
+    /// The W3C <c>traceparent</c> of the traced activity that created the task — the API request, the webhook, the
+    /// planning step — so that its runs join that trace (<see cref="Hosting.Tracing"/>); null when tracing is off.
+    /// </summary>
+    public string? TraceParent { get; set; }
+
     /// <summary>What the task's model calls have cost, in micro-dollars.</summary>
     public long CostMicros { get; set; }
 

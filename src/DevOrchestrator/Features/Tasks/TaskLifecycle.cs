@@ -80,6 +80,7 @@ public sealed class TaskLifecycle(
             Kind = spec.Kind,
             ParentId = spec.ParentId,
             ReplyTo = spec.ReplyTo,
+            TraceParent = Hosting.Tracing.CurrentTraceParent(),
             Status = status,
             QueuedAt = start ? now : null,
             CreatedAt = now,
@@ -134,6 +135,7 @@ public sealed class TaskLifecycle(
 
         var now = timeProvider.GetUtcNow();
         var variables = variablesJson ?? task.Variables;
+        var traceParent = Hosting.Tracing.CurrentTraceParent(); // the run joins the trace of what queued it (null: a new trace)
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         // Conditional on the status read: two concurrent requests cannot both queue it.
         var updated = await db.Tasks.Where(t => t.Id == task.Id && t.Status == previous)
@@ -145,6 +147,7 @@ public sealed class TaskLifecycle(
                 .SetProperty(t => t.Priority, task.Priority)
                 .SetProperty(t => t.Description, task.Description)
                 .SetProperty(t => t.QueuedAt, now)
+                .SetProperty(t => t.TraceParent, traceParent)
                 .SetProperty(t => t.UpdatedAt, now)
                 .SetProperty(t => t.CompletedAt, (DateTimeOffset?)null)
                 .SetProperty(t => t.Error, (string?)null)
@@ -161,6 +164,7 @@ public sealed class TaskLifecycle(
         task.Workflow = workflow;
         task.Variables = variables;
         task.QueuedAt = now;
+        task.TraceParent = traceParent;
         task.UpdatedAt = now;
         task.CompletedAt = null;
         task.Error = null;

@@ -35,6 +35,7 @@ public sealed partial class TaskRun(
         }
 
         using var agentScope = logger.BeginScope(new Dictionary<string, object> { ["agent_id"] = agent.Id });
+        using var activity = Hosting.Tracing.StartTaskRun(task.TraceParent, task.Id, agent.Id, task.Workflow, task.Attempts);
         using var run = runningTasks.Register(task.Id, shutdown);
         await chat.StartedAsync(task.Id, run.Token);
         metrics.ActiveAgents.Inc();
@@ -75,6 +76,8 @@ public sealed partial class TaskRun(
             metrics.ActiveAgents.Dec();
             runningTasks.Unregister(task.Id);
         }
+
+        Hosting.Tracing.RecordOutcome(activity, ending == Ending.HandBack ? "handed_back" : WorkflowStatuses.Of(outcome.Status), outcome.Error);
 
         // The run is over: record it even though the shutdown token may be cancelled.
         if (ending == Ending.HandBack &&

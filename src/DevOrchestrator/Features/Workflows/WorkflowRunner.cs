@@ -152,9 +152,11 @@ public sealed partial class WorkflowRunner(
         ActiveRun active, WorkflowStepDefinition step, int index, WorkflowStepExecution row, Dictionary<string, object?> inputs, CancellationToken cancellationToken)
     {
         var started = timeProvider.GetTimestamp();
+        using var activity = Hosting.Tracing.StartWorkflowStep(step.Name, step.Type, index, step.Plugin, step.Action);
         await using var progress = new StepProgress(dbContexts, events, logger, active.Run, step.Name, index);
         var context = Context(step, active, inputs, progress);
         var attempt = await InvokeWithPolicyAsync(active.Run, step, row, context, progress, cancellationToken);
+        Hosting.Tracing.RecordOutcome(activity, attempt.Ending.ToString().ToLowerInvariant(), attempt.Ending == StepEnding.Completed ? null : attempt.Error);
         switch (attempt.Ending)
         {
             case StepEnding.Cancelled:

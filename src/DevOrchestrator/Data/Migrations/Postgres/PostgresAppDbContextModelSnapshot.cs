@@ -719,6 +719,11 @@ namespace DevOrchestrator.Data.Migrations.Postgres
                         .HasColumnType("character varying(500)")
                         .HasColumnName("title");
 
+                    b.Property<string>("TraceParent")
+                        .HasMaxLength(55)
+                        .HasColumnType("character varying(55)")
+                        .HasColumnName("trace_parent");
+
                     b.Property<DateTimeOffset>("UpdatedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("updated_at");

@@ -1,0 +1,29 @@
+﻿using Microsoft.EntityFrameworkCore.Migrations;
+
+#nullable disable
+
+namespace DevOrchestrator.Data.Migrations.Postgres
+{
+    /// <inheritdoc />
+    public partial class TaskTraceParent : Migration
+    {
+        /// <inheritdoc />
+        protected override void Up(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.AddColumn<string>(
+                name: "trace_parent",
+                table: "tasks",
+                type: "character varying(55)",
+                maxLength: 55,
+                nullable: true);
+        }
+
+        /// <inheritdoc />
+        protected override void Down(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.DropColumn(
+                name: "trace_parent",
+                table: "tasks");
+        }
+    }
+}
