@@ -159,6 +159,3 @@ public static class ConfigCommand
         return value;
     }
 }
-
-/// <summary>One line of <c>devorch config show</c>.</summary>
-public sealed record ConfigRow(string Key, string Value, string Source);

@@ -114,6 +114,7 @@ public static class DevOrchestratorApp
             routes.MapUsersApi();
             routes.MapProjectsApi();
             routes.MapTasksApi();
+            routes.MapMetricsSummaryApi();
             routes.MapWorkflowsApi();
             routes.MapAgentsApi();
             routes.MapCostsApi();

@@ -43,7 +43,6 @@ public static class MetricsEndpoints
     {
         var registry = app.ServiceProvider.GetRequiredService<DevOrchestratorMetrics>().Registry;
         app.MapMetrics("/metrics", registry).AllowAnonymous().ExcludeFromDescription();
-        app.MapMetricsSummaryApi();
         return app;
     }
 }

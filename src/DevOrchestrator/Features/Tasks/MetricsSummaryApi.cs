@@ -2,13 +2,12 @@ using DevOrchestrator.Data;
 using DevOrchestrator.Features.Agents;
 using DevOrchestrator.Features.Auth;
 using DevOrchestrator.Features.Costs;
-using DevOrchestrator.Features.Tasks;
 using DevOrchestrator.Hosting;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
-namespace DevOrchestrator.Features.Health;
+namespace DevOrchestrator.Features.Tasks;
 
 /// <summary>
 /// <c>GET /api/v1/metrics</c>: a JSON summary of the installation in the envelope, read from the shared database (the
