@@ -61,6 +61,11 @@ public static class ConfigCommand
             await output.WriteLineAsync();
         }
 
+        foreach (var warning in SettingsWarnings.Of(configuration))
+        {
+            await error.WriteLineAsync("warning: " + warning);
+        }
+
         try
         {
             _ = DevOrchestratorOptions.Read(configuration);
@@ -151,9 +156,18 @@ public static class ConfigCommand
             return Masked;
         }
 
-        if (Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.UserInfo.Contains(':', StringComparison.Ordinal))
+        // A URL's password: everything between the user's ':' and the LAST '@' (a password with an unescaped '@' or '#'
+        // is masked whole too; when in doubt, more is masked, never less).
+        var scheme = value.IndexOf("://", StringComparison.Ordinal);
+        var at = value.LastIndexOf('@');
+        if (scheme > 0 && at > scheme)
         {
-            return value.Replace(uri.UserInfo + "@", uri.UserInfo.Split(':', 2)[0] + ":" + Masked + "@", StringComparison.Ordinal);
+            var userInfo = value[(scheme + 3)..at];
+            var colon = userInfo.IndexOf(':', StringComparison.Ordinal);
+            if (colon >= 0)
+            {
+                return value[..(scheme + 3)] + userInfo[..colon] + ":" + Masked + value[at..];
+            }
         }
 
         return value;

@@ -5,6 +5,13 @@ public static class DatabaseUrls
 {
     public static string ToNpgsqlConnectionString(string url)
     {
+        if (HasUnescapedUserInfo(url))
+        {
+            throw new FormatException(
+                "the user name or password holds a reserved character (@ / ? # [ ] or %) that is not percent-encoded; " +
+                "percent-encode it (@ as %40, # as %23, / as %2F, ? as %3F, % as %25), e.g. postgresql://user:p%40ss@host:5432/db");
+        }
+
         if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("postgresql" or "postgres"))
         {
             throw new FormatException("expected postgresql://user:pass@host:5432/db");
@@ -56,4 +63,31 @@ public static class DatabaseUrls
 
         return builder.ConnectionString;
     }
+
+    /// <summary>
+    /// The user information (before the last <c>@</c> that is followed by a host and a path) holds a character that a URL
+    /// reserves, unescaped: a password like <c>p@ss#1</c> copied as is. Parsed as a URL, such a value names another host
+    /// or loses its end silently, so it is refused with a message that says what to do (never the value itself).
+    /// </summary>
+    internal static bool HasUnescapedUserInfo(string url)
+    {
+        var start = url.IndexOf("://", StringComparison.Ordinal);
+        if (start < 0)
+        {
+            return false;
+        }
+
+        var rest = url[(start + 3)..];
+        var at = rest.LastIndexOf('@');
+        if (at < 0 || !s_hostAndPath.IsMatch(rest[(at + 1)..]))
+        {
+            return false;
+        }
+
+        var userInfo = rest[..at];
+        return userInfo.IndexOfAny(['@', '/', '?', '#', '[', ']']) >= 0 || s_badPercent.IsMatch(userInfo);
+    }
+
+    private static readonly System.Text.RegularExpressions.Regex s_hostAndPath = new(@"^[A-Za-z0-9.\-]+(:[0-9]+)?(/|$)");
+    private static readonly System.Text.RegularExpressions.Regex s_badPercent = new("%(?![0-9A-Fa-f]{2})");
 }

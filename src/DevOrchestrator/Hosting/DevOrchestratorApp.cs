@@ -91,6 +91,11 @@ public static class DevOrchestratorApp
         services.AddDevOrchestratorOpenApi();
 
         var app = builder.Build();
+        var settingsLogger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("DevOrchestrator.Settings");
+        foreach (var warning in SettingsWarnings.Of(builder.Configuration))
+        {
+            SettingsWarnings.Log(settingsLogger, warning);
+        }
 
         app.UseRequestContext();
         app.UseExceptionHandler();
@@ -180,16 +185,26 @@ public static class DevOrchestratorApp
         return directory;
     }
 
+    /// <summary>The <c>.env</c> file read at start: <c>DEVORCH_ENV_FILE</c>, else <c>.env</c> in the working directory.</summary>
+    public static string EnvFilePath() =>
+        Environment.GetEnvironmentVariable("DEVORCH_ENV_FILE") ?? Path.Combine(Directory.GetCurrentDirectory(), ".env");
+
     /// <summary>Adds <c>.env</c> (lower precedence than real environment variables) to the configuration.</summary>
     public static void AddSettingsSources(IConfigurationManager configuration)
     {
-        var envFile = Environment.GetEnvironmentVariable("DEVORCH_ENV_FILE") ?? Path.Combine(Directory.GetCurrentDirectory(), ".env");
+        var envFile = EnvFilePath();
         if (!File.Exists(envFile))
         {
             return;
         }
 
-        var values = DotNetEnv.Env.NoEnvVars().NoClobber().Load(envFile).ToDictionary(kv => kv.Key, kv => (string?)kv.Value);
+        // A key set twice: the last value wins, as in a shell (SettingsWarnings names the lines at start).
+        var values = new Dictionary<string, string?>(StringComparer.Ordinal);
+        foreach (var (key, value) in DotNetEnv.Env.NoEnvVars().Load(envFile))
+        {
+            values[key] = value;
+        }
+
         var sources = configuration.Sources;
         var index = sources.ToList().FindIndex(s => s is EnvironmentVariablesConfigurationSource);
         var source = new Microsoft.Extensions.Configuration.Memory.MemoryConfigurationSource { InitialData = values };

@@ -92,6 +92,48 @@ public sealed class ConfigShowTests : IDisposable
     }
 
     [Fact]
+    public async Task A_key_repeated_in_dotenv_starts_with_the_last_value_and_a_warning_naming_the_lines()
+    {
+        // The guide's example .env sets SLACK_BOT_TOKEN twice.
+        await File.WriteAllTextAsync(Path.Combine(_directory, ".env"),
+            "SLACK_BOT_TOKEN=xoxb-first-secret\nMAX_WORKERS=3\n# a comment\nexport MAX_WORKERS=5\nSLACK_BOT_TOKEN=xoxb-second-secret\n",
+            TestContext.Current.CancellationToken);
+
+        var (exitCode, stdout, stderr) = await ShowAsync([]);
+
+        Assert.True(exitCode == 0, stderr);
+        Assert.Equal(("5", ".env"), Line(stdout, "MAX_WORKERS"));
+        Assert.Contains("sets MAX_WORKERS 2 times (lines 2, 4); the last one (line 4) is used.", stderr, StringComparison.Ordinal);
+        Assert.Contains("sets SLACK_BOT_TOKEN 2 times (lines 1, 5); the last one (line 5) is used.", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("xoxb-", stdout + stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_setting_given_under_both_of_its_names_with_different_values_is_reported()
+    {
+        var (exitCode, _, stderr) = await ShowAsync(new() { ["MONTHLY_BUDGET_LIMIT"] = "10", ["MONTHLY_BUDGET"] = "20", ["PER_TASK_COST_LIMIT"] = "1", ["MAX_COST_PER_TASK"] = "1" });
+
+        Assert.True(exitCode == 0, stderr);
+        Assert.Contains("MONTHLY_BUDGET_LIMIT and its alias MONTHLY_BUDGET are both set, to different values; MONTHLY_BUDGET_LIMIT is used.", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("PER_TASK_COST_LIMIT and its alias", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_database_password_with_unescaped_reserved_characters_is_refused_with_how_to_encode_it()
+    {
+        var (exitCode, stdout, stderr) = await ShowAsync(new() { ["DATABASE_URL"] = "postgresql://devorch:p@ss#w0rd@db.example.com:5432/devorch" });
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("DATABASE_URL is not a valid PostgreSQL URL: the user name or password holds a reserved character", stderr, StringComparison.Ordinal);
+        Assert.Contains("percent-encode it (@ as %40, # as %23", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("ss#w0rd", stdout + stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal);
+
+        var (encodedExit, _, encodedStderr) = await ShowAsync(new() { ["DATABASE_URL"] = "postgresql://devorch:p%40ss%23w0rd@db.example.com:5432/devorch" });
+        Assert.True(encodedExit == 0, encodedStderr);
+    }
+
+    [Fact]
     public async Task Every_setting_of_every_options_type_is_documented_in_the_readme_and_env_example()
     {
         var root = new DirectoryInfo(AppContext.BaseDirectory);
