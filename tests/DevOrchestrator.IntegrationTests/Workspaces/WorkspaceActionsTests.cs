@@ -84,6 +84,31 @@ public sealed class WorkspaceActionsTests
     }
 
     [Fact]
+    public async Task A_new_worktree_leaves_the_mirror_config_file_alone_when_the_author_is_already_set()
+    {
+        // Each write of the shared config replaces the file (git's lock and rename); a sandboxed command starting at that
+        // moment in another worktree binds a copy over that file and bubblewrap failed with "Can't bind mount" (seen in
+        // the fault soak). The author is written once per mirror, not once per worktree.
+        var ct = TestContext.Current.CancellationToken;
+        using var repository = await WorkspaceTestRepository.CreateAsync(ct);
+        var plugin = repository.CreatePlugin();
+
+        var first = await plugin.InvokeAsync("prepare", Context(repository, 1), ct);
+        var commonDir = (await WorkspaceTestRepository.GitAsync((string)first["worktree"]!, ct, "rev-parse", "--git-common-dir")).Trim();
+        var config = Path.Combine(Path.GetFullPath(Path.Combine((string)first["worktree"]!, commonDir)), "config");
+        var before = new FileInfo(config).LastWriteTimeUtc;
+        var identity = File.ReadAllText(config);
+        await Task.Delay(TimeSpan.FromMilliseconds(20), ct);
+
+        var second = await plugin.InvokeAsync("prepare", Context(repository, 2, new() { ["branch"] = "feature/y" }), ct);
+
+        Assert.NotEqual(first["worktree"], second["worktree"]);
+        Assert.Equal(before, new FileInfo(config).LastWriteTimeUtc);
+        Assert.Equal(identity, File.ReadAllText(config));
+        Assert.Contains(repository.Settings.Workspaces.GitAuthorName, identity, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task RollbackUndoesPushCommitAndPrepare()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -112,6 +112,14 @@ public sealed partial class Sandbox(IOptions<SandboxOptions> options, IOptions<W
             try
             {
                 result = await ChildProcess.RunAsync(start, timeProvider, cancellationToken);
+                // bubblewrap could not build the sandbox, so the command never started: a file bound into it was replaced
+                // at that moment (e.g. git rewrote the mirror's config). Building it again is safe; at most twice more.
+                for (var attempt = 2; attempt <= 3 && mode == BubblewrapMode && IsSetupFailure(result); attempt++)
+                {
+                    LogSetupRetry(logger, attempt, result.Stderr.Trim());
+                    await Task.Delay(TimeSpan.FromMilliseconds(50 * attempt), timeProvider, cancellationToken);
+                    result = await ChildProcess.RunAsync(start, timeProvider, cancellationToken);
+                }
             }
             finally
             {
@@ -356,6 +364,13 @@ public sealed partial class Sandbox(IOptions<SandboxOptions> options, IOptions<W
     }
 
     public void Dispose() => _probeGate.Dispose();
+
+    /// <summary>bubblewrap's own failure to mount what the sandbox needs (its messages start with "bwrap: Can't").</summary>
+    internal static bool IsSetupFailure(ChildProcessResult result) =>
+        result.ExitCode != 0 && !result.TimedOut && result.Stderr.StartsWith("bwrap: Can't ", StringComparison.Ordinal);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The sandbox could not be set up ({Error}); building it again (attempt {Attempt} of 3)")]
+    private static partial void LogSetupRetry(ILogger logger, int attempt, string error);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Sandbox mode: {Mode}")]
     private static partial void LogMode(ILogger logger, string mode);

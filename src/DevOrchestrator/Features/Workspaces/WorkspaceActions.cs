@@ -173,9 +173,8 @@ public sealed partial class WorkspaceActions(
                 else
                 {
                     Directory.CreateDirectory(Path.GetDirectoryName(worktree)!);
-                    await git.RunAsync(mirror, ["worktree", "add", "-B", branch, worktree, startRef], cancellationToken);
-                    await git.RunAsync(worktree, ["config", "user.name", workspaceOptions.Value.GitAuthorName], cancellationToken);
-                    await git.RunAsync(worktree, ["config", "user.email", workspaceOptions.Value.GitAuthorEmail], cancellationToken);
+                    await git.RunAsync(mirror, ["worktree", "add", "--no-track", "-B", branch, worktree, startRef], cancellationToken);
+                    await SetAuthorAsync(worktree, cancellationToken);
                 }
 
                 madeBaseSha = exists.Output;
@@ -388,6 +387,23 @@ public sealed partial class WorkspaceActions(
     /// the worktree of the task's earlier, finished run (not released yet) — release that one to the pool (its work was
     /// committed and pushed). A worktree of another task holding the branch is an error.
     /// </summary>
+    /// <summary>
+    /// The commit author in the mirror's config (shared by its worktrees), written only when it differs: every write
+    /// replaces the config file (git's lock and rename), and a sandboxed command starting at that moment in another
+    /// worktree of the mirror binds its URL-free copy over that file — bubblewrap then fails with "Can't bind mount".
+    /// </summary>
+    private async Task SetAuthorAsync(string worktree, CancellationToken cancellationToken)
+    {
+        foreach (var (key, value) in new[] { ("user.name", workspaceOptions.Value.GitAuthorName), ("user.email", workspaceOptions.Value.GitAuthorEmail) })
+        {
+            var current = await git.RunAsync(worktree, ["config", "--get", key], cancellationToken, allowFailure: true);
+            if (current.ExitCode != 0 || current.Stdout.Trim() != value)
+            {
+                await git.RunAsync(worktree, ["config", key, value], cancellationToken);
+            }
+        }
+    }
+
     private async Task ReleaseEarlierWorktreeAsync(string mirror, string branch, WorkflowActionContext context, CancellationToken cancellationToken)
     {
         var list = await git.RunAsync(mirror, ["worktree", "list", "--porcelain"], cancellationToken);

@@ -194,7 +194,7 @@ public sealed partial class WorkspacePool(IOptions<WorkspaceOptions> options, Gi
 
                 // Only files that differ between the old and the new commit are written; the rest are stat'ed, and any
                 // tracked file that differs from the index is rewritten (-f).
-                await git.RunAsync(candidate, ["checkout", "-q", "-f", "-B", branch, startRef], cancellationToken);
+                await git.RunAsync(candidate, ["checkout", "-q", "-f", "--no-track", "-B", branch, startRef], cancellationToken);
 
                 // Then nothing untracked or ignored may be left (the release cleaned it, but something may have written
                 // since): `ls-files --others` without exclude rules lists exactly what `clean -ffdx` removes, reading
