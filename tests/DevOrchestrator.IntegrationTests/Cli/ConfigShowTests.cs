@@ -94,9 +94,10 @@ public sealed class ConfigShowTests : IDisposable
     [Fact]
     public async Task A_key_repeated_in_dotenv_starts_with_the_last_value_and_a_warning_naming_the_lines()
     {
-        // The guide's example .env sets SLACK_BOT_TOKEN twice.
+        // The guide's example .env sets SLACK_BOT_TOKEN twice; any key behaves the same. The secret's two values are
+        // placeholders: neither may appear in the output.
         await File.WriteAllTextAsync(Path.Combine(_directory, ".env"),
-            "SLACK_BOT_TOKEN=xoxb-first-secret\nMAX_WORKERS=3\n# a comment\nexport MAX_WORKERS=5\nSLACK_BOT_TOKEN=xoxb-second-secret\n",
+            "JWT_SECRET_KEY=placeholder-value-one-for-the-repeated-key\nMAX_WORKERS=3\n# a comment\nexport MAX_WORKERS=5\nJWT_SECRET_KEY=placeholder-value-two-for-the-repeated-key\n",
             TestContext.Current.CancellationToken);
 
         var (exitCode, stdout, stderr) = await ShowAsync([]);
@@ -104,8 +105,9 @@ public sealed class ConfigShowTests : IDisposable
         Assert.True(exitCode == 0, stderr);
         Assert.Equal(("5", ".env"), Line(stdout, "MAX_WORKERS"));
         Assert.Contains("sets MAX_WORKERS 2 times (lines 2, 4); the last one (line 4) is used.", stderr, StringComparison.Ordinal);
-        Assert.Contains("sets SLACK_BOT_TOKEN 2 times (lines 1, 5); the last one (line 5) is used.", stderr, StringComparison.Ordinal);
-        Assert.DoesNotContain("xoxb-", stdout + stderr, StringComparison.Ordinal);
+        Assert.Contains("sets JWT_SECRET_KEY 2 times (lines 1, 5); the last one (line 5) is used.", stderr, StringComparison.Ordinal);
+        Assert.Equal((ConfigCommand.Masked, ".env"), Line(stdout, "JWT_SECRET_KEY"));
+        Assert.DoesNotContain("placeholder-value-", stdout + stderr, StringComparison.Ordinal);
     }
 
     [Fact]
