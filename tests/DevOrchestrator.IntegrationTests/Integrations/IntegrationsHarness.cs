@@ -192,11 +192,12 @@ internal sealed class IntegrationsHarness : IAsyncDisposable
     }
 
     /// <summary>
-    /// Starts <c>devorch serve --role worker</c> as a separate process on the service's database and directories, with
+    /// Starts <c>devorch serve --role ROLE</c> as a separate process on the service's database and directories, with
     /// every vendor setting in its environment (and <paramref name="environment"/> over them); returns once it answers
-    /// <c>/health/ready</c>.
+    /// <c>/health/ready</c>. Several may run at once: a fleet of API and worker replicas on one database (and Redis,
+    /// when <c>REDIS_URL</c> is among the settings).
     /// </summary>
-    public async Task<Process> StartWorkerProcessAsync(CancellationToken cancellationToken, IDictionary<string, string?>? environment = null)
+    public async Task<ServiceProcess> StartProcessAsync(ServiceRole role, CancellationToken cancellationToken, IDictionary<string, string?>? environment = null)
     {
         int port;
         using (var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
@@ -224,11 +225,10 @@ internal sealed class IntegrationsHarness : IAsyncDisposable
             values[key] = value;
         }
 
-        var start = DevorchProcess.StartInfo(["serve", "--role", "worker", "--urls", $"http://127.0.0.1:{port}"], values, Root);
-        var process = Process.Start(start)!;
-        _ = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
-        _ = process.StandardError.ReadToEndAsync(CancellationToken.None);
-        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        var roleName = role.ToString().ToLowerInvariant();
+        var start = DevorchProcess.StartInfo(["serve", "--role", roleName, "--urls", $"http://127.0.0.1:{port}"], values, Root);
+        var started = new ServiceProcess(Process.Start(start)!, new Uri($"http://127.0.0.1:{port}"));
+        using var client = new HttpClient { BaseAddress = started.Address };
         await HttpJson.EventuallyAsync(async () =>
         {
             try
@@ -237,11 +237,11 @@ internal sealed class IntegrationsHarness : IAsyncDisposable
             }
             catch (HttpRequestException)
             {
-                return !process.HasExited && false;
+                return false;
             }
-        }, ready => ready || process.HasExited, TimeSpan.FromSeconds(60));
-        Assert.False(process.HasExited, $"the worker process exited with {(process.HasExited ? process.ExitCode : 0)}");
-        return process;
+        }, ready => ready || started.Process.HasExited, TimeSpan.FromSeconds(60));
+        Assert.False(started.Process.HasExited, $"the {roleName} process exited with {(started.Process.HasExited ? started.Process.ExitCode : 0)}: {started.Output}");
+        return started;
     }
 
     public async ValueTask DisposeAsync()

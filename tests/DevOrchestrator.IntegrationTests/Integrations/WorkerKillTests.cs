@@ -34,7 +34,7 @@ public sealed class WorkerKillTests
             FakeReply.Text(Json(new { verdict = "approve", reasons = Array.Empty<string>(), summary = "fine" })));
         var inFlight = h.Jira.Hold(pathContains: $"/issue/{ticket.Key}/comment");
 
-        var worker = await h.StartWorkerProcessAsync(ct);
+        var worker = await h.StartProcessAsync(ServiceRole.Worker, ct);
         try
         {
             using var accepted = await h.PostJiraWebhookAsync(
@@ -44,8 +44,7 @@ public sealed class WorkerKillTests
 
             await inFlight.Arrived.WaitAsync(TimeSpan.FromSeconds(120), ct);
             Assert.Single(h.GitHub.PullRequests("acme", "app"));
-            worker.Kill(entireProcessTree: true);
-            await worker.WaitForExitAsync(ct);
+            await worker.KillAsync();
 
             var pending = await h.Service.WithDbAsync(db => db.ExternalEffects.AsNoTracking().SingleAsync(e => e.TaskId == taskId && e.Operation == "tracker_comment", ct));
             Assert.Equal("pending", pending.Status); // recorded before the call; the crash left its outcome unknown
@@ -55,8 +54,8 @@ public sealed class WorkerKillTests
             await inFlight.Done.WaitAsync(TimeSpan.FromSeconds(30), ct);
             Assert.Single(h.Jira.Issue(ticket.Key)!.Comments);
 
-            worker.Dispose();
-            worker = await h.StartWorkerProcessAsync(ct);
+            await worker.DisposeAsync();
+            worker = await h.StartProcessAsync(ServiceRole.Worker, ct);
             var task = await h.WaitFinishedAsync(taskId, TimeSpan.FromSeconds(150));
             Assert.True(task.Status == "completed", $"the task ended {task.Status}: {task.Error}");
             Assert.True(task.Attempts >= 2, "the second worker took the task over");
@@ -78,13 +77,7 @@ public sealed class WorkerKillTests
         }
         finally
         {
-            if (!worker.HasExited)
-            {
-                worker.Kill(entireProcessTree: true);
-                await worker.WaitForExitAsync(CancellationToken.None);
-            }
-
-            worker.Dispose();
+            await worker.DisposeAsync();
         }
     }
 }

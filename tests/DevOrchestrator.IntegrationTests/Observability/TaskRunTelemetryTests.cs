@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -129,7 +128,7 @@ public sealed class TaskRunTelemetryTests(TaskRunTelemetryTests.TracedRun run) :
     /// <summary>The one traced task run both tests read.</summary>
     public sealed class TracedRun : IAsyncLifetime
     {
-        private Process? _worker;
+        private ServiceProcess? _worker;
         private string _logs = "";
 
         internal IntegrationsHarness Harness { get; private set; } = null!;
@@ -154,7 +153,7 @@ public sealed class TaskRunTelemetryTests(TaskRunTelemetryTests.TracedRun run) :
                 ["LOG_FILE"] = Path.Combine(_logs, "api.log"),
             };
             Harness = await IntegrationsHarness.StartAsync(Db.Postgres, ct, otel, ServiceRole.Api);
-            _worker = await Harness.StartWorkerProcessAsync(ct, new Dictionary<string, string?>
+            _worker = await Harness.StartProcessAsync(ServiceRole.Worker, ct, new Dictionary<string, string?>
             {
                 ["OTEL_SERVICE_NAME"] = "devorch-worker",
                 ["OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"] = "true", // asks M.E.AI for the prompts in spans: overridden
@@ -176,8 +175,7 @@ public sealed class TaskRunTelemetryTests(TaskRunTelemetryTests.TracedRun run) :
 
             // The run span ends last (after the task's status is committed); the batch exporter sends it within ~100 ms.
             Spans = await HttpJson.EventuallyAsync(() => System.Threading.Tasks.Task.FromResult(Receiver.SpansOf(TraceId)), s => s.Any(x => x.Name == "task.run"), TimeSpan.FromSeconds(60));
-            _worker.Kill(entireProcessTree: true);
-            await _worker.WaitForExitAsync(ct);
+            await _worker.KillAsync();
             ApiLog = await ReadLogAsync(Path.Combine(_logs, "api.log"));
             WorkerLog = await ReadLogAsync(Path.Combine(_logs, "worker.log"));
         }
@@ -201,12 +199,10 @@ public sealed class TaskRunTelemetryTests(TaskRunTelemetryTests.TracedRun run) :
 
         public async ValueTask DisposeAsync()
         {
-            if (_worker is { HasExited: false })
+            if (_worker is not null)
             {
-                _worker.Kill(entireProcessTree: true);
+                await _worker.DisposeAsync();
             }
-
-            _worker?.Dispose();
             if (Harness is not null)
             {
                 await Harness.DisposeAsync();
