@@ -1,8 +1,6 @@
 using System.Globalization;
 using DevOrchestrator.Data;
 using DevOrchestrator.Features.Agents;
-using DevOrchestrator.Features.Tasks;
-using DevOrchestrator.Features.Workflows;
 using DevOrchestrator.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;

@@ -3,7 +3,6 @@ using System.Text.Json;
 using DevOrchestrator.Data;
 using DevOrchestrator.Features.Costs;
 using DevOrchestrator.Features.Events;
-using DevOrchestrator.Features.Projects;
 using DevOrchestrator.Features.Tasks;
 using DevOrchestrator.Features.Workflows;
 using DevOrchestrator.Features.Workspaces;

@@ -1,12 +1,3 @@
-using DevOrchestrator.Features.Agents;
-using DevOrchestrator.Features.Auth;
-using DevOrchestrator.Features.Costs;
-using DevOrchestrator.Features.Events;
-using DevOrchestrator.Features.Plugins;
-using DevOrchestrator.Features.Projects;
-using DevOrchestrator.Features.Tasks;
-using DevOrchestrator.Features.Webhooks;
-using DevOrchestrator.Features.Workflows;
 using Microsoft.EntityFrameworkCore;
 
 namespace DevOrchestrator.Data;

@@ -121,6 +121,7 @@ public static class DevOrchestratorApp
             routes.MapTasksApi();
             routes.MapMetricsSummaryApi();
             routes.MapWorkflowsApi();
+            routes.MapWorkflowExecuteApi();
             routes.MapAgentsApi();
             routes.MapCostsApi();
             routes.MapPluginsApi();

@@ -16,4 +16,7 @@ public static class JsonDefaults
         options.NumberHandling = JsonNumberHandling.Strict;
         return options;
     }
+
+    /// <summary>JSON text stored in a column (inputs, outputs, variables) as an element for an answer; null stays null.</summary>
+    public static JsonElement? ParseStored(string? json) => json is null ? null : JsonDocument.Parse(json).RootElement.Clone();
 }

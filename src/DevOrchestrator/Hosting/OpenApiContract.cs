@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using DevOrchestrator.Data;
 using DevOrchestrator.Features.Agents;
 using DevOrchestrator.Features.Auth;
 using DevOrchestrator.Features.Costs;
@@ -273,7 +274,7 @@ public static class OpenApiContract
     {
         [typeof(AuthApi.LoginRequest)] = ["email", "password"],
         [typeof(TasksApi.CreateTaskRequest)] = ["title"],
-        [typeof(WorkflowsApi.ExecuteRequest)] = ["workflow", "task_id"],
+        [typeof(WorkflowExecuteApi.ExecuteRequest)] = ["workflow", "task_id"],
         [typeof(ProjectsApi.GeneratePlanRequest)] = ["requirements"],
     };
 

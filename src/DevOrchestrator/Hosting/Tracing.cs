@@ -9,7 +9,7 @@ namespace DevOrchestrator.Hosting;
 
 /// <summary>
 /// Distributed tracing with OpenTelemetry: one trace per task run, from the request that queued the task (its W3C
-/// <c>traceparent</c> is stored with the task, <see cref="Features.Tasks.DevTask.TraceParent"/>) through the run, each
+/// <c>traceparent</c> is stored with the task, <see cref="Data.DevTask.TraceParent"/>) through the run, each
 /// workflow step, each model call (<see cref="ModelClients.TelemetrySource"/>: model, tokens, cost) and each vendor HTTP
 /// call. Exported over OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set — the standard <c>OTEL_*</c> variables, read
 /// from the configuration like every setting — and HTTP/protobuf unless <c>OTEL_EXPORTER_OTLP_PROTOCOL</c> says

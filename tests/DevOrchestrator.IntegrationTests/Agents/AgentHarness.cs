@@ -1,7 +1,7 @@
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using DevOrchestrator.Data;
 using DevOrchestrator.FakeVendors;
-using DevOrchestrator.Features.Tasks;
 using DevOrchestrator.IntegrationTests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 

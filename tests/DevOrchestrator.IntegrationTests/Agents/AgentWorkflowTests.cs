@@ -1,9 +1,9 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using DevOrchestrator.Data;
 using DevOrchestrator.FakeVendors;
 using DevOrchestrator.Features.Costs;
 using DevOrchestrator.Features.Events;
-using DevOrchestrator.Features.Tasks;
 using DevOrchestrator.IntegrationTests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using DevOrchestrator.Data;
 using DevOrchestrator.Features.Auth;
 using DevOrchestrator.IntegrationTests.Infrastructure;
 

@@ -1,11 +1,9 @@
 using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using DevOrchestrator.Features.Agents;
+using DevOrchestrator.Data;
 using DevOrchestrator.Features.Auth;
 using DevOrchestrator.Features.Costs;
-using DevOrchestrator.Features.Projects;
-using DevOrchestrator.Features.Tasks;
 using DevOrchestrator.IntegrationTests.Infrastructure;
 
 namespace DevOrchestrator.IntegrationTests.Api;

@@ -1,7 +1,6 @@
 using System.Net;
+using DevOrchestrator.Data;
 using DevOrchestrator.Features.Auth;
-using DevOrchestrator.Features.Costs;
-using DevOrchestrator.Features.Tasks;
 using DevOrchestrator.IntegrationTests.Dispatch;
 using DevOrchestrator.IntegrationTests.Infrastructure;
 using Microsoft.EntityFrameworkCore;

@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
+using DevOrchestrator.Data;
 using DevOrchestrator.Features.Auth;
 using DevOrchestrator.Features.Plugins;
-using DevOrchestrator.Features.Projects;
 using DevOrchestrator.Hosting;
 using DevOrchestrator.IntegrationTests.Infrastructure;
 using Microsoft.EntityFrameworkCore;

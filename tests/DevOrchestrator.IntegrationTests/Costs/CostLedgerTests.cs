@@ -2,8 +2,6 @@ using System.Text.Json.Nodes;
 using DevOrchestrator.Data;
 using DevOrchestrator.Features.Costs;
 using DevOrchestrator.Features.Events;
-using DevOrchestrator.Features.Projects;
-using DevOrchestrator.Features.Tasks;
 using DevOrchestrator.IntegrationTests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,9 +1,8 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json.Nodes;
+using DevOrchestrator.Data;
 using DevOrchestrator.Features.Auth;
-using DevOrchestrator.Features.Tasks;
-using DevOrchestrator.Features.Workflows;
 using DevOrchestrator.Hosting;
 using DevOrchestrator.IntegrationTests.Infrastructure;
 using Microsoft.EntityFrameworkCore;

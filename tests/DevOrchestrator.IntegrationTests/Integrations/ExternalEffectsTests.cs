@@ -1,6 +1,7 @@
 using DevOrchestrator.Abstractions.Plugins;
+using DevOrchestrator.Data;
+using DevOrchestrator.Features.Effects;
 using DevOrchestrator.Features.Plugins;
-using DevOrchestrator.Features.Tasks;
 using DevOrchestrator.IntegrationTests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;

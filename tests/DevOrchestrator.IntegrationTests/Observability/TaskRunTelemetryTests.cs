@@ -1,8 +1,8 @@
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using DevOrchestrator.Data;
 using DevOrchestrator.FakeVendors;
-using DevOrchestrator.Features.Tasks;
 using DevOrchestrator.Hosting;
 using DevOrchestrator.IntegrationTests.Infrastructure;
 using DevOrchestrator.IntegrationTests.Integrations;

@@ -1,11 +1,8 @@
 using System.Diagnostics;
 using System.Text.Json;
 using DevOrchestrator.Data;
-using DevOrchestrator.Features.Agents;
 using DevOrchestrator.Features.Events;
 using DevOrchestrator.Features.Health;
-using DevOrchestrator.Features.Projects;
-using DevOrchestrator.Features.Tasks;
 using DevOrchestrator.Features.Workflows;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;

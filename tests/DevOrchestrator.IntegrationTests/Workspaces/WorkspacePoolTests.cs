@@ -1,8 +1,5 @@
 using DevOrchestrator.Abstractions;
 using DevOrchestrator.Data;
-using DevOrchestrator.Features.Projects;
-using DevOrchestrator.Features.Tasks;
-using DevOrchestrator.Features.Workflows;
 using DevOrchestrator.Features.Workspaces;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;

@@ -13,7 +13,7 @@ public sealed partial class DocumentationLinkTests
     [Fact]
     public void Every_relative_link_in_the_readme_and_docs_resolves()
     {
-        var root = RepositoryRoot();
+        var root = RepositoryRoot.Path;
         var pages = Directory.EnumerateFiles(Path.Combine(root, "docs"), "*.md", SearchOption.AllDirectories).Prepend(Path.Combine(root, "README.md"));
         var broken = pages.SelectMany(page => BrokenLinks(root, page)).ToList();
         Assert.True(broken.Count == 0, "Broken links:" + Environment.NewLine + string.Join(Environment.NewLine, broken));
@@ -94,19 +94,6 @@ public sealed partial class DocumentationLinkTests
 
     private static string WithoutCode(string markdown) =>
         InlineCodePattern().Replace(FencePattern().Replace(markdown, ""), "");
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "DevOrchestrator.slnx")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("The repository root (DevOrchestrator.slnx) is not above " + AppContext.BaseDirectory);
-    }
 
     [GeneratedRegex(@"\[[^\]]*\]\((?<target>[^)\s]+)(?:\s+""[^""]*"")?\)|^\[[^\]]+\]:\s*(?<target>\S+)", RegexOptions.Multiline)]
     private static partial Regex LinkPattern();

@@ -5,38 +5,36 @@ namespace DevOrchestrator.UnitTests.Architecture;
 /// <summary>
 /// No feature folder (src/DevOrchestrator/Features/*) may reach itself through others: a folder may use another only
 /// if that one does not use it back, directly or around a loop. A cycle means a type sits in the wrong folder — move it
-/// to the folder that owns the concept (see docs/architecture.md, "The map").
+/// to the folder that owns the concept (see docs/architecture.md, "The map"; decision 0060).
 /// </summary>
 public sealed class FeatureCycleTests
 {
-    /// <summary>
-    /// The edges that still close cycles today, each against the layering of docs/architecture.md (Auth, Health,
-    /// Events, Costs, Workspaces, Agents, Plugins, Workflows, Tasks, Projects, Webhooks: a folder uses only folders
-    /// before it). Mostly a lower folder naming the task and project entities. They are tolerated so that no new one
-    /// can appear: the test fails on any other edge that closes a cycle, and on a listed edge that is gone (delete it
-    /// here).
-    /// </summary>
-    private static readonly string[] s_knownBackEdges =
-    [
-        "Health -> Costs", "Health -> Tasks",
-        "Events -> Tasks",
-        "Costs -> Projects", "Costs -> Tasks",
-        "Workspaces -> Plugins", "Workspaces -> Workflows",
-        "Agents -> Tasks", "Agents -> Workflows",
-        "Plugins -> Tasks",
-        "Workflows -> Projects", "Workflows -> Tasks",
-        "Tasks -> Projects",
-    ];
+    /// <summary>The layering of docs/architecture.md: a folder uses only folders before it.</summary>
+    private static readonly string[] s_order =
+        ["Auth", "Events", "Costs", "Health", "Effects", "Workspaces", "Plugins", "Workflows", "Tasks", "Agents", "Projects", "Webhooks"];
 
     [Fact]
-    public void Feature_folders_do_not_depend_on_each_other_in_a_new_cycle()
+    public void Feature_folders_do_not_depend_on_each_other_in_a_cycle()
     {
         var graph = FeatureDependencies.Of(typeof(AppDbContext).Assembly, "DevOrchestrator.Features.");
-        var present = graph.Edges.SelectMany(e => e.Value.Keys.Select(to => $"{e.Key} -> {to}")).ToHashSet();
-        Assert.True(s_knownBackEdges.All(present.Contains), "No longer used, remove from the list: " + string.Join(", ", s_knownBackEdges.Where(e => !present.Contains(e))));
-
-        var cycles = graph.Without(s_knownBackEdges).Cycles();
+        var cycles = graph.Cycles();
         Assert.True(cycles.Count == 0, "Feature folders in a cycle:" + Environment.NewLine + graph.Describe(cycles));
+    }
+
+    [Fact]
+    public void Feature_folders_use_only_folders_before_them_in_the_documented_order()
+    {
+        var graph = FeatureDependencies.Of(typeof(AppDbContext).Assembly, "DevOrchestrator.Features.");
+        var folders = graph.Edges.Keys.Union(graph.Edges.Values.SelectMany(v => v.Keys)).ToList();
+        Assert.True(folders.All(s_order.Contains), "Feature folders missing from the order: " + string.Join(", ", folders.Where(f => !s_order.Contains(f))));
+        var upward = graph.Edges.SelectMany(e => e.Value.Select(to => (From: e.Key, To: to.Key, Why: to.Value)))
+            .Where(e => Array.IndexOf(s_order, e.To) > Array.IndexOf(s_order, e.From))
+            .Select(e => $"{e.From} -> {e.To}: {string.Join("; ", e.Why.Take(5))}")
+            .ToList();
+        Assert.True(upward.Count == 0, "References against the order:" + Environment.NewLine + string.Join(Environment.NewLine, upward));
+
+        var architecture = File.ReadAllText(Path.Combine(RepositoryRoot.Path, "docs", "architecture.md")).ReplaceLineEndings(" ");
+        Assert.Contains(string.Join(", ", s_order) + ".", architecture, StringComparison.Ordinal);
     }
 
     [Fact]

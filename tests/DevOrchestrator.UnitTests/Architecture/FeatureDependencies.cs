@@ -57,30 +57,6 @@ internal sealed class FeatureDependencies
         return graph;
     }
 
-    /// <summary>A copy without the given edges ("From -> To").</summary>
-    public FeatureDependencies Without(IEnumerable<string> edges)
-    {
-        var copy = new FeatureDependencies(_prefix);
-        var removed = edges.ToHashSet(StringComparer.Ordinal);
-        foreach (var (from, targets) in Edges)
-        {
-            foreach (var (to, why) in targets)
-            {
-                if (!removed.Contains($"{from} -> {to}"))
-                {
-                    if (!copy.Edges.TryGetValue(from, out var kept))
-                    {
-                        copy.Edges[from] = kept = new(StringComparer.Ordinal);
-                    }
-
-                    kept[to] = why;
-                }
-            }
-        }
-
-        return copy;
-    }
-
     /// <summary>Every group of folders that reach each other (strongly connected components of two or more folders).</summary>
     public IReadOnlyList<IReadOnlyList<string>> Cycles()
     {

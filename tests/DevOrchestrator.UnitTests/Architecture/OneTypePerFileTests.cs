@@ -17,7 +17,7 @@ public sealed partial class OneTypePerFileTests
     [Fact]
     public void Every_source_file_holds_one_public_type_named_like_the_file()
     {
-        var root = RepositoryRoot();
+        var root = RepositoryRoot.Path;
         var wrong = new List<string>();
         foreach (var file in Directory.EnumerateFiles(Path.Combine(root, "src"), "*.cs", SearchOption.AllDirectories))
         {
@@ -55,19 +55,6 @@ public sealed partial class OneTypePerFileTests
             1 => $"holds {types[0]}, not {fileName}",
             _ => $"{types.Count} public types: {string.Join(", ", types)}",
         };
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "DevOrchestrator.slnx")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("The repository root (DevOrchestrator.slnx) is not above " + AppContext.BaseDirectory);
     }
 
     // File-scoped namespaces: a top-level type starts at the first column.

@@ -1,3 +1,4 @@
+using DevOrchestrator.Data;
 using DevOrchestrator.Features.Tasks;
 
 namespace DevOrchestrator.UnitTests.Tasks;

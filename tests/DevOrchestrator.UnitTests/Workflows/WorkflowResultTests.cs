@@ -1,4 +1,5 @@
 using System.Text.Json;
+using DevOrchestrator.Data;
 using DevOrchestrator.Features.Workflows;
 using DevOrchestrator.Hosting;
 

@@ -1,4 +1,5 @@
 using DevOrchestrator.Abstractions;
+using DevOrchestrator.Data;
 using DevOrchestrator.Features.Workflows;
 
 namespace DevOrchestrator.UnitTests.Workflows;

@@ -1,4 +1,5 @@
 using System.IdentityModel.Tokens.Jwt;
+using DevOrchestrator.Data;
 using Microsoft.IdentityModel.Tokens;
 
 namespace DevOrchestrator.Features.Auth;

@@ -1,3 +1,5 @@
+using DevOrchestrator.Data;
+
 namespace DevOrchestrator.Features.Auth;
 
 /// <summary>What <see cref="UserAccounts.ChangeAsync"/> did, and the user as it is now.</summary>

@@ -1,3 +1,4 @@
+using DevOrchestrator.Data;
 using DevOrchestrator.Hosting;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;

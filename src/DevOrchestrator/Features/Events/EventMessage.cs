@@ -1,4 +1,5 @@
 using System.Text.Json;
+using DevOrchestrator.Data;
 
 namespace DevOrchestrator.Features.Events;
 

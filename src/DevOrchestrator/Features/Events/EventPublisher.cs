@@ -27,7 +27,7 @@ public sealed class EventPublisher(TimeProvider timeProvider)
     }
 
     /// <summary>Stages an event for a task that is being inserted in the same save: one commit for both.</summary>
-    public TaskEvent Add(AppDbContext db, Tasks.DevTask task, string type, object payload)
+    public TaskEvent Add(AppDbContext db, DevTask task, string type, object payload)
     {
         var ev = Add(db, (long?)null, type, payload);
         ev.Task = task;

@@ -4,7 +4,6 @@ using System.Text;
 using System.Text.Json;
 using DevOrchestrator.Data;
 using DevOrchestrator.Features.Auth;
-using DevOrchestrator.Features.Tasks;
 using DevOrchestrator.Hosting;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;

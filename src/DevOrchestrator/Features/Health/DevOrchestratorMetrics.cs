@@ -1,3 +1,4 @@
+using DevOrchestrator.Data;
 using Prometheus;
 
 namespace DevOrchestrator.Features.Health;
@@ -34,7 +35,7 @@ public sealed class DevOrchestratorMetrics
         BudgetMonthlyLimit = factory.CreateGauge("budget_monthly_limit_usd", "The monthly model budget in US dollars (MONTHLY_BUDGET_LIMIT).");
 
         // Label sets known at start export at zero, so that dashboards and alerts see a series before the first event.
-        foreach (var status in Tasks.TaskStatuses.All)
+        foreach (var status in TaskStatuses.All)
         {
             TaskTransitions.WithLabels(status);
         }

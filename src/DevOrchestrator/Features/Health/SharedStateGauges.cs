@@ -1,6 +1,5 @@
 using DevOrchestrator.Data;
 using DevOrchestrator.Features.Costs;
-using DevOrchestrator.Features.Tasks;
 using DevOrchestrator.Hosting;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;

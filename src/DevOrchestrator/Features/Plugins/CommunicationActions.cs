@@ -1,6 +1,6 @@
 using DevOrchestrator.Abstractions;
 using DevOrchestrator.Abstractions.Plugins;
-using DevOrchestrator.Features.Tasks;
+using DevOrchestrator.Features.Effects;
 
 namespace DevOrchestrator.Features.Plugins;
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using DevOrchestrator.Abstractions;
 using DevOrchestrator.Abstractions.Plugins;
+using DevOrchestrator.Features.Effects;
 
 namespace DevOrchestrator.Features.Plugins;
 

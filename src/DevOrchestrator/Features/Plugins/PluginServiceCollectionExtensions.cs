@@ -1,6 +1,6 @@
 using DevOrchestrator.Abstractions;
 using DevOrchestrator.Abstractions.Plugins;
-using DevOrchestrator.Features.Tasks;
+using DevOrchestrator.Features.Effects;
 using DevOrchestrator.Hosting;
 using DevOrchestrator.Plugins.Confluence;
 using DevOrchestrator.Plugins.GitHub;

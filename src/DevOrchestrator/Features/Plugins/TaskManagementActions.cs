@@ -1,5 +1,7 @@
 using DevOrchestrator.Abstractions;
 using DevOrchestrator.Abstractions.Plugins;
+using DevOrchestrator.Data;
+using DevOrchestrator.Features.Effects;
 
 namespace DevOrchestrator.Features.Plugins;
 
@@ -36,7 +38,7 @@ public sealed class TaskManagementActions(PluginRegistry registry, ExternalEffec
         }
 
         var issueKey = context.GetString("issue_key") is { Length: > 0 } k ? k
-            : context.Task.Source == Tasks.TaskSources.Jira && context.Task.ExternalId is { Length: > 0 } id ? id
+            : context.Task.Source == TaskSources.Jira && context.Task.ExternalId is { Length: > 0 } id ? id
             : throw new WorkflowStepSkippedException("the task has no tracker issue (it did not come from Jira and no issue_key was given)");
         switch (action)
         {

@@ -1,6 +1,8 @@
 using System.Globalization;
 using DevOrchestrator.Abstractions;
 using DevOrchestrator.Abstractions.Plugins;
+using DevOrchestrator.Data;
+using DevOrchestrator.Features.Effects;
 
 namespace DevOrchestrator.Features.Plugins;
 
@@ -95,6 +97,6 @@ public sealed class VersionControlActions(PluginRegistry registry, ExternalEffec
 
     /// <summary>The issue number of a task made from a GitHub issue (external id <c>owner/repo#12</c>).</summary>
     internal static int? GitHubIssueNumber(WorkflowTaskInfo task) =>
-        task.Source == Tasks.TaskSources.GitHub && task.ExternalId is { } id && id.LastIndexOf('#') is var hash and > 0 &&
+        task.Source == TaskSources.GitHub && task.ExternalId is { } id && id.LastIndexOf('#') is var hash and > 0 &&
         int.TryParse(id.AsSpan(hash + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var number) ? number : null;
 }

@@ -1,5 +1,6 @@
 using DevOrchestrator.Abstractions.Plugins;
 using DevOrchestrator.Data;
+using DevOrchestrator.Features.Effects;
 using DevOrchestrator.Features.Events;
 using DevOrchestrator.Features.Plugins;
 using DevOrchestrator.Features.Tasks;

@@ -1,5 +1,4 @@
 using DevOrchestrator.Data;
-using DevOrchestrator.Features.Agents;
 using DevOrchestrator.Features.Auth;
 using DevOrchestrator.Features.Costs;
 using DevOrchestrator.Hosting;

@@ -1,3 +1,5 @@
+using DevOrchestrator.Data;
+
 namespace DevOrchestrator.Features.Tasks;
 
 /// <summary>What an entry point asks for when it creates a task; everything else is the lifecycle's business.</summary>

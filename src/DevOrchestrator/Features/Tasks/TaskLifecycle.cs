@@ -1,6 +1,5 @@
 using System.Text.Json;
 using DevOrchestrator.Data;
-using DevOrchestrator.Features.Agents;
 using DevOrchestrator.Features.Events;
 using DevOrchestrator.Features.Health;
 using DevOrchestrator.Features.Workflows;

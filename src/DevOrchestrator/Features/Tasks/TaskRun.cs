@@ -1,5 +1,6 @@
 using DevOrchestrator.Data;
 using DevOrchestrator.Features.Health;
+using DevOrchestrator.Features.Plugins;
 using DevOrchestrator.Features.Workflows;
 
 namespace DevOrchestrator.Features.Tasks;

@@ -45,7 +45,7 @@ public static class TasksApi
         DateTimeOffset? StartedAt, DateTimeOffset? CompletedAt, decimal CostUsd, decimal CostReservedUsd, TokenUsage TokensUsed)
     {
         public static TaskResponse From(DevTask t, TokenUsage tokens = default) => new(t.Id, t.ProjectId, t.Kind, t.ParentId, t.Title, t.Description, t.Status, t.Source, t.ExternalId, t.Priority,
-            t.Workflow, t.AgentType, ParseJson(t.Variables), TaskResult.From(t), t.Error, t.Branch, t.Attempts, t.WorkerId, t.CancelRequestedAt,
+            t.Workflow, t.AgentType, JsonDefaults.ParseStored(t.Variables), TaskResult.From(t), t.Error, t.Branch, t.Attempts, t.WorkerId, t.CancelRequestedAt,
             t.CreatedAt, t.UpdatedAt, t.QueuedAt, t.StartedAt, t.CompletedAt, Money.ToUsd(t.CostMicros), Money.ToUsd(t.CostReservedMicros), tokens);
     }
 
@@ -463,6 +463,4 @@ public static class TasksApi
             ? Api.Ok(context, new { id, status }, "Task cancelled.")
             : Api.Ok(context, new { id, status, cancel_requested = true }, "Cancellation requested; the running step is being stopped.", statusCode: StatusCodes.Status202Accepted);
     }
-
-    internal static JsonElement? ParseJson(string? json) => json is null ? null : JsonDocument.Parse(json).RootElement.Clone();
 }

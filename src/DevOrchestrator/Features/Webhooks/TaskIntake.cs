@@ -1,7 +1,6 @@
 using DevOrchestrator.Abstractions.Plugins;
 using DevOrchestrator.Data;
 using DevOrchestrator.Features.Plugins;
-using DevOrchestrator.Features.Projects;
 using DevOrchestrator.Features.Tasks;
 using Microsoft.EntityFrameworkCore;
 

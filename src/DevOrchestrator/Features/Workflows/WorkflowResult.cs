@@ -1,3 +1,5 @@
+using DevOrchestrator.Data;
+
 namespace DevOrchestrator.Features.Workflows;
 
 /// <summary>

@@ -95,10 +95,10 @@ public sealed partial class WorkflowRunner(
         return null;
     }
 
-    private static WorkflowTaskInfo TaskInfo(Tasks.DevTask task) =>
+    private static WorkflowTaskInfo TaskInfo(DevTask task) =>
         new(task.Id, task.Title, task.Description, task.Branch, task.Source, task.ExternalId) { CreatedByUserId = task.CreatedByUserId };
 
-    private static WorkflowProjectInfo? ProjectInfo(Projects.Project? project) => project is null ? null
+    private static WorkflowProjectInfo? ProjectInfo(Project? project) => project is null ? null
         : new WorkflowProjectInfo(project.Id, project.Name, project.RepositoryUrl, project.DefaultBranch, project.TestCommand)
         {
             JiraProjectKey = project.JiraProjectKey,
@@ -456,7 +456,7 @@ public sealed partial class WorkflowRunner(
     private sealed record DoneStep(WorkflowStepDefinition Step, WorkflowStepExecution Row, WorkflowActionContext Context, IReadOnlyDictionary<string, object?> Outputs);
 
     /// <summary>What a run has read from the database before it starts.</summary>
-    private sealed record StoredRun(Tasks.DevTask Task, Projects.Project? Project, WorkflowExecution Execution, List<WorkflowStepExecution> Steps);
+    private sealed record StoredRun(DevTask Task, Project? Project, WorkflowExecution Execution, List<WorkflowStepExecution> Steps);
 
     /// <summary>The run under way: what its steps resolve against, and what they have done.</summary>
     private sealed record ActiveRun(WorkflowRun Run, WorkflowTaskInfo Task, WorkflowProjectInfo? Project, Dictionary<string, object?> Variables, RunState State);

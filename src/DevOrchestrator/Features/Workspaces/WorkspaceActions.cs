@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using DevOrchestrator.Abstractions;
 using DevOrchestrator.Abstractions.Plugins;
+using DevOrchestrator.Features.Effects;
 using Microsoft.Extensions.Options;
 
 namespace DevOrchestrator.Features.Workspaces;
@@ -22,7 +23,7 @@ public sealed partial class WorkspaceActions(
     WorkspacePool pool,
     IEnumerable<IVersionControlPlugin> codeHosts,
     ILogger<WorkspaceActions> logger,
-    Plugins.ExternalEffects? effects = null,
+    ExternalEffects? effects = null,
     WorkspaceSetup? setup = null) : IWorkflowActions
 {
     private readonly WorkspaceSetup _setup = setup ?? new WorkspaceSetup(workspaceOptions, sandbox, git, Microsoft.Extensions.Logging.Abstractions.NullLogger<WorkspaceSetup>.Instance);
@@ -332,7 +333,7 @@ public sealed partial class WorkspaceActions(
         }
         else
         {
-            await effects.OnceAsync(Plugins.ExternalEffects.Key(context.Task.Id, "push", $"{branch}:{sha}"), context.Task.Id, "git", "push", FindAsync, PushAsync, cancellationToken);
+            await effects.OnceAsync(ExternalEffects.Key(context.Task.Id, "push", $"{branch}:{sha}"), context.Task.Id, "git", "push", FindAsync, PushAsync, cancellationToken);
         }
 
         // As git push does for a tracked branch: the mirror now knows the remote has this commit (commit relies on it).

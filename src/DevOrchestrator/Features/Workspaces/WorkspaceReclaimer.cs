@@ -1,6 +1,5 @@
 using System.Globalization;
 using DevOrchestrator.Data;
-using DevOrchestrator.Features.Workflows;
 using Microsoft.EntityFrameworkCore;
 
 namespace DevOrchestrator.Features.Workspaces;

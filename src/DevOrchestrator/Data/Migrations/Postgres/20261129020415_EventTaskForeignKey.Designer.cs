@@ -26,7 +26,7 @@ namespace DevOrchestrator.Data.Migrations.Postgres
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
-            modelBuilder.Entity("DevOrchestrator.Features.Agents.AgentExecution", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.AgentExecution", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -87,7 +87,7 @@ namespace DevOrchestrator.Data.Migrations.Postgres
                     b.ToTable("agent_executions", (string)null);
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Auth.User", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.User", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -131,7 +131,7 @@ namespace DevOrchestrator.Data.Migrations.Postgres
                     b.ToTable("users", (string)null);
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Costs.CostEntry", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.CostEntry", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -216,7 +216,7 @@ namespace DevOrchestrator.Data.Migrations.Postgres
                     b.ToTable("cost_entries", (string)null);
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Events.TaskEvent", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.TaskEvent", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -253,7 +253,7 @@ namespace DevOrchestrator.Data.Migrations.Postgres
                     b.ToTable("events", (string)null);
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Projects.Project", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.Project", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -331,7 +331,7 @@ namespace DevOrchestrator.Data.Migrations.Postgres
                     b.ToTable("projects", (string)null);
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Tasks.DevTask", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.DevTask", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -472,7 +472,7 @@ namespace DevOrchestrator.Data.Migrations.Postgres
                     b.ToTable("tasks", (string)null);
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Workflows.WorkflowExecution", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.WorkflowExecution", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -533,7 +533,7 @@ namespace DevOrchestrator.Data.Migrations.Postgres
                     b.ToTable("workflow_executions", (string)null);
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Workflows.WorkflowStepExecution", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.WorkflowStepExecution", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -612,9 +612,9 @@ namespace DevOrchestrator.Data.Migrations.Postgres
                     b.ToTable("workflow_steps", (string)null);
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Agents.AgentExecution", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.AgentExecution", b =>
                 {
-                    b.HasOne("DevOrchestrator.Features.Tasks.DevTask", null)
+                    b.HasOne("DevOrchestrator.Data.DevTask", null)
                         .WithMany()
                         .HasForeignKey("TaskId")
                         .OnDelete(DeleteBehavior.Cascade)
@@ -622,9 +622,9 @@ namespace DevOrchestrator.Data.Migrations.Postgres
                         .HasConstraintName("fk_agent_executions_tasks_task_id");
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Events.TaskEvent", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.TaskEvent", b =>
                 {
-                    b.HasOne("DevOrchestrator.Features.Tasks.DevTask", "Task")
+                    b.HasOne("DevOrchestrator.Data.DevTask", "Task")
                         .WithMany()
                         .HasForeignKey("TaskId")
                         .OnDelete(DeleteBehavior.Cascade)
@@ -633,24 +633,24 @@ namespace DevOrchestrator.Data.Migrations.Postgres
                     b.Navigation("Task");
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Tasks.DevTask", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.DevTask", b =>
                 {
-                    b.HasOne("DevOrchestrator.Features.Auth.User", null)
+                    b.HasOne("DevOrchestrator.Data.User", null)
                         .WithMany()
                         .HasForeignKey("CreatedByUserId")
                         .OnDelete(DeleteBehavior.SetNull)
                         .HasConstraintName("fk_tasks_users_created_by_user_id");
 
-                    b.HasOne("DevOrchestrator.Features.Projects.Project", null)
+                    b.HasOne("DevOrchestrator.Data.Project", null)
                         .WithMany()
                         .HasForeignKey("ProjectId")
                         .OnDelete(DeleteBehavior.Restrict)
                         .HasConstraintName("fk_tasks_projects_project_id");
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Workflows.WorkflowExecution", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.WorkflowExecution", b =>
                 {
-                    b.HasOne("DevOrchestrator.Features.Tasks.DevTask", null)
+                    b.HasOne("DevOrchestrator.Data.DevTask", null)
                         .WithMany()
                         .HasForeignKey("TaskId")
                         .OnDelete(DeleteBehavior.Cascade)
@@ -658,9 +658,9 @@ namespace DevOrchestrator.Data.Migrations.Postgres
                         .HasConstraintName("fk_workflow_executions_tasks_task_id");
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Workflows.WorkflowStepExecution", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.WorkflowStepExecution", b =>
                 {
-                    b.HasOne("DevOrchestrator.Features.Workflows.WorkflowExecution", null)
+                    b.HasOne("DevOrchestrator.Data.WorkflowExecution", null)
                         .WithMany("Steps")
                         .HasForeignKey("WorkflowExecutionId")
                         .OnDelete(DeleteBehavior.Cascade)
@@ -668,7 +668,7 @@ namespace DevOrchestrator.Data.Migrations.Postgres
                         .HasConstraintName("fk_workflow_steps_workflow_executions_workflow_execution_id");
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Workflows.WorkflowExecution", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.WorkflowExecution", b =>
                 {
                     b.Navigation("Steps");
                 });

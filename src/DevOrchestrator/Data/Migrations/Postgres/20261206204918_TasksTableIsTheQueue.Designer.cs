@@ -26,7 +26,7 @@ namespace DevOrchestrator.Data.Migrations.Postgres
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
-            modelBuilder.Entity("DevOrchestrator.Features.Agents.AgentCheckpoint", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.AgentCheckpoint", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -87,7 +87,7 @@ namespace DevOrchestrator.Data.Migrations.Postgres
                     b.ToTable("agent_checkpoints", (string)null);
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Agents.AgentExecution", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.AgentExecution", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -152,7 +152,7 @@ namespace DevOrchestrator.Data.Migrations.Postgres
                     b.ToTable("agent_executions", (string)null);
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Auth.User", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.User", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -196,7 +196,7 @@ namespace DevOrchestrator.Data.Migrations.Postgres
                     b.ToTable("users", (string)null);
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Costs.BudgetMonth", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.BudgetMonth", b =>
                 {
                     b.Property<string>("Month")
                         .HasMaxLength(7)
@@ -225,7 +225,7 @@ namespace DevOrchestrator.Data.Migrations.Postgres
                     b.ToTable("budget_months", (string)null);
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Costs.CostEntry", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.CostEntry", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -313,7 +313,7 @@ namespace DevOrchestrator.Data.Migrations.Postgres
                     b.ToTable("cost_entries", (string)null);
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Costs.CostReservation", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.CostReservation", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -353,7 +353,7 @@ namespace DevOrchestrator.Data.Migrations.Postgres
                     b.ToTable("cost_reservations", (string)null);
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Events.TaskEvent", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.TaskEvent", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -390,7 +390,7 @@ namespace DevOrchestrator.Data.Migrations.Postgres
                     b.ToTable("events", (string)null);
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Plugins.ExternalEffect", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.ExternalEffect", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -464,7 +464,7 @@ namespace DevOrchestrator.Data.Migrations.Postgres
                     b.ToTable("external_effects", (string)null);
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Plugins.PluginConfig", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.PluginConfig", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -512,7 +512,7 @@ namespace DevOrchestrator.Data.Migrations.Postgres
                     b.ToTable("plugin_configs", (string)null);
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Projects.Project", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.Project", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -590,7 +590,7 @@ namespace DevOrchestrator.Data.Migrations.Postgres
                     b.ToTable("projects", (string)null);
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Tasks.DevTask", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.DevTask", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -763,7 +763,7 @@ namespace DevOrchestrator.Data.Migrations.Postgres
                     b.ToTable("tasks", (string)null);
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Webhooks.WebhookDelivery", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.WebhookDelivery", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -816,7 +816,7 @@ namespace DevOrchestrator.Data.Migrations.Postgres
                     b.ToTable("webhook_deliveries", (string)null);
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Workflows.WorkflowExecution", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.WorkflowExecution", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -877,7 +877,7 @@ namespace DevOrchestrator.Data.Migrations.Postgres
                     b.ToTable("workflow_executions", (string)null);
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Workflows.WorkflowStepExecution", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.WorkflowStepExecution", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -956,9 +956,9 @@ namespace DevOrchestrator.Data.Migrations.Postgres
                     b.ToTable("workflow_steps", (string)null);
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Agents.AgentCheckpoint", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.AgentCheckpoint", b =>
                 {
-                    b.HasOne("DevOrchestrator.Features.Tasks.DevTask", null)
+                    b.HasOne("DevOrchestrator.Data.DevTask", null)
                         .WithMany()
                         .HasForeignKey("TaskId")
                         .OnDelete(DeleteBehavior.Cascade)
@@ -966,9 +966,9 @@ namespace DevOrchestrator.Data.Migrations.Postgres
                         .HasConstraintName("fk_agent_checkpoints_tasks_task_id");
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Agents.AgentExecution", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.AgentExecution", b =>
                 {
-                    b.HasOne("DevOrchestrator.Features.Tasks.DevTask", null)
+                    b.HasOne("DevOrchestrator.Data.DevTask", null)
                         .WithMany()
                         .HasForeignKey("TaskId")
                         .OnDelete(DeleteBehavior.Cascade)
@@ -976,9 +976,9 @@ namespace DevOrchestrator.Data.Migrations.Postgres
                         .HasConstraintName("fk_agent_executions_tasks_task_id");
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Events.TaskEvent", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.TaskEvent", b =>
                 {
-                    b.HasOne("DevOrchestrator.Features.Tasks.DevTask", "Task")
+                    b.HasOne("DevOrchestrator.Data.DevTask", "Task")
                         .WithMany()
                         .HasForeignKey("TaskId")
                         .OnDelete(DeleteBehavior.Cascade)
@@ -987,39 +987,39 @@ namespace DevOrchestrator.Data.Migrations.Postgres
                     b.Navigation("Task");
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Plugins.ExternalEffect", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.ExternalEffect", b =>
                 {
-                    b.HasOne("DevOrchestrator.Features.Tasks.DevTask", null)
+                    b.HasOne("DevOrchestrator.Data.DevTask", null)
                         .WithMany()
                         .HasForeignKey("TaskId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .HasConstraintName("fk_external_effects_tasks_task_id");
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Tasks.DevTask", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.DevTask", b =>
                 {
-                    b.HasOne("DevOrchestrator.Features.Auth.User", null)
+                    b.HasOne("DevOrchestrator.Data.User", null)
                         .WithMany()
                         .HasForeignKey("CreatedByUserId")
                         .OnDelete(DeleteBehavior.SetNull)
                         .HasConstraintName("fk_tasks_users_created_by_user_id");
 
-                    b.HasOne("DevOrchestrator.Features.Tasks.DevTask", null)
+                    b.HasOne("DevOrchestrator.Data.DevTask", null)
                         .WithMany()
                         .HasForeignKey("ParentId")
                         .OnDelete(DeleteBehavior.SetNull)
                         .HasConstraintName("fk_tasks_tasks_parent_id");
 
-                    b.HasOne("DevOrchestrator.Features.Projects.Project", null)
+                    b.HasOne("DevOrchestrator.Data.Project", null)
                         .WithMany()
                         .HasForeignKey("ProjectId")
                         .OnDelete(DeleteBehavior.Restrict)
                         .HasConstraintName("fk_tasks_projects_project_id");
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Workflows.WorkflowExecution", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.WorkflowExecution", b =>
                 {
-                    b.HasOne("DevOrchestrator.Features.Tasks.DevTask", null)
+                    b.HasOne("DevOrchestrator.Data.DevTask", null)
                         .WithMany()
                         .HasForeignKey("TaskId")
                         .OnDelete(DeleteBehavior.Cascade)
@@ -1027,9 +1027,9 @@ namespace DevOrchestrator.Data.Migrations.Postgres
                         .HasConstraintName("fk_workflow_executions_tasks_task_id");
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Workflows.WorkflowStepExecution", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.WorkflowStepExecution", b =>
                 {
-                    b.HasOne("DevOrchestrator.Features.Workflows.WorkflowExecution", null)
+                    b.HasOne("DevOrchestrator.Data.WorkflowExecution", null)
                         .WithMany("Steps")
                         .HasForeignKey("WorkflowExecutionId")
                         .OnDelete(DeleteBehavior.Cascade)
@@ -1037,7 +1037,7 @@ namespace DevOrchestrator.Data.Migrations.Postgres
                         .HasConstraintName("fk_workflow_steps_workflow_executions_workflow_execution_id");
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Workflows.WorkflowExecution", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.WorkflowExecution", b =>
                 {
                     b.Navigation("Steps");
                 });

@@ -19,7 +19,7 @@ namespace DevOrchestrator.Data.Migrations.Sqlite
 #pragma warning disable 612, 618
             modelBuilder.HasAnnotation("ProductVersion", "10.0.15");
 
-            modelBuilder.Entity("DevOrchestrator.Features.Agents.AgentExecution", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.AgentExecution", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -78,7 +78,7 @@ namespace DevOrchestrator.Data.Migrations.Sqlite
                     b.ToTable("agent_executions", (string)null);
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Auth.User", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.User", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -120,7 +120,7 @@ namespace DevOrchestrator.Data.Migrations.Sqlite
                     b.ToTable("users", (string)null);
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Costs.CostEntry", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.CostEntry", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -203,7 +203,7 @@ namespace DevOrchestrator.Data.Migrations.Sqlite
                     b.ToTable("cost_entries", (string)null);
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Events.TaskEvent", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.TaskEvent", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -238,7 +238,7 @@ namespace DevOrchestrator.Data.Migrations.Sqlite
                     b.ToTable("events", (string)null);
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Projects.Project", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.Project", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -314,7 +314,7 @@ namespace DevOrchestrator.Data.Migrations.Sqlite
                     b.ToTable("projects", (string)null);
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Tasks.DevTask", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.DevTask", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -453,7 +453,7 @@ namespace DevOrchestrator.Data.Migrations.Sqlite
                     b.ToTable("tasks", (string)null);
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Workflows.WorkflowExecution", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.WorkflowExecution", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -512,7 +512,7 @@ namespace DevOrchestrator.Data.Migrations.Sqlite
                     b.ToTable("workflow_executions", (string)null);
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Workflows.WorkflowStepExecution", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.WorkflowStepExecution", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -589,9 +589,9 @@ namespace DevOrchestrator.Data.Migrations.Sqlite
                     b.ToTable("workflow_steps", (string)null);
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Agents.AgentExecution", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.AgentExecution", b =>
                 {
-                    b.HasOne("DevOrchestrator.Features.Tasks.DevTask", null)
+                    b.HasOne("DevOrchestrator.Data.DevTask", null)
                         .WithMany()
                         .HasForeignKey("TaskId")
                         .OnDelete(DeleteBehavior.Cascade)
@@ -599,24 +599,24 @@ namespace DevOrchestrator.Data.Migrations.Sqlite
                         .HasConstraintName("fk_agent_executions_tasks_task_id");
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Tasks.DevTask", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.DevTask", b =>
                 {
-                    b.HasOne("DevOrchestrator.Features.Auth.User", null)
+                    b.HasOne("DevOrchestrator.Data.User", null)
                         .WithMany()
                         .HasForeignKey("CreatedByUserId")
                         .OnDelete(DeleteBehavior.SetNull)
                         .HasConstraintName("fk_tasks_users_created_by_user_id");
 
-                    b.HasOne("DevOrchestrator.Features.Projects.Project", null)
+                    b.HasOne("DevOrchestrator.Data.Project", null)
                         .WithMany()
                         .HasForeignKey("ProjectId")
                         .OnDelete(DeleteBehavior.Restrict)
                         .HasConstraintName("fk_tasks_projects_project_id");
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Workflows.WorkflowExecution", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.WorkflowExecution", b =>
                 {
-                    b.HasOne("DevOrchestrator.Features.Tasks.DevTask", null)
+                    b.HasOne("DevOrchestrator.Data.DevTask", null)
                         .WithMany()
                         .HasForeignKey("TaskId")
                         .OnDelete(DeleteBehavior.Cascade)
@@ -624,9 +624,9 @@ namespace DevOrchestrator.Data.Migrations.Sqlite
                         .HasConstraintName("fk_workflow_executions_tasks_task_id");
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Workflows.WorkflowStepExecution", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.WorkflowStepExecution", b =>
                 {
-                    b.HasOne("DevOrchestrator.Features.Workflows.WorkflowExecution", null)
+                    b.HasOne("DevOrchestrator.Data.WorkflowExecution", null)
                         .WithMany("Steps")
                         .HasForeignKey("WorkflowExecutionId")
                         .OnDelete(DeleteBehavior.Cascade)
@@ -634,7 +634,7 @@ namespace DevOrchestrator.Data.Migrations.Sqlite
                         .HasConstraintName("fk_workflow_steps_workflow_executions_workflow_execution_id");
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Workflows.WorkflowExecution", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.WorkflowExecution", b =>
                 {
                     b.Navigation("Steps");
                 });

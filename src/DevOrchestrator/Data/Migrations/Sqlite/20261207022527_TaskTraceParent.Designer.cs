@@ -19,7 +19,7 @@ namespace DevOrchestrator.Data.Migrations.Sqlite
 #pragma warning disable 612, 618
             modelBuilder.HasAnnotation("ProductVersion", "10.0.15");
 
-            modelBuilder.Entity("DevOrchestrator.Features.Agents.AgentCheckpoint", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.AgentCheckpoint", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -78,7 +78,7 @@ namespace DevOrchestrator.Data.Migrations.Sqlite
                     b.ToTable("agent_checkpoints", (string)null);
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Agents.AgentExecution", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.AgentExecution", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -141,7 +141,7 @@ namespace DevOrchestrator.Data.Migrations.Sqlite
                     b.ToTable("agent_executions", (string)null);
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Auth.User", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.User", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -183,7 +183,7 @@ namespace DevOrchestrator.Data.Migrations.Sqlite
                     b.ToTable("users", (string)null);
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Costs.BudgetMonth", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.BudgetMonth", b =>
                 {
                     b.Property<string>("Month")
                         .HasMaxLength(7)
@@ -212,7 +212,7 @@ namespace DevOrchestrator.Data.Migrations.Sqlite
                     b.ToTable("budget_months", (string)null);
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Costs.CostEntry", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.CostEntry", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -298,7 +298,7 @@ namespace DevOrchestrator.Data.Migrations.Sqlite
                     b.ToTable("cost_entries", (string)null);
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Costs.CostReservation", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.CostReservation", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -336,7 +336,7 @@ namespace DevOrchestrator.Data.Migrations.Sqlite
                     b.ToTable("cost_reservations", (string)null);
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Events.TaskEvent", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.TaskEvent", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -371,7 +371,7 @@ namespace DevOrchestrator.Data.Migrations.Sqlite
                     b.ToTable("events", (string)null);
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Plugins.ExternalEffect", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.ExternalEffect", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -443,7 +443,7 @@ namespace DevOrchestrator.Data.Migrations.Sqlite
                     b.ToTable("external_effects", (string)null);
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Plugins.PluginConfig", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.PluginConfig", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -489,7 +489,7 @@ namespace DevOrchestrator.Data.Migrations.Sqlite
                     b.ToTable("plugin_configs", (string)null);
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Projects.Project", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.Project", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -570,7 +570,7 @@ namespace DevOrchestrator.Data.Migrations.Sqlite
                     b.ToTable("projects", (string)null);
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Tasks.DevTask", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.DevTask", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -746,7 +746,7 @@ namespace DevOrchestrator.Data.Migrations.Sqlite
                     b.ToTable("tasks", (string)null);
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Webhooks.WebhookDelivery", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.WebhookDelivery", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -797,7 +797,7 @@ namespace DevOrchestrator.Data.Migrations.Sqlite
                     b.ToTable("webhook_deliveries", (string)null);
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Workflows.WorkflowExecution", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.WorkflowExecution", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -856,7 +856,7 @@ namespace DevOrchestrator.Data.Migrations.Sqlite
                     b.ToTable("workflow_executions", (string)null);
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Workflows.WorkflowStepExecution", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.WorkflowStepExecution", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -933,9 +933,9 @@ namespace DevOrchestrator.Data.Migrations.Sqlite
                     b.ToTable("workflow_steps", (string)null);
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Agents.AgentCheckpoint", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.AgentCheckpoint", b =>
                 {
-                    b.HasOne("DevOrchestrator.Features.Tasks.DevTask", null)
+                    b.HasOne("DevOrchestrator.Data.DevTask", null)
                         .WithMany()
                         .HasForeignKey("TaskId")
                         .OnDelete(DeleteBehavior.Cascade)
@@ -943,9 +943,9 @@ namespace DevOrchestrator.Data.Migrations.Sqlite
                         .HasConstraintName("fk_agent_checkpoints_tasks_task_id");
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Agents.AgentExecution", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.AgentExecution", b =>
                 {
-                    b.HasOne("DevOrchestrator.Features.Tasks.DevTask", null)
+                    b.HasOne("DevOrchestrator.Data.DevTask", null)
                         .WithMany()
                         .HasForeignKey("TaskId")
                         .OnDelete(DeleteBehavior.Cascade)
@@ -953,9 +953,9 @@ namespace DevOrchestrator.Data.Migrations.Sqlite
                         .HasConstraintName("fk_agent_executions_tasks_task_id");
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Events.TaskEvent", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.TaskEvent", b =>
                 {
-                    b.HasOne("DevOrchestrator.Features.Tasks.DevTask", "Task")
+                    b.HasOne("DevOrchestrator.Data.DevTask", "Task")
                         .WithMany()
                         .HasForeignKey("TaskId")
                         .OnDelete(DeleteBehavior.Cascade)
@@ -964,39 +964,39 @@ namespace DevOrchestrator.Data.Migrations.Sqlite
                     b.Navigation("Task");
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Plugins.ExternalEffect", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.ExternalEffect", b =>
                 {
-                    b.HasOne("DevOrchestrator.Features.Tasks.DevTask", null)
+                    b.HasOne("DevOrchestrator.Data.DevTask", null)
                         .WithMany()
                         .HasForeignKey("TaskId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .HasConstraintName("fk_external_effects_tasks_task_id");
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Tasks.DevTask", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.DevTask", b =>
                 {
-                    b.HasOne("DevOrchestrator.Features.Auth.User", null)
+                    b.HasOne("DevOrchestrator.Data.User", null)
                         .WithMany()
                         .HasForeignKey("CreatedByUserId")
                         .OnDelete(DeleteBehavior.SetNull)
                         .HasConstraintName("fk_tasks_users_created_by_user_id");
 
-                    b.HasOne("DevOrchestrator.Features.Tasks.DevTask", null)
+                    b.HasOne("DevOrchestrator.Data.DevTask", null)
                         .WithMany()
                         .HasForeignKey("ParentId")
                         .OnDelete(DeleteBehavior.SetNull)
                         .HasConstraintName("fk_tasks_tasks_parent_id");
 
-                    b.HasOne("DevOrchestrator.Features.Projects.Project", null)
+                    b.HasOne("DevOrchestrator.Data.Project", null)
                         .WithMany()
                         .HasForeignKey("ProjectId")
                         .OnDelete(DeleteBehavior.Restrict)
                         .HasConstraintName("fk_tasks_projects_project_id");
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Workflows.WorkflowExecution", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.WorkflowExecution", b =>
                 {
-                    b.HasOne("DevOrchestrator.Features.Tasks.DevTask", null)
+                    b.HasOne("DevOrchestrator.Data.DevTask", null)
                         .WithMany()
                         .HasForeignKey("TaskId")
                         .OnDelete(DeleteBehavior.Cascade)
@@ -1004,9 +1004,9 @@ namespace DevOrchestrator.Data.Migrations.Sqlite
                         .HasConstraintName("fk_workflow_executions_tasks_task_id");
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Workflows.WorkflowStepExecution", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.WorkflowStepExecution", b =>
                 {
-                    b.HasOne("DevOrchestrator.Features.Workflows.WorkflowExecution", null)
+                    b.HasOne("DevOrchestrator.Data.WorkflowExecution", null)
                         .WithMany("Steps")
                         .HasForeignKey("WorkflowExecutionId")
                         .OnDelete(DeleteBehavior.Cascade)
@@ -1014,7 +1014,7 @@ namespace DevOrchestrator.Data.Migrations.Sqlite
                         .HasConstraintName("fk_workflow_steps_workflow_executions_workflow_execution_id");
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Features.Workflows.WorkflowExecution", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.WorkflowExecution", b =>
                 {
                     b.Navigation("Steps");
                 });

@@ -1,4 +1,4 @@
-namespace DevOrchestrator.Features.Webhooks;
+namespace DevOrchestrator.Data;
 
 /// <summary>
 /// A webhook delivery we accepted, by the vendor's delivery id (<c>X-GitHub-Delivery</c>,

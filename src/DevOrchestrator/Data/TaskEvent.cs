@@ -1,4 +1,4 @@
-namespace DevOrchestrator.Features.Events;
+namespace DevOrchestrator.Data;
 
 /// <summary>A stored event: every state change is one, streamed over SSE and WebSocket in id order.</summary>
 public sealed class TaskEvent
@@ -7,7 +7,7 @@ public sealed class TaskEvent
     public long? TaskId { get; set; }
 
     /// <summary>Set instead of <see cref="TaskId"/> when the task is inserted in the same save (its id is not known yet).</summary>
-    public Tasks.DevTask? Task { get; set; }
+    public DevTask? Task { get; set; }
     public required string Type { get; set; }
     public required string Payload { get; set; }
     public DateTimeOffset CreatedAt { get; set; }

@@ -1,4 +1,6 @@
-namespace DevOrchestrator.Features.Plugins;
+using DevOrchestrator.Features.Effects;
+
+namespace DevOrchestrator.Data;
 
 /// <summary>
 /// One external write (a push, a pull request, a comment, a transition, a message, a page), recorded under its

@@ -1,4 +1,4 @@
-namespace DevOrchestrator.Features.Plugins;
+namespace DevOrchestrator.Data;
 
 public static class ExternalEffectStatuses
 {

@@ -1,4 +1,4 @@
-namespace DevOrchestrator.Features.Costs;
+namespace DevOrchestrator.Data;
 
 /// <summary>
 /// One calendar month (UTC) of spending, in micro-dollars: what calls cost, and what calls in flight have reserved.

@@ -1,4 +1,4 @@
-namespace DevOrchestrator.Features.Workflows;
+namespace DevOrchestrator.Data;
 
 public sealed class WorkflowStepExecution
 {

@@ -1,4 +1,4 @@
-namespace DevOrchestrator.Features.Costs;
+namespace DevOrchestrator.Data;
 
 /// <summary>One model call's metered usage.</summary>
 public sealed class CostEntry

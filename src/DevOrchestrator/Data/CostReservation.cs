@@ -1,4 +1,4 @@
-namespace DevOrchestrator.Features.Costs;
+namespace DevOrchestrator.Data;
 
 /// <summary>A call's worst-case cost held against its task and month until the call ends (or the reservation expires).</summary>
 public sealed class CostReservation

@@ -1,4 +1,4 @@
-namespace DevOrchestrator.Features.Workflows;
+namespace DevOrchestrator.Data;
 
 /// <summary>One execution of a workflow for a task. Its steps are stored as they run, so a resumed run skips finished ones.</summary>
 public sealed class WorkflowExecution

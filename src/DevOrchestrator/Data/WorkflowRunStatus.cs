@@ -1,4 +1,4 @@
-namespace DevOrchestrator.Features.Workflows;
+namespace DevOrchestrator.Data;
 
 /// <summary>How a run ended. Stored on the execution row as the matching <see cref="WorkflowStatuses"/> string (<see cref="WorkflowStatuses.Of"/>).</summary>
 public enum WorkflowRunStatus

@@ -1,4 +1,4 @@
-namespace DevOrchestrator.Features.Auth;
+namespace DevOrchestrator.Data;
 
 public sealed class User
 {

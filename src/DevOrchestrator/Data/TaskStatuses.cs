@@ -1,4 +1,4 @@
-namespace DevOrchestrator.Features.Tasks;
+namespace DevOrchestrator.Data;
 
 public static class TaskStatuses
 {

@@ -1,10 +1,10 @@
 using System.Globalization;
 using DevOrchestrator.Abstractions.Plugins;
 using DevOrchestrator.Data;
-using DevOrchestrator.Features.Plugins;
+using DevOrchestrator.Features.Effects;
 using Microsoft.EntityFrameworkCore;
 
-namespace DevOrchestrator.Features.Tasks;
+namespace DevOrchestrator.Features.Plugins;
 
 /// <summary>
 /// One chat thread per task in its project's channel: the root message when the task starts (kept up to date with its

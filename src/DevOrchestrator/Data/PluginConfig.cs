@@ -1,9 +1,9 @@
-namespace DevOrchestrator.Features.Plugins;
+namespace DevOrchestrator.Data;
 
 /// <summary>
 /// A plugin's configuration stored through <c>PUT /api/v1/plugins/{type}/{name}/config</c>: its settings by
 /// environment variable name, as one JSON object encrypted with AES-GCM under <c>ENCRYPTION_KEY</c>
-/// (<see cref="ConfigEncryption"/>). Stored values win over the environment.
+/// (<see cref="Features.Plugins.ConfigEncryption"/>). Stored values win over the environment.
 /// </summary>
 public sealed class PluginConfig
 {

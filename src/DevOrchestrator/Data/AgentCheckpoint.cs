@@ -1,4 +1,4 @@
-namespace DevOrchestrator.Features.Agents;
+namespace DevOrchestrator.Data;
 
 /// <summary>
 /// The last finished turn of an agent conversation in a workflow step: the messages so far and the worktree's diff

@@ -1,4 +1,4 @@
-namespace DevOrchestrator.Features.Agents;
+namespace DevOrchestrator.Data;
 
 /// <summary>One run of an agent on a task: created when a worker starts the task's workflow.</summary>
 public sealed class AgentExecution

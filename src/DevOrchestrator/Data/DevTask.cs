@@ -1,6 +1,6 @@
-namespace DevOrchestrator.Features.Tasks;
+namespace DevOrchestrator.Data;
 
-/// <summary>A unit of development work. The row is the truth and the queue: workers claim queued rows (see <see cref="TaskDispatcher"/>).</summary>
+/// <summary>A unit of development work. The row is the truth and the queue: workers claim queued rows (see <see cref="Features.Tasks.TaskDispatcher"/>).</summary>
 public sealed class DevTask
 {
     public long Id { get; set; }

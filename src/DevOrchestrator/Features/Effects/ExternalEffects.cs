@@ -4,7 +4,7 @@ using DevOrchestrator.Data;
 using DevOrchestrator.Hosting;
 using Microsoft.EntityFrameworkCore;
 
-namespace DevOrchestrator.Features.Plugins;
+namespace DevOrchestrator.Features.Effects;
 
 /// <summary>
 /// Performs an external write at most once per idempotency key: the record is written (pending) before the vendor is

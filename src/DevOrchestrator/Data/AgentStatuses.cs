@@ -1,4 +1,4 @@
-namespace DevOrchestrator.Features.Agents;
+namespace DevOrchestrator.Data;
 
 public static class AgentStatuses
 {

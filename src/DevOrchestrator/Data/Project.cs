@@ -1,4 +1,4 @@
-namespace DevOrchestrator.Features.Projects;
+namespace DevOrchestrator.Data;
 
 public sealed class Project
 {
