@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using DevOrchestrator.FakeVendors;
@@ -24,32 +23,31 @@ public sealed class CrossReplicaEventsTests
         var ct = TestContext.Current.CancellationToken;
         await using var h = await IntegrationsHarness.StartAsync(Db.Postgres, ct, role: ServiceRole.Api);
         await using var api2 = await h.StartProcessAsync(ServiceRole.Api, ct);
-        await using var worker = await h.StartProcessAsync(ServiceRole.Worker, ct);
         using var api2Client = api2.ClientLike(h.Client);
         h.Model.Enqueue(
             FakeReply.ToolCall("write_file", JsonSerializer.Serialize(new { path = "hello.txt", content = "Hello, replicas\n" })),
             FakeReply.ToolCall("finish", JsonSerializer.Serialize(new { summary = "Added hello.txt." })),
             FakeReply.Text(JsonSerializer.Serialize(new { verdict = "approve", reasons = Array.Empty<string>(), summary = "fine" })));
 
-        var created = await h.Client.PostAsJsonAsync("/api/v1/tasks", new { title = "Add a greeting", description = "Create hello.txt.", project_id = h.ProjectId }, ct);
+        // Queued on API 1 while no worker runs: it waits.
+        var created = await h.Client.PostAsJsonAsync("/api/v1/tasks", new { title = "Add a greeting", description = "Create hello.txt.", project_id = h.ProjectId, auto_start = true }, ct);
         var body = await created.ReadJsonAsync();
         Assert.True(created.IsSuccessStatusCode, body.ToJsonString());
         var id = body["data"]!["id"]!.GetValue<long>();
 
-        // The stream is open on API 2 (its first event, the task's creation, has arrived) before the task is queued, so
-        // everything after it comes live from the worker's commits.
+        // The stream is open on API 2 (its first event, the task's creation, has arrived) before a worker exists, so
+        // everything from the claim on comes live from the worker process's commits.
         var connected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var reading = ReadSseAsync(api2Client, $"/api/v1/tasks/{id}/events", connected, ct);
         await connected.Task.WaitAsync(ct);
-        using var assigned = await h.Client.PostAsJsonAsync($"/api/v1/tasks/{id}/assign-to-agent", new { agent_type = "development" }, ct);
-        Assert.Equal(HttpStatusCode.Accepted, assigned.StatusCode);
+        await using var worker = await h.StartProcessAsync(ServiceRole.Worker, ct);
 
         var streamed = await reading;
         var task = await h.WaitFinishedAsync(id);
-        Assert.True(task.Status == TaskStatuses.Completed, $"task ended {task.Status}: {task.Error}\n{worker.Output}");
         var stored = await h.Service.WithDbAsync(db => db.Events.AsNoTracking().Where(e => e.TaskId == id).OrderBy(e => e.Id).Select(e => new { e.Id, e.Type }).ToListAsync(ct));
         Assert.Equal(stored.Select(e => (e.Id, e.Type)), streamed);
         Assert.True(stored.Count > 10, $"only {stored.Count} events"); // statuses, steps, agent updates of a whole run
+        Assert.True(task.Status == TaskStatuses.Completed, $"task ended {task.Status}: {task.Error}\n{worker.Output}");
         var ranBy = await h.Service.WithDbAsync(db => db.AgentExecutions.AsNoTracking().Where(a => a.TaskId == id).Select(a => a.WorkerId).ToListAsync(ct));
         Assert.NotEmpty(ranBy);
         Assert.All(ranBy, w => Assert.NotNull(w));
