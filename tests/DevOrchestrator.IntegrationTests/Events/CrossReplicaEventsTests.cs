@@ -44,9 +44,16 @@ public sealed class CrossReplicaEventsTests
 
         var streamed = await reading;
         var task = await h.WaitFinishedAsync(id);
-        var stored = await h.Service.WithDbAsync(db => db.Events.AsNoTracking().Where(e => e.TaskId == id).OrderBy(e => e.Id).Select(e => new { e.Id, e.Type }).ToListAsync(ct));
-        Assert.Equal(stored.Select(e => (e.Id, e.Type)), streamed);
-        Assert.True(stored.Count > 10, $"only {stored.Count} events"); // statuses, steps, agent updates of a whole run
+        var stored = await h.Service.WithDbAsync(db => db.Events.AsNoTracking().Where(e => e.TaskId == id).OrderBy(e => e.Id).ToListAsync(ct));
+
+        // The stream closes once the task has finished, after the events committed with its final status: compare with
+        // every event up to that one. (Events a run writes after its final status — none are expected — are reported.)
+        var final = stored.Last(e => e.Type == "task.status_update");
+        var afterFinal = stored.Where(e => e.Id > final.Id).Select(e => $"{e.Id} {e.Type} {e.Payload}").ToList();
+        TestContext.Current.TestOutputHelper?.WriteLine("events after the final status: " + string.Join("\n", afterFinal));
+        Assert.Equal(stored.Where(e => e.Id <= final.Id).Select(e => (e.Id, e.Type)), streamed);
+        Assert.Contains("\"completed\"", final.Payload, StringComparison.Ordinal);
+        Assert.True(streamed.Count > 10, $"only {streamed.Count} events"); // statuses, steps, agent updates of a whole run
         Assert.True(task.Status == TaskStatuses.Completed, $"task ended {task.Status}: {task.Error}\n{worker.Output}");
         var ranBy = await h.Service.WithDbAsync(db => db.AgentExecutions.AsNoTracking().Where(a => a.TaskId == id).Select(a => a.WorkerId).ToListAsync(ct));
         Assert.NotEmpty(ranBy);
