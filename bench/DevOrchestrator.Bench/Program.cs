@@ -31,6 +31,7 @@ root.Subcommands.Add(AgentTokensCommand.Create());
 root.Subcommands.Add(AgentConcurrencyCommand.Create());
 root.Subcommands.Add(FakeAnthropicCommand.Create());
 root.Subcommands.Add(IntakeCommand.Create());
+root.Subcommands.Add(EventsLatencyCommand.Create());
 root.SetAction(async (parseResult, cancellationToken) =>
 {
     var options = new BenchOptions(

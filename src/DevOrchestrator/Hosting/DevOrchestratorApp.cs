@@ -70,7 +70,7 @@ public static class DevOrchestratorApp
         builder.AddJsonLogging(options.Server);
         builder.AddTracing(serve.Role);
         services.AddDevOrchestratorDatabase(options.Database);
-        services.AddEvents();
+        services.AddEvents(listenForOtherProcesses: options.Database.UsesPostgres && serve.Role.RunsApi());
         services.AddPrometheusMetrics();
         services.AddDevOrchestratorHealthChecks();
         services.AddAuth(options.Auth, options.Server);

@@ -5,9 +5,10 @@ using Microsoft.EntityFrameworkCore;
 namespace DevOrchestrator.Features.Events;
 
 /// <summary>
-/// Tails the events table and fans new rows out to subscribers (WebSocket and SSE streams). It wakes at once when this
-/// process committed events (<see cref="EventSignal"/>) and polls otherwise, so events written by other processes
-/// (workers) arrive within <see cref="PollInterval"/>. Ids that are skipped (a transaction that committed later than a
+/// Tails the events table and fans new rows out to subscribers (WebSocket and SSE streams). It wakes at once when
+/// events were committed (<see cref="EventSignal"/>: by this process, or on PostgreSQL by any process through
+/// <see cref="EventNotificationListener"/>) and polls every <see cref="PollInterval"/> besides, so that events arrive
+/// even when a notification is lost or the LISTEN connection is down. Ids that are skipped (a transaction that committed later than a
 /// higher id) are re-checked for a while, so an event is delivered late rather than lost. While nobody subscribes it
 /// reads nothing.
 /// </summary>
@@ -53,6 +54,8 @@ public sealed partial class EventHub(IDbContextFactory<AppDbContext> dbContexts,
     {
         while (!stoppingToken.IsCancellationRequested)
         {
+            // Taken before reading: a commit announced while the read runs wakes the next round at once.
+            var pulse = signal.Next;
             try
             {
                 await TailOnceAsync(stoppingToken);
@@ -67,7 +70,7 @@ public sealed partial class EventHub(IDbContextFactory<AppDbContext> dbContexts,
                 await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken).ContinueWith(static _ => { }, TaskScheduler.Default);
             }
 
-            await signal.WaitAsync(PollInterval, stoppingToken);
+            await EventSignal.WaitAsync(pulse, PollInterval, timeProvider, stoppingToken);
         }
     }
 

@@ -9,7 +9,7 @@ namespace DevOrchestrator.Features.Events;
 /// <summary>
 /// Stages events in the caller's <see cref="AppDbContext"/>, so that an event commits together with the state change it
 /// describes. Subscribers in this process are woken by <see cref="EventSignalInterceptor"/> after the commit; other
-/// processes see the rows on their next poll.
+/// processes by the database's notification (<see cref="EventNotificationListener"/>, PostgreSQL) or their next poll.
 /// </summary>
 public sealed class EventPublisher(TimeProvider timeProvider)
 {

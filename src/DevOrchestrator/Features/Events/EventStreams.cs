@@ -15,13 +15,22 @@ public static class EventStreams
 {
     private static readonly TimeSpan s_heartbeat = TimeSpan.FromSeconds(15);
 
-    public static IServiceCollection AddEvents(this IServiceCollection services)
+    /// <param name="listenForOtherProcesses">
+    /// On PostgreSQL in a process that serves streams: LISTEN for events that other processes (workers, other API
+    /// replicas) commit, so that they reach this process's streams at once (<see cref="EventNotificationListener"/>).
+    /// </param>
+    public static IServiceCollection AddEvents(this IServiceCollection services, bool listenForOtherProcesses = false)
     {
         services.AddSingleton<EventSignal>();
         services.AddSingleton<EventPublisher>();
         services.AddSingleton<IInterceptor, EventSignalInterceptor>();
         services.AddSingleton<EventHub>();
         services.AddHostedService(sp => sp.GetRequiredService<EventHub>());
+        if (listenForOtherProcesses)
+        {
+            services.AddHostedService<EventNotificationListener>();
+        }
+
         return services;
     }
 

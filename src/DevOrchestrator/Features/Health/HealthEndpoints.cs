@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using DevOrchestrator.Data;
 using DevOrchestrator.Hosting;
 using Microsoft.EntityFrameworkCore;
@@ -7,7 +8,9 @@ namespace DevOrchestrator.Features.Health;
 
 /// <summary>
 /// <c>/health</c> in the guide's shape (status healthy|degraded|unhealthy, timestamp, services{…}; 503 when unhealthy),
-/// <c>/health/live</c> (the process answers) and <c>/health/ready</c> (the database answers and is migrated).
+/// with each dependency's status also as a top-level key in the guide's flat form (<c>"database": "healthy"</c>);
+/// <c>/health/live</c> (the process answers; runs no check) and <c>/health/ready</c> (the database answers and is
+/// migrated; runs only the checks tagged <c>critical</c>, never a vendor probe, so a slow vendor delays neither probe).
 /// Components register ordinary ASP.NET Core health checks; those tagged <c>critical</c> make the service unhealthy,
 /// the others only degraded.
 /// </summary>
@@ -20,7 +23,18 @@ public static class HealthEndpoints
     /// <summary>The answer of a probe: <c>alive</c> or <c>ready</c>.</summary>
     public sealed record ProbeResponse(string Status);
 
-    public sealed record HealthReportResponse(string Status, DateTimeOffset Timestamp, string Version, string Role, IReadOnlyDictionary<string, ServiceHealth> Services);
+    public sealed record HealthReportResponse(string Status, DateTimeOffset Timestamp, string Version, string Role, IReadOnlyDictionary<string, ServiceHealth> Services)
+    {
+        /// <summary>
+        /// The guide's flat form: each entry of <see cref="Services"/> again as a top-level key whose value is its status
+        /// (<c>"database": "healthy"</c>, <c>"redis": "degraded"</c>), so that <c>jq -r .database</c> works.
+        /// </summary>
+        [JsonExtensionData]
+        public IDictionary<string, object>? FlatStatuses { get; init; }
+    }
+
+    /// <summary>The report's own fields: a check of one of these names keeps its status in <c>services</c> only.</summary>
+    private static readonly HashSet<string> s_reportFields = ["status", "timestamp", "version", "role", "services"];
 
     public static IServiceCollection AddDevOrchestratorHealthChecks(this IServiceCollection services)
     {
@@ -64,7 +78,10 @@ public static class HealthEndpoints
         var anyDown = report.Entries.Any(e => e.Value.Status != HealthStatus.Healthy);
         var status = criticalDown ? "unhealthy" : anyDown ? "degraded" : "healthy";
         var body = new HealthReportResponse(status, timeProvider.GetUtcNow(), typeof(HealthEndpoints).Assembly.GetName().Version?.ToString(3) ?? "0.0.0",
-            serve.Role.ToString().ToLowerInvariant(), services);
+            serve.Role.ToString().ToLowerInvariant(), services)
+        {
+            FlatStatuses = services.Where(s => !s_reportFields.Contains(s.Key)).ToDictionary(s => s.Key, s => (object)s.Value.Status, StringComparer.Ordinal),
+        };
         return TypedResults.Json(body, JsonDefaults.Options, statusCode: criticalDown ? 503 : 200);
     }
 }

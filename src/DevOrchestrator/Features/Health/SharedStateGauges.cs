@@ -7,7 +7,7 @@ using Microsoft.Extensions.Options;
 namespace DevOrchestrator.Features.Health;
 
 /// <summary>
-/// Keeps the gauges that describe the shared database — <c>tasks_queued</c>, <c>oldest_queued_task_age_seconds</c>,
+/// Keeps the gauges that describe the shared database — <c>tasks_queued</c> (and its alias <c>queue_depth</c>), <c>oldest_queued_task_age_seconds</c>,
 /// <c>budget_monthly_spent_usd</c> — fresh by reading it every <see cref="Interval"/> in the background, so that a
 /// scrape never waits on a query. Every replica reads the same rows: dashboards and alerts take max(), not sum(), of
 /// these. Also sets <c>worker_up</c> and <c>budget_monthly_limit_usd</c>, which come from this process's settings.
@@ -54,6 +54,7 @@ public sealed partial class SharedStateGauges(
         var spent = await db.BudgetMonths.AsNoTracking().Where(b => b.Month == month).Select(b => (long?)b.SpentMicros).FirstOrDefaultAsync(cancellationToken) ?? 0;
 
         metrics.TasksQueued.Set(count);
+        metrics.QueueDepth.Set(count);
         metrics.OldestQueuedTaskAge.Set(oldest is { } at ? Math.Max(0, (now - at).TotalSeconds) : 0);
         metrics.BudgetMonthlySpent.Set((double)Money.ToUsd(spent));
     }
