@@ -42,11 +42,7 @@ public static class MetricsEndpoints
     public static IEndpointRouteBuilder MapMetricsEndpoints(this IEndpointRouteBuilder app)
     {
         var metrics = app.ServiceProvider.GetRequiredService<DevOrchestratorMetrics>();
-        var registry = metrics.Registry;
-        // This process's own runs, read at each scrape (0 in an API-only process): summed over replicas, the fleet's.
-        var runningTasks = app.ServiceProvider.GetRequiredService<Tasks.RunningTasks>();
-        registry.AddBeforeCollectCallback(() => metrics.TasksRunning.Set(runningTasks.Count));
-        app.MapMetrics("/metrics", registry).AllowAnonymous().ExcludeFromDescription();
+        app.MapMetrics("/metrics", metrics.Registry).AllowAnonymous().ExcludeFromDescription();
         return app;
     }
 }

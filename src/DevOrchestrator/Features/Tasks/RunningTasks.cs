@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using DevOrchestrator.Data;
+using DevOrchestrator.Features.Health;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -10,7 +11,8 @@ namespace DevOrchestrator.Features.Tasks;
 /// (made by any API replica) and cancels those runs; every third of the lease it renews the leases of all of them in one
 /// statement. A run whose lease was lost (taken over after this worker stalled) is cancelled too.
 /// </summary>
-public sealed partial class RunningTasks(IDbContextFactory<AppDbContext> dbContexts, WorkerIdentity identity, IOptions<QueueOptions> queue, TimeProvider timeProvider, ILogger<RunningTasks> logger)
+public sealed partial class RunningTasks(
+    IDbContextFactory<AppDbContext> dbContexts, WorkerIdentity identity, IOptions<QueueOptions> queue, DevOrchestratorMetrics metrics, TimeProvider timeProvider, ILogger<RunningTasks> logger)
     : BackgroundService
 {
     public static readonly TimeSpan CancelPollInterval = TimeSpan.FromMilliseconds(250);
@@ -27,6 +29,7 @@ public sealed partial class RunningTasks(IDbContextFactory<AppDbContext> dbConte
     {
         var cts = CancellationTokenSource.CreateLinkedTokenSource(shutdown);
         _runs[taskId] = cts;
+        metrics.TasksRunning.Set(_runs.Count);
         return cts;
     }
 
@@ -36,6 +39,9 @@ public sealed partial class RunningTasks(IDbContextFactory<AppDbContext> dbConte
         {
             cts.Dispose();
         }
+
+        // This process's own runs (0 in an API-only process): summed over replicas, the fleet's.
+        metrics.TasksRunning.Set(_runs.Count);
     }
 
     /// <summary>Cancels a run of this process at once (the API of the same process calls this).</summary>
