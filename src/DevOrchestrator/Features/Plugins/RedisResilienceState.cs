@@ -26,7 +26,7 @@ public sealed partial class RedisResilienceState(RedisConnection connection, IOp
     private const string Now = """
         local t = redis.call('TIME')
         local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-        """;
+        """ + "\n";
 
     // KEYS: circuit hash, trial lease. ARGV: trial lease ms. Returns {state, allowed, retry-after ms, open-for ms}.
     private const string EnterScript = Now + """
