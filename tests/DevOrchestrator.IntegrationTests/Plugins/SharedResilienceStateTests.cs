@@ -3,6 +3,8 @@ using DevOrchestrator.Features.Plugins;
 using DevOrchestrator.Features.Tasks;
 using DevOrchestrator.Hosting;
 using DevOrchestrator.IntegrationTests.Infrastructure;
+using DevOrchestrator.IntegrationTests.Plugins.GitHub;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
@@ -175,6 +177,25 @@ public sealed class SharedResilienceStateTests
         await two.State.WaitWhilePausedAsync("github", ct);
         Assert.True(DateTimeOffset.UtcNow - before >= left - TimeSpan.FromMilliseconds(100), "the other process did not wait for the pause");
         Assert.Equal(TimeSpan.Zero, await one.Store.PausedForAsync("github", ct));
+    }
+
+    [Fact]
+    public async Task A_429_with_Retry_After_seen_by_one_process_pauses_the_vendor_for_the_other()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var url = await TestDatabases.RequireRedisAsync();
+        var prefix = Prefix();
+        await using var calling = new Replica(url, prefix, s_rules);
+        await using var other = new Replica(url, prefix, s_rules);
+        await using var env = await GitHubTestHost.StartAsync(ct, configureServices: services => services.AddSingleton<ISharedResilienceState>(calling.Store), createRepository: false);
+        env.Server.Fail(429, pathContains: "/api/v3/user", retryAfter: TimeSpan.FromSeconds(5));
+
+        var connecting = env.Plugin.ConnectAsync(ct);
+        var pause = await HttpJson.EventuallyAsync(() => other.Store.PausedForAsync("github", ct), left => left > TimeSpan.Zero, TimeSpan.FromSeconds(30));
+        await connecting;
+
+        Assert.InRange(pause, TimeSpan.FromMilliseconds(1), TimeSpan.FromSeconds(5));
+        Assert.Equal([429, 200], env.Server.RequestsTo("GET", "/api/v3/user").Select(r => r.StatusCode));
     }
 
     [Fact]
