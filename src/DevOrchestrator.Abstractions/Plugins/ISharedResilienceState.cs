@@ -29,6 +29,15 @@ public interface ISharedResilienceState
     /// <summary>How long calls to <paramref name="vendor"/> wait for a pause to end (zero when not paused).</summary>
     Task<TimeSpan> PausedForAsync(string vendor, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// How long a caller waits before spending from the budget <paramref name="budget"/> of <paramref name="perMinute"/>
+    /// units a minute (tokens of a model provider): zero unless the fleet spent more than a minute's worth ahead.
+    /// </summary>
+    Task<TimeSpan> SpendableInAsync(string budget, double perMinute, CancellationToken cancellationToken);
+
+    /// <summary>Charges <paramref name="units"/> spent to the budget (known only after the call).</summary>
+    Task ChargeAsync(string budget, long units, double perMinute, CancellationToken cancellationToken);
+
     /// <summary>Pauses <paramref name="vendor"/> for every replica for <paramref name="duration"/> (a longer pause already set stays).</summary>
     Task PauseAsync(string vendor, TimeSpan duration, CancellationToken cancellationToken);
 }

@@ -5,6 +5,7 @@ using DevOrchestrator.Features.Plugins;
 using DevOrchestrator.Features.Tasks;
 using DevOrchestrator.Hosting;
 using DevOrchestrator.IntegrationTests.Infrastructure;
+using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Polly.CircuitBreaker;
@@ -18,16 +19,18 @@ namespace DevOrchestrator.IntegrationTests.Agents;
 /// </summary>
 public sealed class SharedModelResilienceTests
 {
-    private sealed class Replica(string url, string prefix) : IAsyncDisposable
+    private sealed class Replica(string url, string prefix, int tokensPerMinute = 0) : IAsyncDisposable
     {
         public RedisConnection Connection { get; } = new(url);
 
+        public RedisResilienceState Store => field ??=
+            new RedisResilienceState(Connection, Options.Create(new QueueOptions { RedisKeyPrefix = prefix }), TimeProvider.System, NullLogger<RedisResilienceState>.Instance);
+
         public ModelResilience Resilience => field ??= new ModelResilience(
-            Options.Create(new ModelOptions { ModelRetryAttempts = 0, ModelRequestsPerSecond = 5 }),
+            Options.Create(new ModelOptions { ModelRetryAttempts = 0, ModelRequestsPerSecond = 5, ModelTokensPerMinute = tokensPerMinute }),
             Options.Create(new ResilienceOptions { CircuitBreakerThreshold = 2 }),
             TimeProvider.System,
-            new PluginResilienceState(new PluginResilienceOptions(), TimeProvider.System, null,
-                new RedisResilienceState(Connection, Options.Create(new QueueOptions { RedisKeyPrefix = prefix }), TimeProvider.System, NullLogger<RedisResilienceState>.Instance)));
+            new PluginResilienceState(new PluginResilienceOptions(), TimeProvider.System, null, Store));
 
         public ValueTask DisposeAsync() => Connection.DisposeAsync();
     }
@@ -79,5 +82,34 @@ public sealed class SharedModelResilienceTests
             (i % 2 == 0 ? one : two).Resilience.For("anthropic").ExecuteAsync(_ => ValueTask.FromResult(i), ct).AsTask()));
 
         Assert.True(DateTimeOffset.UtcNow - started >= TimeSpan.FromSeconds(2.9), $"20 calls in {(DateTimeOffset.UtcNow - started).TotalSeconds:F2}s");
+    }
+
+    [Fact]
+    public async Task Tokens_spent_by_one_process_hold_the_next_call_of_the_other_until_the_budget_allows()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var url = await TestDatabases.RequireRedisAsync();
+        var prefix = "devorch-test-" + Guid.NewGuid().ToString("N")[..12] + ":";
+        await using var one = new Replica(url, prefix, tokensPerMinute: 600);
+        await using var two = new Replica(url, prefix, tokensPerMinute: 600);
+
+        // A response that used two minutes' worth of the budget (1,200 tokens of 600 a minute).
+        var response = new ChatResponse(new Microsoft.Extensions.AI.ChatMessage(ChatRole.Assistant, "done"))
+        {
+            Usage = new UsageDetails { InputTokenCount = 1000, OutputTokenCount = 200, TotalTokenCount = 1200 },
+        };
+        Assert.Same(response, await one.Resilience.For("anthropic").ExecuteAsync(_ => ValueTask.FromResult(response), ct));
+
+        Assert.InRange(await two.Store.SpendableInAsync(ModelResilience.SharedName("anthropic"), 600, ct), TimeSpan.FromSeconds(50), TimeSpan.FromSeconds(60));
+        using var giveUp = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        giveUp.CancelAfter(TimeSpan.FromSeconds(1));
+        var called = false;
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await two.Resilience.For("anthropic").ExecuteAsync(_ =>
+        {
+            called = true;
+            return ValueTask.FromResult(1);
+        }, giveUp.Token));
+        Assert.False(called); // held by the budget the other process spent, not sent
+        Assert.Equal(1, await two.Resilience.For("openai").ExecuteAsync(_ => ValueTask.FromResult(1), ct)); // another provider's budget
     }
 }

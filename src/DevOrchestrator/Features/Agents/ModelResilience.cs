@@ -63,6 +63,11 @@ public sealed class ModelResilience(IOptions<ModelOptions> modelOptions, IOption
             });
         }
 
+        if (modelOptions.Value.ModelTokensPerMinute > 0)
+        {
+            builder.AddStrategy(_ => new TokenBudgetStrategy(SharedName(provider), modelOptions.Value.ModelTokensPerMinute, shared, timeProvider), new TokenBudgetStrategyOptions());
+        }
+
         if (shared is not null)
         {
             builder.AddStrategy(_ => new SharedProviderStrategy(SharedName(provider), plugins!, resilienceOptions.Value.CircuitBreakerEnabled ? new PluginCircuitBreaker(SharedName(provider), new PluginResilienceOptions
@@ -154,6 +159,90 @@ public sealed class ModelResilience(IOptions<ModelOptions> modelOptions, IOption
             }
 
             return outcome;
+        }
+    }
+
+    private sealed class TokenBudgetStrategyOptions : ResilienceStrategyOptions
+    {
+        public TokenBudgetStrategyOptions() => Name = "model-tokens-per-minute";
+    }
+
+    /// <summary>
+    /// <c>MODEL_TOKENS_PER_MINUTE</c>: a budget of tokens a minute per provider, charged with each response's usage (known
+    /// only after the call); a call waits while the calls before it spent more than a minute's worth ahead (GCRA with a
+    /// minute's tolerance). The fleet's budget with Redis; this process's own when there is none or it cannot answer.
+    /// </summary>
+    private sealed class TokenBudgetStrategy(string name, double perMinute, ISharedResilienceState? shared, TimeProvider timeProvider) : ResilienceStrategy
+    {
+        private readonly Lock _gate = new();
+        private DateTimeOffset _theoreticalArrival;
+
+        protected override async ValueTask<Outcome<TResult>> ExecuteCore<TResult, TState>(
+            Func<ResilienceContext, TState, ValueTask<Outcome<TResult>>> callback, ResilienceContext context, TState state)
+        {
+            try
+            {
+                var wait = await WaitAsync(context.CancellationToken).ConfigureAwait(false);
+                if (wait > TimeSpan.Zero)
+                {
+                    await Task.Delay(wait, timeProvider, context.CancellationToken).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException ex)
+            {
+                return Outcome.FromException<TResult>(ex);
+            }
+
+            var outcome = await callback(context, state).ConfigureAwait(false);
+            if (outcome.Result is Microsoft.Extensions.AI.ChatResponse { Usage: { } usage }
+                && (usage.TotalTokenCount ?? (usage.InputTokenCount ?? 0) + (usage.OutputTokenCount ?? 0)) is > 0 and var tokens)
+            {
+                await ChargeAsync(tokens).ConfigureAwait(false);
+            }
+
+            return outcome;
+        }
+
+        private async ValueTask<TimeSpan> WaitAsync(CancellationToken cancellationToken)
+        {
+            if (shared is not null)
+            {
+                try
+                {
+                    return await shared.SpendableInAsync(name, perMinute, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception) when (!cancellationToken.IsCancellationRequested)
+                {
+                    // Redis unreachable: this process's budget.
+                }
+            }
+
+            lock (_gate)
+            {
+                var wait = _theoreticalArrival - TimeSpan.FromMinutes(1) - timeProvider.GetUtcNow();
+                return wait > TimeSpan.Zero ? wait : TimeSpan.Zero;
+            }
+        }
+
+        private async ValueTask ChargeAsync(long tokens)
+        {
+            lock (_gate)
+            {
+                var now = timeProvider.GetUtcNow();
+                _theoreticalArrival = (_theoreticalArrival > now ? _theoreticalArrival : now) + TimeSpan.FromMinutes(tokens / perMinute);
+            }
+
+            if (shared is not null)
+            {
+                try
+                {
+                    await shared.ChargeAsync(name, tokens, perMinute, CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (Exception)
+                {
+                    // Redis unreachable: charged to this process's budget only.
+                }
+            }
         }
     }
 

@@ -104,6 +104,24 @@ public sealed partial class RedisResilienceState(RedisConnection connection, IOp
         return string.format('%.3f', start - now)
         """;
 
+    // A budget of units a minute (GCRA, the cost known after the call). KEYS: theoretical arrival time. ARGV: ms of
+    // one minute's tolerance. Returns the ms until the fleet is no more than a minute's worth ahead.
+    private const string SpendableScript = Now + """
+        local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+        local wait = tat - tonumber(ARGV[1]) - now
+        if wait < 0 then wait = 0 end
+        return string.format('%.3f', wait)
+        """;
+
+    // KEYS: theoretical arrival time. ARGV: ms the units are worth.
+    private const string ChargeScript = Now + """
+        local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+        if tat < now then tat = now end
+        tat = tat + tonumber(ARGV[1])
+        redis.call('SET', KEYS[1], string.format('%.3f', tat), 'PX', math.ceil(tat - now) + 1000)
+        return 1
+        """;
+
     // KEYS: the vendor's pause. ARGV: pause ms. A longer pause already set stays.
     private const string PauseScript = Now + """
         local untilMs = now + tonumber(ARGV[1])
@@ -148,6 +166,12 @@ public sealed partial class RedisResilienceState(RedisConnection connection, IOp
         var result = await EvaluateAsync(ReserveScript, [_prefix + "rate:" + budget, PauseKey(budget)], [interval, tolerance], cancellationToken);
         return Milliseconds(result);
     }
+
+    public async Task<TimeSpan> SpendableInAsync(string budget, double perMinute, CancellationToken cancellationToken) =>
+        Milliseconds(await EvaluateAsync(SpendableScript, [_prefix + "spend:" + budget], [TimeSpan.FromMinutes(1).TotalMilliseconds], cancellationToken));
+
+    public async Task ChargeAsync(string budget, long units, double perMinute, CancellationToken cancellationToken) =>
+        await EvaluateAsync(ChargeScript, [_prefix + "spend:" + budget], [units * TimeSpan.FromMinutes(1).TotalMilliseconds / Math.Max(perMinute, 1)], cancellationToken);
 
     public async Task<TimeSpan> PausedForAsync(string vendor, CancellationToken cancellationToken) =>
         Milliseconds(await EvaluateAsync(PausedForScript, [PauseKey(vendor)], [], cancellationToken));
