@@ -219,7 +219,7 @@ public sealed class ModelResilience(IOptions<ModelOptions> modelOptions, IOption
 
             lock (_gate)
             {
-                var wait = _theoreticalArrival - TimeSpan.FromMinutes(1) - timeProvider.GetUtcNow();
+                var wait = _theoreticalArrival - timeProvider.GetUtcNow() - TimeSpan.FromMinutes(1);
                 return wait > TimeSpan.Zero ? wait : TimeSpan.Zero;
             }
         }
