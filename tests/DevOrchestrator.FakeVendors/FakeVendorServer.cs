@@ -356,7 +356,7 @@ public sealed class HeldRequest
     internal void Processed() => _processed.TrySetResult();
 }
 
-/// <summary>One request a fake vendor received: method, path, query, headers, raw body, JSON or form fields, and the status it was answered with.</summary>
+/// <summary>One request a fake vendor received: when, method, path, query, headers, raw body, JSON or form fields, and the status it was answered with.</summary>
 public sealed class RecordedRequest(
     long sequence, string method, string path, string query, IReadOnlyDictionary<string, string> headers, string body, JsonNode? json,
     IReadOnlyDictionary<string, string> form)
@@ -364,6 +364,10 @@ public sealed class RecordedRequest(
     private int _statusCode;
 
     public long Sequence { get; } = sequence;
+
+    /// <summary>When the request arrived (the machine's clock), for measuring the rate a vendor sees.</summary>
+    public DateTimeOffset ReceivedAt { get; } = DateTimeOffset.UtcNow;
+
     public string Method { get; } = method;
     public string Path { get; } = path;
 

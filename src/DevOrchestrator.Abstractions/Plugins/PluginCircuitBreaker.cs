@@ -5,9 +5,11 @@ namespace DevOrchestrator.Abstractions.Plugins;
 /// <see cref="PluginResilienceOptions.CircuitBreakerThreshold"/> consecutive failed attempts, lets one trial call
 /// through at a time after <see cref="PluginResilienceOptions.BreakDuration"/>, and closes after
 /// <see cref="PluginResilienceOptions.SuccessesToClose"/> successful trials in a row (a failed trial opens it again).
-/// One instance per plugin per process.
+/// One instance per plugin per process. With a <see cref="ISharedResilienceState"/> (Redis) the circuit is the fleet's:
+/// <see cref="TryEnterAsync"/> and <see cref="RecordAsync"/> ask the shared state and adopt its answer; when the
+/// shared state cannot answer they decide from this process's state, which carries on from the last shared answer.
 /// </summary>
-public sealed class PluginCircuitBreaker(string plugin, PluginResilienceOptions options, TimeProvider timeProvider, IPluginTelemetry? telemetry)
+public sealed class PluginCircuitBreaker(string plugin, PluginResilienceOptions options, TimeProvider timeProvider, IPluginTelemetry? telemetry, ISharedResilienceState? shared = null)
 {
     private readonly Lock _lock = new();
     private PluginCircuitState _state;
@@ -41,7 +43,48 @@ public sealed class PluginCircuitBreaker(string plugin, PluginResilienceOptions 
         }
     }
 
-    /// <summary>Whether a call may go out now; when not, how long until the circuit lets one through.</summary>
+    /// <summary>Whether a call may go out now (asking the fleet's circuit when shared); when not, how long until one may.</summary>
+    public async ValueTask<(bool Allowed, TimeSpan RetryAfter)> TryEnterAsync(CancellationToken cancellationToken)
+    {
+        if (shared is not null)
+        {
+            try
+            {
+                var answer = await shared.EnterCircuitAsync(Plugin, options, cancellationToken).ConfigureAwait(false);
+                Adopt(answer);
+                return (answer.Allowed, answer.RetryAfter);
+            }
+            catch (Exception) when (!cancellationToken.IsCancellationRequested)
+            {
+                // The shared state is unreachable: this process decides alone.
+            }
+        }
+
+        var allowed = TryEnter(out var retryAfter);
+        return (allowed, retryAfter);
+    }
+
+    /// <summary>Records an attempt's result in the fleet's circuit when shared (and adopts its state), else in this process's.</summary>
+    public async ValueTask RecordAsync(bool success)
+    {
+        if (shared is not null)
+        {
+            try
+            {
+                // Not the caller's token: a result already seen is recorded even when the caller gives up.
+                Adopt(await shared.RecordCircuitAsync(Plugin, success, options, CancellationToken.None).ConfigureAwait(false));
+                return;
+            }
+            catch (Exception)
+            {
+                // The shared state is unreachable: this process counts alone.
+            }
+        }
+
+        Record(success);
+    }
+
+    /// <summary>Whether a call may go out now by this process's state; when not, how long until the circuit lets one through.</summary>
     public bool TryEnter(out TimeSpan retryAfter)
     {
         PluginCircuitState? changed = null;
@@ -113,6 +156,29 @@ public sealed class PluginCircuitBreaker(string plugin, PluginResilienceOptions 
                 case PluginCircuitState.Open:
                     // An attempt that started before the circuit opened; it changes nothing.
                     break;
+            }
+        }
+
+        Report(changed);
+    }
+
+    /// <summary>Takes the fleet's state as this process's (the metrics and /health show it; the fallback starts from it).</summary>
+    private void Adopt(SharedCircuit answer)
+    {
+        PluginCircuitState? changed = null;
+        lock (_lock)
+        {
+            if (answer.State != _state)
+            {
+                changed = answer.State;
+            }
+
+            _state = answer.State;
+            _openUntil = answer.State == PluginCircuitState.Open ? timeProvider.GetUtcNow() + answer.OpenFor : default;
+            _trialInFlight = false;
+            if (answer.State == PluginCircuitState.Closed)
+            {
+                _successes = 0;
             }
         }
 

@@ -13,7 +13,9 @@ public static class PluginResilience
     /// <summary>
     /// Adds the plugin's resilience to an HTTP client: outcome counting (outermost), the total timeout, the rate limit
     /// (one token bucket per plugin), retries with jittered exponential backoff honouring <c>Retry-After</c>, the
-    /// circuit breaker (innermost but one: each attempt counts) and the per-attempt timeout.
+    /// vendor's pause (a 429 with <c>Retry-After</c> pauses every call to the vendor), the circuit breaker (innermost
+    /// but one: each attempt counts) and the per-attempt timeout. With a shared state (Redis) the rate, the pause and
+    /// the circuit are the fleet's.
     /// <paramref name="requestsPerSecond"/> overrides <see cref="PluginResilienceOptions.RequestsPerSecond"/> when it
     /// returns a value.
     /// </summary>
@@ -53,6 +55,7 @@ public static class PluginResilience
                 });
             }
 
+            pipeline.AddStrategy(_ => new VendorPauseStrategy(plugin, state), new VendorPauseStrategyOptions());
             if (options.CircuitBreakerEnabled)
             {
                 var breaker = state.Breaker(plugin);
@@ -73,7 +76,8 @@ public static class PluginResilience
             services.AddSingleton(sp => new PluginResilienceState(
                 sp.GetService<PluginResilienceOptions>() ?? new PluginResilienceOptions(),
                 sp.GetService<TimeProvider>() ?? TimeProvider.System,
-                sp.GetService<IPluginTelemetry>()));
+                sp.GetService<IPluginTelemetry>(),
+                sp.GetService<ISharedResilienceState>()));
         }
 
         return services;
@@ -125,7 +129,8 @@ public static class PluginResilience
         protected override async ValueTask<Outcome<HttpResponseMessage>> ExecuteCore<TState>(
             Func<ResilienceContext, TState, ValueTask<Outcome<HttpResponseMessage>>> callback, ResilienceContext context, TState state)
         {
-            if (!breaker.TryEnter(out var retryAfter))
+            var (allowed, retryAfter) = await breaker.TryEnterAsync(context.CancellationToken).ConfigureAwait(context.ContinueOnCapturedContext);
+            if (!allowed)
             {
                 return Outcome.FromException<HttpResponseMessage>(new BrokenCircuitException(
                     $"the circuit of plugin '{breaker.Plugin}' is open after repeated failures; next trial in {Math.Ceiling(retryAfter.TotalSeconds)}s"));
@@ -138,21 +143,62 @@ public static class PluginResilience
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                breaker.Record(success: false);
+                await breaker.RecordAsync(success: false).ConfigureAwait(false);
                 throw;
             }
 
             if (outcome.Exception is OperationCanceledException && context.CancellationToken.IsCancellationRequested)
             {
                 // Our own cancellation says nothing about the vendor; release a trial slot without judging.
-                breaker.Record(success: true);
+                await breaker.RecordAsync(success: true).ConfigureAwait(false);
                 return outcome;
             }
 
-            breaker.Record(!IsFailure(outcome));
+            await breaker.RecordAsync(!IsFailure(outcome)).ConfigureAwait(context.ContinueOnCapturedContext);
             return outcome;
         }
     }
+
+    private sealed class VendorPauseStrategyOptions : ResilienceStrategyOptions
+    {
+        public VendorPauseStrategyOptions() => Name = "plugin-vendor-pause";
+    }
+
+    /// <summary>
+    /// Each attempt waits while the vendor is paused; a 429 with <c>Retry-After</c> pauses the vendor (for the whole
+    /// fleet when the state is shared), so that no replica calls it before the time it asked for.
+    /// </summary>
+    private sealed class VendorPauseStrategy(string plugin, PluginResilienceState resilience) : ResilienceStrategy<HttpResponseMessage>
+    {
+        protected override async ValueTask<Outcome<HttpResponseMessage>> ExecuteCore<TState>(
+            Func<ResilienceContext, TState, ValueTask<Outcome<HttpResponseMessage>>> callback, ResilienceContext context, TState state)
+        {
+            try
+            {
+                await resilience.WaitWhilePausedAsync(plugin, context.CancellationToken).ConfigureAwait(context.ContinueOnCapturedContext);
+            }
+            catch (OperationCanceledException ex)
+            {
+                return Outcome.FromException<HttpResponseMessage>(ex);
+            }
+
+            var outcome = await callback(context, state).ConfigureAwait(context.ContinueOnCapturedContext);
+            if (outcome.Result is { StatusCode: HttpStatusCode.TooManyRequests } response && RetryAfterOf(response) is { } pause)
+            {
+                await resilience.PauseAsync(plugin, pause).ConfigureAwait(context.ContinueOnCapturedContext);
+            }
+
+            return outcome;
+        }
+    }
+
+    /// <summary>The delay a response's <c>Retry-After</c> asks for (seconds or a date), if any.</summary>
+    public static TimeSpan? RetryAfterOf(HttpResponseMessage response) => response.Headers.RetryAfter switch
+    {
+        { Delta: { } delta } => delta,
+        { Date: { } date } => date - DateTimeOffset.UtcNow,
+        _ => null,
+    };
 
     /// <summary>Counts each call's final outcome (after retries) for <c>plugin_requests_total{plugin,outcome}</c>.</summary>
     private sealed class PluginOutcomeHandler(string plugin, IPluginTelemetry? telemetry) : DelegatingHandler

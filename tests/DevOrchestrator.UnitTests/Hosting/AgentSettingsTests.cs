@@ -87,6 +87,7 @@ public sealed class AgentSettingsTests
     [InlineData("MODEL_REQUESTS_PER_SECOND", "-2.5")]
     [InlineData("MODEL_MAX_CONCURRENT_REQUESTS", "0")]
     [InlineData("MODEL_MAX_CONCURRENT_REQUESTS", "10001")]
+    [InlineData("MODEL_TOKENS_PER_MINUTE", "-1")]
     [InlineData("CIRCUIT_BREAKER_THRESHOLD", "0")]
     [InlineData("MONTHLY_BUDGET_LIMIT", "-1")]
     [InlineData("PER_TASK_COST_LIMIT", "-0.01")]

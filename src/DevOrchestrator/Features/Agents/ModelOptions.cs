@@ -33,6 +33,11 @@ public sealed class ModelOptions
     [ConfigurationKeyName("MODEL_MAX_CONCURRENT_REQUESTS")]
     [Range(1, 10_000, ErrorMessage = "MODEL_MAX_CONCURRENT_REQUESTS must be between 1 and 10000.")]
     public int ModelMaxConcurrentRequests { get; set; } = 20;
+
+    /// <summary>Tokens (input + output) a minute the model calls may use, per provider; 0 is no limit. Fleet-wide with Redis.</summary>
+    [ConfigurationKeyName("MODEL_TOKENS_PER_MINUTE")]
+    [Range(0, int.MaxValue, ErrorMessage = "MODEL_TOKENS_PER_MINUTE must be 0 (no limit) or more.")]
+    public int ModelTokensPerMinute { get; set; }
 }
 
 [OptionsValidator]

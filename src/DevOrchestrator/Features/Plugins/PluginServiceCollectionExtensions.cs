@@ -49,7 +49,15 @@ public static class PluginServiceCollectionExtensions
             TotalTimeout = TimeSpan.FromSeconds(Math.Max(settings.PluginTimeoutSeconds * (settings.PluginRetryAttempts + 1) * 2, 60)),
         });
         services.TryAddSingleton<IPluginTelemetry, PluginMetrics>();
-        services.AddPluginResilienceState();
+
+        // The fleet's state on Redis when REDIS_URL is set (its connection is registered with the task dispatch),
+        // else each process keeps its own (decision 0045).
+        services.TryAddSingleton<RedisResilienceState>();
+        services.TryAddSingleton(sp => new PluginResilienceState(
+            sp.GetRequiredService<PluginResilienceOptions>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetService<IPluginTelemetry>(),
+            SharedState(sp)));
 
         services.AddGitHub();
         services.AddJira();
@@ -75,4 +83,8 @@ public static class PluginServiceCollectionExtensions
 
         return services;
     }
+
+    /// <summary>The fleet's resilience state: on Redis when <c>REDIS_URL</c> is set, else none (per process).</summary>
+    public static ISharedResilienceState? SharedState(IServiceProvider services) =>
+        services.GetService<RedisConnection>() is null ? null : services.GetRequiredService<RedisResilienceState>();
 }
