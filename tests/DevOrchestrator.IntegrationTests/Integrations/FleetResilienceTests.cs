@@ -1,6 +1,6 @@
 using System.Net.Http.Json;
 using System.Text;
-using DevOrchestrator.Features.Tasks;
+using DevOrchestrator.Data;
 using DevOrchestrator.Hosting;
 using DevOrchestrator.IntegrationTests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
