@@ -45,6 +45,9 @@ public sealed class PromptsCliTests : IDisposable
         Assert.Equal(["hotfix_instructions", "instructions", "embedded", "task, project, step"], Columns(list.Stdout, "hotfix_instructions"));
         Assert.Equal(["team_rules", "instructions", FileOf("team_rules"), "task, project, step"], Columns(list.Stdout, "team_rules"));
 
+        var config = await DevorchAsync("config", "show");
+        Assert.Contains(config.Stdout.Split('\n'), l => l.StartsWith("PROMPTS_DIR ", StringComparison.Ordinal) && l.Contains(Prompts, StringComparison.Ordinal) && l.TrimEnd().EndsWith("environment", StringComparison.Ordinal));
+
         var shown = await DevorchAsync("prompts", "show", "development_system");
         Assert.Equal(0, shown.ExitCode);
         Assert.Equal(Override, shown.Stdout);
