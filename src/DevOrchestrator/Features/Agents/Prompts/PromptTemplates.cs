@@ -347,6 +347,12 @@ public sealed partial class PromptTemplates(IOptions<AgentOptions> options, ILog
             return base.VisitForStatement(forStatement);
         }
 
+        protected override Statement VisitTableRowStatement(TableRowStatement tableRowStatement)
+        {
+            Assigned.Add(tableRowStatement.Identifier);
+            return base.VisitTableRowStatement(tableRowStatement);
+        }
+
         protected override Statement VisitIncrementStatement(IncrementStatement incrementStatement)
         {
             Assigned.Add(incrementStatement.Identifier);
