@@ -66,6 +66,23 @@ public sealed class PromptTemplatesFileTests : IDisposable
     }
 
     [Fact]
+    public void A_render_that_fails_in_a_branch_the_start_up_check_did_not_reach_uses_the_embedded_default_for_that_prompt()
+    {
+        // Valid for the check (the sample has one requirement); a plan of more than three requirements reaches the typo.
+        File.WriteAllText(FileOf(PromptCatalog.PlanningTask), "{% if requirements.size > 3 %}Big plan for {{ project.nmae }}{% endif %}\n{{ request_json }}\n");
+        Assert.Empty(PromptTemplates.Validate(_directory));
+        var prompts = Templates();
+        var project = new PlanningProject("shop", null, [], null);
+
+        Assert.Equal("\n" + PromptCatalog.PlanningRequestJson(project, ["one"]), prompts.Render(PromptCatalog.PlanningTask, PromptCatalog.PlanningTaskModel(project, ["one"])));
+        string[] many = ["one", "two", "three", "four"];
+        Assert.Equal(PromptCatalog.PlanningRequestJson(project, many), prompts.Render(PromptCatalog.PlanningTask, PromptCatalog.PlanningTaskModel(project, many)));
+        var error = Assert.Single(_log.Entries, e => e.Level == LogLevel.Error);
+        Assert.Contains(FileOf(PromptCatalog.PlanningTask), error.Message, StringComparison.Ordinal);
+        Assert.Contains("'nmae'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Any_other_liquid_file_is_a_step_instruction_template_rendered_with_the_task_and_project()
     {
         File.WriteAllText(FileOf("team_rules"), "Task #{{ task.id }} ({{ task.title }}) in {{ project.name }}, step {{ step }}:\nfollow {{ project.default_branch }}'s conventions.\n");

@@ -54,6 +54,13 @@ public sealed partial class PromptTemplates(IOptions<AgentOptions> options, ILog
         {
             return RenderCompiled(prompt.Template, model);
         }
+        catch (FluidException ex) when (prompt.Source != EmbeddedSource && s_embedded.Value.TryGetValue(name, out var embedded))
+        {
+            // A name that does not exist in a branch the start-up sample did not reach: this render uses the default.
+            var definition = PromptCatalog.Find(name) ?? PromptCatalog.Instructions(name);
+            LogRenderFailed(logger, prompt.Source, ex.Message);
+            return RenderCompiled(Compile(definition, EmbeddedSource + ":" + name + Extension, embedded).Template!, model);
+        }
         catch (FluidException ex)
         {
             throw new WorkflowActionException($"the prompt template {prompt.Source} could not be rendered: {ex.Message}", ex);
@@ -306,6 +313,9 @@ public sealed partial class PromptTemplates(IOptions<AgentOptions> options, ILog
 
     [LoggerMessage(Level = LogLevel.Error, Message = "The prompt template {File} is invalid and is not used ({Problems}); using {Fallback}")]
     private static partial void LogInvalid(ILogger logger, string file, string problems, string fallback);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The prompt template {File} could not be rendered ({Problem}); the embedded default was used for this prompt")]
+    private static partial void LogRenderFailed(ILogger logger, string file, string problem);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "The prompt template {File} cannot be read")]
     private static partial void LogUnreadable(ILogger logger, Exception exception, string file);
