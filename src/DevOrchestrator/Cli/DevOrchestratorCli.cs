@@ -20,6 +20,7 @@ public static class DevOrchestratorCli
             UserCommand(),
             TokenCommand(),
             new Command("workflows", "Workflow commands.") { WorkflowsValidateCommand.Create(), ServerCommands.WorkflowsList() },
+            PromptsCommand.Create(),
             ServerCommands.Tasks(),
             RunCommand.Create(),
             ServerCommands.Costs(),

@@ -24,7 +24,8 @@ public static class WorkflowsValidateCommand
         var command = new Command("validate", "Check a workflow file and list every error with its line and column.") { file };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
-            await using var services = ValidationServices(new DevOrchestratorOptions()).BuildServiceProvider();
+            // The step instruction templates a prompt_template: may name are those of PROMPTS_DIR, as the service reads it.
+            await using var services = ValidationServices(new DevOrchestratorOptions { Agents = new AgentOptions { PromptsDir = PromptsCommand.ConfiguredDirectory() } }).BuildServiceProvider();
             var validator = services.GetRequiredService<WorkflowValidator>();
             return await RunAsync(parseResult.GetValue(file)!, validator, Console.Out, Console.Error, cancellationToken);
         });

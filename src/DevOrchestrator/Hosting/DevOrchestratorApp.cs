@@ -58,6 +58,12 @@ public static class DevOrchestratorApp
             throw new SettingsException([$"--role {serve.Role.ToString().ToLowerInvariant()} needs a shared database: set DATABASE_URL=postgresql://user:pass@host:5432/db (the embedded SQLite and in-memory queue serve one process, --role all)."]);
         }
 
+        // The prompt templates (the embedded defaults and the files in PROMPTS_DIR) are checked like settings: a bad one stops the start.
+        if (Features.Agents.Prompts.PromptTemplates.Validate(Path.GetFullPath(options.Agents.PromptsDir)) is { Count: > 0 } promptProblems)
+        {
+            throw new SettingsException([.. promptProblems.Select(p => "PROMPTS_DIR: " + p)]);
+        }
+
         checkOptions?.Invoke(options);
         CreateIgnoredDirectory(options.Server.FullDataDir);
         CreateIgnoredDirectory(Path.GetFullPath(options.Workspaces.WorkspacesDir));

@@ -133,12 +133,20 @@ public sealed class TokenEstimateTests
         Assert.True(empty < 10);
     }
 
+    private static readonly Features.Agents.Prompts.PromptTemplates s_prompts = new(
+        Microsoft.Extensions.Options.Options.Create(new AgentOptions { PromptsDir = Path.Combine(Path.GetTempPath(), "devorch-no-prompts") }),
+        Microsoft.Extensions.Logging.Abstractions.NullLogger<Features.Agents.Prompts.PromptTemplates>.Instance);
+
+    private static string DevelopmentSystemPrompt => s_prompts.Render(Features.Agents.Prompts.PromptCatalog.DevelopmentSystem, Features.Agents.Prompts.PromptCatalog.DevelopmentSystemModel(null));
+
+    private static string ReviewSystemPrompt => s_prompts.Render(Features.Agents.Prompts.PromptCatalog.ReviewSystem, new Dictionary<string, object?>());
+
     public static TheoryData<string, string> Texts => new()
     {
         { "English", English },
         { "C#", CSharp },
-        { "development system prompt", DevelopmentAgent.SystemPrompt },
-        { "review system prompt", ReviewAgent.SystemPrompt },
+        { "development system prompt", DevelopmentSystemPrompt },
+        { "review system prompt", ReviewSystemPrompt },
         { "a diff", Diff(CSharp) },
     };
 
@@ -162,14 +170,14 @@ public sealed class TokenEstimateTests
     {
         var messages = new List<ChatMessage>
         {
-            new(ChatRole.System, DevelopmentAgent.SystemPrompt),
+            new(ChatRole.System, DevelopmentSystemPrompt),
             new(ChatRole.User, English),
             new(ChatRole.Assistant, [new FunctionCallContent("c1", "read_file", new Dictionary<string, object?> { ["path"] = "src/Billing.cs" })]),
             new(ChatRole.Tool, [new FunctionResultContent("c1", CSharp)]),
             new(ChatRole.Assistant, [new FunctionCallContent("c2", "replace", new Dictionary<string, object?> { ["path"] = "src/Billing.cs", ["old_text"] = "1_000m", ["new_text"] = "5_000m" })]),
             new(ChatRole.Tool, [new FunctionResultContent("c2", Diff(CSharp))]),
         };
-        var counted = new[] { DevelopmentAgent.SystemPrompt, English, "read_file{\"path\":\"src/Billing.cs\"}", CSharp, "replace{\"path\":\"src/Billing.cs\",\"old_text\":\"1_000m\",\"new_text\":\"5_000m\"}", Diff(CSharp) }
+        var counted = new[] { DevelopmentSystemPrompt, English, "read_file{\"path\":\"src/Billing.cs\"}", CSharp, "replace{\"path\":\"src/Billing.cs\",\"old_text\":\"1_000m\",\"new_text\":\"5_000m\"}", Diff(CSharp) }
             .Sum(text => s_o200k.CountTokens(text));
 
         Assert.True(TokenEstimate.Of(messages, null) >= counted, $"{TokenEstimate.Of(messages, null)} < {counted}");

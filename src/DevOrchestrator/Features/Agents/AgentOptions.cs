@@ -3,7 +3,7 @@ using Microsoft.Extensions.Options;
 
 namespace DevOrchestrator.Features.Agents;
 
-/// <summary>The agents' limits: how many run at once in a worker, their turns, output tokens, test-and-fix rounds and tool output.</summary>
+/// <summary>The agents' limits (how many run at once in a worker, their turns, output tokens, test-and-fix rounds and tool output) and where their prompt templates are overridden.</summary>
 public sealed class AgentOptions
 {
     [ConfigurationKeyName("MAX_CONCURRENT_AGENTS")]
@@ -25,6 +25,10 @@ public sealed class AgentOptions
     [ConfigurationKeyName("AGENT_TOOL_OUTPUT_CHARS")]
     [Range(1000, int.MaxValue, ErrorMessage = "AGENT_TOOL_OUTPUT_CHARS must be at least 1000.")]
     public int AgentToolOutputChars { get; set; } = 20_000;
+
+    /// <summary>Prompt template overrides and step instruction templates (<c>*.liquid</c>): docs/agents.md, "Prompt templates".</summary>
+    [ConfigurationKeyName("PROMPTS_DIR")]
+    public string PromptsDir { get; set; } = "./prompts";
 }
 
 [OptionsValidator]

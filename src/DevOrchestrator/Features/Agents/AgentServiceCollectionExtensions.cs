@@ -27,6 +27,7 @@ public static class AgentServiceCollectionExtensions
             services.AddSingleton<Abstractions.Plugins.IPlugin>(sp => sp.GetServices<Abstractions.Plugins.IAiProviderPlugin>().First(p => p.Name == ModelClients.OpenAI));
         }
 
+        services.TryAddSingleton<Prompts.PromptTemplates>();
         services.TryAddSingleton<AgentCheckpoints>();
         services.TryAddSingleton<DevelopmentAgent>();
         services.TryAddSingleton<ReviewAgent>();

@@ -1,4 +1,5 @@
 using DevOrchestrator.Abstractions;
+using DevOrchestrator.Features.Agents.Prompts;
 using DevOrchestrator.Features.Costs;
 using DevOrchestrator.Features.Workflows;
 using DevOrchestrator.Features.Workspaces;
@@ -10,7 +11,8 @@ namespace DevOrchestrator.Features.Agents;
 /// <summary>
 /// Runs <c>ai_action</c> steps. The step's <c>agent:</c> key picks what runs in the task's worktree:
 /// <list type="bullet">
-/// <item><c>development</c> — the development agent (inputs: <c>instructions</c>, <c>max_turns</c>);</item>
+/// <item><c>development</c> — the development agent (inputs: <c>instructions</c>, <c>max_turns</c>; the step key
+/// <c>prompt_template:</c> names a step instruction template, rendered before the <c>instructions</c> input);</item>
 /// <item><c>verify</c> — the project's test command (input <c>command</c>, else the project's, else detected); on failure
 /// the output goes back to the development conversation (input <c>conversation</c>, default <c>implement</c>) up to
 /// <c>attempts</c> times (default <c>AGENT_VERIFY_ATTEMPTS</c>);</item>
@@ -23,6 +25,7 @@ public sealed partial class AiActionHandler(
     ModelClients models,
     DevelopmentAgent developer,
     ReviewAgent reviewer,
+    PromptTemplates prompts,
     AgentCheckpoints checkpoints,
     WorkspaceActions workspace,
     Sandbox sandbox,
@@ -51,10 +54,32 @@ public sealed partial class AiActionHandler(
         ["attempts"] = WorkflowInputType.WholeNumber,
     };
 
-    public string? Check(WorkflowStepDefinition step) =>
-        step.Settings.TryGetValue("agent", out var agent) && agent is not null
-            ? s_agents.Contains(agent) ? null : $"ai_action agent must be one of {string.Join(", ", s_agents)} (got '{agent}')"
-            : $"ai_action step '{step.Name}' needs an agent: key ({string.Join(", ", s_agents)})";
+    public string? Check(WorkflowStepDefinition step)
+    {
+        if (!step.Settings.TryGetValue("agent", out var agent) || agent is null)
+        {
+            return $"ai_action step '{step.Name}' needs an agent: key ({string.Join(", ", s_agents)})";
+        }
+
+        if (!s_agents.Contains(agent))
+        {
+            return $"ai_action agent must be one of {string.Join(", ", s_agents)} (got '{agent}')";
+        }
+
+        if (!step.Settings.TryGetValue("prompt_template", out var template) || template is null)
+        {
+            return null;
+        }
+
+        if (agent != Development)
+        {
+            return $"prompt_template applies to agent: {Development} only (this step's agent is {agent})";
+        }
+
+        return prompts.IsInstructions(template) ? null
+            : $"prompt_template '{template}' is not a step instruction template: add {Path.Combine(prompts.Directory, template + PromptTemplates.Extension)} "
+                + $"(instruction templates: {string.Join(", ", prompts.List().Where(p => p.Kind == PromptCatalog.InstructionsKind).Select(p => p.Name))}; see devorch prompts list)";
+    }
 
     public string? Preflight(WorkflowStepDefinition step)
     {
@@ -126,7 +151,7 @@ public sealed partial class AiActionHandler(
         var maxTurns = (int)Math.Min(context.GetNumber("max_turns", WorkflowInputType.PositiveNumber) ?? agentOptions.Value.AgentMaxTurns, int.MaxValue);
         var result = await developer.RunAsync(Request(context, worktree, step.Name) with
         {
-            Instructions = context.GetString("instructions"),
+            Instructions = Instructions(step, context),
             MaxTurns = maxTurns,
         }, cancellationToken);
         if (!result.Finished)
@@ -138,6 +163,23 @@ public sealed partial class AiActionHandler(
         }
 
         return Outputs(result);
+    }
+
+    /// <summary>The step's <c>prompt_template:</c> rendered, then its <c>instructions</c> input, a blank line between them.</summary>
+    private string? Instructions(WorkflowStepDefinition step, WorkflowActionContext context)
+    {
+        var parts = new List<string>();
+        if (step.Settings.TryGetValue("prompt_template", out var template) && template is { Length: > 0 })
+        {
+            parts.Add(prompts.Render(template, PromptCatalog.InstructionsModel(context.Task, context.Project, context.StepName)));
+        }
+
+        if (context.GetString("instructions") is { Length: > 0 } instructions)
+        {
+            parts.Add(instructions);
+        }
+
+        return parts.Count == 0 ? null : string.Join("\n\n", parts);
     }
 
     private async Task<IReadOnlyDictionary<string, object?>> VerifyAsync(WorkflowActionContext context, string worktree, CancellationToken cancellationToken)
@@ -197,7 +239,7 @@ public sealed partial class AiActionHandler(
             }
 
             fixes++;
-            var text = $"The project's tests fail after your change. Fix the code (not the tests, unless they are wrong) and call finish again.\n<test_output>\n{ToolOutput.HeadAndTail(report, agentOptions.Value.AgentToolOutputChars)}\n</test_output>";
+            var text = prompts.Render(PromptCatalog.DevelopmentTestFailure, PromptCatalog.DevelopmentTestFailureModel(command, ToolOutput.HeadAndTail(report, agentOptions.Value.AgentToolOutputChars)));
             var fixedUp = await developer.RunAsync(Request(context, worktree, conversation) with { FollowUp = ($"{idPrefix}-{fixes}", text), MaxTurns = agentOptions.Value.AgentMaxTurns }, cancellationToken);
             if (!fixedUp.Finished)
             {
@@ -228,8 +270,7 @@ public sealed partial class AiActionHandler(
 
         // Changes requested: back to the development agent once, verify again, review again.
         context.Progress?.Report($"review requested changes: {string.Join("; ", first.Reasons)}");
-        var feedback = "The reviewer requested changes. Address each point, then call finish again.\n<review>\n" +
-            string.Join("\n", first.Reasons.Select(r => "- " + r)) + (first.Summary.Length > 0 ? "\n" + first.Summary : string.Empty) + "\n</review>";
+        var feedback = prompts.Render(PromptCatalog.DevelopmentReviewFeedback, PromptCatalog.DevelopmentReviewFeedbackModel(first.Reasons, first.Summary));
         var rework = await developer.RunAsync(Request(context, worktree, conversation) with { FollowUp = ("review-1", feedback), MaxTurns = agentOptions.Value.AgentMaxTurns }, cancellationToken);
         outputs["sent_back"] = true;
         outputs["first_verdict"] = first.Verdict;
