@@ -63,6 +63,7 @@ public static class OpenApiContract
                 }
 
                 DescribeQueryParameters(operation, metadata, context.Description.RelativePath ?? string.Empty);
+                DescribeRateLimitHeaders(operation, context.Description.RelativePath ?? string.Empty);
                 return Task.CompletedTask;
             });
             o.AddSchemaTransformer((schema, context, _) =>
@@ -115,6 +116,11 @@ public static class OpenApiContract
                 Declare(StatusCodes.Status401Unauthorized);
                 Declare(StatusCodes.Status403Forbidden);
             }
+
+            if (endpoint is RouteEndpointBuilder { RoutePattern.RawText: { } route } && ApiRateLimiter.IsLimited("/" + route.TrimStart('/')))
+            {
+                Declare(StatusCodes.Status429TooManyRequests);
+            }
         });
         return builder;
     }
@@ -148,6 +154,33 @@ public static class OpenApiContract
                 {
                     schema.Properties![name] = new OpenApiSchema { Description = property.Description ?? "Any JSON value, or null." };
                 }
+            }
+        }
+    }
+
+    /// <summary>The rate limit headers on every response of a limited route (<see cref="ApiRateLimiter"/>), and <c>Retry-After</c> on its 429.</summary>
+    private static void DescribeRateLimitHeaders(OpenApiOperation operation, string path)
+    {
+        if (!ApiRateLimiter.IsLimited("/" + path.TrimStart('/')) || operation.Responses is null)
+        {
+            return;
+        }
+
+        static OpenApiHeader Header(string description) => new() { Description = description, Schema = new OpenApiSchema { Type = JsonSchemaType.Integer } };
+        foreach (var (status, response) in operation.Responses)
+        {
+            if (response is not OpenApiResponse concrete)
+            {
+                continue;
+            }
+
+            concrete.Headers ??= new Dictionary<string, IOpenApiHeader>();
+            concrete.Headers[ApiRateLimiter.LimitHeader] = Header("Requests allowed per hour to this user (with a token) or client IP (without); absent when API_RATE_LIMIT_ENABLED=false.");
+            concrete.Headers[ApiRateLimiter.RemainingHeader] = Header("Requests left in the current window.");
+            concrete.Headers[ApiRateLimiter.ResetHeader] = Header("When the current window ends and the count starts again: Unix time in seconds (UTC).");
+            if (status == "429")
+            {
+                concrete.Headers["Retry-After"] = Header("Seconds to wait before retrying.");
             }
         }
     }
