@@ -24,7 +24,10 @@ public sealed partial class ApiRateLimiter : PartitionedRateLimiter<HttpContext>
     public static readonly TimeSpan Window = TimeSpan.FromHours(1);
 
     /// <summary>The longest a request waits for Redis before it is counted in this process instead.</summary>
-    public static readonly TimeSpan RedisTimeout = TimeSpan.FromMilliseconds(500);
+    public static readonly TimeSpan RedisTimeout = TimeSpan.FromSeconds(1);
+
+    /// <summary>After Redis failed, requests are counted in this process for this long before Redis is tried again (no request waits on a Redis that is down).</summary>
+    public static readonly TimeSpan RedisRetryAfter = TimeSpan.FromSeconds(5);
 
     // KEYS[1]: the partition's counter for this window; ARGV[1]: when it may be forgotten (epoch seconds).
     private const string IncrementScript = """
@@ -42,6 +45,7 @@ public sealed partial class ApiRateLimiter : PartitionedRateLimiter<HttpContext>
     private readonly ILogger<ApiRateLimiter> _logger;
     private readonly ApiRateLimitWindows _local = new();
     private int _redisFailing;
+    private long _redisSkipUntil;
 
     public ApiRateLimiter(IOptions<ApiRateLimitOptions> options, IOptions<Features.Tasks.QueueOptions> queue, TimeProvider timeProvider,
         ILogger<ApiRateLimiter> logger, IServiceProvider services)
@@ -66,11 +70,11 @@ public sealed partial class ApiRateLimiter : PartitionedRateLimiter<HttpContext>
         var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1);
         var seconds = Math.Max(1, (long)Math.Ceiling(retryAfter.TotalSeconds));
         http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-        var (limit, setting, who) = http.User.UserId() is not null
-            ? (http.Response.Headers[LimitHeader].ToString(), "API_RATE_LIMIT_PER_HOUR", "per user")
-            : (http.Response.Headers[LimitHeader].ToString(), "API_RATE_LIMIT_ANONYMOUS_PER_HOUR", "per client IP without a token");
+        var (setting, who) = http.User.UserId() is not null
+            ? ("API_RATE_LIMIT_PER_HOUR", "per user")
+            : ("API_RATE_LIMIT_ANONYMOUS_PER_HOUR", "per client IP without a token");
         await Api.Error(http, StatusCodes.Status429TooManyRequests, ErrorCodes.RateLimited,
-                $"Rate limit exceeded: {limit} requests per hour {who} ({setting}). Retry after {seconds} seconds.")
+                $"Rate limit exceeded: {http.Response.Headers[LimitHeader]} requests per hour {who} ({setting}). Retry after {seconds} seconds.")
             .ExecuteAsync(http);
     }
 
@@ -127,7 +131,7 @@ public sealed partial class ApiRateLimiter : PartitionedRateLimiter<HttpContext>
     /// <summary>The partition's count after this request, or null when Redis is not set or does not answer in time.</summary>
     private async ValueTask<long?> CountInRedisAsync(string partition, long window)
     {
-        if (_redis is null)
+        if (_redis is null || _timeProvider.GetTimestamp() < Volatile.Read(ref _redisSkipUntil))
         {
             return null;
         }
@@ -161,6 +165,7 @@ public sealed partial class ApiRateLimiter : PartitionedRateLimiter<HttpContext>
 
     private void RedisFailed(Exception? exception)
     {
+        Volatile.Write(ref _redisSkipUntil, _timeProvider.GetTimestamp() + (long)(RedisRetryAfter.TotalSeconds * _timeProvider.TimestampFrequency));
         if (Interlocked.Exchange(ref _redisFailing, 1) == 0)
         {
             LogRedisFailing(_logger, exception, _redis!.Endpoint);
