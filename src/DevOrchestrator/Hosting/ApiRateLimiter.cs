@@ -11,7 +11,7 @@ namespace DevOrchestrator.Hosting;
 /// the hour, the same on every replica) per authenticated user (<c>API_RATE_LIMIT_PER_HOUR</c>) or, without a valid
 /// token, per client IP (<c>API_RATE_LIMIT_ANONYMOUS_PER_HOUR</c>). With <c>REDIS_URL</c> the counts live in Redis (one
 /// atomic script: increment, set expiry), shared by every API replica; without it, or while Redis does not answer
-/// within <see cref="RedisTimeout"/>, in this process. Sets <c>X-RateLimit-Limit</c>, <c>X-RateLimit-Remaining</c>
+/// within <c>API_RATE_LIMIT_REDIS_TIMEOUT_MS</c>, in this process. Sets <c>X-RateLimit-Limit</c>, <c>X-RateLimit-Remaining</c>
 /// and <c>X-RateLimit-Reset</c> (Unix epoch seconds at which the window ends) on every limited response.
 /// docs/api.md, "Rate limits"; docs/decisions/0040.
 /// </summary>
@@ -22,9 +22,6 @@ public sealed partial class ApiRateLimiter : PartitionedRateLimiter<HttpContext>
     public const string ResetHeader = "X-RateLimit-Reset";
 
     public static readonly TimeSpan Window = TimeSpan.FromHours(1);
-
-    /// <summary>The longest a request waits for Redis before it is counted in this process instead.</summary>
-    public static readonly TimeSpan RedisTimeout = TimeSpan.FromSeconds(1);
 
     /// <summary>After Redis failed, requests are counted in this process for this long before Redis is tried again (no request waits on a Redis that is down).</summary>
     public static readonly TimeSpan RedisRetryAfter = TimeSpan.FromSeconds(5);
@@ -44,6 +41,7 @@ public sealed partial class ApiRateLimiter : PartitionedRateLimiter<HttpContext>
     private readonly TimeProvider _timeProvider;
     private readonly ILogger<ApiRateLimiter> _logger;
     private readonly ApiRateLimitWindows _local = new();
+    private readonly TimeSpan _redisTimeout;
     private int _redisFailing;
     private long _redisSkipUntil;
 
@@ -51,6 +49,7 @@ public sealed partial class ApiRateLimiter : PartitionedRateLimiter<HttpContext>
         ILogger<ApiRateLimiter> logger, IServiceProvider services)
     {
         _options = options.Value;
+        _redisTimeout = TimeSpan.FromMilliseconds(_options.RedisTimeoutMilliseconds);
         _keyPrefix = queue.Value.RedisKeyPrefix + "ratelimit:";
         _timeProvider = timeProvider;
         _logger = logger;
@@ -138,7 +137,7 @@ public sealed partial class ApiRateLimiter : PartitionedRateLimiter<HttpContext>
 
         try
         {
-            var connection = await _redis.GetAsync().WaitAsync(RedisTimeout);
+            var connection = await _redis.GetAsync().WaitAsync(_redisTimeout);
             if (!connection.IsConnected)
             {
                 RedisFailed(null);
@@ -148,7 +147,7 @@ public sealed partial class ApiRateLimiter : PartitionedRateLimiter<HttpContext>
             var forgetAt = (window + 1) * (long)Window.TotalSeconds + 60;
             var result = await connection.GetDatabase()
                 .ScriptEvaluateAsync(IncrementScript, [$"{_keyPrefix}{partition}:{window}"], [forgetAt])
-                .WaitAsync(RedisTimeout);
+                .WaitAsync(_redisTimeout);
             if (Interlocked.Exchange(ref _redisFailing, 0) == 1)
             {
                 LogRedisBack(_logger, _redis.Endpoint);
@@ -156,8 +155,10 @@ public sealed partial class ApiRateLimiter : PartitionedRateLimiter<HttpContext>
 
             return (long)result;
         }
-        catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
+        catch (Exception ex)
         {
+            // Whatever went wrong (RedisException, TimeoutException, a command cancelled while reconnecting), the
+            // request is counted here: the shared count is an optimisation of the limit, never a reason to fail it.
             RedisFailed(ex);
             return null;
         }
