@@ -93,7 +93,8 @@ public sealed partial class ApiRateLimiter : PartitionedRateLimiter<HttpContext>
         }
 
         var partition = Partition(resource);
-        return Count(resource, partition, _local.Increment(partition.Key, CurrentWindow()));
+        var window = CurrentWindow();
+        return Count(resource, partition, window, _local.Increment(partition.Key, window));
     }
 
     protected override async ValueTask<RateLimitLease> AcquireAsyncCore(HttpContext resource, int permitCount, CancellationToken cancellationToken)
@@ -106,20 +107,46 @@ public sealed partial class ApiRateLimiter : PartitionedRateLimiter<HttpContext>
         var partition = Partition(resource);
         var window = CurrentWindow();
         var count = await CountInRedisAsync(partition.Key, window) ?? _local.Increment(partition.Key, window);
-        return Count(resource, partition, count);
+        return Count(resource, partition, window, count);
     }
 
     private (string Key, int Limit) Partition(HttpContext context) => context.User.UserId() is { } userId
         ? (string.Create(CultureInfo.InvariantCulture, $"user:{userId}"), _options.PerUserPerHour)
-        : ("ip:" + (context.Connection.RemoteIpAddress?.ToString() ?? "unknown"), _options.AnonymousPerHour);
+        : ("ip:" + ClientNetwork(context.Connection.RemoteIpAddress), _options.AnonymousPerHour);
+
+    /// <summary>
+    /// The client's address as a partition: an IPv4 address (also when it arrives IPv4-mapped on a dual-stack socket),
+    /// or an IPv6 address's /64 network — one host is usually given a whole /64 and could otherwise change address per
+    /// request.
+    /// </summary>
+    internal static string ClientNetwork(System.Net.IPAddress? address)
+    {
+        if (address is null)
+        {
+            return "unknown";
+        }
+
+        if (address.IsIPv4MappedToIPv6)
+        {
+            address = address.MapToIPv4();
+        }
+
+        if (address.AddressFamily != System.Net.Sockets.AddressFamily.InterNetworkV6 || System.Net.IPAddress.IsLoopback(address))
+        {
+            return address.ToString();
+        }
+
+        var bytes = address.GetAddressBytes();
+        Array.Clear(bytes, 8, 8);
+        return new System.Net.IPAddress(bytes) + "/64";
+    }
 
     private long CurrentWindow() => _timeProvider.GetUtcNow().ToUnixTimeSeconds() / (long)Window.TotalSeconds;
 
-    private RateLimitLease Count(HttpContext context, (string Key, int Limit) partition, long count)
+    private RateLimitLease Count(HttpContext context, (string Key, int Limit) partition, long window, long count)
     {
-        var windowSeconds = (long)Window.TotalSeconds;
         var now = _timeProvider.GetUtcNow().ToUnixTimeSeconds();
-        var reset = (now / windowSeconds + 1) * windowSeconds;
+        var reset = (window + 1) * (long)Window.TotalSeconds;
         var headers = context.Response.Headers;
         headers[LimitHeader] = partition.Limit.ToString(CultureInfo.InvariantCulture);
         headers[RemainingHeader] = Math.Max(0, partition.Limit - count).ToString(CultureInfo.InvariantCulture);

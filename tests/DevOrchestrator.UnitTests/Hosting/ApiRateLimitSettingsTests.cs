@@ -36,6 +36,7 @@ public sealed class ApiRateLimitSettingsTests
     [InlineData("API_RATE_LIMIT_PER_HOUR", "0")]
     [InlineData("API_RATE_LIMIT_ANONYMOUS_PER_HOUR", "-1")]
     [InlineData("API_MAX_ACTIVE_AGENT_TASKS_PER_USER", "-1")]
+    [InlineData("API_RATE_LIMIT_REDIS_TIMEOUT_MS", "5")]
     public void Out_of_range_values_are_refused_by_name(string setting, string value) =>
         Assert.StartsWith(setting + " must", Assert.Single(Assert.Throws<SettingsException>(() => Read((setting, value))).Errors), StringComparison.Ordinal);
 
@@ -69,4 +70,13 @@ public sealed class ApiRateLimitSettingsTests
         Assert.Equal(1, windows.Increment("user:1", 11));
         Assert.Equal(2, windows.Increment("user:1", 11));
     }
+
+    [Theory]
+    [InlineData("203.0.113.7", "203.0.113.7")]
+    [InlineData("::ffff:203.0.113.7", "203.0.113.7")]
+    [InlineData("2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64")]
+    [InlineData("2001:db8:1:2::1", "2001:db8:1:2::/64")]
+    [InlineData("::1", "::1")]
+    public void A_client_without_a_token_is_counted_by_its_ipv4_address_or_ipv6_network(string address, string partition) =>
+        Assert.Equal(partition, ApiRateLimiter.ClientNetwork(System.Net.IPAddress.Parse(address)));
 }
