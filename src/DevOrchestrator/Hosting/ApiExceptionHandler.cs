@@ -15,6 +15,7 @@ public sealed partial class ApiExceptionHandler(ILogger<ApiExceptionHandler> log
             BadHttpRequestException bad when bad.Message.Contains("request body", StringComparison.OrdinalIgnoreCase) =>
                 (400, ErrorCodes.ValidationError, "The request needs a JSON body.", new Dictionary<string, string[]> { ["body"] = ["is required"] }),
             BadHttpRequestException bad => (bad.StatusCode, bad.StatusCode == 400 ? ErrorCodes.ValidationError : ErrorCodes.BadRequest, DescribeBadRequest(bad), BadRequestDetails(bad)),
+            Features.Tasks.ActiveAgentTaskLimitException limit => (429, ErrorCodes.RateLimited, limit.Message, null),
             OperationCanceledException when httpContext.RequestAborted.IsCancellationRequested => (499, ErrorCodes.BadRequest, "The client closed the request.", null),
             _ when Data.TransientDatabaseErrors.IsTransient(exception) => (503, ErrorCodes.Unavailable,
                 "The database is briefly unavailable; retry in a few seconds (with the same Idempotency-Key, a retried create cannot make a duplicate).", null),
@@ -29,6 +30,11 @@ public sealed partial class ApiExceptionHandler(ILogger<ApiExceptionHandler> log
         {
             LogTransient(logger, exception, httpContext.Request.Method, httpContext.Request.Path);
             httpContext.Response.Headers.RetryAfter = "2";
+        }
+        else if (status == 429)
+        {
+            // Active tasks end when they end: a hint for polling, not a promise.
+            httpContext.Response.Headers.RetryAfter = "60";
         }
 
         if (httpContext.Response.HasStarted)

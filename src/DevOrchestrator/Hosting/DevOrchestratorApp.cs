@@ -95,6 +95,7 @@ public static class DevOrchestratorApp
         services.AddProblemDetails();
         services.AddExceptionHandler<ApiExceptionHandler>();
         services.AddDevOrchestratorOpenApi();
+        services.AddApiRateLimits(options.ApiRateLimits);
 
         var app = builder.Build();
         var settingsLogger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("DevOrchestrator.Settings");
@@ -109,6 +110,7 @@ public static class DevOrchestratorApp
         app.UseHttpMetrics();
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
         app.UseAuthentication();
+        app.UseApiRateLimits(options.ApiRateLimits);
         app.UseAuthorization();
         app.UseUserLogScope();
         app.UseRequestInputCheck();

@@ -32,9 +32,10 @@ public sealed class DevOrchestratorOptions
     public WorkspaceOptions Workspaces { get; init; } = new();
     public SandboxOptions Sandbox { get; init; } = new();
     public WorkflowOptions Workflows { get; init; } = new();
+    public ApiRateLimitOptions ApiRateLimits { get; init; } = new();
 
     /// <summary>Each options type with its defaults, in the order <c>devorch config show</c> lists them.</summary>
-    public IEnumerable<object> All => [Server, Database, Queue, Auth, Budget, Models, Agents, Resilience, Plugins, Workspaces, Sandbox, Workflows];
+    public IEnumerable<object> All => [Server, Database, Queue, Auth, Budget, Models, Agents, Resilience, Plugins, Workspaces, Sandbox, Workflows, ApiRateLimits];
 
     /// <summary>Binds and validates every feature's options (and the vendor plugins' settings); throws <see cref="SettingsException"/> naming every bad variable.</summary>
     public static DevOrchestratorOptions Read(IConfiguration configuration)
@@ -58,6 +59,7 @@ public sealed class DevOrchestratorOptions
             Workspaces = Bind(configuration, failures, new WorkspaceOptionsValidator()),
             Sandbox = Bind(configuration, failures, new SandboxOptionsRangeValidator(), new SandboxOptionsValidator()),
             Workflows = Bind<WorkflowOptions>(configuration, failures),
+            ApiRateLimits = Bind(configuration, failures, new ApiRateLimitOptionsValidator()),
         };
 
         // The plugins validate their own settings at start too (IOptionsMonitor, ValidateOnStart); checking them here
@@ -89,6 +91,7 @@ public sealed class DevOrchestratorOptions
         services.AddSingleton(Options.Create(Workspaces));
         services.AddSingleton(Options.Create(Sandbox));
         services.AddSingleton(Options.Create(Workflows));
+        services.AddSingleton(Options.Create(ApiRateLimits));
         return services;
     }
 

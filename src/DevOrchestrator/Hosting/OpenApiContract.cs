@@ -64,6 +64,7 @@ public static class OpenApiContract
                 }
 
                 DescribeQueryParameters(operation, metadata, context.Description.RelativePath ?? string.Empty);
+                DescribeRateLimitHeaders(operation, context.Document!, context.Description.RelativePath ?? string.Empty);
                 return Task.CompletedTask;
             });
             o.AddSchemaTransformer((schema, context, _) =>
@@ -116,6 +117,11 @@ public static class OpenApiContract
                 Declare(StatusCodes.Status401Unauthorized);
                 Declare(StatusCodes.Status403Forbidden);
             }
+
+            if (endpoint is RouteEndpointBuilder { RoutePattern.RawText: { } route } && ApiRateLimiter.IsLimited("/" + route.TrimStart('/')))
+            {
+                Declare(StatusCodes.Status429TooManyRequests);
+            }
         });
         return builder;
     }
@@ -149,6 +155,41 @@ public static class OpenApiContract
                 {
                     schema.Properties![name] = new OpenApiSchema { Description = property.Description ?? "Any JSON value, or null." };
                 }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The rate limit headers on every response of a limited route (<see cref="ApiRateLimiter"/>), and <c>Retry-After</c>
+    /// on its 429: each described once under <c>components/headers</c> and referenced.
+    /// </summary>
+    private static void DescribeRateLimitHeaders(OpenApiOperation operation, OpenApiDocument document, string path)
+    {
+        if (!ApiRateLimiter.IsLimited("/" + path.TrimStart('/')) || operation.Responses is null)
+        {
+            return;
+        }
+
+        document.Components ??= new OpenApiComponents();
+        var components = document.Components.Headers ??= new Dictionary<string, IOpenApiHeader>();
+        static OpenApiHeader Header(string description) => new() { Description = description, Schema = new OpenApiSchema { Type = JsonSchemaType.Integer } };
+        components.TryAdd(ApiRateLimiter.LimitHeader, Header("Requests allowed per hour to this user (with a token) or this client IP (without one). Absent when API_RATE_LIMIT_ENABLED=false."));
+        components.TryAdd(ApiRateLimiter.RemainingHeader, Header("Requests left in the current window."));
+        components.TryAdd(ApiRateLimiter.ResetHeader, Header("When the current window ends and the count starts again: Unix time in seconds (UTC)."));
+        components.TryAdd("Retry-After", Header("Seconds to wait before retrying."));
+        foreach (var (status, response) in operation.Responses)
+        {
+            if (response is not OpenApiResponse concrete)
+            {
+                continue;
+            }
+
+            concrete.Headers ??= new Dictionary<string, IOpenApiHeader>();
+            foreach (var name in status == "429"
+                ? new[] { ApiRateLimiter.LimitHeader, ApiRateLimiter.RemainingHeader, ApiRateLimiter.ResetHeader, "Retry-After" }
+                : [ApiRateLimiter.LimitHeader, ApiRateLimiter.RemainingHeader, ApiRateLimiter.ResetHeader])
+            {
+                concrete.Headers[name] = new OpenApiHeaderReference(name, document);
             }
         }
     }

@@ -74,6 +74,18 @@ public sealed class ServiceUnderTest : IAsyncDisposable
         "OTEL_EXPORTER_OTLP_ENDPOINT",
     ];
 
+    /// <summary>
+    /// The API's request and active task limits for test hosts: far above what any test sends (one user and one IP,
+    /// 127.0.0.1, make thousands of requests and queue hundreds of tasks across a run). The rate limit tests set their
+    /// own small limits.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, string?> GenerousApiLimits = new Dictionary<string, string?>
+    {
+        ["API_RATE_LIMIT_PER_HOUR"] = "100000000",
+        ["API_RATE_LIMIT_ANONYMOUS_PER_HOUR"] = "100000000",
+        ["API_MAX_ACTIVE_AGENT_TASKS_PER_USER"] = "100000",
+    };
+
     public static async Task<ServiceUnderTest> StartAsync(
         Db db,
         ServiceRole role = ServiceRole.All,
@@ -97,6 +109,10 @@ public sealed class ServiceUnderTest : IAsyncDisposable
             ["TASK_LEASE_SECONDS"] = "5",
             ["MAX_WORKERS"] = "4",
         };
+        foreach (var (key, value) in GenerousApiLimits)
+        {
+            values[key] = value;
+        }
 
         // The developer's own vendor settings (an exported GITHUB_TOKEN, ANTHROPIC_API_KEY…) must not reach a test host:
         // it would call the real vendor. A test that wants a vendor gives its settings explicitly.

@@ -220,6 +220,11 @@ internal sealed class IntegrationsHarness : IAsyncDisposable
             ["TASK_LEASE_SECONDS"] = "5",
             ["MAX_WORKERS"] = "4",
         };
+        foreach (var (key, value) in ServiceUnderTest.GenerousApiLimits)
+        {
+            values[key] = value;
+        }
+
         foreach (var (key, value) in environment ?? new Dictionary<string, string?>())
         {
             values[key] = value;

@@ -191,7 +191,7 @@ public static partial class ProjectsApi
     /// </summary>
     private static async Task<IResult> GeneratePlanAsync(
         long id, GeneratePlanRequest? request, HttpContext context, AppDbContext db, PlanningAgent planner, TaskLifecycle lifecycle,
-        Plugins.PluginRegistry plugins, IBackgroundJobClient jobs, CancellationToken cancellationToken)
+        Plugins.PluginRegistry plugins, IBackgroundJobClient jobs, ActiveAgentTasks activeAgentTasks, CancellationToken cancellationToken)
     {
         var validation = ValidatePlanRequest(request);
         if (!validation.IsValid)
@@ -206,7 +206,13 @@ public static partial class ProjectsApi
         }
 
         var userId = context.User.UserId();
-        var requirements = request!.Requirements!.Select(r => r!.Trim()).ToList();
+        if (request!.AutoStart == true)
+        {
+            // Before the (paid) model call: a user at the active agent task limit gets the 429 now, not after planning.
+            await activeAgentTasks.CheckRoomAsync(db, userId, cancellationToken);
+        }
+
+        var requirements = request.Requirements!.Select(r => r!.Trim()).ToList();
         var (result, failure) = await PlanAsync(context, planner, project, userId, requirements, cancellationToken);
         if (result is null)
         {

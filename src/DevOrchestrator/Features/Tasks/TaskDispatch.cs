@@ -34,6 +34,7 @@ public static class TaskDispatch
         // Registers the dashboard's services; the storage, activator and client above win over its global defaults.
         services.AddHangfire(c => c.SetDataCompatibilityLevel(CompatibilityLevel.Version_180).UseRecommendedSerializerSettings());
         services.AddScoped<TaskLifecycle>();
+        services.AddSingleton<ActiveAgentTasks>();
         if (database.UsesPostgres)
         {
             services.AddHostedService<Data.ConnectionBudget>();

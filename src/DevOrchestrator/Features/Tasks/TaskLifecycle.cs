@@ -16,17 +16,25 @@ namespace DevOrchestrator.Features.Tasks;
 /// asking may lose the answer, never the task.
 /// </summary>
 public sealed class TaskLifecycle(
-    AppDbContext db, EventPublisher events, TaskWakeup wakeup, RunningTasks runningTasks, TimeProvider timeProvider, DevOrchestratorMetrics metrics)
+    AppDbContext db, EventPublisher events, TaskWakeup wakeup, RunningTasks runningTasks, TimeProvider timeProvider, DevOrchestratorMetrics metrics,
+    ActiveAgentTasks activeAgentTasks)
 {
     /// <summary>
     /// Creates a task, queued at once when <paramref name="start"/> (its workflow execution and event in the same
     /// transaction, so there is no moment at which it exists but was not asked to run). <paramref name="withTask"/>
     /// stages more rows in that transaction once the task has its id (an intake's delivery record).
     /// Throws <see cref="DbUpdateException"/> on a unique key (idempotency key, external id, delivery id): nothing is stored.
+    /// With <paramref name="checkActiveTaskLimit"/> (the API), a queued task must fit in its creator's active agent
+    /// task limit, else <see cref="ActiveAgentTaskLimitException"/> and nothing is stored.
     /// </summary>
-    public async Task<DevTask> CreateAsync(NewTask spec, bool start, Action<DevTask>? withTask = null)
+    public async Task<DevTask> CreateAsync(NewTask spec, bool start, Action<DevTask>? withTask = null, bool checkActiveTaskLimit = false)
     {
         await using var transaction = await db.Database.BeginTransactionAsync(CancellationToken.None);
+        if (start && checkActiveTaskLimit)
+        {
+            await activeAgentTasks.CheckInTransactionAsync(db, spec.CreatedByUserId, 1);
+        }
+
         var tasks = await StageAsync([spec], start, withTask);
         await transaction.CommitAsync(CancellationToken.None);
         Created(tasks.Count, start);
@@ -121,9 +129,10 @@ public sealed class TaskLifecycle(
 
     /// <summary>
     /// Queues a pending or finished task to run <paramref name="workflow"/>. Returns the new workflow execution, or null
-    /// when the task is already queued or running (another request won).
+    /// when the task is already queued or running (another request won). With <paramref name="checkActiveTaskLimit"/>
+    /// (the API), the task must fit in its creator's active agent task limit, else <see cref="ActiveAgentTaskLimitException"/>.
     /// </summary>
-    public async Task<WorkflowExecution?> QueueAsync(DevTask task, string workflow, string? variablesJson)
+    public async Task<WorkflowExecution?> QueueAsync(DevTask task, string workflow, string? variablesJson, bool checkActiveTaskLimit = false)
     {
         var ct = CancellationToken.None;
         var previous = task.Status;
@@ -136,6 +145,11 @@ public sealed class TaskLifecycle(
         var variables = variablesJson ?? task.Variables;
         var traceParent = Hosting.Tracing.CurrentTraceParent(); // the run joins the trace of what queued it (null: a new trace)
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        if (checkActiveTaskLimit)
+        {
+            await activeAgentTasks.CheckInTransactionAsync(db, task.CreatedByUserId, 1);
+        }
+
         // Conditional on the status read: two concurrent requests cannot both queue it.
         var updated = await db.Tasks.Where(t => t.Id == task.Id && t.Status == previous)
             .ExecuteUpdateAsync(s => s

@@ -310,7 +310,7 @@ public static class TasksApi
                 CreatedByUserId = userId,
                 IdempotencyKey = idempotencyKey.Length > 0 ? idempotencyKey : null,
                 IdempotencyFingerprint = fingerprint,
-            }, start);
+            }, start, checkActiveTaskLimit: true);
         }
         catch (DbUpdateException ex) when (TransientDatabaseErrors.IsUniqueViolation(ex) && (idempotencyKey.Length > 0 || request.ExternalId is { Length: > 0 }))
         {
@@ -427,7 +427,7 @@ public static class TasksApi
         if (request.AgentType is not null) task.AgentType = request.AgentType;
         if (request.Priority is not null) task.Priority = request.Priority;
         var variables = request.Variables is null ? null : JsonSerializer.Serialize(request.Variables, JsonDefaults.Options);
-        var execution = await lifecycle.QueueAsync(task, workflow, variables);
+        var execution = await lifecycle.QueueAsync(task, workflow, variables, checkActiveTaskLimit: true);
         if (execution is null)
         {
             return Api.Conflict(context, $"Task {id} was queued by another request meanwhile.");

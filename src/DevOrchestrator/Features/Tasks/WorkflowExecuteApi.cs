@@ -53,7 +53,7 @@ public static class WorkflowExecuteApi
         }
 
         var variables = request.Variables is null ? null : JsonSerializer.Serialize(request.Variables, JsonDefaults.Options);
-        var execution = await lifecycle.QueueAsync(task, request.Workflow!, variables);
+        var execution = await lifecycle.QueueAsync(task, request.Workflow!, variables, checkActiveTaskLimit: true);
         if (execution is null)
         {
             return Api.Conflict(context, $"Task {task.Id} was queued by another request meanwhile.");
