@@ -41,6 +41,3 @@ public interface ISharedResilienceState
     /// <summary>Pauses <paramref name="vendor"/> for every replica for <paramref name="duration"/> (a longer pause already set stays).</summary>
     Task PauseAsync(string vendor, TimeSpan duration, CancellationToken cancellationToken);
 }
-
-/// <summary>The shared answer about a circuit: its state, whether the call may go now, and when the break ends.</summary>
-public readonly record struct SharedCircuit(PluginCircuitState State, bool Allowed, TimeSpan RetryAfter, TimeSpan OpenFor);

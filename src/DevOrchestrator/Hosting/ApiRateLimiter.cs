@@ -45,15 +45,15 @@ public sealed partial class ApiRateLimiter : PartitionedRateLimiter<HttpContext>
     private int _redisFailing;
     private long _redisSkipUntil;
 
-    public ApiRateLimiter(IOptions<ApiRateLimitOptions> options, IOptions<Features.Tasks.QueueOptions> queue, TimeProvider timeProvider,
+    public ApiRateLimiter(IOptions<ApiRateLimitOptions> options, TimeProvider timeProvider,
         ILogger<ApiRateLimiter> logger, IServiceProvider services)
     {
         _options = options.Value;
         _redisTimeout = TimeSpan.FromMilliseconds(_options.RedisTimeoutMilliseconds);
-        _keyPrefix = queue.Value.RedisKeyPrefix + "ratelimit:";
         _timeProvider = timeProvider;
         _logger = logger;
         _redis = services.GetService<RedisConnection>();
+        _keyPrefix = (_redis?.KeyPrefix ?? "") + "ratelimit:";
         // Starts connecting now (not awaited), so that the first requests find the connection ready.
         _ = _redis?.GetAsync();
     }

@@ -2,7 +2,6 @@ using System.Net;
 using DevOrchestrator.Abstractions.Plugins;
 using DevOrchestrator.Features.Agents;
 using DevOrchestrator.Features.Plugins;
-using DevOrchestrator.Features.Tasks;
 using DevOrchestrator.Hosting;
 using DevOrchestrator.IntegrationTests.Infrastructure;
 using Microsoft.Extensions.AI;
@@ -21,10 +20,10 @@ public sealed class SharedModelResilienceTests
 {
     private sealed class Replica(string url, string prefix, int tokensPerMinute = 0) : IAsyncDisposable
     {
-        public RedisConnection Connection { get; } = new(url);
+        public RedisConnection Connection { get; } = new(url, prefix);
 
         public RedisResilienceState Store => field ??=
-            new RedisResilienceState(Connection, Options.Create(new QueueOptions { RedisKeyPrefix = prefix }), TimeProvider.System, NullLogger<RedisResilienceState>.Instance);
+            new RedisResilienceState(Connection, TimeProvider.System, NullLogger<RedisResilienceState>.Instance);
 
         public ModelResilience Resilience => field ??= new ModelResilience(
             Options.Create(new ModelOptions { ModelRetryAttempts = 0, ModelRequestsPerSecond = 5, ModelTokensPerMinute = tokensPerMinute }),

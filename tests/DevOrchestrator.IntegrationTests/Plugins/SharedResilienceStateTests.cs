@@ -1,12 +1,10 @@
 using DevOrchestrator.Abstractions.Plugins;
 using DevOrchestrator.Features.Plugins;
-using DevOrchestrator.Features.Tasks;
 using DevOrchestrator.Hosting;
 using DevOrchestrator.IntegrationTests.Infrastructure;
 using DevOrchestrator.IntegrationTests.Plugins.GitHub;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 
 namespace DevOrchestrator.IntegrationTests.Plugins;
 
@@ -26,9 +24,9 @@ public sealed class SharedResilienceStateTests
 
     private sealed class Replica(string url, string prefix, PluginResilienceOptions rules, RecordingPluginTelemetry? telemetry = null) : IAsyncDisposable
     {
-        public RedisConnection Connection { get; } = new(url);
+        public RedisConnection Connection { get; } = new(url, prefix);
 
-        public RedisResilienceState Store => field ??= new RedisResilienceState(Connection, Options.Create(new QueueOptions { RedisKeyPrefix = prefix }), TimeProvider.System, NullLogger<RedisResilienceState>.Instance);
+        public RedisResilienceState Store => field ??= new RedisResilienceState(Connection, TimeProvider.System, NullLogger<RedisResilienceState>.Instance);
 
         public PluginResilienceState State => field ??= new PluginResilienceState(rules, TimeProvider.System, telemetry, Store);
 

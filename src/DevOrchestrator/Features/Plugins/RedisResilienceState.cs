@@ -1,8 +1,6 @@
 using System.Globalization;
 using DevOrchestrator.Abstractions.Plugins;
-using DevOrchestrator.Features.Tasks;
 using DevOrchestrator.Hosting;
-using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace DevOrchestrator.Features.Plugins;
@@ -14,7 +12,7 @@ namespace DevOrchestrator.Features.Plugins;
 /// the store answers "unreachable" at once for a few seconds (callers use their in-process state meanwhile), so a
 /// Redis that is down costs no waiting (decision 0045).
 /// </summary>
-public sealed partial class RedisResilienceState(RedisConnection connection, IOptions<QueueOptions> queue, TimeProvider timeProvider, ILogger<RedisResilienceState> logger)
+public sealed partial class RedisResilienceState(RedisConnection connection, TimeProvider timeProvider, ILogger<RedisResilienceState> logger)
     : ISharedResilienceState
 {
     /// <summary>The longest a call waits for Redis before deciding locally.</summary>
@@ -139,7 +137,7 @@ public sealed partial class RedisResilienceState(RedisConnection connection, IOp
         return string.format('%.3f', untilMs - now)
         """;
 
-    private readonly string _prefix = queue.Value.RedisKeyPrefix + "resilience:";
+    private readonly string _prefix = connection.KeyPrefix + "resilience:";
     private long _skipUntilTicks;
     private int _unreachable;
 

@@ -23,7 +23,7 @@ public static class TaskDispatch
     {
         if (queue.RedisUrl is { Length: > 0 } redisUrl)
         {
-            services.AddSingleton(new RedisConnection(redisUrl));
+            services.AddSingleton(new RedisConnection(redisUrl, queue.RedisKeyPrefix));
             services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis", Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Degraded);
         }
 

@@ -161,6 +161,3 @@ public static class PromptCatalog
     private static Dictionary<string, string> Variables(params (string Name, string Description)[] variables) =>
         variables.ToDictionary(v => v.Name, v => v.Description, StringComparer.Ordinal);
 }
-
-/// <summary>A prompt template: its name (the file name without <c>.liquid</c>), kind, the variables it is given and sample data to check it with.</summary>
-public sealed record PromptDefinition(string Name, string Kind, string Description, IReadOnlyDictionary<string, string> Variables, IReadOnlyDictionary<string, object?> Sample);

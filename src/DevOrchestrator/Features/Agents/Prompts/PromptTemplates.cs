@@ -394,16 +394,3 @@ public sealed partial class PromptTemplates(IOptions<AgentOptions> options, ILog
         }
     }
 }
-
-/// <summary>One problem of a template: the file (or <c>embedded:NAME.liquid</c>), the line (0 when unknown) and what is wrong.</summary>
-public sealed record PromptProblem(string File, int Line, string Message)
-{
-    public override string ToString() => Line > 0 ? $"{File}:{Line}: {Message}" : $"{File}: {Message}";
-}
-
-/// <summary>A template as <c>devorch prompts list</c> shows it: its definition and where its effective text comes from.</summary>
-public sealed record PromptListing(PromptDefinition Definition, string Source)
-{
-    public string Name => Definition.Name;
-    public string Kind => Definition.Kind;
-}

@@ -1,0 +1,4 @@
+namespace DevOrchestrator.Features.Agents.Prompts;
+
+/// <summary>A prompt template: its name (the file name without <c>.liquid</c>), kind, the variables it is given and sample data to check it with.</summary>
+public sealed record PromptDefinition(string Name, string Kind, string Description, IReadOnlyDictionary<string, string> Variables, IReadOnlyDictionary<string, object?> Sample);
