@@ -65,68 +65,90 @@ public sealed class WorkflowValidator
         var name = RequiredScalar(root, "name", "workflow", errors);
         var description = OptionalScalar(root, "description", errors);
 
-        var variables = new Dictionary<string, object?>(StringComparer.Ordinal);
-        if (Child(root, "variables") is { } variablesNode)
-        {
-            if (variablesNode is YamlMappingNode variablesMap)
-            {
-                foreach (var (keyNode, valueNode) in variablesMap.Children)
-                {
-                    var key = (keyNode as YamlScalarNode)?.Value ?? string.Empty;
-                    var value = ToValue(valueNode);
-                    variables[key] = value;
-                    CheckReferences(value, valueNode, [], 0, allowSteps: false, errors);
-                }
-            }
-            else if (!IsNull(variablesNode))
-            {
-                errors.Add(Error(variablesNode, "variables must be a mapping of names to values"));
-            }
-        }
-
-        var steps = new List<WorkflowStepDefinition>();
-        var stepsNode = Child(root, "steps");
-        if (stepsNode is null)
-        {
-            errors.Add(Error(root, "workflow is missing 'steps'"));
-        }
-        else if (stepsNode is not YamlSequenceNode stepList || stepList.Children.Count == 0)
-        {
-            errors.Add(Error(stepsNode, "steps must be a non-empty list of steps"));
-        }
-        else
-        {
-            var names = stepList.Children.Select(s => s is YamlMappingNode m && Child(m, "name") is YamlScalarNode n ? n.Value ?? string.Empty : string.Empty).ToList();
-            var seen = new Dictionary<string, int>(StringComparer.Ordinal);
-            for (var i = 0; i < stepList.Children.Count; i++)
-            {
-                if (stepList.Children[i] is not YamlMappingNode stepNode)
-                {
-                    errors.Add(Error(stepList.Children[i], $"step {i + 1} must be a mapping (name, type, plugin, action, …)"));
-                    continue;
-                }
-
-                if (ParseStep(stepNode, i, names, errors) is { } step)
-                {
-                    if (seen.TryGetValue(step.Name, out var firstLine))
-                    {
-                        errors.Add(Error(Child(stepNode, "name")!, $"duplicate step name '{step.Name}' (first at line {firstLine})"));
-                    }
-                    else
-                    {
-                        seen[step.Name] = step.Line;
-                    }
-
-                    steps.Add(step);
-                }
-            }
-        }
-
+        var variables = ParseVariables(root, errors);
+        var steps = ParseSteps(root, errors);
         errors.Sort((a, b) => a.Line != b.Line ? a.Line.CompareTo(b.Line) : a.Column.CompareTo(b.Column));
         var definition = errors.Count == 0
             ? new WorkflowDefinition { Name = name!, Description = description, Source = source, Variables = variables, Steps = steps }
             : null;
         return new WorkflowParseResult(definition, errors);
+    }
+
+    /// <summary>The workflow's <c>variables:</c> mapping (values may reference other variables, never steps).</summary>
+    private static Dictionary<string, object?> ParseVariables(YamlMappingNode root, List<WorkflowError> errors)
+    {
+        var variables = new Dictionary<string, object?>(StringComparer.Ordinal);
+        if (Child(root, "variables") is not { } variablesNode)
+        {
+            return variables;
+        }
+
+        if (variablesNode is not YamlMappingNode variablesMap)
+        {
+            if (!IsNull(variablesNode))
+            {
+                errors.Add(Error(variablesNode, "variables must be a mapping of names to values"));
+            }
+
+            return variables;
+        }
+
+        foreach (var (keyNode, valueNode) in variablesMap.Children)
+        {
+            var key = (keyNode as YamlScalarNode)?.Value ?? string.Empty;
+            var value = ToValue(valueNode);
+            variables[key] = value;
+            CheckReferences(value, valueNode, [], 0, allowSteps: false, errors);
+        }
+
+        return variables;
+    }
+
+    /// <summary>The workflow's <c>steps:</c>, each parsed on its own; a step name used twice is an error at the second.</summary>
+    private List<WorkflowStepDefinition> ParseSteps(YamlMappingNode root, List<WorkflowError> errors)
+    {
+        var steps = new List<WorkflowStepDefinition>();
+        var stepsNode = Child(root, "steps");
+        if (stepsNode is null)
+        {
+            errors.Add(Error(root, "workflow is missing 'steps'"));
+            return steps;
+        }
+
+        if (stepsNode is not YamlSequenceNode stepList || stepList.Children.Count == 0)
+        {
+            errors.Add(Error(stepsNode, "steps must be a non-empty list of steps"));
+            return steps;
+        }
+
+        var names = stepList.Children.Select(s => s is YamlMappingNode m && Child(m, "name") is YamlScalarNode n ? n.Value ?? string.Empty : string.Empty).ToList();
+        var seen = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < stepList.Children.Count; i++)
+        {
+            if (stepList.Children[i] is not YamlMappingNode stepNode)
+            {
+                errors.Add(Error(stepList.Children[i], $"step {i + 1} must be a mapping (name, type, plugin, action, …)"));
+                continue;
+            }
+
+            if (ParseStep(stepNode, i, names, errors) is not { } step)
+            {
+                continue;
+            }
+
+            if (seen.TryGetValue(step.Name, out var firstLine))
+            {
+                errors.Add(Error(Child(stepNode, "name")!, $"duplicate step name '{step.Name}' (first at line {firstLine})"));
+            }
+            else
+            {
+                seen[step.Name] = step.Line;
+            }
+
+            steps.Add(step);
+        }
+
+        return steps;
     }
 
     private WorkflowStepDefinition? ParseStep(YamlMappingNode node, int index, IReadOnlyList<string> names, List<WorkflowError> errors)
