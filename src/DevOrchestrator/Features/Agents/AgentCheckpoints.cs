@@ -39,25 +39,44 @@ public sealed class AgentCheckpoints(IDbContextFactory<AppDbContext> dbContexts,
             .Select(c => c.Diff).FirstOrDefaultAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// Stores the conversation's latest turn: the row of (execution, conversation) is created on the first save and
+    /// replaced afterwards. Two first saves may race (a worker taking over a task whose previous worker has not yet
+    /// noticed it lost the lease): the one that loses the insert updates the row the other created instead of failing
+    /// the step with a unique-key violation.
+    /// </summary>
     public async Task SaveAsync(
         long taskId, long workflowExecutionId, string conversation, int turn, IReadOnlyList<ChatMessage> messages, AgentLoopState state,
         string? baseCommit, string? diff, CancellationToken cancellationToken)
     {
-        await using var db = dbContexts.CreateDbContext();
-        var row = await db.AgentCheckpoints.FirstOrDefaultAsync(c => c.WorkflowExecutionId == workflowExecutionId && c.Conversation == conversation, cancellationToken);
-        if (row is null)
+        var messagesJson = JsonSerializer.Serialize(messages, s_json);
+        var stateJson = JsonSerializer.Serialize(state, s_json);
+        for (var attempt = 1; ; attempt++)
         {
-            row = new AgentCheckpoint { TaskId = taskId, WorkflowExecutionId = workflowExecutionId, Conversation = conversation, Messages = "[]" };
-            db.AgentCheckpoints.Add(row);
-        }
+            await using var db = dbContexts.CreateDbContext();
+            var row = await db.AgentCheckpoints.FirstOrDefaultAsync(c => c.WorkflowExecutionId == workflowExecutionId && c.Conversation == conversation, cancellationToken);
+            if (row is null)
+            {
+                row = new AgentCheckpoint { TaskId = taskId, WorkflowExecutionId = workflowExecutionId, Conversation = conversation, Messages = "[]" };
+                db.AgentCheckpoints.Add(row);
+            }
 
-        row.Turn = turn;
-        row.Messages = JsonSerializer.Serialize(messages, s_json);
-        row.State = JsonSerializer.Serialize(state, s_json);
-        row.BaseCommit = baseCommit;
-        row.Diff = diff;
-        row.UpdatedAt = timeProvider.GetUtcNow();
-        await db.SaveChangesAsync(cancellationToken);
+            row.Turn = turn;
+            row.Messages = messagesJson;
+            row.State = stateJson;
+            row.BaseCommit = baseCommit;
+            row.Diff = diff;
+            row.UpdatedAt = timeProvider.GetUtcNow();
+            try
+            {
+                await db.SaveChangesAsync(cancellationToken);
+                return;
+            }
+            catch (DbUpdateException ex) when (attempt == 1 && db.Entry(row).State == EntityState.Added && TransientDatabaseErrors.IsUniqueViolation(ex))
+            {
+                // Another save created the row meanwhile: read it and update it.
+            }
+        }
     }
 
     /// <summary>The worktree's changes against <paramref name="baseCommit"/>: tracked and new files, binary-safe, protected files left out.</summary>
