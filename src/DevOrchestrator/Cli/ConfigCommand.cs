@@ -112,7 +112,13 @@ public static class ConfigCommand
     {
         var source = sources.LastOrDefault(s => s.Provider.TryGet(key, out _));
         var value = source.Provider is null ? Format(defaultValue) : configuration[key] ?? string.Empty;
-        return new ConfigRow(key, secret && source.Provider is not null && value.Length > 0 ? Masked : Mask(key, value), source.Provider is null ? Default : source.Name);
+        var from = source.Provider switch
+        {
+            null => Default,
+            SecretFiles.SecretFilesProvider => key + SecretFiles.Suffix,
+            _ => source.Name,
+        };
+        return new ConfigRow(key, secret && source.Provider is not null && value.Length > 0 ? Masked : Mask(key, value), from);
     }
 
     /// <summary>A dictionary setting (<c>MODEL_PRICES</c>): one row per value under it, or one row for the built-in default.</summary>
@@ -128,6 +134,7 @@ public static class ConfigCommand
         [.. configuration.Providers.Select(provider => (provider, provider switch
         {
             EnvironmentVariablesConfigurationProvider => "environment",
+            SecretFiles.SecretFilesProvider => "file",
             JsonConfigurationProvider json => Path.GetFileName(json.Source.Path) ?? "json",
             MemoryConfigurationProvider => ".env",
             _ => provider.GetType().Name,
@@ -149,9 +156,7 @@ public static class ConfigCommand
             return value;
         }
 
-        var name = key.ToUpperInvariant();
-        if (name.EndsWith("_KEY", StringComparison.Ordinal) || name.EndsWith("_TOKEN", StringComparison.Ordinal) ||
-            name.Contains("SECRET", StringComparison.Ordinal) || name.Contains("PASSWORD", StringComparison.Ordinal))
+        if (SecretFiles.IsSecret(key) && !key.EndsWith("_URL", StringComparison.OrdinalIgnoreCase))
         {
             return Masked;
         }

@@ -198,8 +198,17 @@ public static class DevOrchestratorApp
     public static string EnvFilePath() =>
         Environment.GetEnvironmentVariable("DEVORCH_ENV_FILE") ?? Path.Combine(Directory.GetCurrentDirectory(), ".env");
 
-    /// <summary>Adds <c>.env</c> (lower precedence than real environment variables) to the configuration.</summary>
+    /// <summary>
+    /// Adds <c>.env</c> (lower precedence than real environment variables) to the configuration, then the secrets read
+    /// from <c>NAME_FILE</c> files (<see cref="SecretFiles"/>).
+    /// </summary>
     public static void AddSettingsSources(IConfigurationManager configuration)
+    {
+        AddEnvFile(configuration);
+        SecretFiles.AddTo(configuration);
+    }
+
+    private static void AddEnvFile(IConfigurationManager configuration)
     {
         var envFile = EnvFilePath();
         if (!File.Exists(envFile))

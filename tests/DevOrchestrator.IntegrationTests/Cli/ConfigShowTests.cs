@@ -34,19 +34,68 @@ public sealed class ConfigShowTests : IDisposable
     }
 
     [Fact]
+    public async Task A_secret_setting_is_read_from_the_file_its_FILE_variable_names()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var secrets = Directory.CreateDirectory(Path.Combine(_directory, "run-secrets")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(secrets, "github_token"), "github-token-from-a-mounted-file\n", ct);
+        await File.WriteAllTextAsync(Path.Combine(secrets, "database_url"), "postgresql://devorch:file-pg-password@db.internal:5432/devorch\n", ct);
+
+        var (exitCode, stdout, stderr) = await ShowAsync(new()
+        {
+            ["GITHUB_TOKEN_FILE"] = Path.Combine(secrets, "github_token"),
+            ["DATABASE_URL_FILE"] = Path.Combine(secrets, "database_url"),
+            ["LOG_FILE"] = Path.Combine(_directory, "devorch.log"), // not a secret: an ordinary setting, never read as one
+        });
+
+        Assert.True(exitCode == 0, stderr);
+        Assert.Equal((ConfigCommand.Masked, "GITHUB_TOKEN_FILE"), Line(stdout, "GITHUB_TOKEN"));
+        // The URL is read from the file (its host shows) and its password is masked.
+        Assert.Equal(($"postgresql://devorch:{ConfigCommand.Masked}@db.internal:5432/devorch", "DATABASE_URL_FILE"), Line(stdout, "DATABASE_URL"));
+        Assert.DoesNotContain("github-token-from-a-mounted-file", stdout + stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("file-pg-password", stdout + stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_FILE_variable_whose_file_is_missing_or_empty_or_that_doubles_its_setting_is_refused_naming_variable_and_path()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var empty = Path.Combine(_directory, "empty");
+        await File.WriteAllTextAsync(empty, "\n", ct);
+        var doubled = Path.Combine(_directory, "jwt");
+        await File.WriteAllTextAsync(doubled, "a-jwt-secret-from-a-file-long-enough-to-be-valid", ct);
+        var missing = Path.Combine(_directory, "nowhere", "slack_bot_token");
+
+        var (exitCode, stdout, stderr) = await ShowAsync(new()
+        {
+            ["SLACK_BOT_TOKEN_FILE"] = missing,
+            ["ENCRYPTION_KEY_FILE"] = empty,
+            ["JWT_SECRET_KEY_FILE"] = doubled,
+            ["JWT_SECRET_KEY"] = "a-jwt-secret-from-the-environment-long-enough",
+        });
+
+        Assert.Equal(ExitCodes.Usage, exitCode);
+        Assert.Contains($"SLACK_BOT_TOKEN_FILE: cannot read {missing} (no such file)", stderr, StringComparison.Ordinal);
+        Assert.Contains($"ENCRYPTION_KEY_FILE: the file {empty} is empty", stderr, StringComparison.Ordinal);
+        Assert.Contains($"JWT_SECRET_KEY and JWT_SECRET_KEY_FILE are both set", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("a-jwt-secret-from", stdout + stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal); // no stack trace
+    }
+
+    [Fact]
     public async Task Every_setting_is_listed_once_with_its_value_and_source_and_secrets_are_masked()
     {
         await File.WriteAllTextAsync(Path.Combine(_directory, "appsettings.json"), """
             { "LOG_LEVEL": "debug", "MAX_WORKERS": 7, "MODEL_PRICES": { "llama3.1:8b": { "input": 0.1, "output": 0.2 } } }
             """, TestContext.Current.CancellationToken);
-        await File.WriteAllTextAsync(Path.Combine(_directory, ".env"), "OPENAI_API_KEY=sk-from-dotenv-secret\nMAX_WORKERS=8\nWORKSPACE_POOL_SIZE=2\n", TestContext.Current.CancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(_directory, ".env"), "OPENAI_API_KEY=openai-key-from-dotenv\nMAX_WORKERS=8\nWORKSPACE_POOL_SIZE=2\n", TestContext.Current.CancellationToken);
 
         var (exitCode, stdout, stderr) = await ShowAsync(new()
         {
             ["MAX_WORKERS"] = "9",
             ["DATABASE_URL"] = "postgresql://devorch:pg-secret-password@db.example.com:5432/devorch",
             ["JWT_SECRET_KEY"] = "a-jwt-secret-that-is-long-enough-for-validation",
-            ["GITHUB_TOKEN"] = "ghp_secret_token",
+            ["GITHUB_TOKEN"] = "github-token-value-secret",
         });
 
         Assert.True(exitCode == 0, stderr);
@@ -62,7 +111,7 @@ public sealed class ConfigShowTests : IDisposable
         Assert.Equal((ConfigCommand.Masked, "environment"), Line(stdout, "JWT_SECRET_KEY"));
         Assert.Equal((ConfigCommand.Masked, "environment"), Line(stdout, "GITHUB_TOKEN"));
         Assert.Equal(($"postgresql://devorch:{ConfigCommand.Masked}@db.example.com:5432/devorch", "environment"), Line(stdout, "DATABASE_URL"));
-        foreach (var secret in new[] { "sk-from-dotenv-secret", "pg-secret-password", "a-jwt-secret-that", "ghp_secret_token" })
+        foreach (var secret in new[] { "openai-key-from-dotenv", "pg-secret-password", "a-jwt-secret-that", "github-token-value-secret" })
         {
             Assert.DoesNotContain(secret, stdout, StringComparison.Ordinal);
         }
