@@ -171,6 +171,7 @@ public static class DevOrchestratorCli
         {
             create, UserListCommand(), UserChangeCommand("disable", "Disable a user: no login, and their tokens stop working (within 2 s on a running server).", null, false),
             UserChangeCommand("enable", "Enable a disabled user.", null, true), UserChangeCommand("set-role", "Change a user's role.", true, null),
+            UserRevokeTokensCommand(),
         };
     }
 
@@ -229,6 +230,30 @@ public static class DevOrchestratorCli
 
             var changed = change.User!;
             Console.WriteLine($"User {changed.Id} {changed.Email}: {changed.Role}, {(changed.IsActive ? "active" : "disabled")}.");
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    /// <summary><c>user revoke-tokens --email E</c>: every token the user holds stops working (within 2 s on a running server).</summary>
+    private static Command UserRevokeTokensCommand()
+    {
+        var email = new Option<string>("--email") { Description = "The user's email", Required = true };
+        var command = new Command("revoke-tokens", "Revoke every token of a user: refused from their next request (within 2 s on a running server).") { email };
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            await using var services = await BuildMigratedServicesAsync(cancellationToken);
+            await using var scope = services.CreateAsyncScope();
+            var accounts = scope.ServiceProvider.GetRequiredService<UserAccounts>();
+            var address = parseResult.GetValue(email)!.Trim().ToLowerInvariant();
+            if (await accounts.FindAsync(address, cancellationToken) is not { } user)
+            {
+                await Console.Error.WriteLineAsync($"No user with email {address} (see 'devorch user list').");
+                return ExitCodes.Failure;
+            }
+
+            await accounts.RevokeTokensAsync(user.Id, CancellationToken.None);
+            Console.WriteLine($"User {user.Id} {user.Email}: every token issued so far is revoked.");
             return ExitCodes.Ok;
         });
         return command;

@@ -80,4 +80,61 @@ public sealed class AuthTests
         Assert.Equal("ann@example.com", (string?)me["data"]!["email"]);
         Assert.Equal("operator", (string?)me["data"]!["role"]);
     }
+
+    [Theory]
+    [InlineData(Db.Sqlite)]
+    [InlineData(Db.Postgres)]
+    public async Task Logout_revokes_every_token_of_the_caller_and_a_new_login_works(Db db)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var service = await ServiceUnderTest.StartAsync(db, cancellationToken: ct);
+        using var first = await service.ClientForNewUserAsync(Roles.Operator, ct);
+        var email = (string)(await (await first.GetAsync("/api/v1/auth/me", ct)).ReadJsonAsync())["data"]!["email"]!;
+        var login = await service.Client.PostJsonAsync("/api/v1/auth/login", new { email, password = "correct-horse-battery" });
+        using var second = new HttpClient { BaseAddress = service.Address };
+        second.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", (string?)(await login.ReadJsonAsync())["data"]!["access_token"]);
+        Assert.Equal(HttpStatusCode.OK, (await second.GetAsync("/api/v1/auth/me", ct)).StatusCode);
+
+        var logout = await first.PostAsync("/api/v1/auth/logout", null, ct);
+        Assert.Equal(HttpStatusCode.OK, logout.StatusCode);
+        Assert.True((bool)(await logout.ReadJsonAsync())["data"]!["tokens_revoked"]!);
+
+        foreach (var revoked in new[] { first, second })
+        {
+            var refused = await revoked.GetAsync("/api/v1/tasks", ct);
+            Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+            Assert.Contains("revoked", (string?)(await refused.ReadJsonAsync())["error"]!["message"], StringComparison.Ordinal);
+        }
+
+        var again = await service.Client.PostJsonAsync("/api/v1/auth/login", new { email, password = "correct-horse-battery" });
+        using var fresh = new HttpClient { BaseAddress = service.Address };
+        fresh.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", (string?)(await again.ReadJsonAsync())["data"]!["access_token"]);
+        Assert.Equal(HttpStatusCode.OK, (await fresh.GetAsync("/api/v1/auth/me", ct)).StatusCode);
+    }
+
+    [Fact]
+    public async Task An_admin_revokes_a_users_tokens_and_another_replica_refuses_them_once_its_cache_expires()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var service = await ServiceUnderTest.StartAsync(Db.Postgres, cancellationToken: ct);
+        await using var replica = await ServiceUnderTest.StartAsync(Db.Postgres, shareWith: service, cancellationToken: ct);
+        using var admin = await service.ClientForNewUserAsync(Roles.Admin, ct);
+        using var user = await service.ClientForNewUserAsync(Roles.Viewer, ct);
+        var userId = (long)(await (await user.GetAsync("/api/v1/auth/me", ct)).ReadJsonAsync())["data"]!["id"]!;
+        using var onReplica = new HttpClient { BaseAddress = replica.Address };
+        onReplica.DefaultRequestHeaders.Authorization = user.DefaultRequestHeaders.Authorization;
+        Assert.Equal(HttpStatusCode.OK, (await onReplica.GetAsync("/api/v1/auth/me", ct)).StatusCode);
+
+        Assert.Equal(HttpStatusCode.Forbidden, (await user.PostAsync($"/api/v1/users/{userId}/revoke-tokens", null, ct)).StatusCode); // admins only
+        var revoked = await admin.PostAsync($"/api/v1/users/{userId}/revoke-tokens", null, ct);
+        Assert.Equal(HttpStatusCode.OK, revoked.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.PostAsync("/api/v1/users/999999/revoke-tokens", null, ct)).StatusCode);
+
+        // This process forgot the user at once; the replica within UserStatusCache.Lifetime.
+        Assert.Equal(HttpStatusCode.Unauthorized, (await user.GetAsync("/api/v1/auth/me", ct)).StatusCode);
+        var status = await HttpJson.EventuallyAsync(async () => (await onReplica.GetAsync("/api/v1/auth/me", ct)).StatusCode,
+            s => s == HttpStatusCode.Unauthorized, TimeSpan.FromSeconds(30));
+        Assert.Equal(HttpStatusCode.Unauthorized, status);
+        Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync("/api/v1/auth/me", ct)).StatusCode); // others keep theirs
+    }
 }

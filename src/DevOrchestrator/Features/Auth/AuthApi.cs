@@ -15,6 +15,8 @@ public static class AuthApi
 
     public sealed record UserResponse(long Id, string Email, string Role);
 
+    public sealed record LogoutResponse(long UserId, bool TokensRevoked);
+
     public static IEndpointRouteBuilder MapAuthApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/v1/auth").WithTags("Auth");
@@ -25,6 +27,15 @@ public static class AuthApi
             context.User.FindFirst("email")?.Value ?? string.Empty,
             context.User.FindFirst(TokenIssuer.RoleClaim)?.Value ?? string.Empty)))
             .RequireAuthorization(Roles.CanView).WithSummary("The caller's identity.").ProducesData<UserResponse>();
+        group.MapPost("/logout", async (HttpContext context, UserAccounts accounts) =>
+            {
+                var userId = context.User.UserId() ?? 0;
+                // Not the request's token: the sign-out the client asked for is committed even if it goes away.
+                await accounts.RevokeTokensAsync(userId, CancellationToken.None);
+                return Api.Ok(context, new LogoutResponse(userId, true), "Signed out: every token of this user is revoked, this one included.");
+            })
+            .RequireAuthorization(Roles.CanView)
+            .WithSummary("Sign out: revokes every token of the caller (all sessions), this one included.").ProducesData<LogoutResponse>();
         return app;
     }
 

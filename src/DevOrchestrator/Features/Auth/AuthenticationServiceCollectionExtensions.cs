@@ -33,17 +33,26 @@ public static class AuthenticationServiceCollectionExtensions
 
                     return Task.CompletedTask;
                 },
-                // A disabled user's tokens stop working, and a changed role applies, on their next request.
+                // A disabled user's tokens stop working, a revoked token is refused, and a changed role applies, on the next request.
                 OnTokenValidated = async context =>
                 {
                     var userId = context.Principal?.UserId();
-                    var role = userId is null ? null : await context.HttpContext.RequestServices.GetRequiredService<UserStatusCache>()
-                        .ActiveRoleAsync(userId.Value, context.HttpContext.RequestServices, context.HttpContext.RequestAborted);
-                    if (role is null)
+                    var status = userId is null ? null : await context.HttpContext.RequestServices.GetRequiredService<UserStatusCache>()
+                        .ActiveAsync(userId.Value, context.HttpContext.RequestServices, context.HttpContext.RequestAborted);
+                    if (status is not { } active)
                     {
                         context.Fail(new UserDisabledException());
                         return;
                     }
+
+                    var tokenVersion = int.TryParse(context.Principal!.FindFirst(TokenIssuer.TokenVersionClaim)?.Value, System.Globalization.CultureInfo.InvariantCulture, out var v) ? v : 0;
+                    if (tokenVersion != active.TokenVersion)
+                    {
+                        context.Fail(new TokenRevokedException());
+                        return;
+                    }
+
+                    var role = active.Role;
 
                     if (context.Principal!.Identity is ClaimsIdentity identity && identity.FindFirst(TokenIssuer.RoleClaim) is { } claim && claim.Value != role)
                     {
@@ -56,6 +65,8 @@ public static class AuthenticationServiceCollectionExtensions
                     context.HandleResponse();
                     var message = context.AuthenticateFailure is UserDisabledException
                         ? "The user is disabled or no longer exists."
+                        : context.AuthenticateFailure is TokenRevokedException
+                        ? "The bearer token was revoked (logout, or an admin revoked the user's tokens); sign in again."
                         : context.AuthenticateFailure is SecurityTokenExpiredException
                         ? "The bearer token has expired."
                         : context.AuthenticateFailure is not null ? "The bearer token is invalid." : "A bearer token is required (Authorization: Bearer <token>).";

@@ -9,6 +9,9 @@ public sealed class TokenIssuer(JwtSigningKey signingKey, TimeProvider timeProvi
 {
     public const string RoleClaim = "role";
 
+    /// <summary>The user's <see cref="User.TokenVersion"/> when the token was issued (absent in older tokens: 0).</summary>
+    public const string TokenVersionClaim = "tv";
+
     public (string Token, DateTimeOffset ExpiresAt) Issue(User user, TimeSpan lifetime)
     {
         var now = timeProvider.GetUtcNow();
@@ -25,6 +28,7 @@ public sealed class TokenIssuer(JwtSigningKey signingKey, TimeProvider timeProvi
                 [JwtRegisteredClaimNames.Sub] = user.Id.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 [JwtRegisteredClaimNames.Email] = user.Email,
                 [RoleClaim] = user.Role,
+                [TokenVersionClaim] = user.TokenVersion,
                 [JwtRegisteredClaimNames.Jti] = Guid.NewGuid().ToString("N"),
             },
             SigningCredentials = new SigningCredentials(signingKey.Key, SecurityAlgorithms.HmacSha256),

@@ -76,4 +76,12 @@ public sealed class UserAccounts(AppDbContext db, IPasswordHasher<User> hasher, 
         statusCache.Forget(id);
         return new UserChange(UserChangeOutcome.Changed, user);
     }
+
+    /// <summary>Revokes every token of the user issued so far (logout, or an admin's revocation); false when there is no such user.</summary>
+    public async Task<bool> RevokeTokensAsync(long id, CancellationToken cancellationToken)
+    {
+        var changed = await db.Users.Where(u => u.Id == id).ExecuteUpdateAsync(s => s.SetProperty(u => u.TokenVersion, u => u.TokenVersion + 1), cancellationToken);
+        statusCache.Forget(id);
+        return changed > 0;
+    }
 }

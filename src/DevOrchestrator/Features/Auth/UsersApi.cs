@@ -44,6 +44,9 @@ public static class UsersApi
         group.MapPost("/{id:long}/disable", (long id, HttpContext context, UserAccounts accounts) => ChangeAsync(id, null, false, context, accounts))
             .WithSummary("Disable a user (admins only): they cannot log in and their tokens stop working on their next request.")
             .ProducesData<UserDetailResponse>().ProducesErrors(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
+        group.MapPost("/{id:long}/revoke-tokens", RevokeTokensAsync)
+            .WithSummary("Revoke every token the user holds (admins only): refused from the next request (within 2 s on other replicas).")
+            .ProducesData<UserDetailResponse>().ProducesErrors(StatusCodes.Status404NotFound);
         group.MapPost("/{id:long}/enable", (long id, HttpContext context, UserAccounts accounts) => ChangeAsync(id, null, true, context, accounts))
             .WithSummary("Enable a disabled user again (admins only).")
             .ProducesData<UserDetailResponse>().ProducesErrors(StatusCodes.Status404NotFound);
@@ -149,5 +152,18 @@ public static class UsersApi
             UserChangeOutcome.LastAdmin => Api.Conflict(context, $"User {id} is the last active admin: make another user admin first."),
             _ => Api.Ok(context, UserDetailResponse.From(change.User!), active switch { false => "User disabled.", true when role is null => "User enabled.", _ => "User updated." }),
         };
+    }
+
+    private static async Task<Results<JsonHttpResult<ApiResponse<UserDetailResponse>>, JsonHttpResult<ApiErrorResponse>>> RevokeTokensAsync(
+        long id, HttpContext context, UserAccounts accounts, AppDbContext db)
+    {
+        // Not the request's token: a revocation the admin asked for is committed even if they go away.
+        if (!await accounts.RevokeTokensAsync(id, CancellationToken.None))
+        {
+            return Api.NotFound(context, "User", id);
+        }
+
+        var user = await db.Users.AsNoTracking().SingleAsync(u => u.Id == id, CancellationToken.None);
+        return Api.Ok(context, UserDetailResponse.From(user), "Every token of the user is revoked.");
     }
 }

@@ -138,48 +138,6 @@ namespace DevOrchestrator.Data.Migrations.Sqlite
                     b.ToTable("agent_executions", (string)null);
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Data.User", b =>
-                {
-                    b.Property<long>("Id")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasColumnName("id");
-
-                    b.Property<long>("CreatedAt")
-                        .HasColumnType("INTEGER")
-                        .HasColumnName("created_at");
-
-                    b.Property<string>("Email")
-                        .IsRequired()
-                        .HasMaxLength(320)
-                        .HasColumnType("TEXT")
-                        .HasColumnName("email");
-
-                    b.Property<bool>("IsActive")
-                        .HasColumnType("INTEGER")
-                        .HasColumnName("is_active");
-
-                    b.Property<string>("PasswordHash")
-                        .IsRequired()
-                        .HasColumnType("TEXT")
-                        .HasColumnName("password_hash");
-
-                    b.Property<string>("Role")
-                        .IsRequired()
-                        .HasMaxLength(20)
-                        .HasColumnType("TEXT")
-                        .HasColumnName("role");
-
-                    b.HasKey("Id")
-                        .HasName("pk_users");
-
-                    b.HasIndex("Email")
-                        .IsUnique()
-                        .HasDatabaseName("ix_users_email");
-
-                    b.ToTable("users", (string)null);
-                });
-
             modelBuilder.Entity("DevOrchestrator.Data.BudgetMonth", b =>
                 {
                     b.Property<string>("Month")
@@ -333,39 +291,180 @@ namespace DevOrchestrator.Data.Migrations.Sqlite
                     b.ToTable("cost_reservations", (string)null);
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Data.TaskEvent", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.DevTask", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
                         .HasColumnType("INTEGER")
                         .HasColumnName("id");
 
+                    b.Property<string>("AgentType")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("agent_type");
+
+                    b.Property<int>("Attempts")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("attempts");
+
+                    b.Property<string>("Branch")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("branch");
+
+                    b.Property<long?>("CancelRequestedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("cancel_requested_at");
+
+                    b.Property<long?>("CompletedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("completed_at");
+
+                    b.Property<long>("CostMicros")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("cost_micros");
+
+                    b.Property<long>("CostReservedMicros")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("cost_reserved_micros");
+
                     b.Property<long>("CreatedAt")
                         .HasColumnType("INTEGER")
                         .HasColumnName("created_at");
 
-                    b.Property<string>("Payload")
-                        .IsRequired()
-                        .HasColumnType("TEXT")
-                        .HasColumnName("payload");
-
-                    b.Property<long?>("TaskId")
+                    b.Property<long?>("CreatedByUserId")
                         .HasColumnType("INTEGER")
-                        .HasColumnName("task_id");
+                        .HasColumnName("created_by_user_id");
 
-                    b.Property<string>("Type")
-                        .IsRequired()
-                        .HasMaxLength(100)
+                    b.Property<string>("Description")
                         .HasColumnType("TEXT")
-                        .HasColumnName("type");
+                        .HasColumnName("description");
+
+                    b.Property<string>("Error")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("error");
+
+                    b.Property<string>("ExternalId")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("external_id");
+
+                    b.Property<string>("IdempotencyFingerprint")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("idempotency_fingerprint");
+
+                    b.Property<string>("IdempotencyKey")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("idempotency_key");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("kind");
+
+                    b.Property<long?>("LeaseExpiresAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("lease_expires_at");
+
+                    b.Property<long?>("ParentId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("parent_id");
+
+                    b.Property<string>("Priority")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("priority");
+
+                    b.Property<long?>("ProjectId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("project_id");
+
+                    b.Property<long?>("QueuedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("queued_at");
+
+                    b.Property<string>("ReplyTo")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("reply_to");
+
+                    b.Property<string>("Result")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("result");
+
+                    b.Property<string>("Source")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("source");
+
+                    b.Property<long?>("StartedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("started_at");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("status");
+
+                    b.Property<string>("Title")
+                        .IsRequired()
+                        .HasMaxLength(500)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("title");
+
+                    b.Property<string>("TraceParent")
+                        .HasMaxLength(55)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("trace_parent");
+
+                    b.Property<long>("UpdatedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("updated_at");
+
+                    b.Property<string>("Variables")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("variables");
+
+                    b.Property<string>("WorkerId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("worker_id");
+
+                    b.Property<string>("Workflow")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("workflow");
 
                     b.HasKey("Id")
-                        .HasName("pk_events");
+                        .HasName("pk_tasks");
 
-                    b.HasIndex("TaskId", "Id")
-                        .HasDatabaseName("ix_events_task_id_id");
+                    b.HasIndex("ParentId")
+                        .HasDatabaseName("ix_tasks_parent_id");
 
-                    b.ToTable("events", (string)null);
+                    b.HasIndex("CreatedByUserId", "IdempotencyKey")
+                        .IsUnique()
+                        .HasDatabaseName("ix_tasks_created_by_user_id_idempotency_key");
+
+                    b.HasIndex("Source", "ExternalId")
+                        .IsUnique()
+                        .HasDatabaseName("ix_tasks_source_external_id");
+
+                    b.HasIndex("Status", "CreatedAt")
+                        .HasDatabaseName("ix_tasks_status_created_at");
+
+                    b.HasIndex("Status", "LeaseExpiresAt")
+                        .HasDatabaseName("ix_tasks_status_lease_expires_at");
+
+                    b.HasIndex("Status", "QueuedAt")
+                        .HasDatabaseName("ix_tasks_status_queued_at");
+
+                    b.HasIndex("ProjectId", "Status", "CreatedAt")
+                        .HasDatabaseName("ix_tasks_project_id_status_created_at");
+
+                    b.ToTable("tasks", (string)null);
                 });
 
             modelBuilder.Entity("DevOrchestrator.Data.ExternalEffect", b =>
@@ -567,180 +666,85 @@ namespace DevOrchestrator.Data.Migrations.Sqlite
                     b.ToTable("projects", (string)null);
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Data.DevTask", b =>
+            modelBuilder.Entity("DevOrchestrator.Data.TaskEvent", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
                         .HasColumnType("INTEGER")
                         .HasColumnName("id");
 
-                    b.Property<string>("AgentType")
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("Payload")
                         .IsRequired()
                         .HasColumnType("TEXT")
-                        .HasColumnName("agent_type");
+                        .HasColumnName("payload");
 
-                    b.Property<int>("Attempts")
+                    b.Property<long?>("TaskId")
                         .HasColumnType("INTEGER")
-                        .HasColumnName("attempts");
+                        .HasColumnName("task_id");
 
-                    b.Property<string>("Branch")
+                    b.Property<string>("Type")
+                        .IsRequired()
+                        .HasMaxLength(100)
                         .HasColumnType("TEXT")
-                        .HasColumnName("branch");
+                        .HasColumnName("type");
 
-                    b.Property<long?>("CancelRequestedAt")
-                        .HasColumnType("INTEGER")
-                        .HasColumnName("cancel_requested_at");
+                    b.HasKey("Id")
+                        .HasName("pk_events");
 
-                    b.Property<long?>("CompletedAt")
-                        .HasColumnType("INTEGER")
-                        .HasColumnName("completed_at");
+                    b.HasIndex("TaskId", "Id")
+                        .HasDatabaseName("ix_events_task_id_id");
 
-                    b.Property<long>("CostMicros")
-                        .HasColumnType("INTEGER")
-                        .HasColumnName("cost_micros");
+                    b.ToTable("events", (string)null);
+                });
 
-                    b.Property<long>("CostReservedMicros")
+            modelBuilder.Entity("DevOrchestrator.Data.User", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
                         .HasColumnType("INTEGER")
-                        .HasColumnName("cost_reserved_micros");
+                        .HasColumnName("id");
 
                     b.Property<long>("CreatedAt")
                         .HasColumnType("INTEGER")
                         .HasColumnName("created_at");
 
-                    b.Property<long?>("CreatedByUserId")
+                    b.Property<string>("Email")
+                        .IsRequired()
+                        .HasMaxLength(320)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("email");
+
+                    b.Property<bool>("IsActive")
                         .HasColumnType("INTEGER")
-                        .HasColumnName("created_by_user_id");
+                        .HasColumnName("is_active");
 
-                    b.Property<string>("Description")
+                    b.Property<string>("PasswordHash")
+                        .IsRequired()
                         .HasColumnType("TEXT")
-                        .HasColumnName("description");
+                        .HasColumnName("password_hash");
 
-                    b.Property<string>("Error")
-                        .HasColumnType("TEXT")
-                        .HasColumnName("error");
-
-                    b.Property<string>("ExternalId")
-                        .HasMaxLength(200)
-                        .HasColumnType("TEXT")
-                        .HasColumnName("external_id");
-
-                    b.Property<string>("IdempotencyFingerprint")
-                        .HasMaxLength(64)
-                        .HasColumnType("TEXT")
-                        .HasColumnName("idempotency_fingerprint");
-
-                    b.Property<string>("IdempotencyKey")
-                        .HasMaxLength(200)
-                        .HasColumnType("TEXT")
-                        .HasColumnName("idempotency_key");
-
-                    b.Property<string>("Kind")
+                    b.Property<string>("Role")
                         .IsRequired()
                         .HasMaxLength(20)
                         .HasColumnType("TEXT")
-                        .HasColumnName("kind");
+                        .HasColumnName("role");
 
-                    b.Property<long?>("LeaseExpiresAt")
+                    b.Property<int>("TokenVersion")
                         .HasColumnType("INTEGER")
-                        .HasColumnName("lease_expires_at");
-
-                    b.Property<long?>("ParentId")
-                        .HasColumnType("INTEGER")
-                        .HasColumnName("parent_id");
-
-                    b.Property<string>("Priority")
-                        .IsRequired()
-                        .HasMaxLength(20)
-                        .HasColumnType("TEXT")
-                        .HasColumnName("priority");
-
-                    b.Property<long?>("ProjectId")
-                        .HasColumnType("INTEGER")
-                        .HasColumnName("project_id");
-
-                    b.Property<long?>("QueuedAt")
-                        .HasColumnType("INTEGER")
-                        .HasColumnName("queued_at");
-
-                    b.Property<string>("ReplyTo")
-                        .HasColumnType("TEXT")
-                        .HasColumnName("reply_to");
-
-                    b.Property<string>("Result")
-                        .HasColumnType("TEXT")
-                        .HasColumnName("result");
-
-                    b.Property<string>("Source")
-                        .IsRequired()
-                        .HasMaxLength(20)
-                        .HasColumnType("TEXT")
-                        .HasColumnName("source");
-
-                    b.Property<long?>("StartedAt")
-                        .HasColumnType("INTEGER")
-                        .HasColumnName("started_at");
-
-                    b.Property<string>("Status")
-                        .IsRequired()
-                        .HasMaxLength(20)
-                        .HasColumnType("TEXT")
-                        .HasColumnName("status");
-
-                    b.Property<string>("Title")
-                        .IsRequired()
-                        .HasMaxLength(500)
-                        .HasColumnType("TEXT")
-                        .HasColumnName("title");
-
-                    b.Property<string>("TraceParent")
-                        .HasMaxLength(55)
-                        .HasColumnType("TEXT")
-                        .HasColumnName("trace_parent");
-
-                    b.Property<long>("UpdatedAt")
-                        .HasColumnType("INTEGER")
-                        .HasColumnName("updated_at");
-
-                    b.Property<string>("Variables")
-                        .HasColumnType("TEXT")
-                        .HasColumnName("variables");
-
-                    b.Property<string>("WorkerId")
-                        .HasColumnType("TEXT")
-                        .HasColumnName("worker_id");
-
-                    b.Property<string>("Workflow")
-                        .IsRequired()
-                        .HasColumnType("TEXT")
-                        .HasColumnName("workflow");
+                        .HasColumnName("token_version");
 
                     b.HasKey("Id")
-                        .HasName("pk_tasks");
+                        .HasName("pk_users");
 
-                    b.HasIndex("ParentId")
-                        .HasDatabaseName("ix_tasks_parent_id");
-
-                    b.HasIndex("CreatedByUserId", "IdempotencyKey")
+                    b.HasIndex("Email")
                         .IsUnique()
-                        .HasDatabaseName("ix_tasks_created_by_user_id_idempotency_key");
+                        .HasDatabaseName("ix_users_email");
 
-                    b.HasIndex("Source", "ExternalId")
-                        .IsUnique()
-                        .HasDatabaseName("ix_tasks_source_external_id");
-
-                    b.HasIndex("Status", "CreatedAt")
-                        .HasDatabaseName("ix_tasks_status_created_at");
-
-                    b.HasIndex("Status", "LeaseExpiresAt")
-                        .HasDatabaseName("ix_tasks_status_lease_expires_at");
-
-                    b.HasIndex("Status", "QueuedAt")
-                        .HasDatabaseName("ix_tasks_status_queued_at");
-
-                    b.HasIndex("ProjectId", "Status", "CreatedAt")
-                        .HasDatabaseName("ix_tasks_project_id_status_created_at");
-
-                    b.ToTable("tasks", (string)null);
+                    b.ToTable("users", (string)null);
                 });
 
             modelBuilder.Entity("DevOrchestrator.Data.WebhookDelivery", b =>
@@ -950,26 +954,6 @@ namespace DevOrchestrator.Data.Migrations.Sqlite
                         .HasConstraintName("fk_agent_executions_tasks_task_id");
                 });
 
-            modelBuilder.Entity("DevOrchestrator.Data.TaskEvent", b =>
-                {
-                    b.HasOne("DevOrchestrator.Data.DevTask", "Task")
-                        .WithMany()
-                        .HasForeignKey("TaskId")
-                        .OnDelete(DeleteBehavior.Cascade)
-                        .HasConstraintName("fk_events_tasks_task_id");
-
-                    b.Navigation("Task");
-                });
-
-            modelBuilder.Entity("DevOrchestrator.Data.ExternalEffect", b =>
-                {
-                    b.HasOne("DevOrchestrator.Data.DevTask", null)
-                        .WithMany()
-                        .HasForeignKey("TaskId")
-                        .OnDelete(DeleteBehavior.Cascade)
-                        .HasConstraintName("fk_external_effects_tasks_task_id");
-                });
-
             modelBuilder.Entity("DevOrchestrator.Data.DevTask", b =>
                 {
                     b.HasOne("DevOrchestrator.Data.User", null)
@@ -989,6 +973,26 @@ namespace DevOrchestrator.Data.Migrations.Sqlite
                         .HasForeignKey("ProjectId")
                         .OnDelete(DeleteBehavior.Restrict)
                         .HasConstraintName("fk_tasks_projects_project_id");
+                });
+
+            modelBuilder.Entity("DevOrchestrator.Data.ExternalEffect", b =>
+                {
+                    b.HasOne("DevOrchestrator.Data.DevTask", null)
+                        .WithMany()
+                        .HasForeignKey("TaskId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .HasConstraintName("fk_external_effects_tasks_task_id");
+                });
+
+            modelBuilder.Entity("DevOrchestrator.Data.TaskEvent", b =>
+                {
+                    b.HasOne("DevOrchestrator.Data.DevTask", "Task")
+                        .WithMany()
+                        .HasForeignKey("TaskId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .HasConstraintName("fk_events_tasks_task_id");
+
+                    b.Navigation("Task");
                 });
 
             modelBuilder.Entity("DevOrchestrator.Data.WorkflowExecution", b =>
