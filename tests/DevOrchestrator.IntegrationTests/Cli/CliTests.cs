@@ -134,6 +134,16 @@ public sealed class CliTests
         Assert.Equal(0, (await DevorchAsync(env, ct, "user", "enable", "--email", "dev@example.com")).ExitCode);
         Assert.Equal(HttpStatusCode.OK, (await HttpJson.EventuallyAsync(() => client.GetAsync("/api/v1/tasks", ct), r => r.StatusCode == HttpStatusCode.OK)).StatusCode);
 
+        // Revoking: the token issued before stops working on the running server; a token created afterwards works.
+        var revoked = await DevorchAsync(env, ct, "user", "revoke-tokens", "--email", "dev@example.com");
+        Assert.True(revoked.ExitCode == 0, revoked.Stderr);
+        Assert.Contains("every token issued so far is revoked", revoked.Stdout, StringComparison.Ordinal);
+        var refusedAfterRevoke = await HttpJson.EventuallyAsync(() => client.GetAsync("/api/v1/tasks", ct), r => r.StatusCode == HttpStatusCode.Unauthorized);
+        Assert.Contains("revoked", (string?)(await refusedAfterRevoke.ReadJsonAsync())["error"]!["message"], StringComparison.Ordinal);
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", (await DevorchAsync(env, ct, "token", "create", "--email", "dev@example.com")).Stdout);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/v1/tasks", ct)).StatusCode);
+        Assert.Equal(1, (await DevorchAsync(env, ct, "user", "revoke-tokens", "--email", "nobody@example.com")).ExitCode);
+
         var lastAdmin = await DevorchAsync(env, ct, "user", "disable", "--email", "boss@example.com");
         Assert.Equal(1, lastAdmin.ExitCode);
         Assert.Contains("last active admin", lastAdmin.Stderr, StringComparison.Ordinal);
