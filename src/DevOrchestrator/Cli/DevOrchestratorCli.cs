@@ -27,6 +27,7 @@ public static class DevOrchestratorCli
             ServerCommands.Plugins(),
             OperationsCommands.Health(),
             ConfigCommand.Create(),
+            SecretsCommand.Create(),
         };
         if (Console.IsOutputRedirected)
         {

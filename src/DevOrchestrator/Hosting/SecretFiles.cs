@@ -4,7 +4,7 @@ namespace DevOrchestrator.Hosting;
 
 /// <summary>
 /// <c>NAME_FILE=/path</c> for every secret setting (Docker and Kubernetes secrets mounted as files): the file's content,
-/// trimmed, is the value of <c>NAME</c>. A secret setting is one whose name ends in <c>_KEY</c> or <c>_TOKEN</c> or
+/// trimmed, is the value of <c>NAME</c>. A secret setting is one whose name ends in <c>_KEY</c>, <c>_KEY_PREVIOUS</c> or <c>_TOKEN</c> or
 /// contains <c>SECRET</c> or <c>PASSWORD</c> (the names <c>devorch config show</c> masks), and <c>DATABASE_URL</c> and
 /// <c>REDIS_URL</c>, which carry passwords. A file that cannot be read, an empty file, or <c>NAME</c> set as well is a
 /// start-up error naming the variable and the path — never the content.
@@ -17,7 +17,7 @@ public static class SecretFiles
     public static bool IsSecret(string name)
     {
         var upper = name.ToUpperInvariant();
-        return upper.EndsWith("_KEY", StringComparison.Ordinal) || upper.EndsWith("_TOKEN", StringComparison.Ordinal)
+        return upper.EndsWith("_KEY", StringComparison.Ordinal) || upper.EndsWith("_KEY_PREVIOUS", StringComparison.Ordinal) || upper.EndsWith("_TOKEN", StringComparison.Ordinal)
             || upper.Contains("SECRET", StringComparison.Ordinal) || upper.Contains("PASSWORD", StringComparison.Ordinal)
             || upper is "DATABASE_URL" or "REDIS_URL";
     }

@@ -57,6 +57,29 @@ public sealed class IntakeAndEncryptionTests
     }
 
     [Fact]
+    public void With_ENCRYPTION_KEY_PREVIOUS_a_value_of_the_old_key_still_decrypts_and_new_values_use_the_current_key()
+    {
+        const string oldKey = "the old key of the rotation unit test";
+        const string newKey = "the new key of the rotation unit test";
+        var underOld = ConfigEncryption.WithKey(oldKey).Encrypt("{\"GITHUB_TOKEN\":\"old\"}");
+        var rolling = new ConfigEncryption(Options.Create(new PluginOptions { EncryptionKey = newKey, EncryptionKeyPrevious = oldKey }), Options.Create(new DatabaseOptions()));
+
+        Assert.Equal("{\"GITHUB_TOKEN\":\"old\"}", rolling.Decrypt(underOld, out var withPrevious));
+        Assert.True(withPrevious);
+        var written = rolling.Encrypt("written during the roll-out");
+        Assert.Equal("written during the roll-out", ConfigEncryption.WithKey(newKey).Decrypt(written));
+        Assert.Equal("written during the roll-out", rolling.Decrypt(written, out withPrevious));
+        Assert.False(withPrevious);
+
+        // Without the previous key the old value is refused; a value of neither key is refused naming both settings.
+        var newOnly = new ConfigEncryption(Options.Create(new PluginOptions { EncryptionKey = newKey }), Options.Create(new DatabaseOptions()));
+        Assert.Throws<ConfigEncryptionException>(() => newOnly.Decrypt(underOld));
+        var foreign = ConfigEncryption.WithKey("a third key, neither of them").Encrypt("x");
+        var ex = Assert.Throws<ConfigEncryptionException>(() => rolling.Decrypt(foreign));
+        Assert.Contains("ENCRYPTION_KEY_PREVIOUS", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Without_a_key_on_PostgreSQL_nothing_can_be_stored_and_the_message_says_why()
     {
         var encryption = new ConfigEncryption(Options.Create(new PluginOptions()), Options.Create(new DatabaseOptions { DatabaseUrl = "postgresql://u:p@localhost/db" }));

@@ -13,6 +13,12 @@ public sealed class PluginOptions
     /// <summary>Encrypts plugin settings stored through the API; when unset (SQLite only), a key kept in <c>DATA_DIR/encryption.key</c>.</summary>
     [ConfigurationKeyName("ENCRYPTION_KEY")] public string? EncryptionKey { get; set; }
 
+    /// <summary>
+    /// The key before the last <c>devorch secrets rotate-key</c>: values that do not decrypt with <c>ENCRYPTION_KEY</c>
+    /// are decrypted with it while replicas roll over to the new key (docs/security.md, "Rotating ENCRYPTION_KEY").
+    /// </summary>
+    [ConfigurationKeyName("ENCRYPTION_KEY_PREVIOUS")] public string? EncryptionKeyPrevious { get; set; }
+
     [ConfigurationKeyName("PLUGIN_RETRY_ATTEMPTS")]
     [Range(0, 20, ErrorMessage = "PLUGIN_RETRY_ATTEMPTS must be between 0 and 20.")]
     public int PluginRetryAttempts { get; set; } = 3;
