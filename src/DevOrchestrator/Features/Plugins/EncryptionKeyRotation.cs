@@ -3,12 +3,6 @@ using Microsoft.EntityFrameworkCore;
 
 namespace DevOrchestrator.Features.Plugins;
 
-/// <summary>What <see cref="EncryptionKeyRotation.RotateAsync"/> re-encrypted: per column, and how many needed the previous key.</summary>
-public sealed record EncryptionKeyRotationResult(int PluginConfigs, int TaskReplyUrls, int WithPreviousKey)
-{
-    public int Total => PluginConfigs + TaskReplyUrls;
-}
-
 /// <summary>
 /// <c>devorch secrets rotate-key</c>: every value encrypted with <see cref="ConfigEncryption"/> — <c>plugin_configs.encrypted_values</c>
 /// and <c>tasks.reply_to</c> (a Slack <c>response_url</c>) — decrypted with the current key (or <c>ENCRYPTION_KEY_PREVIOUS</c>)
