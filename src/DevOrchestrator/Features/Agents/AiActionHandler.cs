@@ -301,7 +301,7 @@ public sealed partial class AiActionHandler(
         var baseCommit = (await checkpoints.LoadAsync(context.WorkflowExecutionId, conversation, cancellationToken))?.BaseCommit ?? "HEAD";
         var diff = await checkpoints.DiffAsync(worktree, baseCommit, cancellationToken);
         context.Progress?.Report($"reviewing the diff ({diff.Length:N0} characters)");
-        var verdict = await reviewer.ReviewAsync(Scope(context, AgentRoles.Review), TaskText(context), diff, null, cancellationToken);
+        var verdict = await reviewer.ReviewAsync(Scope(context, AgentRoles.Review), TaskText(context), context.Task.Source, diff, null, cancellationToken);
         var state = new AgentLoopState { Finished = true, Summary = System.Text.Json.JsonSerializer.Serialize(verdict, JsonDefaults.Options), StopReason = verdict.Verdict };
         await checkpoints.SaveAsync(context.Task.Id, context.WorkflowExecutionId, key, 1, [], state, baseCommit, null, cancellationToken);
         context.Progress?.Report($"review verdict: {verdict.Verdict}");
@@ -315,6 +315,7 @@ public sealed partial class AiActionHandler(
         Conversation = conversation,
         Worktree = worktree,
         Task = TaskText(context),
+        TaskSource = context.Task.Source,
         MaxTurns = agentOptions.Value.AgentMaxTurns,
         Progress = context.Progress,
     };

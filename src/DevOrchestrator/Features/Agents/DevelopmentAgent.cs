@@ -92,7 +92,7 @@ public sealed partial class DevelopmentAgent(
             session.Messages =
             [
                 new ChatMessage(ChatRole.System, prompts.Render(PromptCatalog.DevelopmentSystem, PromptCatalog.DevelopmentSystemModel(request.Instructions))),
-                new ChatMessage(ChatRole.User, prompts.Render(PromptCatalog.DevelopmentTask, PromptCatalog.DevelopmentTaskModel(request.Task))),
+                new ChatMessage(ChatRole.User, prompts.Render(PromptCatalog.DevelopmentTask, PromptCatalog.DevelopmentTaskModel(request.Task, request.TaskSource))),
             ];
             session.State = new AgentLoopState();
             return session;

@@ -15,6 +15,9 @@ public sealed record DevelopmentRequest
     /// <summary>What to do: the task's title and description, as data.</summary>
     public required string Task { get; init; }
 
+    /// <summary>Where the task came from (<c>api</c>, <c>jira</c>, <c>github</c>, <c>slack</c>…): the label of its untrusted block.</summary>
+    public string TaskSource { get; init; } = "api";
+
     /// <summary>Extra instructions of the workflow step (a prompt template's text).</summary>
     public string? Instructions { get; init; }
 

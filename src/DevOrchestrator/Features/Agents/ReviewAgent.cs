@@ -14,11 +14,11 @@ public sealed class ReviewAgent(ModelClients models, PromptTemplates prompts)
 {
     public const int MaxDiffChars = 60_000;
 
-    public async Task<ReviewVerdict> ReviewAsync(ModelCallScope scope, string task, string diff, string? testReport, CancellationToken cancellationToken)
+    public async Task<ReviewVerdict> ReviewAsync(ModelCallScope scope, string task, string taskSource, string diff, string? testReport, CancellationToken cancellationToken)
     {
         var client = models.Create(AgentRoles.Review, scope);
         var prompt = prompts.Render(PromptCatalog.ReviewTask, PromptCatalog.ReviewTaskModel(
-            task, diff.Length == 0 ? string.Empty : ToolOutput.HeadAndTail(diff, MaxDiffChars), testReport is { Length: > 0 } ? ToolOutput.HeadAndTail(testReport, 4000) : string.Empty));
+            task, taskSource, diff.Length == 0 ? string.Empty : ToolOutput.HeadAndTail(diff, MaxDiffChars), testReport is { Length: > 0 } ? ToolOutput.HeadAndTail(testReport, 4000) : string.Empty));
         var response = await client.GetResponseAsync(
             [new ChatMessage(ChatRole.System, prompts.Render(PromptCatalog.ReviewSystem, new Dictionary<string, object?>())), new ChatMessage(ChatRole.User, prompt)],
             new ChatOptions { MaxOutputTokens = 2048 },

@@ -32,10 +32,15 @@ public static class PromptCatalog
 
     private static readonly IReadOnlyDictionary<string, string> s_instructionVariables = new Dictionary<string, string>(StringComparer.Ordinal)
     {
-        ["task"] = "the task: id, title, description, branch, source, external_id",
+        ["task"] = "the task: id, title, description (title and description untrusted), branch, source, external_id",
         ["project"] = "the task's project: id, name, repository_url, default_branch, test_command (empty values when the task has none)",
         ["step"] = "the workflow step's name",
     };
+
+    /// <summary>The members of a step instruction template's model that hold third-party text.</summary>
+    private static readonly string[] s_instructionUntrusted = ["task.title", "task.description"];
+
+    private const string TaskSourceDescription = "where the task came from, as a label for its untrusted_input block: api_task, jira_task, github_task, slack_task…";
 
     public static IReadOnlyList<PromptDefinition> BuiltIn { get; } =
     [
@@ -43,31 +48,32 @@ public static class PromptCatalog
             Variables(("instructions", "the step's instructions: its prompt_template rendered, then its instructions input (empty when neither)")),
             DevelopmentSystemModel("Keep the public API unchanged.")),
         new(DevelopmentTask, AgentKind, "the development agent's first user message: the task",
-            Variables(("task", "the task's title and description (as written by its author)")),
-            DevelopmentTaskModel("Add a --version flag\n\nPrint the version and exit 0.")),
+            Variables(("task", "the task's title and description (as written by its author; untrusted)"), ("task_source", TaskSourceDescription)),
+            DevelopmentTaskModel("Add a --version flag\n\nPrint the version and exit 0.", "jira")) { Untrusted = ["task"] },
         new(DevelopmentTestFailure, AgentKind, "sent to the development agent when the project's tests fail after its change",
             Variables(("command", "the test command"), ("test_output", "the command, its exit code and output (cut to AGENT_TOOL_OUTPUT_CHARS)")),
-            DevelopmentTestFailureModel("dotnet test", "$ dotnet test\nexit code 1\nFailed Tests.Version\n")),
+            DevelopmentTestFailureModel("dotnet test", "$ dotnet test\nexit code 1\nFailed Tests.Version\n")) { Untrusted = ["test_output"] },
         new(DevelopmentReviewFeedback, AgentKind, "sent to the development agent when the review requests changes",
             Variables(("reasons", "the reviewer's reasons (a list of text)"), ("summary", "the reviewer's summary (may be empty)")),
             DevelopmentReviewFeedbackModel(["the flag is not documented"], "Document the flag.")),
         new(ReviewSystem, AgentKind, "the review agent's system prompt", Variables(), new Dictionary<string, object?>()),
         new(ReviewTask, AgentKind, "the review agent's user message: the task, the diff and the test report",
-            Variables(("task", "the task's title and description"), ("diff", $"the diff to review (cut to head and tail at {ReviewAgent.MaxDiffChars:N0} characters; empty when there are no changes)"),
-                ("tests", "the test report (cut to 4,000 characters; empty when there is none)")),
-            ReviewTaskModel("Add a --version flag", "diff --git a/Program.cs b/Program.cs\n+Console.WriteLine(Version);\n", "1 passed")),
+            Variables(("task", "the task's title and description (untrusted)"), ("task_source", TaskSourceDescription),
+                ("diff", $"the diff to review (cut to head and tail at {ReviewAgent.MaxDiffChars:N0} characters; empty when there are no changes; untrusted)"),
+                ("tests", "the test report (cut to 4,000 characters; empty when there is none; untrusted)")),
+            ReviewTaskModel("Add a --version flag", "jira", "diff --git a/Program.cs b/Program.cs\n+Console.WriteLine(Version);\n", "1 passed")) { Untrusted = ["task", "diff", "tests"] },
         new(PlanningSystem, AgentKind, "the planning agent's system prompt", Variables(), new Dictionary<string, object?>()),
         new(PlanningTask, AgentKind, "the planning agent's user message",
             Variables(("request_json", "the project and the requirements as one JSON object (what the default template sends)"),
                 ("project", "name, description, tech_stack (a list), repository_url"), ("requirements", "the requirements (a list of text)")),
-            PlanningTaskModel(new PlanningProject("shop", "An online shop", ["C#"], "https://example.com/shop.git"), ["Customers can pay by card"])),
-        new(HotfixInstructions, InstructionsKind, "the hotfix workflow's instructions to the development agent", s_instructionVariables, SampleInstructionsModel()),
-        new(DocumentationInstructions, InstructionsKind, "the documentation-only workflow's instructions to the development agent", s_instructionVariables, SampleInstructionsModel()),
+            PlanningTaskModel(new PlanningProject("shop", "An online shop", ["C#"], "https://example.com/shop.git"), ["Customers can pay by card"])) { Untrusted = ["request_json", "project", "requirements"] },
+        new(HotfixInstructions, InstructionsKind, "the hotfix workflow's instructions to the development agent", s_instructionVariables, SampleInstructionsModel()) { Untrusted = s_instructionUntrusted },
+        new(DocumentationInstructions, InstructionsKind, "the documentation-only workflow's instructions to the development agent", s_instructionVariables, SampleInstructionsModel()) { Untrusted = s_instructionUntrusted },
     ];
 
     /// <summary>The definition of a step instruction template that is only a file in PROMPTS_DIR.</summary>
     public static PromptDefinition Instructions(string name) =>
-        new(name, InstructionsKind, "step instructions (a workflow step's prompt_template:)", s_instructionVariables, SampleInstructionsModel());
+        new(name, InstructionsKind, "step instructions (a workflow step's prompt_template:)", s_instructionVariables, SampleInstructionsModel()) { Untrusted = s_instructionUntrusted };
 
     public static PromptDefinition? Find(string name) => BuiltIn.FirstOrDefault(d => d.Name == name);
 
@@ -76,7 +82,14 @@ public static class PromptCatalog
         ["instructions"] = instructions ?? string.Empty,
     };
 
-    public static Dictionary<string, object?> DevelopmentTaskModel(string task) => new(StringComparer.Ordinal) { ["task"] = task };
+    public static Dictionary<string, object?> DevelopmentTaskModel(string task, string source) => new(StringComparer.Ordinal)
+    {
+        ["task"] = task,
+        ["task_source"] = TaskSource(source),
+    };
+
+    /// <summary>The label of a task's untrusted block: its intake source and <c>_task</c> (<c>jira_task</c>).</summary>
+    public static string TaskSource(string source) => (source.Length == 0 ? "api" : source) + "_task";
 
     public static Dictionary<string, object?> DevelopmentTestFailureModel(string command, string testOutput) => new(StringComparer.Ordinal)
     {
@@ -90,9 +103,10 @@ public static class PromptCatalog
         ["summary"] = summary,
     };
 
-    public static Dictionary<string, object?> ReviewTaskModel(string task, string diff, string tests) => new(StringComparer.Ordinal)
+    public static Dictionary<string, object?> ReviewTaskModel(string task, string source, string diff, string tests) => new(StringComparer.Ordinal)
     {
         ["task"] = task,
+        ["task_source"] = TaskSource(source),
         ["diff"] = diff,
         ["tests"] = tests,
     };

@@ -11,7 +11,8 @@ namespace DevOrchestrator.Features.Agents.Prompts;
 /// <summary>
 /// The agents' prompts as Liquid templates (Fluid): the embedded defaults (<c>Prompts/*.liquid</c>), each overridable by
 /// a file of the same name in <c>PROMPTS_DIR</c>, plus any other <c>*.liquid</c> there as a step instruction template.
-/// Unknown variables, filters and includes are errors. Values are inserted as they are: no HTML encoding, and text
+/// Unknown variables, filters and includes are errors, and so is a variable holding third-party text printed without the
+/// <c>untrusted</c> filter (<see cref="UntrustedInput"/>). Values are inserted as they are: no HTML encoding, and text
 /// that looks like Liquid (<c>{{ x }}</c>, <c>{% raw %}</c>) inside a value is never evaluated.
 /// A file is read again at every render: a changed file is used from the next render on; an edit that does not
 /// validate is logged (once per content) and the last good version of that template — or the embedded default when
@@ -31,6 +32,7 @@ public sealed partial class PromptTemplates(IOptions<AgentOptions> options, ILog
         .WithMaxSteps(1_000_000)
         .WithMaxOutputSize(10_000_000)
         .WithCultureInfo(CultureInfo.InvariantCulture)
+        .AddFilter(UntrustedInput.Filter, UntrustedInput.Apply)
         .Build();
 
     private static readonly Lazy<IReadOnlyDictionary<string, string>> s_embedded = new(LoadEmbedded);
@@ -156,6 +158,13 @@ public sealed partial class PromptTemplates(IOptions<AgentOptions> options, ILog
         foreach (var name in names.Read.Where(n => !definition.Variables.ContainsKey(n) && !names.Assigned.Contains(n) && !s_engineNames.Contains(n)))
         {
             problems.Add(new PromptProblem(source, LineOf(text, name), $"unknown variable '{name}' ({Known(definition)})"));
+        }
+
+        foreach (var name in UntrustedInput.UnwrappedOutputs(template, definition.Untrusted))
+        {
+            problems.Add(new PromptProblem(source, LineOf(text, name.Split('.')[0]),
+                $"'{name}' holds third-party text and must be printed through the {UntrustedInput.Filter} filter, last: {{{{ {name} | {UntrustedInput.Filter}: \"{name.Split('.')[^1]}\" }}}} "
+                + $"(untrusted in {definition.Name}: {string.Join(", ", definition.Untrusted)})"));
         }
 
         if (problems.Count == 0)
