@@ -10,4 +10,7 @@ public sealed record WorkflowProjectInfo(long Id, string Name, string? Repositor
 
     /// <summary>Commands of the per-worktree setup phase (run with network, before the agent works).</summary>
     public IReadOnlyList<string> SetupCommands { get; init; } = [];
+
+    /// <summary>The project's <c>sandbox_network</c>: its agents' and workflows' commands run with network (default: without).</summary>
+    public bool SandboxNetwork { get; init; }
 }

@@ -12,6 +12,9 @@ public sealed class Project
 
     /// <summary>Commands of the per-worktree setup phase (with network, no secrets); see <c>WorkspaceSetup</c>.</summary>
     public List<string> SetupCommands { get; set; } = [];
+
+    /// <summary>Opt-in: the agents' commands, test commands and workflow commands of this project's tasks run with network.</summary>
+    public bool SandboxNetwork { get; set; }
     public string? JiraProjectKey { get; set; }
     public string? SlackChannel { get; set; }
     public string? ConfluenceSpaceKey { get; set; }

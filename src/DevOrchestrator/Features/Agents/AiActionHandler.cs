@@ -118,8 +118,8 @@ public sealed partial class AiActionHandler(
         {
             return AgentOf(step) switch
             {
-                Verify => await VerifyAsync(context, worktree, cancellationToken),
-                Review => await ReviewAsync(context, worktree, cancellationToken),
+                Verify => await VerifyAsync(step, context, worktree, cancellationToken),
+                Review => await ReviewAsync(step, context, worktree, cancellationToken),
                 _ => await DevelopAsync(step, context, worktree, cancellationToken),
             };
         }
@@ -149,7 +149,7 @@ public sealed partial class AiActionHandler(
     private async Task<IReadOnlyDictionary<string, object?>> DevelopAsync(WorkflowStepDefinition step, WorkflowActionContext context, string worktree, CancellationToken cancellationToken)
     {
         var maxTurns = (int)Math.Min(context.GetNumber("max_turns", WorkflowInputType.PositiveNumber) ?? agentOptions.Value.AgentMaxTurns, int.MaxValue);
-        var result = await developer.RunAsync(Request(context, worktree, step.Name) with
+        var result = await developer.RunAsync(Request(step, context, worktree, step.Name) with
         {
             Instructions = Instructions(step, context),
             MaxTurns = maxTurns,
@@ -182,7 +182,7 @@ public sealed partial class AiActionHandler(
         return parts.Count == 0 ? null : string.Join("\n\n", parts);
     }
 
-    private async Task<IReadOnlyDictionary<string, object?>> VerifyAsync(WorkflowActionContext context, string worktree, CancellationToken cancellationToken)
+    private async Task<IReadOnlyDictionary<string, object?>> VerifyAsync(WorkflowStepDefinition step, WorkflowActionContext context, string worktree, CancellationToken cancellationToken)
     {
         var command = context.GetString("command") is { Length: > 0 } given ? given
             : context.Project?.TestCommand is { Length: > 0 } configured ? configured
@@ -195,7 +195,7 @@ public sealed partial class AiActionHandler(
 
         var attempts = (int)Math.Min(context.GetNumber("attempts", WorkflowInputType.WholeNumber) ?? agentOptions.Value.AgentVerifyAttempts, int.MaxValue);
         var conversation = context.GetString("conversation") is { Length: > 0 } c ? c : DefaultConversation;
-        var (passed, report, fixes, offline) = await TestAndFixAsync(context, worktree, command, attempts, conversation, "verify", cancellationToken);
+        var (passed, report, fixes, offline) = await TestAndFixAsync(step, context, worktree, command, attempts, conversation, "verify", cancellationToken);
         var outputs = new Dictionary<string, object?> { ["passed"] = passed, ["skipped"] = false, ["command"] = command, ["fix_attempts"] = (long)fixes, ["output"] = ToolOutput.HeadAndTail(report, 4000) };
         if (offline)
         {
@@ -216,13 +216,16 @@ public sealed partial class AiActionHandler(
     /// to the development conversation — unless they failed for lack of network, which no change of code fixes.
     /// </summary>
     private async Task<(bool Passed, string Report, int Fixes, bool NetworkNeeded)> TestAndFixAsync(
-        WorkflowActionContext context, string worktree, string command, int attempts, string conversation, string idPrefix, CancellationToken cancellationToken)
+        WorkflowStepDefinition step, WorkflowActionContext context, string worktree, string command, int attempts, string conversation, string idPrefix, CancellationToken cancellationToken)
     {
         var fixes = 0;
         while (true)
         {
             context.Progress?.Report($"running {command}");
-            var sandboxed = new SandboxCommand(command, worktree, worktree, TimeSpan.FromSeconds(sandboxOptions.Value.SandboxTimeoutSeconds));
+            var sandboxed = new SandboxCommand(command, worktree, worktree, TimeSpan.FromSeconds(sandboxOptions.Value.SandboxTimeoutSeconds))
+            {
+                Network = context.Project?.SandboxNetwork == true,
+            };
             var result = await sandbox.RunAsync(context.Project is { } project ? PackageCaches.For(workspaceOptions.Value, project.Id).Apply(sandboxed) : sandboxed, cancellationToken);
             var report = $"$ {command}\nexit code {result.ExitCode}{(result.TimedOut ? " (timed out)" : string.Empty)}\n{result.Stdout}\n{result.Stderr}";
             var passed = result.ExitCode == 0 && !result.TimedOut;
@@ -240,7 +243,7 @@ public sealed partial class AiActionHandler(
 
             fixes++;
             var text = prompts.Render(PromptCatalog.DevelopmentTestFailure, PromptCatalog.DevelopmentTestFailureModel(command, ToolOutput.HeadAndTail(report, agentOptions.Value.AgentToolOutputChars)));
-            var fixedUp = await developer.RunAsync(Request(context, worktree, conversation) with { FollowUp = ($"{idPrefix}-{fixes}", text), MaxTurns = agentOptions.Value.AgentMaxTurns }, cancellationToken);
+            var fixedUp = await developer.RunAsync(Request(step, context, worktree, conversation) with { FollowUp = ($"{idPrefix}-{fixes}", text), MaxTurns = agentOptions.Value.AgentMaxTurns }, cancellationToken);
             if (!fixedUp.Finished)
             {
                 return (false, report + $"\n(the development agent stopped: {fixedUp.StopReason})", fixes, false);
@@ -248,7 +251,7 @@ public sealed partial class AiActionHandler(
         }
     }
 
-    private async Task<IReadOnlyDictionary<string, object?>> ReviewAsync(WorkflowActionContext context, string worktree, CancellationToken cancellationToken)
+    private async Task<IReadOnlyDictionary<string, object?>> ReviewAsync(WorkflowStepDefinition step, WorkflowActionContext context, string worktree, CancellationToken cancellationToken)
     {
         var conversation = context.GetString("conversation") is { Length: > 0 } c ? c : DefaultConversation;
         var command = context.GetString("test_command") is { Length: > 0 } given ? given
@@ -271,13 +274,13 @@ public sealed partial class AiActionHandler(
         // Changes requested: back to the development agent once, verify again, review again.
         context.Progress?.Report($"review requested changes: {string.Join("; ", first.Reasons)}");
         var feedback = prompts.Render(PromptCatalog.DevelopmentReviewFeedback, PromptCatalog.DevelopmentReviewFeedbackModel(first.Reasons, first.Summary));
-        var rework = await developer.RunAsync(Request(context, worktree, conversation) with { FollowUp = ("review-1", feedback), MaxTurns = agentOptions.Value.AgentMaxTurns }, cancellationToken);
+        var rework = await developer.RunAsync(Request(step, context, worktree, conversation) with { FollowUp = ("review-1", feedback), MaxTurns = agentOptions.Value.AgentMaxTurns }, cancellationToken);
         outputs["sent_back"] = true;
         outputs["first_verdict"] = first.Verdict;
         outputs["first_reasons"] = first.Reasons.ToList<object?>();
         if (command is not null)
         {
-            var (passed, _, _, _) = await TestAndFixAsync(context, worktree, command, agentOptions.Value.AgentVerifyAttempts, conversation, "review-verify", cancellationToken);
+            var (passed, _, _, _) = await TestAndFixAsync(step, context, worktree, command, agentOptions.Value.AgentVerifyAttempts, conversation, "review-verify", cancellationToken);
             outputs["tests_passed"] = passed;
         }
 
@@ -308,7 +311,7 @@ public sealed partial class AiActionHandler(
         return verdict;
     }
 
-    private DevelopmentRequest Request(WorkflowActionContext context, string worktree, string conversation) => new()
+    private DevelopmentRequest Request(WorkflowStepDefinition step, WorkflowActionContext context, string worktree, string conversation) => new()
     {
         Scope = Scope(context, AgentRoles.Development),
         WorkflowExecutionId = context.WorkflowExecutionId,
@@ -316,6 +319,8 @@ public sealed partial class AiActionHandler(
         Worktree = worktree,
         Task = TaskText(context),
         TaskSource = context.Task.Source,
+        Tools = step.AgentTools,
+        Network = context.Project?.SandboxNetwork == true,
         MaxTurns = agentOptions.Value.AgentMaxTurns,
         Progress = context.Progress,
     };

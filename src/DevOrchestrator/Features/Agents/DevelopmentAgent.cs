@@ -4,6 +4,7 @@ using System.Text.Json;
 using DevOrchestrator.Abstractions;
 using DevOrchestrator.Features.Agents.Prompts;
 using DevOrchestrator.Features.Costs;
+using DevOrchestrator.Features.Workflows;
 using DevOrchestrator.Features.Workspaces;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
@@ -83,7 +84,8 @@ public sealed partial class DevelopmentAgent(
         var client = models.Create(AgentRoles.Development, request.Scope);
         var target = models.Resolve(AgentRoles.Development);
         var tools = new WorkspaceTools(request.Worktree, sandbox, new WorkspaceToolOptions(
-            TimeSpan.FromSeconds(sandboxOptions.Value.SandboxTimeoutSeconds), agentOptions.Value.AgentToolOutputChars, Caches: PackageCaches.For(workspaceOptions.Value, request.Scope.ProjectId)));
+            TimeSpan.FromSeconds(sandboxOptions.Value.SandboxTimeoutSeconds), agentOptions.Value.AgentToolOutputChars, Caches: PackageCaches.For(workspaceOptions.Value, request.Scope.ProjectId),
+            Tools: request.Tools, Network: request.Network));
         var session = new Session(request, client, tools, Options(tools, target), target.Provider == ModelClients.Anthropic, models.ContextWindow(target.Model));
         var snapshot = await checkpoints.LoadAsync(request.WorkflowExecutionId, request.Conversation, cancellationToken);
         if (snapshot is null)
@@ -279,7 +281,10 @@ public sealed partial class DevelopmentAgent(
         var function = tools.Functions.FirstOrDefault(f => f.Name == call.Name);
         if (function is null)
         {
-            return $"error: there is no tool '{call.Name}' (tools: {string.Join(", ", tools.Functions.Select(f => f.Name))})";
+            var offered = string.Join(", ", tools.Functions.Select(f => f.Name));
+            return AgentToolNames.All.Contains(call.Name)
+                ? $"error: the tool '{call.Name}' is not available in this workflow step (its agent_tools: {offered})"
+                : $"error: there is no tool '{call.Name}' (tools: {offered})";
         }
 
         try

@@ -24,5 +24,11 @@ public sealed record DevelopmentRequest
     /// <summary>A message to add before continuing (verification output, review feedback), once per id.</summary>
     public (string Id, string Text)? FollowUp { get; init; }
     public int MaxTurns { get; init; } = 40;
+
+    /// <summary>The tools offered (the step's <c>agent_tools</c>); null offers them all.</summary>
+    public IReadOnlyList<string>? Tools { get; init; }
+
+    /// <summary>Whether the agent's commands have network (the project's <c>sandbox_network</c>).</summary>
+    public bool Network { get; init; }
     public IProgress<string>? Progress { get; init; }
 }

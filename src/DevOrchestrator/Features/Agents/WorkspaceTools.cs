@@ -4,6 +4,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
+using DevOrchestrator.Features.Workflows;
 using DevOrchestrator.Features.Workspaces;
 using Microsoft.Extensions.AI;
 
@@ -53,20 +54,21 @@ public sealed class WorkspaceTools
 
         // Fixed now, before any command runs: a command could rewrite the worktree's .git file to point git elsewhere.
         _gitDir = FindGitDir(_paths.Root);
-        Functions =
+        AIFunction[] all =
         [
-            AIFunctionFactory.Create(ListFilesAsync, "list_files"),
-            AIFunctionFactory.Create(ReadFileAsync, "read_file"),
-            AIFunctionFactory.Create(SearchAsync, "search"),
-            AIFunctionFactory.Create(ReplaceAsync, "replace"),
-            AIFunctionFactory.Create(WriteFileAsync, "write_file"),
-            AIFunctionFactory.Create(RunCommandAsync, "run_command"),
-            AIFunctionFactory.Create(ShowDiffAsync, "show_diff"),
-            AIFunctionFactory.Create(Finish, "finish"),
+            AIFunctionFactory.Create(ListFilesAsync, AgentToolNames.ListFiles),
+            AIFunctionFactory.Create(ReadFileAsync, AgentToolNames.ReadFile),
+            AIFunctionFactory.Create(SearchAsync, AgentToolNames.Search),
+            AIFunctionFactory.Create(ReplaceAsync, AgentToolNames.Replace),
+            AIFunctionFactory.Create(WriteFileAsync, AgentToolNames.WriteFile),
+            AIFunctionFactory.Create(RunCommandAsync, AgentToolNames.RunCommand),
+            AIFunctionFactory.Create(ShowDiffAsync, AgentToolNames.ShowDiff),
+            AIFunctionFactory.Create(Finish, AgentToolNames.Finish),
         ];
+        Functions = [.. all.Where(f => options.Tools is null || options.Tools.Contains(f.Name) || f.Name == AgentToolNames.Finish)];
     }
 
-    /// <summary>The tools, in the order above.</summary>
+    /// <summary>The tools offered (<see cref="WorkspaceToolOptions.Tools"/>), in the order above; a tool not offered cannot be called.</summary>
     public IReadOnlyList<AIFunction> Functions { get; }
 
     /// <summary>The summary the model gave when it called <c>finish</c>.</summary>
@@ -370,7 +372,7 @@ public sealed class WorkspaceTools
             return "error: command is empty";
         }
 
-        var sandboxed = new SandboxCommand(command, _worktree, _worktree, _options.CommandTimeout);
+        var sandboxed = new SandboxCommand(command, _worktree, _worktree, _options.CommandTimeout) { Network = _options.Network };
         var result = await _sandbox.RunAsync(_options.Caches is { } caches ? caches.Apply(sandboxed) : sandboxed, cancellationToken);
         var status = result.TimedOut
             ? string.Create(CultureInfo.InvariantCulture, $"timed out after {_options.CommandTimeout.TotalSeconds:0.#} s (the command was killed)")

@@ -25,15 +25,16 @@ public static partial class ProjectsApi
         string? SlackChannel,
         string? ConfluenceSpaceKey,
         string? ConfluenceParentId,
-        List<string?>? SetupCommands = null);
+        List<string?>? SetupCommands = null,
+        bool? SandboxNetwork = null);
 
     public sealed record ProjectResponse(
         long Id, string Name, string? Description, string? RepositoryUrl, string DefaultBranch, IReadOnlyList<string> TechStack,
-        string? TestCommand, IReadOnlyList<string> SetupCommands, string? JiraProjectKey, string? SlackChannel, string? ConfluenceSpaceKey, string? ConfluenceParentId,
+        string? TestCommand, IReadOnlyList<string> SetupCommands, bool SandboxNetwork, string? JiraProjectKey, string? SlackChannel, string? ConfluenceSpaceKey, string? ConfluenceParentId,
         DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
     {
         public static ProjectResponse From(Project p) => new(p.Id, p.Name, p.Description, p.RepositoryUrl, p.DefaultBranch, p.TechStack,
-            p.TestCommand, p.SetupCommands, p.JiraProjectKey, p.SlackChannel, p.ConfluenceSpaceKey, p.ConfluenceParentId, p.CreatedAt, p.UpdatedAt);
+            p.TestCommand, p.SetupCommands, p.SandboxNetwork, p.JiraProjectKey, p.SlackChannel, p.ConfluenceSpaceKey, p.ConfluenceParentId, p.CreatedAt, p.UpdatedAt);
     }
 
     public sealed record DeletedResponse(long Id);
@@ -414,6 +415,7 @@ public static partial class ProjectsApi
         if (r.TechStack is not null) p.TechStack = r.TechStack;
         if (r.TestCommand is not null) p.TestCommand = r.TestCommand.Length == 0 ? null : r.TestCommand;
         if (r.SetupCommands is not null) p.SetupCommands = [.. r.SetupCommands.Select(c => c!)];
+        if (r.SandboxNetwork is { } network) p.SandboxNetwork = network;
         if (r.JiraProjectKey is not null) p.JiraProjectKey = r.JiraProjectKey.Length == 0 ? null : r.JiraProjectKey;
         if (r.SlackChannel is not null) p.SlackChannel = r.SlackChannel.Length == 0 ? null : r.SlackChannel;
         if (r.ConfluenceSpaceKey is not null) p.ConfluenceSpaceKey = r.ConfluenceSpaceKey.Length == 0 ? null : r.ConfluenceSpaceKey;

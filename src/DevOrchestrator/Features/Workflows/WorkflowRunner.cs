@@ -3,6 +3,7 @@ using DevOrchestrator.Abstractions;
 using DevOrchestrator.Data;
 using DevOrchestrator.Features.Events;
 using DevOrchestrator.Features.Health;
+using DevOrchestrator.Features.Workspaces;
 using Microsoft.EntityFrameworkCore;
 
 namespace DevOrchestrator.Features.Workflows;
@@ -19,6 +20,7 @@ public sealed partial class WorkflowRunner(
     IEnumerable<IWorkflowActions> plugins,
     IEnumerable<IWorkflowStepHandler> handlers,
     EventPublisher events,
+    Sandbox sandbox,
     DevOrchestratorMetrics metrics,
     TimeProvider timeProvider,
     ILogger<WorkflowRunner> logger)
@@ -54,6 +56,7 @@ public sealed partial class WorkflowRunner(
             return state.Outcome(WorkflowRunStatus.Failed, "the task's variables are not a JSON object: " + ex.Message);
         }
 
+        await AnnounceSandboxAsync(run, definition, project, cancellationToken);
         var active = new ActiveRun(run, task, project, variables, state);
         var previous = stored.Steps.GroupBy(r => r.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Last(), StringComparer.Ordinal);
         LogStarting(logger, run.TaskId, definition.Name, run.WorkflowExecutionId, previous.Count);
@@ -68,6 +71,47 @@ public sealed partial class WorkflowRunner(
 
         LogFinished(logger, run.TaskId, definition.Name);
         return state.Outcome(WorkflowRunStatus.Completed, null);
+    }
+
+    /// <summary>
+    /// The run's <c>task.sandbox</c> event, when the workflow runs commands (an <c>ai_action</c> or <c>workspace.run_command</c>
+    /// step): whether they have network — only with the project's <c>sandbox_network: true</c>, or when the sandbox is a
+    /// plain process that cannot take it away.
+    /// </summary>
+    private async Task AnnounceSandboxAsync(WorkflowRun run, WorkflowDefinition definition, WorkflowProjectInfo? project, CancellationToken cancellationToken)
+    {
+        if (cancellationToken.IsCancellationRequested || !definition.Steps.Any(s => s.Type == WorkflowStepTypes.AiAction || s.Qualified == "workspace.run_command"))
+        {
+            return; // a cancelled run ends as cancelled at its first step
+        }
+
+        // Not cut by the run's token: the event is one short write, and the probe runs once per process.
+        string mode;
+        try
+        {
+            mode = await sandbox.GetModeAsync(CancellationToken.None);
+        }
+        catch (InvalidOperationException)
+        {
+            mode = "unavailable"; // SANDBOX_MODE=bubblewrap that does not work: every command fails, saying why.
+        }
+
+        var optIn = project?.SandboxNetwork == true;
+        var network = optIn || mode == Sandbox.ProcessMode;
+        var message = optIn ? "commands of this task run with network: the project has sandbox_network: true"
+            : network ? "commands of this task are not network-isolated: the sandbox runs them as plain processes (" + sandbox.FallbackReason + ")"
+            : "commands of this task run without network (the project's sandbox_network is false)";
+        await using var db = dbContexts.CreateDbContext();
+        events.Add(db, run.TaskId, EventTypes.TaskSandbox, new
+        {
+            task_id = run.TaskId,
+            workflow_execution_id = run.WorkflowExecutionId,
+            network,
+            sandbox_network = optIn,
+            sandbox_mode = mode,
+            message,
+        });
+        await db.SaveChangesAsync(CancellationToken.None);
     }
 
     /// <summary>The task, its project, the execution and the step rows recorded so far (by an earlier run of it).</summary>
@@ -106,6 +150,7 @@ public sealed partial class WorkflowRunner(
             ConfluenceSpaceKey = project.ConfluenceSpaceKey,
             ConfluenceParentId = project.ConfluenceParentId,
             SetupCommands = project.SetupCommands,
+            SandboxNetwork = project.SandboxNetwork,
         };
 
     /// <summary>One step: reused when an earlier run finished it, else skipped or run. Returns the run's outcome when the step ends the run.</summary>

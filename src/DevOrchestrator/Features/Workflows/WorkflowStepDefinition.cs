@@ -21,6 +21,12 @@ public sealed class WorkflowStepDefinition
     /// <summary>The values of the step type's own keys (e.g. <c>agent</c> of an <c>ai_action</c>), as written.</summary>
     public IReadOnlyDictionary<string, string?> Settings { get; init; } = new Dictionary<string, string?>();
 
+    /// <summary>
+    /// The tools the step's development agent is offered (its own <c>agent_tools:</c>, else the workflow's; always with
+    /// finish); null offers every tool. For verify and review steps: the tools of the development turns they send back.
+    /// </summary>
+    public IReadOnlyList<string>? AgentTools { get; init; }
+
     /// <summary>The step's line in its file (1-based), for messages.</summary>
     public int Line { get; init; }
 

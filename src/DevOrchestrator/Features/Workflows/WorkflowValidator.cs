@@ -9,12 +9,12 @@ namespace DevOrchestrator.Features.Workflows;
 /// Parses and checks workflow YAML, reporting every error with its position: YAML syntax, unknown keys, missing
 /// name/steps/plugin/action, duplicate step names, unknown plugins, actions and inputs (from the registered
 /// <see cref="IWorkflowActions"/>), missing required inputs, bad <c>on_error</c> and <c>retry_count</c>, bad references
-/// and <c>when:</c> expressions.
+/// and <c>when:</c> expressions, and <c>agent_tools:</c> lists naming a tool that does not exist.
 /// </summary>
 public sealed class WorkflowValidator
 {
-    private static readonly string[] s_workflowKeys = ["name", "description", "variables", "steps"];
-    private static readonly string[] s_stepKeys = ["name", "type", "description", "plugin", "action", "inputs", "outputs", "when", "on_error", "retry_count"];
+    private static readonly string[] s_workflowKeys = ["name", "description", "variables", "agent_tools", "steps"];
+    private static readonly string[] s_stepKeys = ["name", "type", "description", "plugin", "action", "inputs", "outputs", "when", "on_error", "retry_count", "agent_tools"];
     private const int MaxRetryCount = 10;
 
     private readonly Dictionary<string, IWorkflowActions> _actionSets;
@@ -66,10 +66,11 @@ public sealed class WorkflowValidator
         var description = OptionalScalar(root, "description", errors);
 
         var variables = ParseVariables(root, errors);
-        var steps = ParseSteps(root, errors);
+        var agentTools = ParseAgentTools(root, null, errors);
+        var steps = ParseSteps(root, agentTools, errors);
         errors.Sort((a, b) => a.Line != b.Line ? a.Line.CompareTo(b.Line) : a.Column.CompareTo(b.Column));
         var definition = errors.Count == 0
-            ? new WorkflowDefinition { Name = name!, Description = description, Source = source, Variables = variables, Steps = steps }
+            ? new WorkflowDefinition { Name = name!, Description = description, Source = source, Variables = variables, AgentTools = agentTools, Steps = steps }
             : null;
         return new WorkflowParseResult(definition, errors);
     }
@@ -105,7 +106,7 @@ public sealed class WorkflowValidator
     }
 
     /// <summary>The workflow's <c>steps:</c>, each parsed on its own; a step name used twice is an error at the second.</summary>
-    private List<WorkflowStepDefinition> ParseSteps(YamlMappingNode root, List<WorkflowError> errors)
+    private List<WorkflowStepDefinition> ParseSteps(YamlMappingNode root, IReadOnlyList<string>? agentTools, List<WorkflowError> errors)
     {
         var steps = new List<WorkflowStepDefinition>();
         var stepsNode = Child(root, "steps");
@@ -131,7 +132,7 @@ public sealed class WorkflowValidator
                 continue;
             }
 
-            if (ParseStep(stepNode, i, names, errors) is not { } step)
+            if (ParseStep(stepNode, i, names, agentTools, errors) is not { } step)
             {
                 continue;
             }
@@ -151,7 +152,7 @@ public sealed class WorkflowValidator
         return steps;
     }
 
-    private WorkflowStepDefinition? ParseStep(YamlMappingNode node, int index, IReadOnlyList<string> names, List<WorkflowError> errors)
+    private WorkflowStepDefinition? ParseStep(YamlMappingNode node, int index, IReadOnlyList<string> names, IReadOnlyList<string>? agentTools, List<WorkflowError> errors)
     {
         var type = ParseType(node, errors, out var handler);
         CheckKeys(node, handler is null ? s_stepKeys : [.. s_stepKeys, .. handler.Keys], "step", errors);
@@ -179,6 +180,12 @@ public sealed class WorkflowValidator
         var onError = ParseOnError(node, errors);
         var handlerSettings = ParseHandlerSettings(node, handler, errors);
         var retryCount = ParseRetryCount(node, errors);
+        var stepTools = ParseAgentTools(node, agentTools, errors);
+        if (stepTools is not null && type != WorkflowStepTypes.AiAction)
+        {
+            errors.Add(Error(Child(node, "agent_tools")!, "agent_tools applies to ai_action steps only"));
+        }
+
         return name is null
             ? null
             : new WorkflowStepDefinition
@@ -193,6 +200,7 @@ public sealed class WorkflowValidator
                 OnError = onError,
                 RetryCount = retryCount,
                 Settings = handlerSettings,
+                AgentTools = type == WorkflowStepTypes.AiAction ? stepTools ?? agentTools : null,
                 Line = ToLine(node.Start),
             } is var step && handler?.Check(step) is { } stepProblem
                 ? Invalid(step, node, stepProblem, errors)
@@ -340,6 +348,49 @@ public sealed class WorkflowValidator
         }
 
         return handlerSettings;
+    }
+
+    /// <summary>
+    /// An <c>agent_tools:</c> list (of the workflow, or of a step within the workflow's <paramref name="allowed"/>), with
+    /// finish added; null when the key is absent. Each unknown or disallowed name is an error at its line.
+    /// </summary>
+    private static List<string>? ParseAgentTools(YamlMappingNode node, IReadOnlyList<string>? allowed, List<WorkflowError> errors)
+    {
+        if (Child(node, "agent_tools") is not { } toolsNode || IsNull(toolsNode))
+        {
+            return null;
+        }
+
+        if (toolsNode is not YamlSequenceNode list || !list.Children.All(c => c is YamlScalarNode))
+        {
+            errors.Add(Error(toolsNode, $"agent_tools must be a list of tool names ({string.Join(", ", AgentToolNames.All)})"));
+            return null;
+        }
+
+        var tools = new List<string>();
+        foreach (var item in list.Children)
+        {
+            var tool = ((YamlScalarNode)item).Value ?? string.Empty;
+            if (!AgentToolNames.All.Contains(tool))
+            {
+                errors.Add(Error(item, $"unknown agent tool '{tool}' (tools: {string.Join(", ", AgentToolNames.All)})"));
+            }
+            else if (allowed is not null && !allowed.Contains(tool))
+            {
+                errors.Add(Error(item, $"agent tool '{tool}' is not in the workflow's agent_tools ({string.Join(", ", allowed)})"));
+            }
+            else if (!tools.Contains(tool))
+            {
+                tools.Add(tool);
+            }
+        }
+
+        if (!tools.Contains(AgentToolNames.Finish))
+        {
+            tools.Add(AgentToolNames.Finish);
+        }
+
+        return tools;
     }
 
     private static int ParseRetryCount(YamlMappingNode node, List<WorkflowError> errors)

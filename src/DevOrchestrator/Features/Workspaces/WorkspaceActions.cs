@@ -231,7 +231,7 @@ public sealed partial class WorkspaceActions(
 
         var allowFailure = context.GetBoolean("allow_failure", absent: false);
         context.Progress?.Report("$ " + command);
-        var sandboxed = new SandboxCommand(command, worktree, workdir, TimeSpan.FromSeconds(timeoutSeconds));
+        var sandboxed = new SandboxCommand(command, worktree, workdir, TimeSpan.FromSeconds(timeoutSeconds)) { Network = context.Project?.SandboxNetwork == true };
         var result = await sandbox.RunAsync(context.Project is { } project ? PackageCaches.For(workspaceOptions.Value, project.Id).Apply(sandboxed) : sandboxed, cancellationToken);
         var outputs = new Dictionary<string, object?>
         {

@@ -651,6 +651,10 @@ namespace DevOrchestrator.Data.Migrations.Postgres
                         .HasColumnType("text")
                         .HasColumnName("repository_url");
 
+                    b.Property<bool>("SandboxNetwork")
+                        .HasColumnType("boolean")
+                        .HasColumnName("sandbox_network");
+
                     b.PrimitiveCollection<List<string>>("SetupCommands")
                         .IsRequired()
                         .HasColumnType("text[]")

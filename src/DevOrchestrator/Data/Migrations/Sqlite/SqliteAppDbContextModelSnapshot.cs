@@ -628,6 +628,10 @@ namespace DevOrchestrator.Data.Migrations.Sqlite
                         .HasColumnType("TEXT")
                         .HasColumnName("repository_url");
 
+                    b.Property<bool>("SandboxNetwork")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("sandbox_network");
+
                     b.PrimitiveCollection<string>("SetupCommands")
                         .IsRequired()
                         .HasColumnType("TEXT")
