@@ -35,12 +35,12 @@ public sealed class PromptsCliTests : IDisposable
     {
         const string Override = "You are our agent.\n{%- if instructions != empty %}\n\n{{ instructions }}\n{%- endif %}\n";
         await File.WriteAllTextAsync(FileOf("development_system"), Override, TestContext.Current.CancellationToken);
-        await File.WriteAllTextAsync(FileOf("team_rules"), "Follow {{ project.name }}'s rules for {{ task.title }}.\n", TestContext.Current.CancellationToken);
+        await File.WriteAllTextAsync(FileOf("team_rules"), "Follow {{ project.name }}'s rules for {{ task.title | untrusted: 'title' }}.\n", TestContext.Current.CancellationToken);
 
         var list = await DevorchAsync("prompts", "list");
         Assert.True(list.ExitCode == 0, list.Stderr);
         Assert.Equal(["development_system", "agent", FileOf("development_system"), "instructions"], Columns(list.Stdout, "development_system"));
-        Assert.Equal(["review_task", "agent", "embedded", "task, diff, tests"], Columns(list.Stdout, "review_task"));
+        Assert.Equal(["review_task", "agent", "embedded", "task, task_source, diff, tests"], Columns(list.Stdout, "review_task"));
         Assert.Equal(["review_system", "agent", "embedded", "-"], Columns(list.Stdout, "review_system"));
         Assert.Equal(["hotfix_instructions", "instructions", "embedded", "task, project, step"], Columns(list.Stdout, "hotfix_instructions"));
         Assert.Equal(["team_rules", "instructions", FileOf("team_rules"), "task, project, step"], Columns(list.Stdout, "team_rules"));
@@ -53,7 +53,7 @@ public sealed class PromptsCliTests : IDisposable
         Assert.Equal(Override, shown.Stdout);
         var embedded = await DevorchAsync("prompts", "show", "review_task");
         Assert.Equal(0, embedded.ExitCode);
-        Assert.StartsWith("<task>\n{{ task | strip }}\n</task>", embedded.Stdout, StringComparison.Ordinal);
+        Assert.StartsWith("<task>\n{{ task | strip | untrusted: task_source }}\n</task>", embedded.Stdout, StringComparison.Ordinal);
         var unknown = await DevorchAsync("prompts", "show", "no_such_prompt");
         Assert.Equal(2, unknown.ExitCode);
         Assert.Contains("no prompt template 'no_such_prompt'", unknown.Stderr, StringComparison.Ordinal);
@@ -63,18 +63,20 @@ public sealed class PromptsCliTests : IDisposable
         Assert.True(valid.ExitCode == 0, valid.Stdout + valid.Stderr);
         Assert.Contains("prompt templates valid (2 from files", valid.Stdout, StringComparison.Ordinal);
 
-        await File.WriteAllTextAsync(FileOf("review_task"), "<task>\n{{ task }}\n</task>\n<diff>\n{{ diff | no_such_filter }}\n</diff>\n{{ test_report }}\n", TestContext.Current.CancellationToken);
+        await File.WriteAllTextAsync(FileOf("review_task"), "<task>\n{{ task }}\n</task>\n<diff>\n{{ diff | no_such_filter | untrusted }}\n</diff>\n{{ test_report }}\n", TestContext.Current.CancellationToken);
         await File.WriteAllTextAsync(FileOf("team_rules"), "Rules:\n\n{% for rule in task.rules %}\n", TestContext.Current.CancellationToken);
         var invalid = await DevorchAsync("prompts", "validate");
         Assert.Equal(1, invalid.ExitCode);
         var lines = invalid.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(2, lines.Length);
-        Assert.Contains($"{FileOf("review_task")}:7: unknown variable 'test_report' (variables of review_task: task, diff, tests)", lines);
+        Assert.Equal(3, lines.Length);
+        Assert.Contains($"{FileOf("review_task")}:7: unknown variable 'test_report' (variables of review_task: task, task_source, diff, tests)", lines);
+        // Third-party text printed without the untrusted filter is refused, naming the file and line.
+        Assert.Contains(lines, l => l.StartsWith($"{FileOf("review_task")}:2: 'task' holds third-party text and must be printed through the untrusted filter", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.StartsWith($"{FileOf("team_rules")}:3: syntax error", StringComparison.Ordinal));
 
         // Another directory: --dir; the filter is only reached once the unknown variable is gone.
         var other = Directory.CreateDirectory(Path.Combine(_directory, "other")).FullName;
-        await File.WriteAllTextAsync(Path.Combine(other, "review_task.liquid"), "{{ task }}\n{{ diff | no_such_filter }}", TestContext.Current.CancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(other, "review_task.liquid"), "{{ task | untrusted }}\n{{ diff | no_such_filter | untrusted }}", TestContext.Current.CancellationToken);
         var elsewhere = await DevorchAsync("prompts", "validate", "--dir", other);
         Assert.Equal(1, elsewhere.ExitCode);
         Assert.StartsWith($"{Path.Combine(other, "review_task.liquid")}:2: Undefined filter 'no_such_filter'", elsewhere.Stdout, StringComparison.Ordinal);
@@ -91,7 +93,8 @@ public sealed class PromptsCliTests : IDisposable
         var serve = await DevorchAsync("serve", "--urls", "http://127.0.0.1:0");
 
         Assert.Equal(2, serve.ExitCode);
-        Assert.Contains($"PROMPTS_DIR: {FileOf("development_task")}:3: unknown variable 'user' (variables of development_task: task)", serve.Stderr, StringComparison.Ordinal);
+        Assert.Contains($"PROMPTS_DIR: {FileOf("development_task")}:3: unknown variable 'user' (variables of development_task: task, task_source)", serve.Stderr, StringComparison.Ordinal);
+        Assert.Contains($"PROMPTS_DIR: {FileOf("development_task")}:2: 'task' holds third-party text and must be printed through the untrusted filter", serve.Stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", serve.Stderr, StringComparison.Ordinal);
     }
 

@@ -203,4 +203,85 @@ public sealed class WorkflowValidatorTests
         Assert.Equal(steps, result.Definition.Steps.Count);
         Assert.Contains(result.Definition.Steps, s => s.Name == "prepare");
     }
+
+    private const string ToolsWorkflow = """
+        name: docs_flow
+        agent_tools: [read_file, list_files, search, write_file]
+        steps:
+          - name: prepare
+            plugin: workspace
+            action: prepare
+          - name: look
+            type: ai_action
+            agent: development
+            agent_tools: [read_file, search]
+          - name: write
+            type: ai_action
+            agent: development
+          - name: review
+            type: ai_action
+            agent: review
+        """;
+
+    [Fact]
+    public void AgentToolsOfTheWorkflowApplyToEveryAiActionStepAndAStepMayNarrowThem()
+    {
+        var result = CreateValidator().Parse(ToolsWorkflow, "docs_flow.yaml");
+
+        Assert.Empty(result.Errors);
+        var definition = result.Definition!;
+        Assert.Equal(["read_file", "list_files", "search", "write_file", "finish"], definition.AgentTools);
+        Assert.Null(definition.Steps[0].AgentTools);
+        Assert.Equal(["read_file", "search", "finish"], definition.Steps[1].AgentTools);
+        Assert.Equal(["read_file", "list_files", "search", "write_file", "finish"], definition.Steps[2].AgentTools);
+        Assert.Equal(definition.AgentTools, definition.Steps[3].AgentTools);
+
+        // Without agent_tools every tool is offered (null).
+        Assert.All(CreateValidator().Parse(WorkflowCatalog.ReadBuiltInYaml("standard_dev_workflow")!, "builtin").Definition!.Steps, s => Assert.Null(s.AgentTools));
+    }
+
+    [Fact]
+    public void UnknownOrDisallowedAgentToolsAreErrorsAtTheirLine()
+    {
+        var yaml = """
+            name: w
+            agent_tools: [read_file, run_comand, write_file]
+            steps:
+              - name: prepare
+                plugin: workspace
+                action: prepare
+                agent_tools: [read_file]
+              - name: implement
+                type: ai_action
+                agent: development
+                agent_tools:
+                  - read_file
+                  - run_command
+                  - delete_everything
+            """;
+
+        var errors = CreateValidator().Validate(yaml, "w.yaml");
+
+        Assert.Equal(4, errors.Count);
+        Assert.Equal((2, "unknown agent tool 'run_comand' (tools: list_files, read_file, search, replace, write_file, run_command, show_diff, finish)"), (errors[0].Line, errors[0].Message));
+        Assert.Equal((7, "agent_tools applies to ai_action steps only"), (errors[1].Line, errors[1].Message));
+        Assert.Equal((13, "agent tool 'run_command' is not in the workflow's agent_tools (read_file, write_file, finish)"), (errors[2].Line, errors[2].Message));
+        Assert.Equal(14, errors[3].Line);
+        Assert.StartsWith("unknown agent tool 'delete_everything'", errors[3].Message, StringComparison.Ordinal);
+
+        var notAList = Assert.Single(CreateValidator().Validate("name: w\nagent_tools: read_file\nsteps:\n  - name: p\n    plugin: workspace\n    action: prepare\n", "w.yaml"));
+        Assert.Equal(2, notAList.Line);
+        Assert.StartsWith("agent_tools must be a list of tool names", notAList.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TheDocumentationWorkflowsAgentCannotRunCommands()
+    {
+        var definition = CreateValidator().Parse(WorkflowCatalog.ReadBuiltInYaml("documentation_only_workflow")!, WorkflowCatalog.BuiltInSource).Definition!;
+
+        var implement = Assert.Single(definition.Steps, s => s.Type == WorkflowStepTypes.AiAction);
+        Assert.NotNull(implement.AgentTools);
+        Assert.DoesNotContain(AgentToolNames.RunCommand, implement.AgentTools);
+        Assert.Contains(AgentToolNames.WriteFile, implement.AgentTools);
+    }
 }

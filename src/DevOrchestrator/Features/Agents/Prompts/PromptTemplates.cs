@@ -162,7 +162,7 @@ public sealed partial class PromptTemplates(IOptions<AgentOptions> options, ILog
 
         foreach (var name in UntrustedInput.UnwrappedOutputs(template, definition.Untrusted))
         {
-            problems.Add(new PromptProblem(source, LineOf(text, name.Split('.')[0]),
+            problems.Add(new PromptProblem(source, LineOf(text, name),
                 $"'{name}' holds third-party text and must be printed through the {UntrustedInput.Filter} filter, last: {{{{ {name} | {UntrustedInput.Filter}: \"{name.Split('.')[^1]}\" }}}} "
                 + $"(untrusted in {definition.Name}: {string.Join(", ", definition.Untrusted)})"));
         }

@@ -91,6 +91,16 @@ public static partial class UntrustedInput
             return base.VisitForStatement(forStatement);
         }
 
+        protected override Statement VisitTableRowStatement(TableRowStatement tableRowStatement)
+        {
+            if (Tainted(tableRowStatement.Source) is not null)
+            {
+                _tainted.Add(tableRowStatement.Identifier);
+            }
+
+            return base.VisitTableRowStatement(tableRowStatement);
+        }
+
         /// <summary>The first untrusted name <paramref name="expression"/> reads (a whole object holding one counts), or null.</summary>
         private string? Tainted(Expression expression)
         {
