@@ -6,7 +6,7 @@
 # seconds of load (not recorded), then `wrk --latency` for SECONDS_EACH with one connection (serial latency) and with
 # CONNECTIONS connections (under load). Results: bench/results/<UTC time>-apikeys/results.md; about 2 minutes.
 #
-# Knobs: SECONDS_EACH (10) WARMUP (5) CONNECTIONS (16) ROUNDS (2) PORT (18290) CONFIGURATION (Release) NO_BUILD=1
+# Knobs: SECONDS_EACH (10) WARMUP (5) CONNECTIONS (16) ROUNDS (2) PORT (18377) CONFIGURATION (Release) NO_BUILD=1
 #   QUIET_SECONDS QUIET_BUSY
 set -euo pipefail
 
@@ -17,7 +17,7 @@ SECONDS_EACH=${SECONDS_EACH:-10}
 WARMUP=${WARMUP:-5}
 CONNECTIONS=${CONNECTIONS:-16}
 ROUNDS=${ROUNDS:-2}
-PORT=${PORT:-18290}
+PORT=${PORT:-18377}
 CONFIGURATION=${CONFIGURATION:-Release}
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 RESULTS_DIR=${RESULTS_DIR:-$root/bench/results/$stamp-apikeys}
@@ -45,8 +45,10 @@ use_setup apikeys
 create_token
 start_server "$PORT"
 url="http://127.0.0.1:$PORT"
-key=$(curl -fs -X POST "$url/api/v1/auth/api-keys" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
-  -d '{"name": "bench"}' | jq -r .data.key)
+created=$(curl -s -X POST "$url/api/v1/auth/api-keys" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+  -d '{"name": "bench"}')
+key=$(jq -r .data.key <<<"$created")
+[[ $key == dvo_* ]] || { log "cannot create an API key: $created"; exit 1; }
 declare -A bearer_of=([jwt]=$token [key]=$key)
 for name in jwt key; do
   log "$name: $(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer ${bearer_of[$name]}" "$url/api/v1/auth/me")"
