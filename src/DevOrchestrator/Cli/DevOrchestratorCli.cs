@@ -1,5 +1,6 @@
 using System.CommandLine;
 using DevOrchestrator.Data;
+using DevOrchestrator.Features.Audit;
 using DevOrchestrator.Features.Auth;
 using DevOrchestrator.Hosting;
 using Microsoft.EntityFrameworkCore;
@@ -19,6 +20,8 @@ public static class DevOrchestratorCli
             DbCommand(),
             UserCommand(),
             TokenCommand(),
+            IdentityCommands.ApiKey(),
+            IdentityCommands.Audit(),
             new Command("workflows", "Workflow commands.") { WorkflowsValidateCommand.Create(), ServerCommands.WorkflowsList() },
             PromptsCommand.Create(),
             ServerCommands.Tasks(),
@@ -143,9 +146,9 @@ public static class DevOrchestratorCli
             }
 
             var given = parseResult.GetValue(password);
-            if (given is { Length: < UserAccounts.MinPasswordLength })
+            if (given is not null && UserAccounts.PasswordProblem(given) is { } problem)
             {
-                await Console.Error.WriteLineAsync($"--password must be at least {UserAccounts.MinPasswordLength} characters.");
+                await Console.Error.WriteLineAsync($"--password {problem}.");
                 return ExitCodes.Usage;
             }
 
@@ -172,7 +175,7 @@ public static class DevOrchestratorCli
         {
             create, UserListCommand(), UserChangeCommand("disable", "Disable a user: no login, and their tokens stop working (within 2 s on a running server).", null, false),
             UserChangeCommand("enable", "Enable a disabled user.", null, true), UserChangeCommand("set-role", "Change a user's role.", true, null),
-            UserRevokeTokensCommand(),
+            UserRevokeTokensCommand(), IdentityCommands.ResetPassword(),
         };
     }
 
@@ -240,7 +243,7 @@ public static class DevOrchestratorCli
     private static Command UserRevokeTokensCommand()
     {
         var email = new Option<string>("--email") { Description = "The user's email", Required = true };
-        var command = new Command("revoke-tokens", "Revoke every token of a user: refused from their next request (within 2 s on a running server).") { email };
+        var command = new Command("revoke-tokens", "Revoke every token and API key of a user: refused from their next request (within 2 s on a running server).") { email };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             await using var services = await BuildMigratedServicesAsync(cancellationToken);
@@ -253,7 +256,7 @@ public static class DevOrchestratorCli
                 return ExitCodes.Failure;
             }
 
-            await accounts.RevokeTokensAsync(user.Id, CancellationToken.None);
+            await accounts.RevokeTokensAsync(user.Id, apiKeysToo: true, CancellationToken.None);
             Console.WriteLine($"User {user.Id} {user.Email}: every token issued so far is revoked.");
             return ExitCodes.Ok;
         });
@@ -329,11 +332,12 @@ public static class DevOrchestratorCli
         services.AddSingleton(TimeProvider.System);
         services.AddLogging();
         services.AddDevOrchestratorDatabase(options.Database);
+        services.AddAuditTrail();
         services.AddAuth(options.Auth, options.Server);
         return services.BuildServiceProvider();
     }
 
-    private static async Task<ServiceProvider> BuildMigratedServicesAsync(CancellationToken cancellationToken)
+    internal static async Task<ServiceProvider> BuildMigratedServicesAsync(CancellationToken cancellationToken)
     {
         var services = BuildServices();
         if (!services.GetRequiredService<IOptions<DatabaseOptions>>().Value.UsesPostgres)

@@ -20,6 +20,9 @@ internal static class ServerCommands
         Recursive = true,
     };
 
+    /// <summary>The <c>--server</c> option (recursive: add it to a command group).</summary>
+    internal static Option<string> ServerOption => s_server;
+
     /// <summary>Indented, and only what JSON requires escaped (no <c>\u002B</c> for '+', no <c>\u0027</c> for an apostrophe): for people to read.</summary>
     private static readonly System.Text.Json.JsonSerializerOptions s_readableJson = new()
     {
@@ -212,7 +215,7 @@ internal static class ServerCommands
         return setting["required"]!.GetValue<bool>() ? "unset (required)" : "unset";
     }
 
-    private static async Task<int> CallAsync(ParseResult parseResult, Func<HttpClient, Task> action)
+    internal static async Task<int> CallAsync(ParseResult parseResult, Func<HttpClient, Task> action)
     {
         var server = parseResult.GetValue(s_server)!;
         if (!Uri.TryCreate(server, UriKind.Absolute, out var baseAddress) || baseAddress.Scheme is not ("http" or "https"))
@@ -224,7 +227,7 @@ internal static class ServerCommands
         var token = Environment.GetEnvironmentVariable("DEVORCH_TOKEN");
         if (string.IsNullOrWhiteSpace(token))
         {
-            await Console.Error.WriteLineAsync("DEVORCH_TOKEN is not set: create one with 'devorch token create --email you@example.com' and export it.");
+            await Console.Error.WriteLineAsync("DEVORCH_TOKEN is not set: create a token with 'devorch token create --email you@example.com' (or an API key with 'devorch apikey create') and export it.");
             return 2;
         }
 
@@ -247,13 +250,13 @@ internal static class ServerCommands
         }
     }
 
-    private static async Task<JsonNode> GetAsync(HttpClient client, string url, CancellationToken ct)
+    internal static async Task<JsonNode> GetAsync(HttpClient client, string url, CancellationToken ct)
     {
         using var response = await client.GetAsync(url, ct);
         return await ReadAsync(response, ct);
     }
 
-    private static async Task<JsonNode> ReadAsync(HttpResponseMessage response, CancellationToken ct)
+    internal static async Task<JsonNode> ReadAsync(HttpResponseMessage response, CancellationToken ct)
     {
         var text = await response.Content.ReadAsStringAsync(ct);
         JsonNode? body = null;

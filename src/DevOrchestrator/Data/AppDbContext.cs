@@ -30,6 +30,8 @@ public abstract class AppDbContext : DbContext
     public DbSet<PluginConfig> PluginConfigs => Set<PluginConfig>();
     public DbSet<ExternalEffect> ExternalEffects => Set<ExternalEffect>();
     public DbSet<WebhookDelivery> WebhookDeliveries => Set<WebhookDelivery>();
+    public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
+    public DbSet<AuditEntry> AuditLog => Set<AuditEntry>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -175,6 +177,34 @@ public abstract class AppDbContext : DbContext
             e.Property(d => d.Outcome).HasMaxLength(30);
             e.HasIndex(d => new { d.Source, d.DeliveryId }).IsUnique();
             e.HasIndex(d => d.ReceivedAt);
+        });
+
+        modelBuilder.Entity<ApiKey>(e =>
+        {
+            e.ToTable("api_keys");
+            e.Property(k => k.Name).HasMaxLength(100);
+            e.Property(k => k.KeyHash).HasMaxLength(64);
+            e.Property(k => k.Prefix).HasMaxLength(20);
+            e.Property(k => k.LastChars).HasMaxLength(10);
+            e.HasOne<User>().WithMany().HasForeignKey(k => k.UserId).OnDelete(DeleteBehavior.Cascade);
+            // Every request with a key looks it up by its hash.
+            e.HasIndex(k => k.KeyHash).IsUnique();
+            e.HasIndex(k => new { k.UserId, k.Id });
+        });
+
+        modelBuilder.Entity<AuditEntry>(e =>
+        {
+            e.ToTable("audit_log");
+            e.Property(a => a.ActorEmail).HasMaxLength(320);
+            e.Property(a => a.Action).HasMaxLength(50);
+            e.Property(a => a.TargetType).HasMaxLength(50);
+            e.Property(a => a.TargetId).HasMaxLength(200);
+            e.Property(a => a.ClientIp).HasMaxLength(64);
+            e.Property(a => a.RequestId).HasMaxLength(128);
+            e.HasIndex(a => a.At);
+            e.HasIndex(a => new { a.Action, a.At });
+            e.HasIndex(a => new { a.ActorUserId, a.At });
+            e.HasIndex(a => new { a.TargetType, a.TargetId });
         });
     }
 }

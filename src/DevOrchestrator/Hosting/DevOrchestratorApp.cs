@@ -1,5 +1,6 @@
 using DevOrchestrator.Data;
 using DevOrchestrator.Features.Agents;
+using DevOrchestrator.Features.Audit;
 using DevOrchestrator.Features.Auth;
 using DevOrchestrator.Features.Costs;
 using DevOrchestrator.Features.Events;
@@ -79,6 +80,7 @@ public static class DevOrchestratorApp
         services.AddEvents(listenForOtherProcesses: options.Database.UsesPostgres && serve.Role.RunsApi());
         services.AddPrometheusMetrics();
         services.AddDevOrchestratorHealthChecks();
+        services.AddAuditTrail();
         services.AddAuth(options.Auth, options.Server);
         services.AddWorkflows();
         services.AddWorkspaces();
@@ -125,6 +127,8 @@ public static class DevOrchestratorApp
             app.MapScalarApiReference("/docs", o => o.WithOpenApiRoutePattern("/openapi/{documentName}.json").WithTitle("DevOrchestrator API")).AllowAnonymous();
             routes.MapAuthApi();
             routes.MapUsersApi();
+            routes.MapApiKeysApi();
+            routes.MapAuditApi(Roles.CanAdminister);
             routes.MapProjectsApi();
             routes.MapTasksApi();
             routes.MapMetricsSummaryApi();

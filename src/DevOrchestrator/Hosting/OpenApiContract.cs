@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using DevOrchestrator.Data;
 using DevOrchestrator.Features.Agents;
+using DevOrchestrator.Features.Audit;
 using DevOrchestrator.Features.Auth;
 using DevOrchestrator.Features.Costs;
 using DevOrchestrator.Features.Health;
@@ -48,8 +49,8 @@ public static class OpenApiContract
                 {
                     Type = SecuritySchemeType.Http,
                     Scheme = "bearer",
-                    BearerFormat = "JWT",
-                    Description = "A JWT from POST /api/v1/auth/login or `devorch token create`.",
+                    BearerFormat = "JWT or API key",
+                    Description = "A JWT from POST /api/v1/auth/login or `devorch token create`, or an API key (dvo_…) from POST /api/v1/auth/api-keys.",
                 };
                 AllowAnyJson(document);
                 return Task.CompletedTask;
@@ -223,6 +224,13 @@ public static class OpenApiContract
                 "source" => (Enum(TaskSources.All), "Only tasks from this source."),
                 "kind" => (Enum(TaskKinds.All), "Only tasks of this kind."),
                 "group_by" => (Enum(CostsApi.GroupBys, CostsApi.DefaultGroupBy), "How the breakdown is grouped."),
+                "action" => (Enum(AuditActions.All), "Only entries of this action."),
+                "actor" => (new OpenApiSchema { Type = JsonSchemaType.String, MaxLength = 320 }, "Only entries by this actor: a user id, an email, or cli."),
+                "target_type" => (new OpenApiSchema { Type = JsonSchemaType.String, MaxLength = 50 }, "Only entries about this kind of target (user, api_key, plugin, project, task)."),
+                "target_id" => (new OpenApiSchema { Type = JsonSchemaType.String, MaxLength = 200 }, "Only entries about this target id."),
+                "since" => (new OpenApiSchema { Type = JsonSchemaType.String, Examples = [JsonValue.Create("2026-12-01T00:00:00Z")] }, "Only entries at or after this ISO 8601 date or date-time."),
+                "until" => (new OpenApiSchema { Type = JsonSchemaType.String, Examples = [JsonValue.Create("2026-12-31")] }, "Only entries before this ISO 8601 date or date-time."),
+                "user_id" => (Integer(1, long.MaxValue), "Another user's keys (admins only); default: the caller's."),
                 "from" => (new OpenApiSchema { Type = JsonSchemaType.String, Examples = [JsonValue.Create("2025-03-01")] }, "Start of the window (inclusive): a date (yyyy-MM-dd, UTC midnight) or an ISO 8601 date-time; default: the start of the current UTC month."),
                 "to" => (new OpenApiSchema { Type = JsonSchemaType.String, Examples = [JsonValue.Create("2025-03-31")] }, "End of the window: a date (the whole day is included) or an ISO 8601 date-time (exclusive); default: now."),
                 _ => ((OpenApiSchema?)null, (string?)null),
@@ -299,6 +307,7 @@ public static class OpenApiContract
         [(typeof(ProjectsApi.PlannedTaskResponse), "status")] = TaskStatuses.All,
         [(typeof(ProjectsApi.PlannedEpicResponse), "status")] = TaskStatuses.All,
         [(typeof(AuthApi.UserResponse), "role")] = Roles.All,
+        [(typeof(AuditApi.AuditEntryResponse), "action")] = AuditActions.All,
         [(typeof(UsersApi.UserDetailResponse), "role")] = Roles.All,
         [(typeof(UsersApi.CreatedUserResponse), "role")] = Roles.All,
         [(typeof(UsersApi.CreateUserRequest), "role")] = Roles.All,

@@ -49,7 +49,7 @@ public sealed class OpenApiDocumentTests
         var bearer = document["components"]!["securitySchemes"]!["bearer"]!;
         Assert.Equal("http", (string?)bearer["type"]);
         Assert.Equal("bearer", (string?)bearer["scheme"]);
-        Assert.Equal("JWT", (string?)bearer["bearerFormat"]);
+        Assert.Equal("JWT or API key", (string?)bearer["bearerFormat"]);
 
         var operations = document["paths"]!.AsObject()
             .SelectMany(p => p.Value!.AsObject().Where(o => o.Value is JsonObject { } op && op.ContainsKey("responses")).Select(o => (Path: p.Key, Method: o.Key, Operation: o.Value!.AsObject())))

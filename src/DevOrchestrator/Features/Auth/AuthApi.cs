@@ -17,6 +17,8 @@ public static class AuthApi
 
     public sealed record LogoutResponse(long UserId, bool TokensRevoked);
 
+    public sealed record ChangePasswordRequest(string? CurrentPassword, string? NewPassword);
+
     public static IEndpointRouteBuilder MapAuthApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/v1/auth").WithTags("Auth");
@@ -31,11 +33,14 @@ public static class AuthApi
             {
                 var userId = context.User.UserId() ?? 0;
                 // Not the request's token: the sign-out the client asked for is committed even if it goes away.
-                await accounts.RevokeTokensAsync(userId, CancellationToken.None);
+                await accounts.RevokeTokensAsync(userId, apiKeysToo: false, CancellationToken.None);
                 return Api.Ok(context, new LogoutResponse(userId, true), "Signed out: every token of this user is revoked, this one included.");
             })
             .RequireAuthorization(Roles.CanView)
             .WithSummary("Sign out: revokes every token of the caller (all sessions), this one included.").ProducesData<LogoutResponse>();
+        group.MapPost("/password", ChangePasswordAsync).RequireAuthorization(Roles.CanView)
+            .WithSummary("Change the caller's password (current_password, new_password): every token issued before is revoked; the answer carries a new one.")
+            .ProducesData<LoginResponse>();
         return app;
     }
 
@@ -59,5 +64,36 @@ public static class AuthApi
 
         var (token, expires) = issuer.Issue(user!, TimeSpan.FromMinutes(auth.Value.JwtExpiresMinutes));
         return Api.Ok(context, new LoginResponse(token, "bearer", expires, new UserResponse(user!.Id, user.Email, user.Role)));
+    }
+
+    public static async Task<Results<JsonHttpResult<ApiResponse<LoginResponse>>, JsonHttpResult<ApiErrorResponse>>> ChangePasswordAsync(
+        ChangePasswordRequest request, HttpContext context, UserAccounts accounts, TokenIssuer issuer, IOptions<AuthOptions> auth)
+    {
+        var validation = new Validation().Required("current_password", request.CurrentPassword, UserAccounts.MaxPasswordLength);
+        if (UserAccounts.PasswordProblem(request.NewPassword) is { } problem)
+        {
+            validation.Add("new_password", problem);
+        }
+
+        if (!validation.IsValid)
+        {
+            return Api.Invalid(context, validation);
+        }
+
+        // Not the request's token: the change the client asked for is committed even if it goes away.
+        var change = await accounts.ChangePasswordAsync(context.User.UserId() ?? 0, request.CurrentPassword!, request.NewPassword!, CancellationToken.None);
+        if (change.Outcome == UserChangeOutcome.WrongPassword)
+        {
+            return Api.Invalid(context, validation.Add("current_password", "is not your current password"));
+        }
+
+        if (change.User is not { } user)
+        {
+            return Api.NotFound(context, "User", context.User.UserId() ?? 0);
+        }
+
+        var (token, expires) = issuer.Issue(user, TimeSpan.FromMinutes(auth.Value.JwtExpiresMinutes));
+        return Api.Ok(context, new LoginResponse(token, "bearer", expires, new UserResponse(user.Id, user.Email, user.Role)),
+            "Password changed: every token issued before is revoked; use the new one.");
     }
 }

@@ -16,6 +16,8 @@ public static class AuthenticationServiceCollectionExtensions
         services.AddSingleton<TokenIssuer>();
         services.AddScoped<UserAccounts>();
         services.AddSingleton<UserStatusCache>();
+        services.AddSingleton<ApiKeyAuthenticator>();
+        services.AddScoped<ApiKeys>();
         services.AddSingleton<Microsoft.AspNetCore.Identity.IPasswordHasher<User>, Microsoft.AspNetCore.Identity.PasswordHasher<User>>();
         services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer(o =>
         {
@@ -24,14 +26,28 @@ public static class AuthenticationServiceCollectionExtensions
             o.Events = new JwtBearerEvents
             {
                 // Browsers cannot set headers on a WebSocket: /ws also takes ?access_token=.
-                OnMessageReceived = context =>
+                OnMessageReceived = async context =>
                 {
                     if (context.Request.Path.StartsWithSegments("/ws") && context.Request.Query.TryGetValue("access_token", out var token))
                     {
                         context.Token = token;
                     }
 
-                    return Task.CompletedTask;
+                    // An API key (dvo_…) where a JWT would be: its owner's identity, on every surface a JWT works on.
+                    var bearer = context.Token ?? BearerValue(context.Request.Headers.Authorization.ToString());
+                    if (bearer is not null && bearer.StartsWith(ApiKeys.Prefix, StringComparison.Ordinal))
+                    {
+                        var services = context.HttpContext.RequestServices;
+                        var (principal, failure) = await services.GetRequiredService<ApiKeyAuthenticator>().AuthenticateAsync(bearer, services, context.HttpContext.RequestAborted);
+                        if (principal is null)
+                        {
+                            context.Fail(failure!);
+                            return;
+                        }
+
+                        context.Principal = principal;
+                        context.Success();
+                    }
                 },
                 // A disabled user's tokens stop working, a revoked token is refused, and a changed role applies, on the next request.
                 OnTokenValidated = async context =>
@@ -67,6 +83,8 @@ public static class AuthenticationServiceCollectionExtensions
                         ? "The user is disabled or no longer exists."
                         : context.AuthenticateFailure is TokenRevokedException
                         ? "The bearer token was revoked (logout, or an admin revoked the user's tokens); sign in again."
+                        : context.AuthenticateFailure is ApiKeyRefusedException refused
+                        ? refused.Message
                         : context.AuthenticateFailure is SecurityTokenExpiredException
                         ? "The bearer token has expired."
                         : context.AuthenticateFailure is not null ? "The bearer token is invalid." : "A bearer token is required (Authorization: Bearer <token>).";
@@ -83,6 +101,9 @@ public static class AuthenticationServiceCollectionExtensions
             .AddPolicy(Roles.CanAdminister, p => p.RequireAuthenticatedUser().RequireClaim(TokenIssuer.RoleClaim, Roles.Admin));
         return services;
     }
+
+    private static string? BearerValue(string header) =>
+        header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header["Bearer ".Length..].Trim() : null;
 
     public static long? UserId(this ClaimsPrincipal user) =>
         long.TryParse(user.FindFirstValue(JwtRegisteredClaimNames.Sub), out var id) ? id : null;

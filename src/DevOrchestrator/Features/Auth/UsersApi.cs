@@ -25,6 +25,8 @@ public static class UsersApi
 
     public sealed record UpdateUserRequest(string? Role, bool? IsActive);
 
+    public sealed record ResetPasswordRequest(string? Password);
+
     /// <summary>The filters of <c>GET /api/v1/users</c>, bound as text so that one answer names every bad value.</summary>
     public sealed record UserFilters([FromQuery(Name = "role")] string? Role, [FromQuery(Name = "is_active")] string? IsActive);
 
@@ -45,7 +47,10 @@ public static class UsersApi
             .WithSummary("Disable a user (admins only): they cannot log in and their tokens stop working on their next request.")
             .ProducesData<UserDetailResponse>().ProducesErrors(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
         group.MapPost("/{id:long}/revoke-tokens", RevokeTokensAsync)
-            .WithSummary("Revoke every token the user holds (admins only): refused from the next request (within 2 s on other replicas).")
+            .WithSummary("Revoke every token and API key the user holds (admins only): refused from the next request (within 2 s on other replicas).")
+            .ProducesData<UserDetailResponse>().ProducesErrors(StatusCodes.Status404NotFound);
+        group.MapPost("/{id:long}/password", ResetPasswordAsync)
+            .WithSummary("Set a user's password (admins only): the same rules as creation; every token of the user is revoked.")
             .ProducesData<UserDetailResponse>().ProducesErrors(StatusCodes.Status404NotFound);
         group.MapPost("/{id:long}/enable", (long id, HttpContext context, UserAccounts accounts) => ChangeAsync(id, null, true, context, accounts))
             .WithSummary("Enable a disabled user again (admins only).")
@@ -101,12 +106,11 @@ public static class UsersApi
             validation.Add("email", "must be an email address");
         }
 
-        if (request.Password is { } given && given.Length < UserAccounts.MinPasswordLength)
+        if (request.Password is not null && UserAccounts.PasswordProblem(request.Password) is { } problem)
         {
-            validation.Add("password", $"must be at least {UserAccounts.MinPasswordLength} characters");
+            validation.Add("password", problem);
         }
 
-        validation.MaxLength("password", request.Password, 1000);
         if (!validation.IsValid)
         {
             return Api.Invalid(context, validation);
@@ -158,12 +162,26 @@ public static class UsersApi
         long id, HttpContext context, UserAccounts accounts, AppDbContext db)
     {
         // Not the request's token: a revocation the admin asked for is committed even if they go away.
-        if (!await accounts.RevokeTokensAsync(id, CancellationToken.None))
+        if (!await accounts.RevokeTokensAsync(id, apiKeysToo: true, CancellationToken.None))
         {
             return Api.NotFound(context, "User", id);
         }
 
         var user = await db.Users.AsNoTracking().SingleAsync(u => u.Id == id, CancellationToken.None);
-        return Api.Ok(context, UserDetailResponse.From(user), "Every token of the user is revoked.");
+        return Api.Ok(context, UserDetailResponse.From(user), "Every token and API key of the user is revoked.");
+    }
+
+    private static async Task<Results<JsonHttpResult<ApiResponse<UserDetailResponse>>, JsonHttpResult<ApiErrorResponse>>> ResetPasswordAsync(
+        long id, ResetPasswordRequest request, HttpContext context, UserAccounts accounts)
+    {
+        if (UserAccounts.PasswordProblem(request.Password) is { } problem)
+        {
+            return Api.Invalid(context, new Validation().Add("password", problem));
+        }
+
+        // Not the request's token: a reset the admin asked for is committed even if they go away.
+        return await accounts.ResetPasswordAsync(id, request.Password!, CancellationToken.None) is { } user
+            ? Api.Ok(context, UserDetailResponse.From(user), "Password set; every token of the user is revoked.")
+            : Api.NotFound(context, "User", id);
     }
 }

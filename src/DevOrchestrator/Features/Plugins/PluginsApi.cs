@@ -1,8 +1,9 @@
 using System.Text.Json;
-using Microsoft.AspNetCore.Http.HttpResults;
 using DevOrchestrator.Abstractions.Plugins;
+using DevOrchestrator.Features.Audit;
 using DevOrchestrator.Features.Auth;
 using DevOrchestrator.Hosting;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace DevOrchestrator.Features.Plugins;
 
@@ -66,7 +67,7 @@ public static class PluginsApi
 
     private static async Task<IResult> PutConfigAsync(
         HttpContext context, string type, string name, JsonElement body, PluginRegistry registry, PluginConfigStore store, ConfigEncryption encryption,
-        IConfiguration configuration, StoredPluginConfiguration stored, CancellationToken cancellationToken)
+        IConfiguration configuration, StoredPluginConfiguration stored, AuditTrail audit, CancellationToken cancellationToken)
     {
         if (registry.Find(type, name) is not { } plugin)
         {
@@ -134,6 +135,12 @@ public static class PluginsApi
                 "ENCRYPTION_KEY is not set: it is needed to store plugin settings in a shared database. Set it (the same on every replica) and restart.");
         }
 
+        // Saved with the configuration, in its transaction: the names of the settings changed, never their values.
+        audit.Add(AuditActions.PluginConfigChanged, "plugin", $"{type}/{name}", new
+        {
+            set = change.Where(c => c.Value is not null).Select(c => c.Key).Order(StringComparer.Ordinal).ToList(),
+            removed = change.Where(c => c.Value is null).Select(c => c.Key).Order(StringComparer.Ordinal).ToList(),
+        });
         await store.SaveAsync(type, name, change, context.User.UserId(), cancellationToken);
         await plugin.DisconnectAsync(cancellationToken);
         return Api.Ok(context, new ConfigResponse(type, name, plugin.IsConfigured, Describe(plugin, configuration, stored)), "Stored; the plugin uses the new settings from its next call.");

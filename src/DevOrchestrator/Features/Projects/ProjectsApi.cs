@@ -2,6 +2,7 @@ using System.Linq.Expressions;
 using System.Text.Json;
 using DevOrchestrator.Data;
 using DevOrchestrator.Features.Agents;
+using DevOrchestrator.Features.Audit;
 using DevOrchestrator.Features.Auth;
 using DevOrchestrator.Features.Costs;
 using DevOrchestrator.Features.Tasks;
@@ -110,7 +111,7 @@ public static partial class ProjectsApi
             ? Api.Ok(context, ProjectResponse.From(project))
             : Api.NotFound(context, "Project", id);
 
-    private static async Task<IResult> CreateAsync(ProjectRequest request, HttpContext context, AppDbContext db, TimeProvider timeProvider,
+    private static async Task<IResult> CreateAsync(ProjectRequest request, HttpContext context, AppDbContext db, TimeProvider timeProvider, AuditTrail audit,
         Workspaces.GitCli git, IEnumerable<Abstractions.Plugins.IVersionControlPlugin> codeHosts, CancellationToken cancellationToken)
     {
         var validation = Validate(request, creating: true);
@@ -134,13 +135,18 @@ public static partial class ProjectsApi
         var now = timeProvider.GetUtcNow();
         var project = new Project { Name = name, CreatedAt = now, UpdatedAt = now };
         Apply(project, request);
+        // The project's id names the audit row's target: two saves, one transaction.
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         db.Projects.Add(project);
         await db.SaveChangesAsync(cancellationToken);
+        audit.Add(AuditActions.ProjectCreated, "project", project.Id, new { name = project.Name, repository_url = project.RepositoryUrl });
+        await db.SaveChangesAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
         context.Response.Headers.Location = $"/api/v1/projects/{project.Id}";
         return Api.Ok(context, ProjectResponse.From(project), "Project created.", statusCode: StatusCodes.Status201Created);
     }
 
-    private static async Task<IResult> UpdateAsync(long id, ProjectRequest request, HttpContext context, AppDbContext db, TimeProvider timeProvider, CancellationToken cancellationToken)
+    private static async Task<IResult> UpdateAsync(long id, ProjectRequest request, HttpContext context, AppDbContext db, TimeProvider timeProvider, AuditTrail audit, CancellationToken cancellationToken)
     {
         var validation = Validate(request, creating: false);
         if (!validation.IsValid)
@@ -161,11 +167,14 @@ public static partial class ProjectsApi
 
         Apply(project, request);
         project.UpdatedAt = timeProvider.GetUtcNow();
+        var changed = db.Entry(project).Properties.Where(p => p.IsModified && p.Metadata.Name != nameof(Project.UpdatedAt))
+            .Select(p => System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(p.Metadata.Name)).Order(StringComparer.Ordinal).ToList();
+        audit.Add(AuditActions.ProjectUpdated, "project", project.Id, new { name = project.Name, changed });
         await db.SaveChangesAsync(cancellationToken);
         return Api.Ok(context, ProjectResponse.From(project), "Project updated.");
     }
 
-    private static async Task<IResult> DeleteAsync(long id, HttpContext context, AppDbContext db, CancellationToken cancellationToken)
+    private static async Task<IResult> DeleteAsync(long id, HttpContext context, AppDbContext db, AuditTrail audit, CancellationToken cancellationToken)
     {
         var project = await db.Projects.FirstOrDefaultAsync(p => p.Id == id, cancellationToken);
         if (project is null)
@@ -179,6 +188,7 @@ public static partial class ProjectsApi
         }
 
         db.Projects.Remove(project);
+        audit.Add(AuditActions.ProjectDeleted, "project", project.Id, new { name = project.Name });
         await db.SaveChangesAsync(cancellationToken);
         return Api.Ok(context, new DeletedResponse(id), "Project deleted.");
     }

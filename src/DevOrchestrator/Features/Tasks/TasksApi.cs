@@ -1,6 +1,7 @@
 using System.Linq.Expressions;
 using System.Text.Json;
 using DevOrchestrator.Data;
+using DevOrchestrator.Features.Audit;
 using DevOrchestrator.Features.Auth;
 using DevOrchestrator.Features.Costs;
 using DevOrchestrator.Features.Workflows;
@@ -439,7 +440,8 @@ public static class TasksApi
             statusCode: StatusCodes.Status202Accepted);
     }
 
-    private static async Task<IResult> CancelAsync(long id, CancelRequest? request, HttpContext context, AppDbContext db, TaskLifecycle lifecycle, CancellationToken cancellationToken)
+    private static async Task<IResult> CancelAsync(
+        long id, CancelRequest? request, HttpContext context, AppDbContext db, TaskLifecycle lifecycle, AuditTrail audit, CancellationToken cancellationToken)
     {
         var validation = new Validation().MaxLength("reason", request?.Reason, 2000);
         if (!validation.IsValid)
@@ -453,11 +455,17 @@ public static class TasksApi
             return Api.NotFound(context, "Task", id);
         }
 
+        // Added before the cancellation so that a pending or queued task's cancellation saves it in its own transaction.
+        var entry = audit.Add(AuditActions.TaskCancelled, "task", id, new { title = task.Title, status_before = task.Status, reason = request?.Reason });
         var status = await lifecycle.CancelAsync(task, request?.Reason ?? $"cancelled by {context.User.FindFirst("email")?.Value ?? "a user"}");
         if (status is null)
         {
+            audit.Discard(entry);
             return Api.Conflict(context, $"Task {id} has already finished ({task.Status}).");
         }
+
+        // A running task's cancellation is requested without a save of the context: the row is written here.
+        await db.SaveChangesAsync(CancellationToken.None);
 
         return status == TaskStatuses.Cancelled
             ? Api.Ok(context, new { id, status }, "Task cancelled.")
