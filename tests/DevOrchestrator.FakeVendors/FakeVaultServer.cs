@@ -121,7 +121,7 @@ public sealed class FakeVaultServer : FakeVendorServer
             }
 
             var issued = ++_issued;
-            token = "hvs.fake-k8s-" + issued.ToString(CultureInfo.InvariantCulture) + "-" + Guid.NewGuid().ToString("N")[..8];
+            token = "fake-vault-k8s-token-" + issued.ToString(CultureInfo.InvariantCulture) + "-" + Guid.NewGuid().ToString("N")[..8];
             lease = entry.LeaseSeconds;
             _tokens[token] = new FakeVaultToken(entry.Paths, DateTimeOffset.UtcNow.AddSeconds(lease)) { Issued = issued };
         }

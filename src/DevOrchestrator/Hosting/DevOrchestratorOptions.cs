@@ -62,7 +62,7 @@ public sealed class DevOrchestratorOptions
             Sandbox = Bind(configuration, failures, new SandboxOptionsRangeValidator(), new SandboxOptionsValidator()),
             Workflows = Bind<WorkflowOptions>(configuration, failures),
             ApiRateLimits = Bind(configuration, failures, new ApiRateLimitOptionsValidator()),
-            SecretStores = Bind(configuration, failures, new SecretStoreOptionsRangeValidator(), new SecretStoreOptionsValidator()),
+            SecretStores = Bind(configuration, failures, new SecretStoreOptionsValidator()),
         };
 
         // The plugins validate their own settings at start too (IOptionsMonitor, ValidateOnStart); checking them here

@@ -1,6 +1,3 @@
-using System.ComponentModel.DataAnnotations;
-using Microsoft.Extensions.Options;
-
 namespace DevOrchestrator.Hosting.SecretStores;
 
 /// <summary>
@@ -41,7 +38,6 @@ public sealed class SecretStoreOptions
     [ConfigurationKeyName("VAULT_K8S_MOUNT")] public string VaultKubernetesMount { get; set; } = DefaultKubernetesMount;
 
     [ConfigurationKeyName("VAULT_REFRESH_SECONDS")]
-    [Range(1, 86400, ErrorMessage = "VAULT_REFRESH_SECONDS must be between 1 and 86400.")]
     public int VaultRefreshSeconds { get; set; } = DefaultRefreshSeconds;
 
     /// <summary>The Secrets Manager secret (name or ARN) read through Parameter Store; its JSON object's keys are settings.</summary>
@@ -54,14 +50,12 @@ public sealed class SecretStoreOptions
     [ConfigurationKeyName("AWS_ENDPOINT_URL_SSM")] public string? AwsSsmEndpoint { get; set; }
 
     [ConfigurationKeyName("AWS_SECRETS_MANAGER_REFRESH_SECONDS")]
-    [Range(1, 86400, ErrorMessage = "AWS_SECRETS_MANAGER_REFRESH_SECONDS must be between 1 and 86400.")]
     public int AwsRefreshSeconds { get; set; } = DefaultRefreshSeconds;
 
     /// <summary>The Key Vault, e.g. <c>https://my-vault.vault.azure.net/</c>; every enabled secret is a setting (dashes become underscores).</summary>
     [ConfigurationKeyName("AZURE_KEY_VAULT_URI")] public string? AzureKeyVaultUri { get; set; }
 
     [ConfigurationKeyName("AZURE_KEY_VAULT_REFRESH_SECONDS")]
-    [Range(1, 86400, ErrorMessage = "AZURE_KEY_VAULT_REFRESH_SECONDS must be between 1 and 86400.")]
     public int AzureRefreshSeconds { get; set; } = DefaultRefreshSeconds;
 
     /// <summary>For a Key Vault behind a private host name that does not match the challenge's resource (an emulator, a test): off by default.</summary>
@@ -79,6 +73,3 @@ public sealed class SecretStoreOptions
 
     public bool AzureEnabled => !string.IsNullOrWhiteSpace(AzureKeyVaultUri);
 }
-
-[OptionsValidator]
-internal sealed partial class SecretStoreOptionsRangeValidator : IValidateOptions<SecretStoreOptions>;

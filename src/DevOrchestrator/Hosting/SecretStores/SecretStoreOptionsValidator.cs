@@ -2,13 +2,21 @@ using Microsoft.Extensions.Options;
 
 namespace DevOrchestrator.Hosting.SecretStores;
 
-/// <summary>The rules between the secret store settings: an enabled store has what it needs, addresses are absolute URLs.</summary>
+/// <summary>The secret store settings' rules: refresh intervals in range, an enabled store has what it needs, addresses are absolute URLs.</summary>
 public sealed class SecretStoreOptionsValidator : IValidateOptions<SecretStoreOptions>
 {
     public ValidateOptionsResult Validate(string? name, SecretStoreOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         var failures = new List<string>();
+        foreach (var (variable, seconds) in new[] { ("VAULT_REFRESH_SECONDS", options.VaultRefreshSeconds), ("AWS_SECRETS_MANAGER_REFRESH_SECONDS", options.AwsRefreshSeconds), ("AZURE_KEY_VAULT_REFRESH_SECONDS", options.AzureRefreshSeconds) })
+        {
+            if (seconds is < 1 or > 86400)
+            {
+                failures.Add($"{variable} must be between 1 and 86400 (got {seconds}).");
+            }
+        }
+
         if (options.VaultEnabled)
         {
             ValidateVault(options, failures);

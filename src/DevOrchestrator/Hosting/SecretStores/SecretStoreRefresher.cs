@@ -48,7 +48,7 @@ public sealed partial class SecretStoreRefresher(SecretStoreSet stores, TimeProv
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Settings from {Store} changed (version {Previous} -> {Version}): {Settings}")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Settings from {Store} changed from version {Previous} to {Version}: {Settings}")]
     private static partial void LogChanged(ILogger logger, string store, string previous, string version, string settings);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Settings from {Store} could not be refreshed; the values read last stay in effect: {Reason}")]

@@ -107,9 +107,7 @@ public sealed class SecretStoreSet : IAsyncDisposable
             throw new SettingsException([ex.Message]);
         }
 
-        var failures = new SecretStoreOptionsRangeValidator().Validate(null, options).Failures ?? [];
-        failures = failures.Concat(new SecretStoreOptionsValidator().Validate(null, options).Failures ?? []);
-        return failures.ToList() is { Count: > 0 } list ? throw new SettingsException(list) : options;
+        return new SecretStoreOptionsValidator().Validate(null, options) is { Failed: true } result ? throw new SettingsException([.. result.Failures]) : options;
     }
 
     private static IEnumerable<ISecretStore> Create(SecretStoreOptions options, IHttpClientFactory clients, TimeProvider timeProvider)
@@ -117,6 +115,11 @@ public sealed class SecretStoreSet : IAsyncDisposable
         if (options.VaultEnabled)
         {
             yield return new VaultSecretStore(options, clients.CreateClient(HttpClientName), timeProvider);
+        }
+
+        if (options.AwsEnabled)
+        {
+            yield return new AwsSecretsManagerStore(options);
         }
     }
 }
