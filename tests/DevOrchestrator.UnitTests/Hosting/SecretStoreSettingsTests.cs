@@ -23,7 +23,7 @@ public sealed class SecretStoreSettingsTests
     {
         var options = new SecretStoreOptions();
         Assert.True(new SecretStoreOptionsValidator().Validate(null, options).Succeeded);
-        Assert.False(options.VaultEnabled || options.AwsEnabled || options.AzureEnabled);
+        Assert.False(options.VaultEnabled || options.AwsEnabled);
     }
 
     [Fact]

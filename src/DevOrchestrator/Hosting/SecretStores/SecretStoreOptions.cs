@@ -1,8 +1,8 @@
 namespace DevOrchestrator.Hosting.SecretStores;
 
 /// <summary>
-/// Where settings are read from besides the environment: HashiCorp Vault (KV v2), AWS Secrets Manager (through
-/// Parameter Store's <c>/aws/reference/secretsmanager/</c> references) and Azure Key Vault. Each store is enabled by
+/// Where settings are read from besides the environment: HashiCorp Vault (KV v2) and AWS Secrets Manager (through
+/// Parameter Store's <c>/aws/reference/secretsmanager/</c> references). Each store is enabled by
 /// its address setting; its keys become settings, read at start and again every refresh interval
 /// (docs/security.md, "Secret stores"). These settings themselves come from the environment, <c>.env</c> or files,
 /// never from a store.
@@ -52,15 +52,6 @@ public sealed class SecretStoreOptions
     [ConfigurationKeyName("AWS_SECRETS_MANAGER_REFRESH_SECONDS")]
     public int AwsRefreshSeconds { get; set; } = DefaultRefreshSeconds;
 
-    /// <summary>The Key Vault, e.g. <c>https://my-vault.vault.azure.net/</c>; every enabled secret is a setting (dashes become underscores).</summary>
-    [ConfigurationKeyName("AZURE_KEY_VAULT_URI")] public string? AzureKeyVaultUri { get; set; }
-
-    [ConfigurationKeyName("AZURE_KEY_VAULT_REFRESH_SECONDS")]
-    public int AzureRefreshSeconds { get; set; } = DefaultRefreshSeconds;
-
-    /// <summary>For a Key Vault behind a private host name that does not match the challenge's resource (an emulator, a test): off by default.</summary>
-    [ConfigurationKeyName("AZURE_KEY_VAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION")] public bool AzureDisableChallengeResourceVerification { get; set; }
-
     /// <summary>The Vault address in effect: <c>VAULT_ADDR</c>, else <c>VAULT_URL</c>.</summary>
     public string? EffectiveVaultAddress => string.IsNullOrWhiteSpace(VaultAddress) ? (string.IsNullOrWhiteSpace(VaultUrl) ? null : VaultUrl.Trim()) : VaultAddress.Trim();
 
@@ -70,6 +61,4 @@ public sealed class SecretStoreOptions
     public bool VaultEnabled => EffectiveVaultAddress is not null;
 
     public bool AwsEnabled => !string.IsNullOrWhiteSpace(AwsSecretId);
-
-    public bool AzureEnabled => !string.IsNullOrWhiteSpace(AzureKeyVaultUri);
 }

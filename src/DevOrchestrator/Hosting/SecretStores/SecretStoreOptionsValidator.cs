@@ -9,7 +9,7 @@ public sealed class SecretStoreOptionsValidator : IValidateOptions<SecretStoreOp
     {
         ArgumentNullException.ThrowIfNull(options);
         var failures = new List<string>();
-        foreach (var (variable, seconds) in new[] { ("VAULT_REFRESH_SECONDS", options.VaultRefreshSeconds), ("AWS_SECRETS_MANAGER_REFRESH_SECONDS", options.AwsRefreshSeconds), ("AZURE_KEY_VAULT_REFRESH_SECONDS", options.AzureRefreshSeconds) })
+        foreach (var (variable, seconds) in new[] { ("VAULT_REFRESH_SECONDS", options.VaultRefreshSeconds), ("AWS_SECRETS_MANAGER_REFRESH_SECONDS", options.AwsRefreshSeconds) })
         {
             if (seconds is < 1 or > 86400)
             {
@@ -29,11 +29,6 @@ public sealed class SecretStoreOptionsValidator : IValidateOptions<SecretStoreOp
         if (options.AwsEnabled && !string.IsNullOrWhiteSpace(options.AwsSsmEndpoint) && !IsHttpUrl(options.AwsSsmEndpoint))
         {
             failures.Add($"AWS_ENDPOINT_URL_SSM must be an http(s) URL (got {options.AwsSsmEndpoint}).");
-        }
-
-        if (options.AzureEnabled && !IsHttpUrl(options.AzureKeyVaultUri!))
-        {
-            failures.Add($"AZURE_KEY_VAULT_URI must be an https URL such as https://my-vault.vault.azure.net/ (got {options.AzureKeyVaultUri}).");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
