@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Reflection;
 using DevOrchestrator.Abstractions.Plugins;
 using DevOrchestrator.Hosting;
+using DevOrchestrator.Hosting.SecretStores;
 using Microsoft.Extensions.Configuration.EnvironmentVariables;
 using Microsoft.Extensions.Configuration.Json;
 using Microsoft.Extensions.Configuration.Memory;
@@ -12,7 +13,7 @@ namespace DevOrchestrator.Cli;
 /// <summary>
 /// <c>devorch config show</c>: every setting of every feature's options (and of the vendor plugins), its effective
 /// value — secrets masked — and where the value comes from (default, <c>.env</c>, the environment, an
-/// <c>appsettings*.json</c> file), read as <c>devorch serve</c> reads them. Then the same validation as at start: a bad
+/// <c>appsettings*.json</c> file, <c>NAME_FILE</c>, a secret store such as <c>vault:secret/data/devorch</c>), read as <c>devorch serve</c> reads them. Then the same validation as at start: a bad
 /// value is listed on standard error and the exit code is 2.
 /// </summary>
 public static class ConfigCommand
@@ -23,11 +24,16 @@ public static class ConfigCommand
     public static Command Create()
     {
         var show = new Command("show", "Print the effective configuration: every setting, its value (secrets masked) and its source.");
-        show.SetAction(async (_, _) =>
+        show.SetAction(async (_, cancellationToken) =>
         {
             await using var services = WorkflowsValidateCommand.ValidationServices(new DevOrchestratorOptions()).BuildServiceProvider();
             var declared = services.GetServices<IPlugin>().SelectMany(p => p.Settings).DistinctBy(s => s.Key).ToDictionary(s => s.Key, StringComparer.Ordinal);
-            return await ShowAsync(Configuration(), declared, Console.Out, Console.Error);
+            var configuration = Configuration();
+
+            // Read like `devorch serve` reads them: a store that cannot be read is the same start-up error (exit 2).
+            await using var secretStores = await SecretStoreSet.LoadAsync(configuration, TimeProvider.System, cancellationToken);
+            secretStores.AddTo(configuration);
+            return await ShowAsync(configuration, declared, Console.Out, Console.Error);
         });
         return new Command("config", "Configuration commands.") { show };
     }
@@ -118,7 +124,9 @@ public static class ConfigCommand
             SecretFiles.SecretFilesProvider => key + SecretFiles.Suffix,
             _ => source.Name,
         };
-        return new ConfigRow(key, secret && source.Provider is not null && value.Length > 0 ? Masked : Mask(key, value), from);
+        // Whatever a secret store holds is shown masked: it is there because it is a secret.
+        var masked = (secret || source.Provider is SecretStoreConfiguration) && source.Provider is not null && value.Length > 0;
+        return new ConfigRow(key, masked ? Masked : Mask(key, value), from);
     }
 
     /// <summary>A dictionary setting (<c>MODEL_PRICES</c>): one row per value under it, or one row for the built-in default.</summary>
@@ -135,6 +143,7 @@ public static class ConfigCommand
         {
             EnvironmentVariablesConfigurationProvider => "environment",
             SecretFiles.SecretFilesProvider => "file",
+            SecretStoreConfiguration store => store.SourceName,
             JsonConfigurationProvider json => Path.GetFileName(json.Source.Path) ?? "json",
             MemoryConfigurationProvider => ".env",
             _ => provider.GetType().Name,

@@ -3,6 +3,7 @@ using DevOrchestrator.Data;
 using DevOrchestrator.Features.Audit;
 using DevOrchestrator.Features.Auth;
 using DevOrchestrator.Hosting;
+using DevOrchestrator.Hosting.SecretStores;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Spectre.Console;
@@ -107,8 +108,10 @@ public static class DevOrchestratorCli
         {
             var options = new ServeOptions(Enum.Parse<ServiceRole>(parseResult.GetValue(role)!, ignoreCase: true), parseResult.GetValue(urls),
                 parseResult.GetValue(debug), parseResult.GetValue(logLevel));
+            // Secret stores (Vault, AWS, Azure) are read before the host is built: their settings are the host's.
+            await using var secretStores = await SecretStoreSet.LoadAsync(ConfigCommand.Configuration(), TimeProvider.System, cancellationToken);
             // The database is checked before the host is built: building it prepares the job storage, which retries ~30 s.
-            var app = DevOrchestratorApp.Build(options, checkOptions: o => DatabaseMigrator.EnsureReachable(o.Database));
+            var app = DevOrchestratorApp.Build(options, checkOptions: o => DatabaseMigrator.EnsureReachable(o.Database), secretStores: secretStores);
             await DatabaseMigrator.MigrateOnStartIfEmbeddedAsync(app, cancellationToken);
             await app.RunAsync();
             return 0;

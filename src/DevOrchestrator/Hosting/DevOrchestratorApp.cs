@@ -11,6 +11,7 @@ using DevOrchestrator.Features.Tasks;
 using DevOrchestrator.Features.Webhooks;
 using DevOrchestrator.Features.Workflows;
 using DevOrchestrator.Features.Workspaces;
+using DevOrchestrator.Hosting.SecretStores;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Configuration.EnvironmentVariables;
 using Scalar.AspNetCore;
@@ -24,7 +25,9 @@ public static class DevOrchestratorApp
 
     /// <param name="configure">Lets tests add configuration or services before the settings are read.</param>
     /// <param name="checkOptions">Runs on the options once read and validated, before the host is built (the commands check the database there).</param>
-    public static WebApplication Build(ServeOptions serve, Action<WebApplicationBuilder>? configure = null, string[]? args = null, Action<DevOrchestratorOptions>? checkOptions = null)
+    /// <param name="secretStores">The secret stores read before (<see cref="SecretStoreSet.LoadAsync"/>): their settings win over the environment, <c>.env</c> and files, and are refreshed while the host runs.</param>
+    public static WebApplication Build(ServeOptions serve, Action<WebApplicationBuilder>? configure = null, string[]? args = null, Action<DevOrchestratorOptions>? checkOptions = null,
+        SecretStoreSet? secretStores = null)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
@@ -48,6 +51,7 @@ public static class DevOrchestratorApp
         }
 
         configure?.Invoke(builder);
+        secretStores?.AddTo(builder.Configuration);
 
         // Plugin settings stored through the API (encrypted in the database) win over every other source.
         var storedPluginConfiguration = new StoredPluginConfiguration();
@@ -73,6 +77,11 @@ public static class DevOrchestratorApp
         services.AddSingleton(serve);
         options.AddTo(services);
         services.AddSingleton(TimeProvider.System);
+        if (secretStores is { Stores.Count: > 0 })
+        {
+            services.AddSingleton(secretStores);
+            services.AddHostedService<SecretStoreRefresher>();
+        }
 
         builder.AddJsonLogging(options.Server);
         builder.AddTracing(serve.Role);
