@@ -28,7 +28,7 @@ public sealed class SecretScanTests
         { "slack-webhook-url", "url = https://hooks.slack.com/services/" + "T0" + Random(8, Upper) + "/B0" + Random(8, Upper) + "/" + Random(24), "see https://hooks.slack.com/services/ for webhooks" },
         { "atlassian-api-token", "JIRA=" + "ATA" + "TT3" + Random(180, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-="), "ATATT3short" },
         { "anthropic-api-key", "key: " + "sk-" + "ant-api03-" + Random(93), "sk-ant-short" },
-        { "openai-api-key", "OPENAI=" + "sk-" + "proj-" + Random(48), "class=\"desk-this-is-a-rather-long-kebab-name-of-a-css-class\"" },
+        { "openai-api-key", "OPENAI=" + "sk-" + "proj-" + Random(48), "sk-this-is-a-rather-long-kebab-case-identifier-name" },
         { "openai-api-key", "k = '" + "sk-" + Random(48) + "'", "sk-" + new string('a', 40) },
         { "aws-access-key-id", "id = " + "AK" + "IA" + Random(16, Upper), "AK" + "IA" + Random(15, Upper) },
         { "aws-access-key-id", "id = " + "AS" + "IA" + Random(16, Upper), "ASIAN cuisine is great" },
