@@ -8,9 +8,11 @@ namespace DevOrchestrator.IntegrationTests.Integrations;
 
 /// <summary>
 /// The secret scan through the whole standard workflow (fake model, real git over the fake GitHub's smart HTTP): an
-/// agent that writes a planted GitHub token and the configured Jira token into files fails its task at the commit with
-/// file:line and rule, the bare repository never receives the branch, and neither value appears in the events, the log
-/// or the API's answers; then a false positive under a path glob of the base branch's allow-list goes through.
+/// agent that writes a planted GitHub token and the configured Jira token into files is told where (file:line and
+/// rule) by the verify step; when it leaves them, its task fails at the commit with the same locations, the bare
+/// repository never receives the branch, and neither value appears in the events, the log or the API's answers. An
+/// agent that removes its planted AWS key when told goes through; so does a false positive under a path glob of the
+/// base branch's allow-list.
 /// </summary>
 public sealed class SecretScanEndToEndTests
 {
@@ -40,6 +42,9 @@ public sealed class SecretScanEndToEndTests
             FakeReply.ToolCall("write_file", Json(new { path = "app/config.py", content = "import os\n\nGITHUB_TOKEN = \"" + githubToken + "\"\n" })),
             FakeReply.ToolCall("write_file", Json(new { path = "notes/jira.md", content = "# Jira\nthe token is " + jiraToken + "\n" })),
             FakeReply.ToolCall("finish", Json(new { summary = "Wired the client." })),
+            // Told twice by verify (AGENT_VERIFY_ATTEMPTS=2), the agent answers without changing anything.
+            FakeReply.Text("The token is needed there."),
+            FakeReply.Text("I am leaving it."),
             FakeReply.Text(Json(new { verdict = "approve", reasons = Array.Empty<string>(), summary = "fine" })));
         using var accepted = await h.PostJiraWebhookAsync(IntegrationsHarness.JiraIssueEvent(ticket.Key, "APP", "Wire the client", "Connect to GitHub.", "ai-dev"), "delivery-s1");
         Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
@@ -50,6 +55,13 @@ public sealed class SecretScanEndToEndTests
         Assert.Contains("secret scan blocked the commit", task.Error, StringComparison.Ordinal);
         Assert.Contains("app/config.py:3 github-token", task.Error, StringComparison.Ordinal);
         Assert.Contains("notes/jira.md:2 service-secret", task.Error, StringComparison.Ordinal);
+
+        // The agent was told where, twice, without the values.
+        var told = h.Model.Requests.Select(r => r.Messages.LastOrDefault()?.ToJsonString() ?? "").Where(m => m.Contains("secret scan found", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, told.Count);
+        Assert.All(told, m => Assert.Contains("app/config.py:3 github-token", m, StringComparison.Ordinal));
+        Assert.All(told, m => Assert.Contains("notes/jira.md:2 service-secret", m, StringComparison.Ordinal));
+        Assert.All(told, m => Assert.All(new[] { githubToken, jiraToken }, v => Assert.DoesNotContain(v, m, StringComparison.Ordinal)));
 
         // Nothing left the machine: no branch in the bare repository, no git push, no pull request.
         Assert.DoesNotContain("devorch/", await GitFixtures.GitAsync(h.BareRepository, ct, "for-each-ref", "refs/heads"), StringComparison.Ordinal);
@@ -74,6 +86,23 @@ public sealed class SecretScanEndToEndTests
         var log = await File.ReadAllTextAsync(logFile, ct);
         Assert.Contains("secret scan blocked the commit", log, StringComparison.Ordinal);
         Assert.All(values, v => Assert.DoesNotContain(v, log, StringComparison.Ordinal));
+
+        // ---- An agent that removes the secret when told: the task goes through, without it.
+        var awsKey = "AK" + "IA" + Planted(16).ToUpperInvariant();
+        var fixable = h.Jira.AddIssue("APP", "Read the AWS key", labels: ["ai-dev"]);
+        h.Model.Enqueue(
+            FakeReply.ToolCall("write_file", Json(new { path = "app/aws.py", content = "KEY_ID = \"" + awsKey + "\"\n" })),
+            FakeReply.ToolCall("finish", Json(new { summary = "Added the key." })),
+            FakeReply.ToolCall("write_file", Json(new { path = "app/aws.py", content = "import os\nKEY_ID = os.environ[\"AWS_ACCESS_KEY_ID\"]\n" })),
+            FakeReply.ToolCall("finish", Json(new { summary = "The key id now comes from the environment." })),
+            FakeReply.Text(Json(new { verdict = "approve", reasons = Array.Empty<string>(), summary = "fine" })));
+        using var acceptedFix = await h.PostJiraWebhookAsync(IntegrationsHarness.JiraIssueEvent(fixable.Key, "APP", "Read the AWS key", "Use the key.", "ai-dev"), "delivery-s-fix");
+        var fixedTask = await h.WaitFinishedAsync((await acceptedFix.ReadJsonAsync())["data"]!["task_id"]!.GetValue<long>());
+        Assert.True(fixedTask.Status == "completed", $"the fixed task ended {fixedTask.Status}: {fixedTask.Error}");
+        Assert.Contains(h.Model.Requests, r => (r.Messages.LastOrDefault()?.ToJsonString() ?? "").Contains("app/aws.py:1 aws-access-key-id", StringComparison.Ordinal));
+        var pushedFile = await GitFixtures.GitAsync(h.BareRepository, ct, "show", $"{fixedTask.Branch}:app/aws.py");
+        Assert.Contains("os.environ", pushedFile, StringComparison.Ordinal);
+        Assert.DoesNotContain(awsKey, await GitFixtures.GitAsync(h.BareRepository, ct, "log", "-p", "--all"), StringComparison.Ordinal);
 
         // ---- A reviewed example under docs/examples/ (allowed on the base branch) goes through, and is pushed.
         var seed = Path.Combine(h.Root, "allow-seed");

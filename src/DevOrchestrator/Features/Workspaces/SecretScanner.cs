@@ -1,4 +1,5 @@
 using System.Globalization;
+using DevOrchestrator.Abstractions;
 using Microsoft.Extensions.Options;
 
 namespace DevOrchestrator.Features.Workspaces;
@@ -21,6 +22,40 @@ public sealed partial class SecretScanner(IOptions<WorkspaceOptions> options, Gi
     {
         var allow = await ReadAllowListAsync(worktree, baseRef, cancellationToken);
         return await ScanDiffAsync(worktree, ["diff", "--cached", .. s_diffFormat], ["diff", "--cached", "--name-only", "-z", "-M"], allow, heldSecrets.Values(), null, cancellationToken);
+    }
+
+    /// <summary>
+    /// Scans the worktree's whole uncommitted change as the commit step would stage it (<c>git add -A</c>, protected
+    /// files left out), then puts the index back: what the development agent is told about before the commit.
+    /// </summary>
+    public async Task<SecretScanResult> ScanWorktreeAsync(string worktree, string baseRef, CancellationToken cancellationToken)
+    {
+        await git.RunAsync(worktree, ["add", "-A"], cancellationToken);
+        try
+        {
+            var staged = (await git.RunAsync(worktree, ["diff", "--cached", "--name-only", "-z"], cancellationToken)).Stdout.Split('\0', StringSplitOptions.RemoveEmptyEntries);
+            var protectedFiles = staged.Where(WorkspaceActions.IsProtected).ToList();
+            if (protectedFiles.Count > 0)
+            {
+                await git.RunAsync(worktree, ["reset", "-q", "--", .. protectedFiles], cancellationToken);
+            }
+
+            return await ScanStagedAsync(worktree, baseRef, cancellationToken);
+        }
+        finally
+        {
+            await git.RunAsync(worktree, ["reset", "-q"], cancellationToken, allowFailure: true);
+        }
+    }
+
+    /// <summary>The base branch as fetched (the allow-list is read from it): the prepare step's, else the project's default branch.</summary>
+    public static string BaseRef(WorkflowActionContext context)
+    {
+        var prepared = context.StepOutputs.Values.LastOrDefault(o => o.ContainsKey("base_sha") && o.ContainsKey("worktree"));
+        var baseBranch = prepared is not null && prepared.TryGetValue("base_branch", out var b) && b?.ToString() is { Length: > 0 } named
+            ? named
+            : context.Project?.DefaultBranch ?? "main";
+        return $"refs/remotes/origin/{baseBranch}";
     }
 
     /// <summary>Scans each commit of HEAD that no remote-tracking branch has (what a push would send).</summary>

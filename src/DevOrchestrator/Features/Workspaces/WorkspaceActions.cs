@@ -307,7 +307,7 @@ public sealed partial class WorkspaceActions(
         if (_secretScanner.Enabled)
         {
             context.Progress?.Report("scanning the change for secrets");
-            var scan = await _secretScanner.ScanStagedAsync(worktree, BaseRef(context), cancellationToken);
+            var scan = await _secretScanner.ScanStagedAsync(worktree, SecretScanner.BaseRef(context), cancellationToken);
             Blocked("commit", scan, context, outputs);
         }
 
@@ -332,7 +332,7 @@ public sealed partial class WorkspaceActions(
         {
             // Every commit the push would send, also those an agent's own command made (not only the commit step's).
             context.Progress?.Report("scanning the commits to push for secrets");
-            var scan = await _secretScanner.ScanUnpushedAsync(worktree, BaseRef(context), cancellationToken);
+            var scan = await _secretScanner.ScanUnpushedAsync(worktree, SecretScanner.BaseRef(context), cancellationToken);
             Blocked("push", scan, context, scanned);
         }
 
@@ -400,14 +400,6 @@ public sealed partial class WorkspaceActions(
             $"Remove {(scan.Findings.Count == 1 ? "it" : "them")} from the change (read credentials from the environment instead); a false positive is let through by adding its fingerprint " +
             $"(or a path glob) to {SecretScanAllowList.FilePath} on the base branch.")
         { Outputs = outputs };
-    }
-
-    /// <summary>The base branch as fetched (the allow-list is read from it): the prepare step's, else the project's default branch.</summary>
-    private static string BaseRef(WorkflowActionContext context)
-    {
-        var prepared = context.StepOutputs.Values.LastOrDefault(o => o.ContainsKey("base_sha") && o.ContainsKey("worktree"));
-        var baseBranch = prepared is not null && Text(prepared, "base_branch") is { Length: > 0 } b ? b : context.Project?.DefaultBranch ?? "main";
-        return $"refs/remotes/origin/{baseBranch}";
     }
 
     /// <summary>The worktree of a workflow execution: <c>WORKSPACES_DIR/tasks/task-{id}-{execution}</c>.</summary>
