@@ -98,59 +98,66 @@ public sealed partial class SecretScanner(IOptions<WorkspaceOptions> options, Gi
         {
             if (inHunk && raw.Length > 0 && raw[0] is '+' or '-' or ' ' or '\\')
             {
-                if (raw[0] is '+' or ' ')
+                if (raw[0] == '+' && file is not null && bytes <= maxFileBytes)
                 {
-                    if (raw[0] == '+' && file is not null && bytes <= maxFileBytes)
+                    bytes += raw.Length;
+                    if (bytes > maxFileBytes)
                     {
-                        bytes += raw.Length;
-                        if (bytes > maxFileBytes)
-                        {
-                            truncated.Add(file);
-                        }
-                        else
-                        {
-                            var text = raw[1..].TrimEnd('\r');
-                            foreach (var rule in SecretRules.Find(text, heldSecrets))
-                            {
-                                var finding = new SecretFinding(file, line, rule, SecretFinding.FingerprintOf(rule, file, text), commit);
-                                if (allow.Allows(finding))
-                                {
-                                    allowed++;
-                                }
-                                else
-                                {
-                                    findings.Add(finding);
-                                }
-                            }
-                        }
+                        truncated.Add(file);
                     }
-
-                    line++;
+                    else
+                    {
+                        allowed += CheckLine(raw[1..].TrimEnd('\r'), file, line, commit, allow, heldSecrets, findings);
+                    }
                 }
 
+                line += raw[0] is '+' or ' ' ? 1 : 0;
                 continue;
             }
 
             inHunk = false;
             if (raw.StartsWith("diff --git ", StringComparison.Ordinal))
             {
-                file = null;
-                bytes = 0;
+                (file, bytes) = (null, 0);
             }
             else if (raw.StartsWith("+++ ", StringComparison.Ordinal))
             {
-                var path = raw[4..].TrimEnd('\r');
-                path = path.Length > 1 && path[0] == '"' ? path.Trim('"') : path;
-                file = path == "/dev/null" ? null : path.StartsWith("b/", StringComparison.Ordinal) ? path[2..] : path;
+                file = NewPath(raw[4..].TrimEnd('\r'));
             }
             else if (raw.StartsWith("@@ ", StringComparison.Ordinal))
             {
-                line = HunkStart(raw);
-                inHunk = true;
+                (line, inHunk) = (HunkStart(raw), true);
             }
         }
 
         return new SecretScanResult(findings, allowed, truncated);
+    }
+
+    /// <summary>Adds the findings of one added line to <paramref name="findings"/>; returns how many the allow-list let through.</summary>
+    private static int CheckLine(string text, string file, int line, string? commit, SecretScanAllowList allow, IReadOnlyCollection<string> heldSecrets, List<SecretFinding> findings)
+    {
+        var allowed = 0;
+        foreach (var rule in SecretRules.Find(text, heldSecrets))
+        {
+            var finding = new SecretFinding(file, line, rule, SecretFinding.FingerprintOf(rule, file, text), commit);
+            if (allow.Allows(finding))
+            {
+                allowed++;
+            }
+            else
+            {
+                findings.Add(finding);
+            }
+        }
+
+        return allowed;
+    }
+
+    /// <summary>The path of a <c>+++ b/PATH</c> header (null for a deleted file).</summary>
+    private static string? NewPath(string header)
+    {
+        var path = header.Length > 1 && header[0] == '"' ? header.Trim('"') : header;
+        return path == "/dev/null" ? null : path.StartsWith("b/", StringComparison.Ordinal) ? path[2..] : path;
     }
 
     private async Task<SecretScanResult> ScanDiffAsync(string worktree, string[] diffArguments, string[] nameArguments, SecretScanAllowList allow,

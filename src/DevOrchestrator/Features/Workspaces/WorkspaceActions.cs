@@ -308,7 +308,7 @@ public sealed partial class WorkspaceActions(
         {
             context.Progress?.Report("scanning the change for secrets");
             var scan = await _secretScanner.ScanStagedAsync(worktree, SecretScanner.BaseRef(context), cancellationToken);
-            Blocked("commit", scan, context, outputs);
+            RecordScan("commit", scan, context, outputs);
         }
 
         var message = context.GetString("message") is { Length: > 0 } m ? m : $"DevOrchestrator: {context.Task.Title}";
@@ -333,7 +333,7 @@ public sealed partial class WorkspaceActions(
             // Every commit the push would send, also those an agent's own command made (not only the commit step's).
             context.Progress?.Report("scanning the commits to push for secrets");
             var scan = await _secretScanner.ScanUnpushedAsync(worktree, SecretScanner.BaseRef(context), cancellationToken);
-            Blocked("push", scan, context, scanned);
+            RecordScan("push", scan, context, scanned);
         }
 
         context.Progress?.Report($"pushing {branch}");
@@ -373,7 +373,7 @@ public sealed partial class WorkspaceActions(
     /// Records a secret scan in the step's outputs and throws when it found anything: the error lists each finding as
     /// <c>path:line rule</c> with its fingerprint (for the allow-list), never the value.
     /// </summary>
-    private void Blocked(string action, SecretScanResult scan, WorkflowActionContext context, Dictionary<string, object?> outputs)
+    private void RecordScan(string action, SecretScanResult scan, WorkflowActionContext context, Dictionary<string, object?> outputs)
     {
         outputs["secret_scan"] = scan.Findings.Count == 0 ? "passed" : "blocked";
         outputs["secret_scan_allowed"] = scan.Allowed;
