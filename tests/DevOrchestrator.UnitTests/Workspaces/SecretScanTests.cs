@@ -120,7 +120,7 @@ public sealed class SecretScanTests
     }
 
     [Fact]
-    public void TheAllowListLetsFingerprintsAndPathGlobsThroughButNeverAValueOfTheService()
+    public void TheAllowListLetsFingerprintsAndPathGlobsThroughButAValueOfTheServiceOnlyByItsFingerprint()
     {
         var held = "held-" + Random(16);
         var token = "gh" + "p_" + Random(36);
@@ -138,5 +138,11 @@ public sealed class SecretScanTests
 
         Assert.Equal(["docs/example.md:2 service-secret", "src/a.txt:2 github-token"], result.Findings.Select(f => f.Location));
         Assert.Equal(2, result.Allowed);
+
+        // A weak service value that is also an ordinary word can be let through line by line, by its fingerprint.
+        var heldFingerprint = SecretFinding.FingerprintOf(SecretRules.ServiceSecret, "docs/example.md", "also " + held);
+        var both = SecretScanner.Scan(diff, SecretScanAllowList.Parse($"docs/**\n{fingerprint}\n{heldFingerprint}\n"), [held], 1_000_000);
+        Assert.Equal(["src/a.txt:2 github-token"], both.Findings.Select(f => f.Location));
+        Assert.Equal(3, both.Allowed);
     }
 }

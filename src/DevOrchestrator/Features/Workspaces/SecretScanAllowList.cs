@@ -6,7 +6,7 @@ namespace DevOrchestrator.Features.Workspaces;
 /// The repository's allow-list of secret-scan false positives, <c>.devorch/secret-scan-allow</c> as it is on the base
 /// branch (a change to it in the task's own work does not apply): one entry a line — a finding's 64-hex-digit
 /// fingerprint, or a path glob (<c>*</c>, <c>**</c>, <c>?</c>) whose files are not scanned for known formats. <c>#</c>
-/// starts a comment. A value the service itself holds is never let through.
+/// starts a comment. A value the service itself holds is let through only by its line's fingerprint, never by a path.
 /// </summary>
 public sealed partial class SecretScanAllowList
 {
@@ -53,9 +53,12 @@ public sealed partial class SecretScanAllowList
         return new SecretScanAllowList(fingerprints, paths);
     }
 
-    /// <summary>Whether <paramref name="finding"/> is a known false positive (never for <see cref="SecretRules.ServiceSecret"/>).</summary>
+    /// <summary>
+    /// Whether <paramref name="finding"/> is a known false positive: its fingerprint is listed, or (except for a value of
+    /// the service's own, <see cref="SecretRules.ServiceSecret"/>) its path matches a glob.
+    /// </summary>
     public bool Allows(SecretFinding finding) =>
-        finding.Rule != SecretRules.ServiceSecret && (_fingerprints.Contains(finding.Fingerprint) || _paths.Any(p => p.IsMatch(finding.File)));
+        _fingerprints.Contains(finding.Fingerprint) || (finding.Rule != SecretRules.ServiceSecret && _paths.Any(p => p.IsMatch(finding.File)));
 
     [GeneratedRegex("^[0-9A-Fa-f]{64}$")]
     private static partial Regex Fingerprint();
