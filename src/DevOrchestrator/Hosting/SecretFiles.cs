@@ -17,6 +17,11 @@ public static class SecretFiles
     public static bool IsSecret(string name)
     {
         var upper = name.ToUpperInvariant();
+        if (upper.StartsWith("SECRET_SCAN_", StringComparison.Ordinal))
+        {
+            return false; // the secret scan's own switches (SECRET_SCAN_ENABLED…) hold no secret
+        }
+
         return upper.EndsWith("_KEY", StringComparison.Ordinal) || upper.EndsWith("_KEY_PREVIOUS", StringComparison.Ordinal) || upper.EndsWith("_TOKEN", StringComparison.Ordinal)
             || upper.Contains("SECRET", StringComparison.Ordinal) || upper.Contains("PASSWORD", StringComparison.Ordinal)
             || upper is "DATABASE_URL" or "REDIS_URL";

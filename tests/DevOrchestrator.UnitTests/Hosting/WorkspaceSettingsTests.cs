@@ -16,6 +16,17 @@ public sealed class WorkspaceSettingsTests
 
         Assert.Equal(4, settings.Workspaces.WorkspacePoolSize);
         Assert.Equal(10_240, settings.Workspaces.WorkspacesMaxDiskMb);
+        Assert.True(settings.Workspaces.SecretScanEnabled);
+        Assert.Equal(1_048_576, settings.Workspaces.SecretScanMaxFileBytes);
+    }
+
+    [Fact]
+    public void The_secret_scan_can_be_turned_off_and_its_switches_are_not_secrets_to_mask()
+    {
+        Assert.False(Read(("SECRET_SCAN_ENABLED", "false")).Workspaces.SecretScanEnabled);
+        Assert.False(SecretFiles.IsSecret("SECRET_SCAN_ENABLED"));
+        Assert.False(SecretFiles.IsSecret("SECRET_SCAN_MAX_FILE_BYTES"));
+        Assert.True(SecretFiles.IsSecret("JIRA_API_TOKEN"));
     }
 
     [Fact]
@@ -34,6 +45,7 @@ public sealed class WorkspaceSettingsTests
     [InlineData("WORKSPACE_POOL_SIZE", "-1")]
     [InlineData("WORKSPACE_POOL_SIZE", "101")]
     [InlineData("WORKSPACES_MAX_DISK_MB", "-1")]
+    [InlineData("SECRET_SCAN_MAX_FILE_BYTES", "1000")]
     public void Out_of_range_values_are_refused_by_name(string setting, string value) =>
         Assert.StartsWith(setting + " must", Assert.Single(Assert.Throws<SettingsException>(() => Read((setting, value))).Errors), StringComparison.Ordinal);
 }

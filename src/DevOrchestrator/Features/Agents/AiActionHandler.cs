@@ -32,7 +32,8 @@ public sealed partial class AiActionHandler(
     IOptions<AgentOptions> agentOptions,
     IOptions<SandboxOptions> sandboxOptions,
     IOptions<WorkspaceOptions> workspaceOptions,
-    ILogger<AiActionHandler> logger) : IWorkflowStepHandler, IDisposable
+    ILogger<AiActionHandler> logger,
+    SecretScanner? secretScanner = null) : IWorkflowStepHandler, IDisposable
 {
     public const string Development = "development";
     public const string Verify = "verify";
@@ -187,14 +188,16 @@ public sealed partial class AiActionHandler(
         var command = context.GetString("command") is { Length: > 0 } given ? given
             : context.Project?.TestCommand is { Length: > 0 } configured ? configured
             : TestCommands.Detect(worktree);
+        var attempts = (int)Math.Min(context.GetNumber("attempts", WorkflowInputType.WholeNumber) ?? agentOptions.Value.AgentVerifyAttempts, int.MaxValue);
+        var conversation = context.GetString("conversation") is { Length: > 0 } c ? c : DefaultConversation;
         if (command is null)
         {
             context.Progress?.Report("no test command: the project has none set and none was found in the repository; verification skipped");
-            return new Dictionary<string, object?> { ["passed"] = null, ["skipped"] = true, ["command"] = null, ["attempts"] = 0L };
+            var skipped = new Dictionary<string, object?> { ["passed"] = null, ["skipped"] = true, ["command"] = null, ["attempts"] = 0L };
+            await ScanForSecretsAsync(step, context, worktree, conversation, attempts, skipped, cancellationToken);
+            return skipped;
         }
 
-        var attempts = (int)Math.Min(context.GetNumber("attempts", WorkflowInputType.WholeNumber) ?? agentOptions.Value.AgentVerifyAttempts, int.MaxValue);
-        var conversation = context.GetString("conversation") is { Length: > 0 } c ? c : DefaultConversation;
         var (passed, report, fixes, offline) = await TestAndFixAsync(step, context, worktree, command, attempts, conversation, "verify", cancellationToken);
         var outputs = new Dictionary<string, object?> { ["passed"] = passed, ["skipped"] = false, ["command"] = command, ["fix_attempts"] = (long)fixes, ["output"] = ToolOutput.HeadAndTail(report, 4000) };
         if (offline)
@@ -208,7 +211,43 @@ public sealed partial class AiActionHandler(
             throw new WorkflowActionException($"'{command}' still fails after {fixes} fix attempt(s) by the development agent") { Outputs = outputs };
         }
 
+        await ScanForSecretsAsync(step, context, worktree, conversation, attempts, outputs, cancellationToken);
         return outputs;
+    }
+
+    /// <summary>
+    /// After the tests, the secret scan over the change (SECRET_SCAN_ENABLED): while it finds something and attempts
+    /// remain, the findings (path:line rule, never the value) go back to the development conversation, as failed tests
+    /// do. What is left is the commit step's to block.
+    /// </summary>
+    private async Task ScanForSecretsAsync(WorkflowStepDefinition step, WorkflowActionContext context, string worktree, string conversation, int attempts, Dictionary<string, object?> outputs, CancellationToken cancellationToken)
+    {
+        if (secretScanner is not { Enabled: true })
+        {
+            return;
+        }
+
+        var fixes = 0;
+        while (true)
+        {
+            var scan = await secretScanner.ScanWorktreeAsync(worktree, SecretScanner.BaseRef(context), cancellationToken);
+            outputs["secret_findings"] = (long)scan.Findings.Count;
+            outputs["secret_fix_attempts"] = (long)fixes;
+            if (scan.Findings.Count == 0 || fixes >= attempts)
+            {
+                return;
+            }
+
+            fixes++;
+            context.Progress?.Report($"secret scan: {scan.Findings.Count} possible secret(s) in the change, sent back to the development agent");
+            var text = prompts.Render(PromptCatalog.DevelopmentSecretScan, PromptCatalog.DevelopmentSecretScanModel([.. scan.Findings.Select(f => f.Location)]));
+            var fixedUp = await developer.RunAsync(Request(step, context, worktree, conversation) with { FollowUp = ($"secret-scan-{fixes}", text), MaxTurns = agentOptions.Value.AgentMaxTurns }, cancellationToken);
+            if (!fixedUp.Finished)
+            {
+                outputs["secret_fix_attempts"] = (long)fixes;
+                return;
+            }
+        }
     }
 
     /// <summary>

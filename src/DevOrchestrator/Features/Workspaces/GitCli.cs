@@ -38,7 +38,7 @@ public sealed partial class GitCli(IOptions<WorkspaceOptions> options, TimeProvi
             Timeout = s_timeout,
             OutputLimitBytes = 4_000_000,
         }, timeProvider, cancellationToken);
-        var git = new GitResult(result.ExitCode, result.Stdout, result.Stderr);
+        var git = new GitResult(result.ExitCode, result.Stdout, result.Stderr, result.OutputTruncated);
         if (!allowFailure && (result.ExitCode != 0 || result.TimedOut))
         {
             var subcommand = arguments.FirstOrDefault(a => !a.StartsWith('-') && !a.Contains('=', StringComparison.Ordinal)) ?? "command";

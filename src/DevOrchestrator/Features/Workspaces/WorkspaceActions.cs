@@ -24,9 +24,17 @@ public sealed partial class WorkspaceActions(
     IEnumerable<IVersionControlPlugin> codeHosts,
     ILogger<WorkspaceActions> logger,
     ExternalEffects? effects = null,
-    WorkspaceSetup? setup = null) : IWorkflowActions
+    WorkspaceSetup? setup = null,
+    SecretScanner? secretScanner = null) : IWorkflowActions
 {
     private readonly WorkspaceSetup _setup = setup ?? new WorkspaceSetup(workspaceOptions, sandbox, git, Microsoft.Extensions.Logging.Abstractions.NullLogger<WorkspaceSetup>.Instance);
+
+    // Without the host (tests, benchmarks): the known formats only, no values of the service's own.
+    private readonly SecretScanner _secretScanner = secretScanner ?? new SecretScanner(workspaceOptions, git,
+        new HeldSecrets(new ConfigurationBuilder().Build(), []), Microsoft.Extensions.Logging.Abstractions.NullLogger<SecretScanner>.Instance);
+
+    /// <summary>Findings named in a blocked step's error (all of them are in its outputs).</summary>
+    private const int FindingsInMessage = 20;
 
     public const string Name = "workspace";
     public const string BotName = "DevOrchestrator";
@@ -50,8 +58,8 @@ public sealed partial class WorkspaceActions(
         {
             InputTypes = new Dictionary<string, WorkflowInputType> { ["timeout_seconds"] = WorkflowInputType.PositiveNumber, ["allow_failure"] = WorkflowInputType.Boolean },
         },
-        ["commit"] = new("Commit every change in the worktree (protected files excluded).", [], ["message"]),
-        ["push"] = new("Push the task branch to the project's repository.", [], ["branch"]),
+        ["commit"] = new("Commit every change in the worktree (protected files excluded); a secret in the added lines blocks the commit (SECRET_SCAN_ENABLED).", [], ["message"]),
+        ["push"] = new("Push the task branch to the project's repository; a secret in a commit not yet on the remote blocks the push (SECRET_SCAN_ENABLED).", [], ["branch"]),
     };
 
     public string Plugin => Name;
@@ -296,6 +304,13 @@ public sealed partial class WorkspaceActions(
             return outputs;
         }
 
+        if (_secretScanner.Enabled)
+        {
+            context.Progress?.Report("scanning the change for secrets");
+            var scan = await _secretScanner.ScanStagedAsync(worktree, SecretScanner.BaseRef(context), cancellationToken);
+            RecordScan("commit", scan, context, outputs);
+        }
+
         var message = context.GetString("message") is { Length: > 0 } m ? m : $"DevOrchestrator: {context.Task.Title}";
         await git.RunAsync(worktree, ["-c", $"user.name={workspaceOptions.Value.GitAuthorName}", "-c", $"user.email={workspaceOptions.Value.GitAuthorEmail}", "commit", "--no-verify", "-q", "-m", message], cancellationToken);
         outputs["committed"] = true;
@@ -312,6 +327,15 @@ public sealed partial class WorkspaceActions(
             : (await git.RunAsync(worktree, ["rev-parse", "--abbrev-ref", "HEAD"], cancellationToken)).Output;
         await CheckRefNameAsync(branch, "branch", cancellationToken);
         var sha = (await git.RunAsync(worktree, ["rev-parse", "HEAD"], cancellationToken)).Output;
+        var scanned = new Dictionary<string, object?>();
+        if (_secretScanner.Enabled)
+        {
+            // Every commit the push would send, also those an agent's own command made (not only the commit step's).
+            context.Progress?.Report("scanning the commits to push for secrets");
+            var scan = await _secretScanner.ScanUnpushedAsync(worktree, SecretScanner.BaseRef(context), cancellationToken);
+            RecordScan("push", scan, context, scanned);
+        }
+
         context.Progress?.Report($"pushing {branch}");
         async Task<PushedBranch> PushAsync(CancellationToken ct)
         {
@@ -338,13 +362,44 @@ public sealed partial class WorkspaceActions(
 
         // As git push does for a tracked branch: the mirror now knows the remote has this commit (commit relies on it).
         await git.RunAsync(worktree, ["update-ref", $"refs/remotes/origin/{branch}", sha], cancellationToken, allowFailure: true);
-        return new Dictionary<string, object?>
+        scanned["pushed"] = true;
+        scanned["branch"] = branch;
+        scanned["commit_sha"] = sha;
+        scanned["remote"] = GitCli.Redact(remote);
+        return scanned;
+    }
+
+    /// <summary>
+    /// Records a secret scan in the step's outputs and throws when it found anything: the error lists each finding as
+    /// <c>path:line rule</c> with its fingerprint (for the allow-list), never the value.
+    /// </summary>
+    private void RecordScan(string action, SecretScanResult scan, WorkflowActionContext context, Dictionary<string, object?> outputs)
+    {
+        outputs["secret_scan"] = scan.Findings.Count == 0 ? "passed" : "blocked";
+        outputs["secret_scan_allowed"] = scan.Allowed;
+        outputs["secret_scan_truncated_files"] = scan.TruncatedFiles.Take(200).ToList<object?>();
+        if (scan.Findings.Count == 0)
         {
-            ["pushed"] = true,
-            ["branch"] = branch,
-            ["commit_sha"] = sha,
-            ["remote"] = GitCli.Redact(remote),
-        };
+            return;
+        }
+
+        var findings = scan.Findings.Select(f => (object?)new Dictionary<string, object?>
+        {
+            ["file"] = f.File,
+            ["line"] = f.Line,
+            ["rule"] = f.Rule,
+            ["fingerprint"] = f.Fingerprint,
+            ["commit"] = f.Commit,
+        }).Take(200).ToList();
+        outputs["secret_findings"] = findings;
+        var listed = string.Join("; ", scan.Findings.Take(FindingsInMessage).Select(f => $"{f.Location} [fingerprint {f.Fingerprint}]"));
+        var more = scan.Findings.Count > FindingsInMessage ? $"; and {scan.Findings.Count - FindingsInMessage} more" : string.Empty;
+        LogBlocked(logger, context.Task.Id, action, scan.Findings.Count, string.Join("; ", scan.Findings.Take(FindingsInMessage).Select(f => f.Location)));
+        throw new WorkflowActionException(
+            $"secret scan blocked the {action}: {scan.Findings.Count} possible secret{(scan.Findings.Count == 1 ? "" : "s")} — {listed}{more}. " +
+            $"Remove {(scan.Findings.Count == 1 ? "it" : "them")} from the change (read credentials from the environment instead); a false positive is let through by adding its fingerprint " +
+            $"(or a path glob) to {SecretScanAllowList.FilePath} on the base branch.")
+        { Outputs = outputs };
     }
 
     /// <summary>The worktree of a workflow execution: <c>WORKSPACES_DIR/tasks/task-{id}-{execution}</c>.</summary>
@@ -473,6 +528,9 @@ public sealed partial class WorkspaceActions(
 
     private static string? Text(IReadOnlyDictionary<string, object?> outputs, string key) =>
         outputs.TryGetValue(key, out var value) ? value?.ToString() : null;
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Task {TaskId}: the secret scan blocked the {Action}: {Count} findings ({Locations})")]
+    private static partial void LogBlocked(ILogger logger, long taskId, string action, int count, string locations);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Task {TaskId}: workspace ready on {Branch} at {Worktree}")]
     private static partial void LogPrepared(ILogger logger, long taskId, string branch, string worktree);

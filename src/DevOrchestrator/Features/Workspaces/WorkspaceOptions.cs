@@ -23,6 +23,12 @@ public sealed class WorkspaceOptions
 
     /// <summary>Time limit of each command of the per-worktree setup phase.</summary>
     [ConfigurationKeyName("SETUP_TIMEOUT_SECONDS")] public int SetupTimeoutSeconds { get; set; } = 1800;
+
+    /// <summary>The secret scan before every commit and push of the <c>workspace</c> actions (<see cref="SecretScanner"/>).</summary>
+    [ConfigurationKeyName("SECRET_SCAN_ENABLED")] public bool SecretScanEnabled { get; set; } = true;
+
+    /// <summary>Added text (bytes) scanned per file and commit; the rest of a larger file is not scanned (the step's outputs name it).</summary>
+    [ConfigurationKeyName("SECRET_SCAN_MAX_FILE_BYTES")] public long SecretScanMaxFileBytes { get; set; } = 1_048_576;
 }
 
 internal sealed class WorkspaceOptionsValidator : IValidateOptions<WorkspaceOptions>
@@ -53,6 +59,11 @@ internal sealed class WorkspaceOptionsValidator : IValidateOptions<WorkspaceOpti
         if (options.SetupTimeoutSeconds < 1)
         {
             errors.Add($"SETUP_TIMEOUT_SECONDS must be at least 1 (got {options.SetupTimeoutSeconds}).");
+        }
+
+        if (options.SecretScanMaxFileBytes < 1024)
+        {
+            errors.Add($"SECRET_SCAN_MAX_FILE_BYTES must be at least 1024 bytes of added text per file (got {options.SecretScanMaxFileBytes}).");
         }
 
         if (string.IsNullOrWhiteSpace(options.PackageCacheDir))

@@ -16,6 +16,8 @@ public static class WorkspaceServiceCollectionExtensions
         services.TryAddSingleton<MirrorLocks>();
         services.TryAddSingleton<WorkspacePool>();
         services.TryAddSingleton<WorkspaceSetup>();
+        services.TryAddSingleton<HeldSecrets>();
+        services.TryAddSingleton<SecretScanner>();
         services.TryAddSingleton<WorkspaceActions>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IWorkflowActions, WorkspaceActions>(sp => sp.GetRequiredService<WorkspaceActions>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, SandboxProbe>());

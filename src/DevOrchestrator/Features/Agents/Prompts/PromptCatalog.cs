@@ -17,6 +17,7 @@ public static class PromptCatalog
     public const string DevelopmentTask = "development_task";
     public const string DevelopmentTestFailure = "development_test_failure";
     public const string DevelopmentReviewFeedback = "development_review_feedback";
+    public const string DevelopmentSecretScan = "development_secret_scan";
     public const string ReviewSystem = "review_system";
     public const string ReviewTask = "review_task";
     public const string PlanningSystem = "planning_system";
@@ -53,6 +54,9 @@ public static class PromptCatalog
         new(DevelopmentTestFailure, AgentKind, "sent to the development agent when the project's tests fail after its change",
             Variables(("command", "the test command"), ("test_output", "the command, its exit code and output (cut to AGENT_TOOL_OUTPUT_CHARS)")),
             DevelopmentTestFailureModel("dotnet test", "$ dotnet test\nexit code 1\nFailed Tests.Version\n")) { Untrusted = ["test_output"] },
+        new(DevelopmentSecretScan, AgentKind, "sent to the development agent when the secret scan finds possible secrets in its change",
+            Variables(("findings", "each finding as path:line rule (never the value; a list of text)")),
+            DevelopmentSecretScanModel(["src/Settings.cs:12 github-token"])),
         new(DevelopmentReviewFeedback, AgentKind, "sent to the development agent when the review requests changes",
             Variables(("reasons", "the reviewer's reasons (a list of text)"), ("summary", "the reviewer's summary (may be empty)")),
             DevelopmentReviewFeedbackModel(["the flag is not documented"], "Document the flag.")),
@@ -95,6 +99,11 @@ public static class PromptCatalog
     {
         ["command"] = command,
         ["test_output"] = testOutput,
+    };
+
+    public static Dictionary<string, object?> DevelopmentSecretScanModel(IReadOnlyList<string> findings) => new(StringComparer.Ordinal)
+    {
+        ["findings"] = findings.ToList(),
     };
 
     public static Dictionary<string, object?> DevelopmentReviewFeedbackModel(IReadOnlyList<string> reasons, string summary) => new(StringComparer.Ordinal)
