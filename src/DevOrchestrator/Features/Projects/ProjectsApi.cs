@@ -86,6 +86,7 @@ public static partial class ProjectsApi
             .WithSummary("Turn requirements into epics and tasks (planning agent, one model call) and store them; auto_start queues the tasks.")
             .ProducesData<GeneratePlanResponse>(StatusCodes.Status201Created)
             .ProducesErrors(StatusCodes.Status404NotFound, StatusCodes.Status429TooManyRequests);
+        group.MapProjectMembersApi();
         return app;
     }
 
@@ -98,14 +99,14 @@ public static partial class ProjectsApi
             return Api.Invalid(context, validation);
         }
 
-        var query = db.Projects.AsNoTracking();
+        var query = Ownership.VisibleProjects(db, context.User).AsNoTracking();
         var total = await query.LongCountAsync(cancellationToken);
         var items = await paging.Apply(query, s_sortKeys, p => p.Id).ToListAsync(cancellationToken);
         return Api.Ok(context, items.Select(ProjectResponse.From).ToList(), pagination: paging.Describe(total));
     }
 
     private static async Task<IResult> GetAsync(long id, HttpContext context, AppDbContext db, CancellationToken cancellationToken) =>
-        await db.Projects.AsNoTracking().FirstOrDefaultAsync(p => p.Id == id, cancellationToken) is { } project
+        await Ownership.VisibleProjects(db, context.User).AsNoTracking().FirstOrDefaultAsync(p => p.Id == id, cancellationToken) is { } project
             ? Api.Ok(context, ProjectResponse.From(project))
             : Api.NotFound(context, "Project", id);
 
@@ -134,7 +135,21 @@ public static partial class ProjectsApi
         var project = new Project { Name = name, CreatedAt = now, UpdatedAt = now };
         Apply(project, request);
         db.Projects.Add(project);
+        // The creator is the project's first maintainer, in the same save.
+        var member = context.User.UserId() is { } creatorId
+            ? new ProjectMember { Project = project, UserId = creatorId, Role = ProjectRoles.Maintainer, CreatedAt = now, UpdatedAt = now }
+            : null;
+        if (member is not null)
+        {
+            db.ProjectMembers.Add(member);
+        }
+
         await db.SaveChangesAsync(cancellationToken);
+        if (member is not null)
+        {
+            ProjectMembersApi.RecordMembershipChange(context, member, "added");
+        }
+
         context.Response.Headers.Location = $"/api/v1/projects/{project.Id}";
         return Api.Ok(context, ProjectResponse.From(project), "Project created.", statusCode: StatusCodes.Status201Created);
     }
@@ -145,6 +160,11 @@ public static partial class ProjectsApi
         if (!validation.IsValid)
         {
             return Api.Invalid(context, validation);
+        }
+
+        if (Ownership.Refuse(context, await Ownership.ProjectAccessAsync(db, context.User, id, cancellationToken), AccessLevel.Manage, "Project", id) is { } refused)
+        {
+            return refused;
         }
 
         var project = await db.Projects.FirstOrDefaultAsync(p => p.Id == id, cancellationToken);
@@ -197,6 +217,11 @@ public static partial class ProjectsApi
         if (!validation.IsValid)
         {
             return Api.Invalid(context, validation);
+        }
+
+        if (Ownership.Refuse(context, await Ownership.ProjectAccessAsync(db, context.User, id, cancellationToken), AccessLevel.Write, "Project", id) is { } refused)
+        {
+            return refused;
         }
 
         var project = await db.Projects.AsNoTracking().FirstOrDefaultAsync(p => p.Id == id, cancellationToken);

@@ -165,7 +165,8 @@ public static class TasksApi
     {
         var validation = new Validation();
         var paging = PageRequest.Read(page, validation, s_sortable);
-        var query = db.Tasks.AsNoTracking();
+        // Only the tasks the caller may see, filtered in SQL (Features/Auth/Ownership); an admin's query is unchanged.
+        var query = Ownership.VisibleTasks(db, context.User).AsNoTracking();
         if (filters.ProjectId is { Length: > 0 } projectText)
         {
             if (long.TryParse(projectText, out var projectId))
@@ -227,13 +228,29 @@ public static class TasksApi
     private static async Task<Results<JsonHttpResult<ApiResponse<TaskDetailResponse>>, JsonHttpResult<ApiErrorResponse>>> GetAsync(
         long id, HttpContext context, AppDbContext db, CancellationToken cancellationToken)
     {
-        var task = await db.Tasks.AsNoTracking().FirstOrDefaultAsync(t => t.Id == id, cancellationToken);
+        var task = await Ownership.VisibleTasks(db, context.User).AsNoTracking().FirstOrDefaultAsync(t => t.Id == id, cancellationToken);
         if (task is null)
         {
             return Api.NotFound(context, "Task", id);
         }
 
         return Api.Ok(context, await DetailAsync(db, task, cancellationToken));
+    }
+
+    /// <summary>
+    /// The task, tracked, when the caller may act on it (Features/Auth/Ownership); else the refusal: 404 when they
+    /// cannot see it (or it does not exist), 403 when they see it but their project role is viewer.
+    /// </summary>
+    internal static async Task<(DevTask? Task, IResult? Refused)> FindWritableAsync(AppDbContext db, HttpContext context, long id, CancellationToken cancellationToken)
+    {
+        var task = await db.Tasks.FirstOrDefaultAsync(t => t.Id == id, cancellationToken);
+        if (task is null)
+        {
+            return (null, Api.NotFound(context, "Task", id));
+        }
+
+        var refused = Ownership.Refuse(context, await Ownership.TaskAccessAsync(db, context.User, task, cancellationToken), AccessLevel.Write, "Task", id);
+        return refused is null ? (task, null) : (null, refused);
     }
 
     /// <summary>How long an Idempotency-Key is remembered; after that the same key creates a new task.</summary>
@@ -262,14 +279,21 @@ public static class TasksApi
             validation.Add("workflow", $"unknown workflow; known: {string.Join(", ", workflows.List().Select(w => w.Name))}");
         }
 
-        if (request.ProjectId is { } pid && !await db.Projects.AnyAsync(p => p.Id == pid, cancellationToken))
+        // A project the caller cannot see does not exist for them; one they see as a viewer is a 403.
+        var projectAccess = request.ProjectId is { } pid ? await Ownership.ProjectAccessAsync(db, context.User, pid, cancellationToken) : AccessLevel.Manage;
+        if (projectAccess == AccessLevel.None)
         {
-            validation.Add("project_id", $"project {pid} does not exist");
+            validation.Add("project_id", $"project {request.ProjectId} does not exist");
         }
 
         if (!validation.IsValid)
         {
             return Api.Invalid(context, validation);
+        }
+
+        if (Ownership.Refuse(context, projectAccess, AccessLevel.Write, "Project", request.ProjectId!) is { } refused)
+        {
+            return refused;
         }
 
         var fingerprint = idempotencyKey.Length > 0 ? Fingerprint(request) : null;
@@ -361,9 +385,10 @@ public static class TasksApi
             validation.Required("title", request.Title, 500);
         }
 
-        if (request.ProjectId is { } pid && !await db.Projects.AnyAsync(p => p.Id == pid, cancellationToken))
+        var projectAccess = request.ProjectId is { } pid ? await Ownership.ProjectAccessAsync(db, context.User, pid, cancellationToken) : AccessLevel.Manage;
+        if (projectAccess == AccessLevel.None)
         {
-            validation.Add("project_id", $"project {pid} does not exist");
+            validation.Add("project_id", $"project {request.ProjectId} does not exist");
         }
 
         if (!validation.IsValid)
@@ -371,10 +396,16 @@ public static class TasksApi
             return Api.Invalid(context, validation);
         }
 
-        var task = await db.Tasks.FirstOrDefaultAsync(t => t.Id == id, cancellationToken);
+        var (task, refused) = await FindWritableAsync(db, context, id, cancellationToken);
         if (task is null)
         {
-            return Api.NotFound(context, "Task", id);
+            return refused!;
+        }
+
+        // Moving a task into a project needs the right to create tasks there.
+        if (Ownership.Refuse(context, projectAccess, AccessLevel.Write, "Project", request.ProjectId!) is { } refusedProject)
+        {
+            return refusedProject;
         }
 
         if (task.Status is TaskStatuses.Running or TaskStatuses.Queued && (request.ProjectId is not null || request.Variables is not null))
@@ -407,10 +438,10 @@ public static class TasksApi
             return Api.Invalid(context, validation);
         }
 
-        var task = await db.Tasks.FirstOrDefaultAsync(t => t.Id == id, cancellationToken);
+        var (task, refused) = await FindWritableAsync(db, context, id, cancellationToken);
         if (task is null)
         {
-            return Api.NotFound(context, "Task", id);
+            return refused!;
         }
 
         if (task.Status is TaskStatuses.Queued or TaskStatuses.Running)
@@ -447,10 +478,10 @@ public static class TasksApi
             return Api.Invalid(context, validation);
         }
 
-        var task = await db.Tasks.FirstOrDefaultAsync(t => t.Id == id, cancellationToken);
+        var (task, refused) = await FindWritableAsync(db, context, id, cancellationToken);
         if (task is null)
         {
-            return Api.NotFound(context, "Task", id);
+            return refused!;
         }
 
         var status = await lifecycle.CancelAsync(task, request?.Reason ?? $"cancelled by {context.User.FindFirst("email")?.Value ?? "a user"}");
