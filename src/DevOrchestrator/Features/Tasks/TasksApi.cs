@@ -313,7 +313,7 @@ public static class TasksApi
         if (request.ExternalId is { Length: > 0 } externalId &&
             await db.Tasks.AsNoTracking().FirstOrDefaultAsync(t => t.Source == source && t.ExternalId == externalId, cancellationToken) is { } existing)
         {
-            return Api.Conflict(context, $"Task {existing.Id} already exists for {source} item '{externalId}'.");
+            return await ExternalIdConflictAsync(db, context, existing, source, externalId);
         }
 
         var start = request.AutoStart == true;
@@ -350,12 +350,18 @@ public static class TasksApi
 
             return idempotencyKey.Length > 0
                 ? Replay(context, winner, fingerprint)
-                : Api.Conflict(context, $"Task {winner.Id} already exists for {source} item '{request.ExternalId}'.");
+                : await ExternalIdConflictAsync(db, context, winner, source, request.ExternalId!);
         }
 
         context.Response.Headers.Location = $"/api/v1/tasks/{task.Id}";
         return Api.Ok(context, TaskResponse.From(task), start ? "Task created and queued." : "Task created.", statusCode: StatusCodes.Status201Created);
     }
+
+    /// <summary>409 for an external item that already has a task; its id only when the caller may see that task.</summary>
+    private static async Task<IResult> ExternalIdConflictAsync(AppDbContext db, HttpContext context, DevTask existing, string source, string externalId) =>
+        await Ownership.TaskAccessAsync(db, context.User, existing, CancellationToken.None) == AccessLevel.None
+            ? Api.Conflict(context, $"A task already exists for {source} item '{externalId}'.")
+            : Api.Conflict(context, $"Task {existing.Id} already exists for {source} item '{externalId}'.");
 
     /// <summary>The answer to a repeated Idempotency-Key: the first result for the same body, 409 for another body.</summary>
     private static IResult Replay(HttpContext context, DevTask earlier, string? fingerprint)
