@@ -18,6 +18,7 @@ public abstract class AppDbContext : DbContext
 
     public DbSet<User> Users => Set<User>();
     public DbSet<Project> Projects => Set<Project>();
+    public DbSet<ProjectMember> ProjectMembers => Set<ProjectMember>();
     public DbSet<DevTask> Tasks => Set<DevTask>();
     public DbSet<AgentExecution> AgentExecutions => Set<AgentExecution>();
     public DbSet<WorkflowExecution> WorkflowExecutions => Set<WorkflowExecution>();
@@ -51,6 +52,17 @@ public abstract class AppDbContext : DbContext
             e.HasIndex(p => p.Name).IsUnique();
             e.HasIndex(p => p.RepositoryUrl);
             e.HasIndex(p => p.JiraProjectKey);
+        });
+
+        modelBuilder.Entity<ProjectMember>(e =>
+        {
+            e.ToTable("project_members");
+            e.HasKey(m => new { m.ProjectId, m.UserId });
+            e.Property(m => m.Role).HasMaxLength(20);
+            e.HasOne(m => m.Project).WithMany().HasForeignKey(m => m.ProjectId).OnDelete(DeleteBehavior.Cascade);
+            e.HasOne<User>().WithMany().HasForeignKey(m => m.UserId).OnDelete(DeleteBehavior.Cascade);
+            // The visibility filters read "the projects of user U": (user_id, project_id) answers from the index alone.
+            e.HasIndex(m => new { m.UserId, m.ProjectId });
         });
 
         modelBuilder.Entity<DevTask>(e =>

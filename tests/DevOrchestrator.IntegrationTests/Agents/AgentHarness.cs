@@ -44,7 +44,7 @@ internal sealed class AgentHarness : IAsyncDisposable
         }
 
         var service = await ServiceUnderTest.StartAsync(db, settings: values, cancellationToken: cancellationToken);
-        var client = await service.ClientForNewUserAsync("operator", cancellationToken);
+        var client = await service.ClientForNewUserAsync("admin", cancellationToken);
         var remote = await GitFixtures.CreateBareRepositoryAsync(service.State.Root, cancellationToken);
         var created = await client.PostAsJsonAsync("/api/v1/projects", new
         {
@@ -100,7 +100,7 @@ internal sealed class AgentHarness : IAsyncDisposable
         await previous.DisposeAsync();
         whileStopped?.Invoke();
         Service = await ServiceUnderTest.StartAsync(previous.State.Db, settings: values, shareWith: previous, ownState: true, cancellationToken: cancellationToken);
-        Client = await Service.ClientForNewUserAsync("operator", cancellationToken);
+        Client = await Service.ClientForNewUserAsync("admin", cancellationToken);
     }
 
     public async ValueTask DisposeAsync()

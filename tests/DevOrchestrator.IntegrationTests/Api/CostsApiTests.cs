@@ -96,7 +96,7 @@ public sealed class CostsApiTests
             ["PER_TASK_COST_LIMIT"] = "7.5",
         }, cancellationToken: ct);
         var ledger = await SeedAsync(service, spentMicros: 40_000_000, reservedMicros: 1_500_000, ct);
-        using var client = await service.ClientForNewUserAsync(Roles.Viewer, ct);
+        using var client = await service.ClientForNewUserAsync(Roles.Admin, ct);
         const string march = "from=2025-03-01&to=2025-03-31";
 
         var byDay = await GetDataAsync(client, $"/api/v1/costs?{march}&group_by=day", ct);
@@ -157,7 +157,7 @@ public sealed class CostsApiTests
         var ct = TestContext.Current.CancellationToken;
         await using var service = await ServiceUnderTest.StartAsync(db, settings: new Dictionary<string, string?> { ["MONTHLY_BUDGET_LIMIT"] = "10" }, cancellationToken: ct);
         var ledger = await SeedAsync(service, spentMicros: 9_000_000, reservedMicros: 2_000_000, ct);
-        using var client = await service.ClientForNewUserAsync(Roles.Viewer, ct);
+        using var client = await service.ClientForNewUserAsync(Roles.Admin, ct);
 
         // No window: this month only (the call made "now"); spent + reserved beyond the budget leaves 0, not a negative.
         var current = await GetDataAsync(client, "/api/v1/costs", ct);
@@ -222,7 +222,7 @@ public sealed class CostsApiTests
     {
         var ct = TestContext.Current.CancellationToken;
         await using var service = await ServiceUnderTest.StartAsync(db, cancellationToken: ct);
-        using var client = await service.ClientForNewUserAsync(Roles.Viewer, ct);
+        using var client = await service.ClientForNewUserAsync(Roles.Admin, ct);
         long taskId, agentId;
         await using (var context = service.State.OpenDb())
         {

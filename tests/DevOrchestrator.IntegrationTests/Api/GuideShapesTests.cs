@@ -69,7 +69,7 @@ public sealed class GuideShapesTests
     {
         var ct = TestContext.Current.CancellationToken;
         await using var service = await ServiceUnderTest.StartAsync(db, cancellationToken: ct);
-        using var client = await service.ClientForNewUserAsync(Roles.Viewer, ct);
+        using var client = await service.ClientForNewUserAsync(Roles.Admin, ct);
         using var operatorClient = await service.ClientForNewUserAsync(Roles.Operator, ct);
 
         Assert.Equal(HttpStatusCode.Unauthorized, (await service.Client.GetAsync("/api/v1/agents/status?task_id=1", ct)).StatusCode);

@@ -5,6 +5,7 @@ using System.Text.Json;
 using DevOrchestrator.FakeVendors;
 using DevOrchestrator.Features.Auth;
 using DevOrchestrator.IntegrationTests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace DevOrchestrator.IntegrationTests.Cli;
@@ -87,6 +88,42 @@ public sealed class CliTests
         var missing = await DevorchAsync(new Dictionary<string, string>(env) { ["DEVORCH_TOKEN"] = token.Stdout }, ct, "tasks", "show", "999999", "--server", service.Address.ToString());
         Assert.Equal(1, missing.ExitCode);
         Assert.Contains("HTTP 404", missing.Stderr, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(Db.Sqlite)]
+    [InlineData(Db.Postgres)]
+    public async Task The_tasks_commands_show_and_cancel_only_what_the_token_owner_may_see(Db db)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var service = await ServiceUnderTest.StartAsync(db, cancellationToken: ct);
+        using var other = await service.ClientForNewUserAsync(Roles.Operator, ct);
+        var project = (long)(await (await other.PostJsonAsync("/api/v1/projects", new { name = "not yours" })).ReadJsonAsync())["data"]!["id"]!;
+        var hidden = (long)(await (await other.PostJsonAsync("/api/v1/tasks", new { title = "hidden from the cli user", project_id = project })).ReadJsonAsync())["data"]!["id"]!;
+        string token;
+        await using (var scope = service.Services.CreateAsyncScope())
+        {
+            var user = await scope.ServiceProvider.GetRequiredService<UserAccounts>().CreateAsync("cli-member@example.com", Roles.Operator, "long-enough-pw", ct);
+            token = scope.ServiceProvider.GetRequiredService<TokenIssuer>().Issue(user!, TimeSpan.FromHours(1)).Token;
+        }
+
+        var env = new Dictionary<string, string> { ["DEVORCH_TOKEN"] = token, ["DEVORCH_SERVER"] = service.Address.ToString() };
+        var list = await DevorchAsync(env, ct, "tasks", "list");
+        Assert.True(list.ExitCode == 0, list.Stderr);
+        Assert.DoesNotContain("hidden from the cli user", list.Stdout, StringComparison.Ordinal);
+        var show = await DevorchAsync(env, ct, "tasks", "show", $"{hidden}");
+        Assert.Equal(1, show.ExitCode);
+        Assert.Contains("HTTP 404", show.Stderr, StringComparison.Ordinal);
+        var cancel = await DevorchAsync(env, ct, "tasks", "cancel", $"{hidden}");
+        Assert.Equal(1, cancel.ExitCode);
+        Assert.Contains("HTTP 404", cancel.Stderr, StringComparison.Ordinal);
+        Assert.Equal("pending", (string?)(await (await other.GetAsync($"/api/v1/tasks/{hidden}", ct)).ReadJsonAsync())["data"]!["status"]);
+
+        // Made a member, the same token lists it at once.
+        var userId = await service.WithDbAsync(d => d.Users.Where(u => u.Email == "cli-member@example.com").Select(u => u.Id).SingleAsync(ct));
+        Assert.Equal(HttpStatusCode.Created, (await other.PostJsonAsync($"/api/v1/projects/{project}/members", new { user_id = userId, role = "viewer" })).StatusCode);
+        var listed = await DevorchAsync(env, ct, "tasks", "list");
+        Assert.Contains("hidden from the cli user", listed.Stdout, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -211,7 +248,7 @@ public sealed class CliTests
         string token;
         await using (var scope = service.Services.CreateAsyncScope())
         {
-            var user = await scope.ServiceProvider.GetRequiredService<UserAccounts>().CreateAsync("costs@example.com", Roles.Viewer, "long-enough-pw", ct);
+            var user = await scope.ServiceProvider.GetRequiredService<UserAccounts>().CreateAsync("costs@example.com", Roles.Admin, "long-enough-pw", ct);
             token = scope.ServiceProvider.GetRequiredService<TokenIssuer>().Issue(user!, TimeSpan.FromHours(1)).Token;
         }
 

@@ -113,7 +113,7 @@ public sealed class DispatchTests
         }
 
         await using var second = await ServiceUnderTest.StartAsync(db, shareWith: first, ownState: true, cancellationToken: ct);
-        using var client2 = await second.ClientForNewUserAsync(Roles.Viewer, ct);
+        using var client2 = await second.ClientForNewUserAsync(Roles.Admin, ct);
         var queued = await WaitForFinishAsync(client2, queuedId);
         var orphan = await WaitForFinishAsync(client2, orphanId);
         Assert.Equal("completed", (string?)queued["status"]);
@@ -160,7 +160,7 @@ public sealed class DispatchTests
         }
 
         await using var second = await ServiceUnderTest.StartAsync(Db.Sqlite, shareWith: first, ownState: true, cancellationToken: ct);
-        using var client2 = await second.ClientForNewUserAsync(Roles.Viewer, ct);
+        using var client2 = await second.ClientForNewUserAsync(Roles.Admin, ct);
         var done = await WaitForFinishAsync(client2, id);
         Assert.Equal("completed", (string?)done["status"]);
         Assert.Equal(2, (int)done["attempts"]!);

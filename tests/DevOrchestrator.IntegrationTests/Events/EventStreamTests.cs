@@ -46,7 +46,7 @@ public sealed class EventStreamTests
     {
         var ct = TestContext.Current.CancellationToken;
         await using var service = await ServiceUnderTest.StartAsync(Db.Sqlite, cancellationToken: ct);
-        using var client = await service.ClientForNewUserAsync(Roles.Viewer, ct);
+        using var client = await service.ClientForNewUserAsync(Roles.Admin, ct);
         using var operatorClient = await service.ClientForNewUserAsync(Roles.Operator, ct);
         var wsUri = new UriBuilder(service.Address) { Scheme = "ws", Path = "/ws" }.Uri;
 

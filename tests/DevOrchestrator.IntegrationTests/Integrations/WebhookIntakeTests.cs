@@ -136,6 +136,15 @@ public sealed class WebhookIntakeTests
             m => m is not null && m.Text.Contains("— completed", StringComparison.Ordinal), TimeSpan.FromSeconds(30));
         Assert.Contains("&lt;!channel&gt;", root!.Text, StringComparison.Ordinal);
         Assert.DoesNotContain("<!channel>", root.Text, StringComparison.Ordinal);
+
+        // Ownership: the task belongs to the mapped project and has no creator (it ran as the service). A user who is
+        // not a member of the project does not see it; made a member, they do.
+        Assert.Null(task.CreatedByUserId);
+        using var outsider = await h.Service.ClientForNewUserAsync("operator", ct);
+        Assert.Equal(HttpStatusCode.NotFound, (await outsider.GetAsync($"/api/v1/tasks/{taskId}", ct)).StatusCode);
+        var outsiderId = (long)(await (await outsider.GetAsync("/api/v1/auth/me", ct)).ReadJsonAsync())["data"]!["id"]!;
+        Assert.Equal(HttpStatusCode.Created, (await h.Client.PostJsonAsync($"/api/v1/projects/{task.ProjectId}/members", new { user_id = outsiderId, role = "viewer" })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await outsider.GetAsync($"/api/v1/tasks/{taskId}", ct)).StatusCode);
     }
 
     [Fact]

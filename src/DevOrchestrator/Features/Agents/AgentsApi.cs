@@ -63,7 +63,7 @@ public static class AgentsApi
     {
         var validation = new Validation();
         var paging = PageRequest.Read(page, validation, s_sortable);
-        var query = db.AgentExecutions.AsNoTracking();
+        var query = VisibleAgents(db, context);
         if (filters.Status is { Length: > 0 } status)
         {
             validation.OneOf("status", status, [AgentStatuses.Running, AgentStatuses.Completed, AgentStatuses.Failed, AgentStatuses.Stopped, AgentStatuses.Abandoned]);
@@ -103,8 +103,21 @@ public static class AgentsApi
         return Api.Ok(context, items.Select(AgentResponse.From).ToList(), pagination: paging.Describe(total));
     }
 
+    /// <summary>The agent executions of the tasks the caller may see (Features/Auth/Ownership), filtered in SQL.</summary>
+    private static IQueryable<AgentExecution> VisibleAgents(AppDbContext db, HttpContext context)
+    {
+        var agents = db.AgentExecutions.AsNoTracking();
+        if (Ownership.IsAdmin(context.User))
+        {
+            return agents;
+        }
+
+        var taskIds = Ownership.VisibleTaskIds(db, context.User);
+        return agents.Where(a => taskIds.Contains(a.TaskId));
+    }
+
     private static async Task<IResult> StatusAsync(long id, HttpContext context, AppDbContext db, CancellationToken cancellationToken) =>
-        await db.AgentExecutions.AsNoTracking().FirstOrDefaultAsync(a => a.Id == id, cancellationToken) is { } agent
+        await VisibleAgents(db, context).FirstOrDefaultAsync(a => a.Id == id, cancellationToken) is { } agent
             ? Api.Ok(context, AgentResponse.From(agent))
             : Api.NotFound(context, "Agent execution", id);
 
@@ -119,7 +132,7 @@ public static class AgentsApi
                 new Dictionary<string, string[]> { ["task_id"] = [text.Length == 0 ? "is required" : "must be a task id (a positive whole number)"] });
         }
 
-        var task = await db.Tasks.AsNoTracking().FirstOrDefaultAsync(t => t.Id == taskId, cancellationToken);
+        var task = await Ownership.VisibleTasks(db, context.User).AsNoTracking().FirstOrDefaultAsync(t => t.Id == taskId, cancellationToken);
         if (task is null)
         {
             return Api.NotFound(context, "Task", taskId);
@@ -147,12 +160,17 @@ public static class AgentsApi
             return Api.NotFound(context, "Agent execution", id);
         }
 
+        var task = await db.Tasks.FirstAsync(t => t.Id == agent.TaskId, cancellationToken);
+        if (Ownership.Refuse(context, await Ownership.TaskAccessAsync(db, context.User, task, cancellationToken), AccessLevel.Write, "Agent execution", id) is { } refused)
+        {
+            return refused;
+        }
+
         if (agent.Status != AgentStatuses.Running)
         {
             return Api.Conflict(context, $"Agent execution {id} is not running ({agent.Status}).");
         }
 
-        var task = await db.Tasks.FirstAsync(t => t.Id == agent.TaskId, cancellationToken);
         var status = await lifecycle.CancelAsync(task, $"agent {id} stopped by {context.User.FindFirst("email")?.Value ?? "a user"}");
         return Api.Ok(context, new { id, task_id = agent.TaskId, task_status = status ?? task.Status, stop_requested = true }, "Stop requested.",
             statusCode: StatusCodes.Status202Accepted);

@@ -16,11 +16,15 @@ public static class AuditActions
     public const string ProjectCreated = "project.created";
     public const string ProjectUpdated = "project.updated";
     public const string ProjectDeleted = "project.deleted";
+    public const string ProjectMemberAdded = "project.member_added";
+    public const string ProjectMemberRoleChanged = "project.member_role_changed";
+    public const string ProjectMemberRemoved = "project.member_removed";
     public const string TaskCancelled = "task.cancelled";
 
     public static readonly IReadOnlyList<string> All =
     [
         UserCreated, UserRoleChanged, UserDisabled, UserEnabled, UserTokensRevoked, UserPasswordReset, UserPasswordChanged,
-        ApiKeyCreated, ApiKeyRevoked, PluginConfigChanged, ProjectCreated, ProjectUpdated, ProjectDeleted, TaskCancelled,
+        ApiKeyCreated, ApiKeyRevoked, PluginConfigChanged, ProjectCreated, ProjectUpdated, ProjectDeleted,
+        ProjectMemberAdded, ProjectMemberRoleChanged, ProjectMemberRemoved, TaskCancelled,
     ];
 }

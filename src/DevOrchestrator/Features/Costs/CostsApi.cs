@@ -67,7 +67,7 @@ public static class CostsApi
         }
 
         var (from, to) = window;
-        var entries = db.CostEntries.AsNoTracking().Where(c => c.CreatedAt >= from && c.CreatedAt < to);
+        var entries = VisibleEntries(db, context).Where(c => c.CreatedAt >= from && c.CreatedAt < to);
         var tally = groupBy switch
         {
             "day" => await TallyByDayAsync(db, entries, cancellationToken),
@@ -96,6 +96,27 @@ public static class CostsApi
             To: to,
             GroupBy: groupBy,
             Breakdown: rows));
+    }
+
+    /// <summary>
+    /// The ledger rows the caller may see (Features/Auth/Ownership), filtered in SQL: an admin sees all; anyone else the
+    /// calls of the tasks they see, the calls for their projects outside a task (plans), and their own calls outside
+    /// any project. The month's budget, spent and remaining beside them stay the installation's.
+    /// </summary>
+    private static IQueryable<CostEntry> VisibleEntries(AppDbContext db, HttpContext context)
+    {
+        var entries = db.CostEntries.AsNoTracking();
+        if (Ownership.IsAdmin(context.User))
+        {
+            return entries;
+        }
+
+        var userId = context.User.UserId() ?? -1;
+        var taskIds = Ownership.VisibleTasks(db, context.User).Select(t => (long?)t.Id);
+        var projectIds = Ownership.MemberProjectIds(db, context.User);
+        return entries.Where(c => c.TaskId != null
+            ? taskIds.Contains(c.TaskId)
+            : c.ProjectId != null ? projectIds.Contains(c.ProjectId) : c.UserId == userId);
     }
 
     /// <summary>What the month can still spend: the budget less what is spent and what calls in flight hold, never below 0.</summary>

@@ -50,7 +50,8 @@ public static class EventStreams
         long id, [FromHeader(Name = "Last-Event-ID")] string? lastEventIdHeader, [FromQuery(Name = "last_event_id")] string? lastEventId,
         HttpContext context, AppDbContext db, EventHub hub, CancellationToken cancellationToken)
     {
-        if (!await db.Tasks.AnyAsync(t => t.Id == id, cancellationToken))
+        // A task the caller may not see answers 404, like one that does not exist (Features/Auth/Ownership).
+        if (!await Ownership.VisibleTasks(db, context.User).AnyAsync(t => t.Id == id, cancellationToken))
         {
             await Api.NotFound(context, "Task", id).ExecuteAsync(context);
             return;
@@ -91,7 +92,14 @@ public static class EventStreams
 
             while (!cancellationToken.IsCancellationRequested)
             {
-                if (await IsFinishedAsync(db, id, cancellationToken))
+                var state = await StateAsync(db, context.User, id, cancellationToken);
+                if (state == StreamState.Hidden)
+                {
+                    // The caller lost access (removed from the project) while streaming: stop, sending nothing more.
+                    return;
+                }
+
+                if (state == StreamState.Finished)
                 {
                     // Flush what committed together with the final status, then end the stream.
                     var rest = await db.Events.AsNoTracking().Where(e => e.TaskId == id && e.Id > lastId).OrderBy(e => e.Id).ToListAsync(cancellationToken);
@@ -145,9 +153,24 @@ public static class EventStreams
         }
     }
 
-    private static Task<bool> IsFinishedAsync(AppDbContext db, long id, CancellationToken cancellationToken) =>
-        db.Tasks.AsNoTracking().Where(t => t.Id == id)
-            .AnyAsync(t => t.Status == TaskStatuses.Completed || t.Status == TaskStatuses.Failed || t.Status == TaskStatuses.Cancelled || t.Status == TaskStatuses.BudgetExceeded, cancellationToken);
+    private enum StreamState
+    {
+        Open,
+        Finished,
+        Hidden,
+    }
+
+    /// <summary>One query: whether the caller still sees the task, and whether it has finished.</summary>
+    private static async Task<StreamState> StateAsync(AppDbContext db, System.Security.Claims.ClaimsPrincipal user, long id, CancellationToken cancellationToken)
+    {
+        var status = await Ownership.VisibleTasks(db, user).AsNoTracking().Where(t => t.Id == id).Select(t => t.Status).FirstOrDefaultAsync(cancellationToken);
+        return status switch
+        {
+            null => StreamState.Hidden,
+            TaskStatuses.Completed or TaskStatuses.Failed or TaskStatuses.Cancelled or TaskStatuses.BudgetExceeded => StreamState.Finished,
+            _ => StreamState.Open,
+        };
+    }
 
     private static async Task WriteSseAsync(HttpContext context, TaskEvent ev, HashSet<long> sent, CancellationToken cancellationToken)
     {
@@ -161,7 +184,8 @@ public static class EventStreams
         await context.Response.Body.FlushAsync(cancellationToken);
     }
 
-    private static async Task AcceptWebSocketAsync(HttpContext context, EventHub hub, CancellationToken cancellationToken)
+    private static async Task AcceptWebSocketAsync(
+        HttpContext context, EventHub hub, IDbContextFactory<AppDbContext> dbContexts, TimeProvider timeProvider, CancellationToken cancellationToken)
     {
         if (!context.WebSockets.IsWebSocketRequest)
         {
@@ -179,7 +203,15 @@ public static class EventStreams
             }
 
             taskFilter = parsed;
+            await using var db = await dbContexts.CreateDbContextAsync(cancellationToken);
+            if (!await Ownership.VisibleTasks(db, context.User).AnyAsync(t => t.Id == parsed, cancellationToken))
+            {
+                await Api.NotFound(context, "Task", parsed).ExecuteAsync(context);
+                return;
+            }
         }
+
+        var visibility = new TaskVisibility(context.User, dbContexts, timeProvider);
 
         using var socket = await context.WebSockets.AcceptWebSocketAsync();
         using var closed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -212,9 +244,20 @@ public static class EventStreams
         try
         {
             await SendAsync(socket, new { type = "connected", data = new { task_id = taskFilter } }, closed.Token);
-            await foreach (var ev in live.ReadAllAsync(closed.Token))
+            var batch = new List<TaskEvent>();
+            while (await live.WaitToReadAsync(closed.Token))
             {
-                if (taskFilter is null || ev.TaskId == taskFilter)
+                batch.Clear();
+                while (batch.Count < 500 && live.TryRead(out var ev))
+                {
+                    if (taskFilter is null || ev.TaskId == taskFilter)
+                    {
+                        batch.Add(ev);
+                    }
+                }
+
+                // A non-admin receives only the events of tasks they may see (one query per batch of new task ids).
+                foreach (var ev in await visibility.FilterAsync(batch, closed.Token))
                 {
                     await SendAsync(socket, EventMessage.From(ev), closed.Token);
                 }

@@ -88,6 +88,7 @@ public static partial class ProjectsApi
             .WithSummary("Turn requirements into epics and tasks (planning agent, one model call) and store them; auto_start queues the tasks.")
             .ProducesData<GeneratePlanResponse>(StatusCodes.Status201Created)
             .ProducesErrors(StatusCodes.Status404NotFound, StatusCodes.Status429TooManyRequests);
+        group.MapProjectMembersApi();
         return app;
     }
 
@@ -100,14 +101,14 @@ public static partial class ProjectsApi
             return Api.Invalid(context, validation);
         }
 
-        var query = db.Projects.AsNoTracking();
+        var query = Ownership.VisibleProjects(db, context.User).AsNoTracking();
         var total = await query.LongCountAsync(cancellationToken);
         var items = await paging.Apply(query, s_sortKeys, p => p.Id).ToListAsync(cancellationToken);
         return Api.Ok(context, items.Select(ProjectResponse.From).ToList(), pagination: paging.Describe(total));
     }
 
     private static async Task<IResult> GetAsync(long id, HttpContext context, AppDbContext db, CancellationToken cancellationToken) =>
-        await db.Projects.AsNoTracking().FirstOrDefaultAsync(p => p.Id == id, cancellationToken) is { } project
+        await Ownership.VisibleProjects(db, context.User).AsNoTracking().FirstOrDefaultAsync(p => p.Id == id, cancellationToken) is { } project
             ? Api.Ok(context, ProjectResponse.From(project))
             : Api.NotFound(context, "Project", id);
 
@@ -136,12 +137,26 @@ public static partial class ProjectsApi
         var project = new Project { Name = name, CreatedAt = now, UpdatedAt = now };
         Apply(project, request);
         // The project's id names the audit row's target: two saves, one transaction.
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        await using var transaction = await db.Database.BeginTransactionAsync(CancellationToken.None);
         db.Projects.Add(project);
-        await db.SaveChangesAsync(cancellationToken);
+        // The creator is the project's first maintainer, in the same save.
+        var member = context.User.UserId() is { } creatorId
+            ? new ProjectMember { Project = project, UserId = creatorId, Role = ProjectRoles.Maintainer, CreatedAt = now, UpdatedAt = now }
+            : null;
+        if (member is not null)
+        {
+            db.ProjectMembers.Add(member);
+        }
+
+        await db.SaveChangesAsync(CancellationToken.None);
         audit.Add(AuditActions.ProjectCreated, "project", project.Id, new { name = project.Name, repository_url = project.RepositoryUrl });
-        await db.SaveChangesAsync(cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
+        if (member is not null)
+        {
+            ProjectMembersApi.RecordMembershipChange(context, member, AuditActions.ProjectMemberAdded);
+        }
+
+        await db.SaveChangesAsync(CancellationToken.None);
+        await transaction.CommitAsync(CancellationToken.None);
         context.Response.Headers.Location = $"/api/v1/projects/{project.Id}";
         return Api.Ok(context, ProjectResponse.From(project), "Project created.", statusCode: StatusCodes.Status201Created);
     }
@@ -152,6 +167,11 @@ public static partial class ProjectsApi
         if (!validation.IsValid)
         {
             return Api.Invalid(context, validation);
+        }
+
+        if (Ownership.Refuse(context, await Ownership.ProjectAccessAsync(db, context.User, id, cancellationToken), AccessLevel.Manage, "Project", id) is { } refused)
+        {
+            return refused;
         }
 
         var project = await db.Projects.FirstOrDefaultAsync(p => p.Id == id, cancellationToken);
@@ -170,7 +190,7 @@ public static partial class ProjectsApi
         var changed = db.Entry(project).Properties.Where(p => p.IsModified && p.Metadata.Name != nameof(Project.UpdatedAt))
             .Select(p => System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(p.Metadata.Name)).Order(StringComparer.Ordinal).ToList();
         audit.Add(AuditActions.ProjectUpdated, "project", project.Id, new { name = project.Name, changed });
-        await db.SaveChangesAsync(cancellationToken);
+        await db.SaveChangesAsync(CancellationToken.None);
         return Api.Ok(context, ProjectResponse.From(project), "Project updated.");
     }
 
@@ -189,7 +209,7 @@ public static partial class ProjectsApi
 
         db.Projects.Remove(project);
         audit.Add(AuditActions.ProjectDeleted, "project", project.Id, new { name = project.Name });
-        await db.SaveChangesAsync(cancellationToken);
+        await db.SaveChangesAsync(CancellationToken.None);
         return Api.Ok(context, new DeletedResponse(id), "Project deleted.");
     }
 
@@ -208,6 +228,11 @@ public static partial class ProjectsApi
         if (!validation.IsValid)
         {
             return Api.Invalid(context, validation);
+        }
+
+        if (Ownership.Refuse(context, await Ownership.ProjectAccessAsync(db, context.User, id, cancellationToken), AccessLevel.Write, "Project", id) is { } refused)
+        {
+            return refused;
         }
 
         var project = await db.Projects.AsNoTracking().FirstOrDefaultAsync(p => p.Id == id, cancellationToken);

@@ -166,7 +166,8 @@ public static class TasksApi
     {
         var validation = new Validation();
         var paging = PageRequest.Read(page, validation, s_sortable);
-        var query = db.Tasks.AsNoTracking();
+        // Only the tasks the caller may see, filtered in SQL (Features/Auth/Ownership); an admin's query is unchanged.
+        var query = Ownership.VisibleTasks(db, context.User).AsNoTracking();
         if (filters.ProjectId is { Length: > 0 } projectText)
         {
             if (long.TryParse(projectText, out var projectId))
@@ -228,13 +229,29 @@ public static class TasksApi
     private static async Task<Results<JsonHttpResult<ApiResponse<TaskDetailResponse>>, JsonHttpResult<ApiErrorResponse>>> GetAsync(
         long id, HttpContext context, AppDbContext db, CancellationToken cancellationToken)
     {
-        var task = await db.Tasks.AsNoTracking().FirstOrDefaultAsync(t => t.Id == id, cancellationToken);
+        var task = await Ownership.VisibleTasks(db, context.User).AsNoTracking().FirstOrDefaultAsync(t => t.Id == id, cancellationToken);
         if (task is null)
         {
             return Api.NotFound(context, "Task", id);
         }
 
         return Api.Ok(context, await DetailAsync(db, task, cancellationToken));
+    }
+
+    /// <summary>
+    /// The task, tracked, when the caller may act on it (Features/Auth/Ownership); else the refusal: 404 when they
+    /// cannot see it (or it does not exist), 403 when they see it but their project role is viewer.
+    /// </summary>
+    internal static async Task<(DevTask? Task, IResult? Refused)> FindWritableAsync(AppDbContext db, HttpContext context, long id, CancellationToken cancellationToken)
+    {
+        var task = await db.Tasks.FirstOrDefaultAsync(t => t.Id == id, cancellationToken);
+        if (task is null)
+        {
+            return (null, Api.NotFound(context, "Task", id));
+        }
+
+        var refused = Ownership.Refuse(context, await Ownership.TaskAccessAsync(db, context.User, task, cancellationToken), AccessLevel.Write, "Task", id);
+        return refused is null ? (task, null) : (null, refused);
     }
 
     /// <summary>How long an Idempotency-Key is remembered; after that the same key creates a new task.</summary>
@@ -263,14 +280,21 @@ public static class TasksApi
             validation.Add("workflow", $"unknown workflow; known: {string.Join(", ", workflows.List().Select(w => w.Name))}");
         }
 
-        if (request.ProjectId is { } pid && !await db.Projects.AnyAsync(p => p.Id == pid, cancellationToken))
+        // A project the caller cannot see does not exist for them; one they see as a viewer is a 403.
+        var projectAccess = request.ProjectId is { } pid ? await Ownership.ProjectAccessAsync(db, context.User, pid, cancellationToken) : AccessLevel.Manage;
+        if (projectAccess == AccessLevel.None)
         {
-            validation.Add("project_id", $"project {pid} does not exist");
+            validation.Add("project_id", $"project {request.ProjectId} does not exist");
         }
 
         if (!validation.IsValid)
         {
             return Api.Invalid(context, validation);
+        }
+
+        if (Ownership.Refuse(context, projectAccess, AccessLevel.Write, "Project", request.ProjectId!) is { } refused)
+        {
+            return refused;
         }
 
         var fingerprint = idempotencyKey.Length > 0 ? Fingerprint(request) : null;
@@ -290,7 +314,7 @@ public static class TasksApi
         if (request.ExternalId is { Length: > 0 } externalId &&
             await db.Tasks.AsNoTracking().FirstOrDefaultAsync(t => t.Source == source && t.ExternalId == externalId, cancellationToken) is { } existing)
         {
-            return Api.Conflict(context, $"Task {existing.Id} already exists for {source} item '{externalId}'.");
+            return await ExternalIdConflictAsync(db, context, existing, source, externalId);
         }
 
         var start = request.AutoStart == true;
@@ -327,12 +351,18 @@ public static class TasksApi
 
             return idempotencyKey.Length > 0
                 ? Replay(context, winner, fingerprint)
-                : Api.Conflict(context, $"Task {winner.Id} already exists for {source} item '{request.ExternalId}'.");
+                : await ExternalIdConflictAsync(db, context, winner, source, request.ExternalId!);
         }
 
         context.Response.Headers.Location = $"/api/v1/tasks/{task.Id}";
         return Api.Ok(context, TaskResponse.From(task), start ? "Task created and queued." : "Task created.", statusCode: StatusCodes.Status201Created);
     }
+
+    /// <summary>409 for an external item that already has a task; its id only when the caller may see that task.</summary>
+    private static async Task<IResult> ExternalIdConflictAsync(AppDbContext db, HttpContext context, DevTask existing, string source, string externalId) =>
+        await Ownership.TaskAccessAsync(db, context.User, existing, CancellationToken.None) == AccessLevel.None
+            ? Api.Conflict(context, $"A task already exists for {source} item '{externalId}'.")
+            : Api.Conflict(context, $"Task {existing.Id} already exists for {source} item '{externalId}'.");
 
     /// <summary>The answer to a repeated Idempotency-Key: the first result for the same body, 409 for another body.</summary>
     private static IResult Replay(HttpContext context, DevTask earlier, string? fingerprint)
@@ -362,9 +392,10 @@ public static class TasksApi
             validation.Required("title", request.Title, 500);
         }
 
-        if (request.ProjectId is { } pid && !await db.Projects.AnyAsync(p => p.Id == pid, cancellationToken))
+        var projectAccess = request.ProjectId is { } pid ? await Ownership.ProjectAccessAsync(db, context.User, pid, cancellationToken) : AccessLevel.Manage;
+        if (projectAccess == AccessLevel.None)
         {
-            validation.Add("project_id", $"project {pid} does not exist");
+            validation.Add("project_id", $"project {request.ProjectId} does not exist");
         }
 
         if (!validation.IsValid)
@@ -372,10 +403,16 @@ public static class TasksApi
             return Api.Invalid(context, validation);
         }
 
-        var task = await db.Tasks.FirstOrDefaultAsync(t => t.Id == id, cancellationToken);
+        var (task, refused) = await FindWritableAsync(db, context, id, cancellationToken);
         if (task is null)
         {
-            return Api.NotFound(context, "Task", id);
+            return refused!;
+        }
+
+        // Moving a task into a project needs the right to create tasks there.
+        if (Ownership.Refuse(context, projectAccess, AccessLevel.Write, "Project", request.ProjectId!) is { } refusedProject)
+        {
+            return refusedProject;
         }
 
         if (task.Status is TaskStatuses.Running or TaskStatuses.Queued && (request.ProjectId is not null || request.Variables is not null))
@@ -389,7 +426,7 @@ public static class TasksApi
         if (request.ProjectId is not null) task.ProjectId = request.ProjectId;
         if (request.Variables is not null) task.Variables = JsonSerializer.Serialize(request.Variables, JsonDefaults.Options);
         task.UpdatedAt = timeProvider.GetUtcNow();
-        await db.SaveChangesAsync(cancellationToken);
+        await db.SaveChangesAsync(CancellationToken.None);
         var tokens = await TokensByTaskAsync(db, [task.Id], CancellationToken.None);
         return Api.Ok(context, TaskResponse.From(task, tokens.GetValueOrDefault(task.Id)), "Task updated.");
     }
@@ -408,10 +445,10 @@ public static class TasksApi
             return Api.Invalid(context, validation);
         }
 
-        var task = await db.Tasks.FirstOrDefaultAsync(t => t.Id == id, cancellationToken);
+        var (task, refused) = await FindWritableAsync(db, context, id, cancellationToken);
         if (task is null)
         {
-            return Api.NotFound(context, "Task", id);
+            return refused!;
         }
 
         if (task.Status is TaskStatuses.Queued or TaskStatuses.Running)
@@ -449,10 +486,10 @@ public static class TasksApi
             return Api.Invalid(context, validation);
         }
 
-        var task = await db.Tasks.FirstOrDefaultAsync(t => t.Id == id, cancellationToken);
+        var (task, refused) = await FindWritableAsync(db, context, id, cancellationToken);
         if (task is null)
         {
-            return Api.NotFound(context, "Task", id);
+            return refused!;
         }
 
         // Added before the cancellation so that a pending or queued task's cancellation saves it in its own transaction.

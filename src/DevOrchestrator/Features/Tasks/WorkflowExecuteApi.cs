@@ -3,7 +3,6 @@ using DevOrchestrator.Data;
 using DevOrchestrator.Features.Auth;
 using DevOrchestrator.Features.Workflows;
 using DevOrchestrator.Hosting;
-using Microsoft.EntityFrameworkCore;
 
 namespace DevOrchestrator.Features.Tasks;
 
@@ -41,10 +40,10 @@ public static class WorkflowExecuteApi
             return Api.Invalid(context, validation);
         }
 
-        var task = await db.Tasks.FirstOrDefaultAsync(t => t.Id == request.TaskId, cancellationToken);
+        var (task, refused) = await TasksApi.FindWritableAsync(db, context, request.TaskId!.Value, cancellationToken);
         if (task is null)
         {
-            return Api.NotFound(context, "Task", request.TaskId!);
+            return refused!;
         }
 
         if (task.Status is TaskStatuses.Queued or TaskStatuses.Running)

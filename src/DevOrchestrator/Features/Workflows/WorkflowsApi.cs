@@ -41,8 +41,18 @@ public static class WorkflowsApi
         return app;
     }
 
-    private static async Task<IResult> StatusAsync(long id, HttpContext context, AppDbContext db, CancellationToken cancellationToken) =>
-        await db.WorkflowExecutions.AsNoTracking().Include(w => w.Steps).FirstOrDefaultAsync(w => w.Id == id, cancellationToken) is { } execution
+    private static async Task<IResult> StatusAsync(long id, HttpContext context, AppDbContext db, CancellationToken cancellationToken)
+    {
+        // An execution of a task the caller may not see answers 404 (Features/Auth/Ownership).
+        var executions = db.WorkflowExecutions.AsNoTracking().Include(w => w.Steps).AsQueryable();
+        if (!Ownership.IsAdmin(context.User))
+        {
+            var taskIds = Ownership.VisibleTaskIds(db, context.User);
+            executions = executions.Where(w => taskIds.Contains(w.TaskId));
+        }
+
+        return await executions.FirstOrDefaultAsync(w => w.Id == id, cancellationToken) is { } execution
             ? Api.Ok(context, ExecutionResponse.From(execution))
             : Api.NotFound(context, "Workflow execution", id);
+    }
 }

@@ -804,6 +804,39 @@ namespace DevOrchestrator.Data.Migrations.Sqlite
                     b.ToTable("projects", (string)null);
                 });
 
+            modelBuilder.Entity("DevOrchestrator.Data.ProjectMember", b =>
+                {
+                    b.Property<long>("ProjectId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("project_id");
+
+                    b.Property<long>("UserId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("user_id");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("Role")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("role");
+
+                    b.Property<long>("UpdatedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("updated_at");
+
+                    b.HasKey("ProjectId", "UserId")
+                        .HasName("pk_project_members");
+
+                    b.HasIndex("UserId", "ProjectId")
+                        .HasDatabaseName("ix_project_members_user_id_project_id");
+
+                    b.ToTable("project_members", (string)null);
+                });
+
             modelBuilder.Entity("DevOrchestrator.Data.TaskEvent", b =>
                 {
                     b.Property<long>("Id")
@@ -1130,6 +1163,25 @@ namespace DevOrchestrator.Data.Migrations.Sqlite
                         .HasForeignKey("TaskId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .HasConstraintName("fk_external_effects_tasks_task_id");
+                });
+
+            modelBuilder.Entity("DevOrchestrator.Data.ProjectMember", b =>
+                {
+                    b.HasOne("DevOrchestrator.Data.Project", "Project")
+                        .WithMany()
+                        .HasForeignKey("ProjectId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_project_members_projects_project_id");
+
+                    b.HasOne("DevOrchestrator.Data.User", null)
+                        .WithMany()
+                        .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_project_members_users_user_id");
+
+                    b.Navigation("Project");
                 });
 
             modelBuilder.Entity("DevOrchestrator.Data.TaskEvent", b =>
