@@ -33,9 +33,10 @@ public sealed class DevOrchestratorOptions
     public SandboxOptions Sandbox { get; init; } = new();
     public WorkflowOptions Workflows { get; init; } = new();
     public ApiRateLimitOptions ApiRateLimits { get; init; } = new();
+    public HttpEdgeOptions HttpEdge { get; init; } = new();
 
     /// <summary>Each options type with its defaults, in the order <c>devorch config show</c> lists them.</summary>
-    public IEnumerable<object> All => [Server, Database, Queue, Auth, Budget, Models, Agents, Resilience, Plugins, Workspaces, Sandbox, Workflows, ApiRateLimits];
+    public IEnumerable<object> All => [Server, Database, Queue, Auth, Budget, Models, Agents, Resilience, Plugins, Workspaces, Sandbox, Workflows, ApiRateLimits, HttpEdge];
 
     /// <summary>Binds and validates every feature's options (and the vendor plugins' settings); throws <see cref="SettingsException"/> naming every bad variable.</summary>
     public static DevOrchestratorOptions Read(IConfiguration configuration)
@@ -60,6 +61,7 @@ public sealed class DevOrchestratorOptions
             Sandbox = Bind(configuration, failures, new SandboxOptionsRangeValidator(), new SandboxOptionsValidator()),
             Workflows = Bind<WorkflowOptions>(configuration, failures),
             ApiRateLimits = Bind(configuration, failures, new ApiRateLimitOptionsValidator()),
+            HttpEdge = Bind(configuration, failures, new HttpEdgeOptionsValidator()),
         };
 
         // The plugins validate their own settings at start too (IOptionsMonitor, ValidateOnStart); checking them here
@@ -92,6 +94,7 @@ public sealed class DevOrchestratorOptions
         services.AddSingleton(Options.Create(Sandbox));
         services.AddSingleton(Options.Create(Workflows));
         services.AddSingleton(Options.Create(ApiRateLimits));
+        services.AddSingleton(Options.Create(HttpEdge));
         return services;
     }
 
