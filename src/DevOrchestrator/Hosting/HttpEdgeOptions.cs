@@ -60,7 +60,7 @@ public sealed class HttpEdgeOptions
             }
             else
             {
-                errors?.Add($"TRUSTED_PROXIES: '{entry}' is neither an IP address nor a CIDR network such as 10.0.0.0/8 (with no host bits set).");
+                errors?.Add($"TRUSTED_PROXIES: '{entry}' is neither an IP address nor a CIDR network such as 10.0.0.0/8.");
             }
         }
 

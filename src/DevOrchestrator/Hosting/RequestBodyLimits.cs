@@ -1,5 +1,4 @@
 using System.Globalization;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
@@ -8,9 +7,10 @@ namespace DevOrchestrator.Hosting;
 /// <summary>
 /// The request body limit of each route: <c>WEBHOOK_MAX_BODY_BYTES</c> for <c>/webhooks/…</c>,
 /// <c>API_MAX_BODY_BYTES</c> for everything else. A declared <c>Content-Length</c> above the limit is answered at once;
-/// a body without one (chunked) is counted as it is read — Kestrel's per-request limit is set to the route's, and
-/// reading past it throws the <see cref="BadHttpRequestException"/> that <see cref="ApiExceptionHandler"/> turns into
-/// the same answer: 413 <c>PAYLOAD_TOO_LARGE</c> in the error envelope, naming the setting and the limit.
+/// a body without one (chunked) is counted as it is read (<see cref="ReadAsync"/>). Either way the answer is 413
+/// <c>PAYLOAD_TOO_LARGE</c> in the error envelope, naming the setting and the limit. Kestrel's own limit is the largest
+/// route's; a body read past it elsewhere throws the <see cref="BadHttpRequestException"/> that
+/// <see cref="ApiExceptionHandler"/> answers the same way.
 /// </summary>
 public static class RequestBodyLimits
 {
@@ -36,11 +36,6 @@ public static class RequestBodyLimits
             return;
         }
 
-        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } feature)
-        {
-            feature.MaxRequestBodySize = limit;
-        }
-
         await next(context);
     });
 
@@ -51,6 +46,37 @@ public static class RequestBodyLimits
         var message = string.Create(CultureInfo.InvariantCulture, $"The request body is larger than {Describe(limit)}, the limit of this route ({setting}).");
         return Api.Error(context, StatusCodes.Status413PayloadTooLarge, ErrorCodes.PayloadTooLarge, message,
             new Dictionary<string, string[]> { ["body"] = [string.Create(CultureInfo.InvariantCulture, $"must be at most {limit} bytes")] });
+    }
+
+    /// <summary>
+    /// The whole body, or null as soon as more than the route's limit has been read. Every body the service reads goes
+    /// through here (the JSON check of <see cref="RequestInputCheck"/>, the webhooks). The limit is counted here rather
+    /// than set as Kestrel's per-request limit: after the 413, Kestrel reads and drops the rest of the body (up to its own
+    /// limit, the largest route's) and the client receives the answer; with the per-request limit Kestrel would close the
+    /// connection on a client still sending, and the client could lose the answer to the reset.
+    /// </summary>
+    public static async Task<byte[]?> ReadAsync(HttpContext context, CancellationToken cancellationToken)
+    {
+        var limit = For(context);
+        if (context.Request.ContentLength > limit)
+        {
+            return null;
+        }
+
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await context.Request.Body.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            if (buffer.Length + read > limit)
+            {
+                return null;
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        return buffer.ToArray();
     }
 
     /// <summary>Whether <paramref name="exception"/> is Kestrel's refusal of a body read past the request's limit.</summary>

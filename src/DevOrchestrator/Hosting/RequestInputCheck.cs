@@ -54,7 +54,7 @@ public static class RequestInputCheck
 
         if (request.HasJsonContentType() && !request.Path.StartsWithSegments("/webhooks", StringComparison.OrdinalIgnoreCase))
         {
-            var body = await ReadBodyAsync(request, RequestBodyLimits.For(context), context.RequestAborted);
+            var body = await RequestBodyLimits.ReadAsync(context, context.RequestAborted);
             if (body is null)
             {
                 await RequestBodyLimits.TooLarge(context).ExecuteAsync(context);
@@ -183,30 +183,6 @@ public static class RequestInputCheck
         }
 
         return text.Length == 0 ? "body" : text.ToString();
-    }
-
-    /// <summary>The body, or null when it is larger than <paramref name="limit"/>.</summary>
-    private static async Task<byte[]?> ReadBodyAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
-    {
-        if (request.ContentLength > limit)
-        {
-            return null;
-        }
-
-        using var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
-        {
-            if (buffer.Length + read > limit)
-            {
-                return null;
-            }
-
-            buffer.Write(chunk, 0, read);
-        }
-
-        return buffer.ToArray();
     }
 
     private readonly record struct Frame(bool IsArray, string? Name, int Index);

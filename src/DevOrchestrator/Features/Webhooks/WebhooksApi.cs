@@ -206,30 +206,8 @@ public static partial class WebhooksApi
         return Api.Error(context, StatusCodes.Status401Unauthorized, ErrorCodes.Unauthorized, detail ?? "The signature is missing or does not match the configured secret.");
     }
 
-    /// <summary>The raw body (signatures are computed over the exact bytes), or null when it is too large.</summary>
-    private static async Task<byte[]?> ReadBodyAsync(HttpContext context, CancellationToken cancellationToken)
-    {
-        var limit = RequestBodyLimits.For(context);
-        if (context.Request.ContentLength > limit)
-        {
-            return null;
-        }
-
-        using var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await context.Request.Body.ReadAsync(chunk, cancellationToken)) > 0)
-        {
-            if (buffer.Length + read > limit)
-            {
-                return null;
-            }
-
-            buffer.Write(chunk, 0, read);
-        }
-
-        return buffer.ToArray();
-    }
+    /// <summary>The raw body (signatures are computed over the exact bytes), or null when it is above <c>WEBHOOK_MAX_BODY_BYTES</c>.</summary>
+    private static Task<byte[]?> ReadBodyAsync(HttpContext context, CancellationToken cancellationToken) => RequestBodyLimits.ReadAsync(context, cancellationToken);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Refused a {Source} webhook with a bad signature from {RemoteAddress}")]
     private static partial void LogBadSignature(ILogger logger, string source, string? remoteAddress);
