@@ -50,10 +50,9 @@ public static class RequestBodyLimits
 
     /// <summary>
     /// The whole body, or null as soon as more than the route's limit has been read. Every body the service reads goes
-    /// through here (the JSON check of <see cref="RequestInputCheck"/>, the webhooks). The limit is counted here rather
-    /// than set as Kestrel's per-request limit: after the 413, Kestrel reads and drops the rest of the body (up to its own
-    /// limit, the largest route's) and the client receives the answer; with the per-request limit Kestrel would close the
-    /// connection on a client still sending, and the client could lose the answer to the reset.
+    /// through here (the JSON check of <see cref="RequestInputCheck"/>, the webhooks), so the limit is counted in one
+    /// place and the same way under any server; after the 413, Kestrel drops the rest of the body (up to its own limit,
+    /// the largest route's) or closes the connection. Decision record 0070.
     /// </summary>
     public static async Task<byte[]?> ReadAsync(HttpContext context, CancellationToken cancellationToken)
     {
