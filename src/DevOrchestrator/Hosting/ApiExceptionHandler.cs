@@ -8,6 +8,17 @@ public sealed partial class ApiExceptionHandler(ILogger<ApiExceptionHandler> log
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
+        if (RequestBodyLimits.IsTooLarge(exception))
+        {
+            // A body without Content-Length read past the route's limit (Kestrel counts it as it is read).
+            if (!httpContext.Response.HasStarted)
+            {
+                await RequestBodyLimits.TooLarge(httpContext).ExecuteAsync(httpContext);
+            }
+
+            return true;
+        }
+
         var (status, code, message, details) = exception switch
         {
             BadHttpRequestException { InnerException: JsonException json } => (400, ErrorCodes.ValidationError, "The request body is not valid JSON for this endpoint.",

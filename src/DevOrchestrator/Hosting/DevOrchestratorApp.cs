@@ -39,7 +39,10 @@ public static class DevOrchestratorApp
         builder.Host.UseDefaultServiceProvider(o => (o.ValidateScopes, o.ValidateOnBuild) = (false, false));
         AddSettingsSources(builder.Configuration);
         builder.WebHost.UseKestrel(o => o.AddServerHeader = false);
-        builder.WebHost.UseUrls(serve.Urls ?? builder.Configuration["URLS"] ?? DefaultUrls);
+        // HTTPS from the Kestrel section (Kestrel__Certificates__Default__Path, an https:// listen URL): docs/security.md, "Edges".
+        builder.WebHost.UseKestrelHttpsConfiguration();
+        var urls = serve.Urls ?? builder.Configuration["URLS"] ?? DefaultUrls;
+        builder.WebHost.UseUrls(urls);
         if (serve.Debug)
         {
             builder.Configuration["DEBUG"] = "true";
@@ -70,6 +73,7 @@ public static class DevOrchestratorApp
         }
 
         checkOptions?.Invoke(options);
+        builder.WebHost.UseLargestBodyLimit(options.HttpEdge);
         CreateIgnoredDirectory(options.Server.FullDataDir);
         CreateIgnoredDirectory(Path.GetFullPath(options.Workspaces.WorkspacesDir));
 
@@ -107,6 +111,8 @@ public static class DevOrchestratorApp
         services.AddExceptionHandler<ApiExceptionHandler>();
         services.AddDevOrchestratorOpenApi();
         services.AddApiRateLimits(options.ApiRateLimits);
+        services.AddHttpsRedirect(options.HttpEdge, urls);
+        services.AddCorsAllowList(options.HttpEdge);
 
         var app = builder.Build();
         var settingsLogger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("DevOrchestrator.Settings");
@@ -115,9 +121,15 @@ public static class DevOrchestratorApp
             SettingsWarnings.Log(settingsLogger, warning);
         }
 
+        // First: everything after sees the client's address and scheme, and every answer gets the security headers.
+        app.UseTrustedProxies(options.HttpEdge);
+        app.UseSecurityHeaders(options.HttpEdge);
         app.UseRequestContext();
         app.UseExceptionHandler();
         app.UseStatusCodePages(ApiExceptionHandler.WriteStatusCodeEnvelopeAsync);
+        app.UseRequestBodyLimits(options.HttpEdge);
+        app.UseHttpsRedirect(options.HttpEdge);
+        app.UseCorsAllowList(options.HttpEdge);
         app.UseHttpMetrics();
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
         app.UseAuthentication();

@@ -36,8 +36,10 @@ public sealed class DevOrchestratorOptions
     public ApiRateLimitOptions ApiRateLimits { get; init; } = new();
     public SecretStoreOptions SecretStores { get; init; } = new();
 
+    public HttpEdgeOptions HttpEdge { get; init; } = new();
+
     /// <summary>Each options type with its defaults, in the order <c>devorch config show</c> lists them.</summary>
-    public IEnumerable<object> All => [Server, Database, Queue, Auth, Budget, Models, Agents, Resilience, Plugins, Workspaces, Sandbox, Workflows, ApiRateLimits, SecretStores];
+    public IEnumerable<object> All => [Server, Database, Queue, Auth, Budget, Models, Agents, Resilience, Plugins, Workspaces, Sandbox, Workflows, ApiRateLimits, HttpEdge, SecretStores];
 
     /// <summary>Binds and validates every feature's options (and the vendor plugins' settings); throws <see cref="SettingsException"/> naming every bad variable.</summary>
     public static DevOrchestratorOptions Read(IConfiguration configuration)
@@ -63,6 +65,7 @@ public sealed class DevOrchestratorOptions
             Workflows = Bind<WorkflowOptions>(configuration, failures),
             ApiRateLimits = Bind(configuration, failures, new ApiRateLimitOptionsValidator()),
             SecretStores = Bind(configuration, failures, new SecretStoreOptionsValidator()),
+            HttpEdge = Bind(configuration, failures, new HttpEdgeOptionsValidator()),
         };
 
         // The plugins validate their own settings at start too (IOptionsMonitor, ValidateOnStart); checking them here
@@ -96,6 +99,7 @@ public sealed class DevOrchestratorOptions
         services.AddSingleton(Options.Create(Workflows));
         services.AddSingleton(Options.Create(ApiRateLimits));
         services.AddSingleton(Options.Create(SecretStores));
+        services.AddSingleton(Options.Create(HttpEdge));
         return services;
     }
 

@@ -13,4 +13,5 @@ public static class ErrorCodes
     public const string Unavailable = "SERVICE_UNAVAILABLE";
     public const string Internal = "INTERNAL_ERROR";
     public const string BadRequest = "BAD_REQUEST";
+    public const string PayloadTooLarge = "PAYLOAD_TOO_LARGE";
 }

@@ -282,7 +282,7 @@ public static class OpenApiContract
 
     private static readonly IReadOnlyList<string> s_errorCodes =
         [ErrorCodes.ValidationError, ErrorCodes.Unauthorized, ErrorCodes.Forbidden, ErrorCodes.NotFound, ErrorCodes.Conflict, ErrorCodes.Unprocessable,
-         ErrorCodes.RateLimited, ErrorCodes.BudgetExceeded, ErrorCodes.Unavailable, ErrorCodes.Internal, ErrorCodes.BadRequest];
+         ErrorCodes.RateLimited, ErrorCodes.BudgetExceeded, ErrorCodes.Unavailable, ErrorCodes.Internal, ErrorCodes.BadRequest, ErrorCodes.PayloadTooLarge];
 
     private static readonly IReadOnlyList<string> s_healthStatuses = ["healthy", "degraded", "unhealthy"];
 

@@ -11,7 +11,7 @@ namespace DevOrchestrator.Hosting;
 /// <list type="bullet">
 /// <item>a JSON body (any <c>application/json</c> or <c>+json</c> request) that is not valid JSON, not valid UTF-8, holds
 /// a lone surrogate (<c>"\ud800"</c>) or nests deeper than 64 levels is 400 <c>VALIDATION_ERROR</c> naming the JSON path;</item>
-/// <item>a JSON body larger than <see cref="MaxJsonBodyBytes"/> is 413;</item>
+/// <item>a JSON body larger than the route's limit (<c>API_MAX_BODY_BYTES</c>, <see cref="RequestBodyLimits"/>) is 413;</item>
 /// <item>NUL in any JSON string or property name, query parameter, route value or header is 422
 /// <c>VALIDATION_ERROR</c> naming every such field.</item>
 /// </list>
@@ -20,9 +20,6 @@ namespace DevOrchestrator.Hosting;
 /// </summary>
 public static class RequestInputCheck
 {
-    /// <summary>The largest JSON body accepted (the biggest legitimate one, a plan's 50 requirements of 10,000 characters, is far below).</summary>
-    public const int MaxJsonBodyBytes = 4 * 1024 * 1024;
-
     public const string NulMessage = "must not contain the NUL character (U+0000)";
 
     private static readonly JsonReaderOptions s_readerOptions = new() { MaxDepth = 64 };
@@ -57,11 +54,10 @@ public static class RequestInputCheck
 
         if (request.HasJsonContentType() && !request.Path.StartsWithSegments("/webhooks", StringComparison.OrdinalIgnoreCase))
         {
-            var body = await ReadBodyAsync(request, context.RequestAborted);
+            var body = await RequestBodyLimits.ReadAsync(context, context.RequestAborted);
             if (body is null)
             {
-                await Api.Error(context, StatusCodes.Status413PayloadTooLarge, ErrorCodes.BadRequest,
-                    $"The JSON body is larger than {MaxJsonBodyBytes / (1024 * 1024)} MiB.").ExecuteAsync(context);
+                await RequestBodyLimits.TooLarge(context).ExecuteAsync(context);
                 return;
             }
 
@@ -187,30 +183,6 @@ public static class RequestInputCheck
         }
 
         return text.Length == 0 ? "body" : text.ToString();
-    }
-
-    /// <summary>The body, or null when it is larger than <see cref="MaxJsonBodyBytes"/>.</summary>
-    private static async Task<byte[]?> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)
-    {
-        if (request.ContentLength > MaxJsonBodyBytes)
-        {
-            return null;
-        }
-
-        using var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
-        {
-            if (buffer.Length + read > MaxJsonBodyBytes)
-            {
-                return null;
-            }
-
-            buffer.Write(chunk, 0, read);
-        }
-
-        return buffer.ToArray();
     }
 
     private readonly record struct Frame(bool IsArray, string? Name, int Index);

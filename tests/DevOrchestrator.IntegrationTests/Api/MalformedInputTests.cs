@@ -88,7 +88,10 @@ public sealed class MalformedInputTests
 
         var huge = await admin.PostAsync("/api/v1/tasks", Json("{\"title\": \"" + new string('x', 5 * 1024 * 1024) + "\"}"), ct);
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, huge.StatusCode);
-        Assert.False((bool)(await huge.ReadJsonAsync())["success"]!);
+        var hugeError = await huge.ReadJsonAsync();
+        Assert.False((bool)hugeError["success"]!);
+        Assert.Equal("PAYLOAD_TOO_LARGE", (string?)hugeError["error"]!["code"]);
+        Assert.Contains("API_MAX_BODY_BYTES", (string?)hugeError["error"]!["message"], StringComparison.Ordinal);
 
         Assert.Equal(0, await service.WithDbAsync(d => d.Tasks.CountAsync(ct)));
         Assert.Equal(0, await service.WithDbAsync(d => d.PluginConfigs.CountAsync(ct)));

@@ -29,7 +29,7 @@ public sealed class OpenApiFuzzTests
 
     private sealed record Operation(string Method, string Path, IReadOnlyList<string> PathParameters, IReadOnlyList<string> QueryParameters, JsonObject? BodySchema);
 
-    private sealed record FuzzRequest(Operation Operation, string Url, byte[]? Body, string ContentType, bool Anonymous, string What)
+    private sealed record FuzzRequest(Operation Operation, string Url, byte[]? Body, string ContentType, bool Anonymous, string What, bool Chunked = false)
     {
         public override string ToString() => $"{Operation.Method} {Url} [{What}] body: {Excerpt(Body)}";
     }
@@ -108,7 +108,8 @@ public sealed class OpenApiFuzzTests
         using var request = new HttpRequestMessage(new HttpMethod(fuzz.Operation.Method), fuzz.Url);
         if (fuzz.Body is not null)
         {
-            request.Content = new ByteArrayContent(fuzz.Body);
+            // Chunked: a stream HttpClient cannot measure goes without Content-Length; the server counts it as it reads.
+            request.Content = fuzz.Chunked ? new StreamContent(new UnmeasuredStream(fuzz.Body)) : new ByteArrayContent(fuzz.Body);
             request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse(fuzz.ContentType);
         }
 
@@ -116,7 +117,17 @@ public sealed class OpenApiFuzzTests
         try
         {
             // Headers only: an event stream that opened stays open.
-            response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+            if (fuzz.Chunked)
+            {
+                // A connection of its own: one Kestrel closed after an earlier 413 cannot carry a body that cannot be re-sent.
+                using var fresh = new HttpClient { BaseAddress = client.BaseAddress, Timeout = client.Timeout };
+                fresh.DefaultRequestHeaders.Authorization = client.DefaultRequestHeaders.Authorization;
+                response = await fresh.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken);
+            }
+            else
+            {
+                response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+            }
         }
         catch (HttpRequestException) when (fuzz.Url.Split('?')[0].Contains("%00", StringComparison.Ordinal))
         {
@@ -354,6 +365,8 @@ public sealed class OpenApiFuzzTests
 
         yield return new FuzzRequest(operation, valid, [.. "{\"x\": \""u8, 0xC3, 0x28, 0xFF, 0xFE, .. "\"}"u8], "application/json", false, "invalid UTF-8");
         yield return new FuzzRequest(operation, valid, Encoding.UTF8.GetBytes("{\"x\": \"" + new string('y', 5 * 1024 * 1024) + "\"}"), "application/json", false, "body above the limit");
+        yield return new FuzzRequest(operation, valid, Encoding.UTF8.GetBytes("{\"x\": \"" + new string('y', 2 * 1024 * 1024) + "\"}"), "application/json", false, "chunked body above the limit", Chunked: true);
+        yield return new FuzzRequest(operation, valid, [.. "{\"x\": \"a"u8, 0x00, .. "b\"}"u8], "application/json", false, "raw NUL byte");
         yield return new FuzzRequest(operation, valid, Encoding.UTF8.GetBytes(plausible.ToJsonString()), "text/plain", false, "wrong content type");
         yield return new FuzzRequest(operation, valid, Encoding.UTF8.GetBytes("a=1&b=%00"), "application/x-www-form-urlencoded", false, "form body");
     }
@@ -396,6 +409,11 @@ public sealed class OpenApiFuzzTests
         return Gen.Select(genPath, genQuery, genBody, Gen.Bool, (id, query, body, withQuery) =>
             new FuzzRequest(operation, Url(operation, name => id.Length == 0 ? Valid(name) : id, withQuery ? query : ""), operation.Method is "GET" or "DELETE" && operation.BodySchema is null ? null : Encoding.UTF8.GetBytes(body.Item1),
                 "application/json", false, $"random: path {id}, {(withQuery ? query : "no query")}, {body.Item2}"));
+    }
+
+    private sealed class UnmeasuredStream(byte[] bytes) : MemoryStream(bytes)
+    {
+        public override bool CanSeek => false;
     }
 
     private static string Excerpt(byte[]? body) => body is null ? "(none)" : Cut(Encoding.UTF8.GetString(body));

@@ -17,9 +17,6 @@ namespace DevOrchestrator.Features.Webhooks;
 /// </summary>
 public static partial class WebhooksApi
 {
-    /// <summary>The largest payload accepted (GitHub caps its own at 25 MB; ours are issue and comment events).</summary>
-    public const int MaxBodyBytes = 1024 * 1024;
-
     public sealed record WebhookResponse(string Outcome, string Message, long? TaskId);
 
     public static IEndpointRouteBuilder MapWebhooks(this IEndpointRouteBuilder app)
@@ -200,8 +197,8 @@ public static partial class WebhooksApi
                 new Dictionary<string, string[]> { [broken.Field] = [broken.Problem] })
             : null;
 
-    private static JsonHttpResult<ApiErrorResponse> TooLarge(HttpContext context) =>
-        Api.Error(context, StatusCodes.Status413PayloadTooLarge, ErrorCodes.BadRequest, $"The payload is larger than {MaxBodyBytes / 1024} KiB.");
+    /// <summary>The payload above <c>WEBHOOK_MAX_BODY_BYTES</c> (GitHub's documented cap, 25 MB, by default).</summary>
+    private static JsonHttpResult<ApiErrorResponse> TooLarge(HttpContext context) => RequestBodyLimits.TooLarge(context);
 
     private static JsonHttpResult<ApiErrorResponse> BadSignature(HttpContext context, ILoggerFactory loggers, string source, string? detail = null)
     {
@@ -209,29 +206,8 @@ public static partial class WebhooksApi
         return Api.Error(context, StatusCodes.Status401Unauthorized, ErrorCodes.Unauthorized, detail ?? "The signature is missing or does not match the configured secret.");
     }
 
-    /// <summary>The raw body (signatures are computed over the exact bytes), or null when it is too large.</summary>
-    private static async Task<byte[]?> ReadBodyAsync(HttpContext context, CancellationToken cancellationToken)
-    {
-        if (context.Request.ContentLength > MaxBodyBytes)
-        {
-            return null;
-        }
-
-        using var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await context.Request.Body.ReadAsync(chunk, cancellationToken)) > 0)
-        {
-            if (buffer.Length + read > MaxBodyBytes)
-            {
-                return null;
-            }
-
-            buffer.Write(chunk, 0, read);
-        }
-
-        return buffer.ToArray();
-    }
+    /// <summary>The raw body (signatures are computed over the exact bytes), or null when it is above <c>WEBHOOK_MAX_BODY_BYTES</c>.</summary>
+    private static Task<byte[]?> ReadBodyAsync(HttpContext context, CancellationToken cancellationToken) => RequestBodyLimits.ReadAsync(context, cancellationToken);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Refused a {Source} webhook with a bad signature from {RemoteAddress}")]
     private static partial void LogBadSignature(ILogger logger, string source, string? remoteAddress);
