@@ -184,16 +184,20 @@ public sealed class ApiKeyTests
         Assert.Contains("401", await WebSocketRefusalAsync(new UriBuilder(wsUri) { Query = "access_token=" + key }.Uri, null, ct), StringComparison.Ordinal);
         Assert.Contains("401", await WebSocketRefusalAsync(wsUri, "Bearer " + key, ct), StringComparison.Ordinal);
 
+        // Each user streams a task of their own (a task without a project is its creator's only).
+        var tokenOwnersTask = (long)(await (await tokenOwner.PostJsonAsync("/api/v1/tasks", new { title = "watched by its creator" })).ReadJsonAsync())["data"]!["id"]!;
         var tokenOwnerId = (long)(await (await tokenOwner.GetAsync("/api/v1/auth/me", ct)).ReadJsonAsync())["data"]!["id"]!;
-        Assert.Equal(HttpStatusCode.OK, await SseStatusAsync(tokenOwner, taskId, ct));
+        Assert.Equal(HttpStatusCode.OK, await SseStatusAsync(tokenOwner, tokenOwnersTask, ct));
         Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync($"/api/v1/users/{tokenOwnerId}/revoke-tokens", null, ct)).StatusCode);
-        Assert.Equal(HttpStatusCode.Unauthorized, await SseStatusAsync(tokenOwner, taskId, ct));
+        Assert.Equal(HttpStatusCode.Unauthorized, await SseStatusAsync(tokenOwner, tokenOwnersTask, ct));
         Assert.Contains("401", await WebSocketRefusalAsync(wsUri, tokenOwner.DefaultRequestHeaders.Authorization!.ToString(), ct), StringComparison.Ordinal);
 
+        var disabledOwnersTask = (long)(await (await disabledOwner.PostJsonAsync("/api/v1/tasks", new { title = "watched before the disable" })).ReadJsonAsync())["data"]!["id"]!;
         var disabledId = (long)(await (await disabledOwner.GetAsync("/api/v1/auth/me", ct)).ReadJsonAsync())["data"]!["id"]!;
+        Assert.Equal(HttpStatusCode.OK, await SseStatusAsync(disabledOwner, disabledOwnersTask, ct));
         Assert.Null(await WebSocketRefusalAsync(wsUri, disabledOwner.DefaultRequestHeaders.Authorization!.ToString(), ct));
         Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync($"/api/v1/users/{disabledId}/disable", null, ct)).StatusCode);
-        Assert.Equal(HttpStatusCode.Unauthorized, await SseStatusAsync(disabledOwner, taskId, ct));
+        Assert.Equal(HttpStatusCode.Unauthorized, await SseStatusAsync(disabledOwner, disabledOwnersTask, ct));
         Assert.Contains("401", await WebSocketRefusalAsync(wsUri, disabledOwner.DefaultRequestHeaders.Authorization!.ToString(), ct), StringComparison.Ordinal);
     }
 

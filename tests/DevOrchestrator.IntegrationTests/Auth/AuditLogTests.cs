@@ -38,6 +38,9 @@ public sealed class AuditLogTests
         Assert.Equal(HttpStatusCode.OK, (await admin.PutAsJsonAsync("/api/v1/plugins/version_control/github/config",
             new Dictionary<string, object?> { ["GITHUB_TOKEN"] = pluginToken, ["GITHUB_API_URL"] = null }, ct)).StatusCode);
         var projectId = (long)(await (await admin.PostJsonAsync("/api/v1/projects", new { name = "audited" })).ReadJsonAsync())["data"]!["id"]!;
+        Assert.Equal(HttpStatusCode.Created, (await admin.PostJsonAsync($"/api/v1/projects/{projectId}/members", new { user_id = userId, role = "developer" })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await admin.PatchAsJsonAsync($"/api/v1/projects/{projectId}/members/{userId}", new { role = "viewer" }, ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await admin.DeleteAsync($"/api/v1/projects/{projectId}/members/{userId}", ct)).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await admin.PatchAsJsonAsync($"/api/v1/projects/{projectId}", new { description = "changed" }, ct)).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await admin.DeleteAsync($"/api/v1/projects/{projectId}", ct)).StatusCode);
         var taskId = (long)(await (await admin.PostJsonAsync("/api/v1/tasks", new { title = "to cancel" })).ReadJsonAsync())["data"]!["id"]!;
@@ -54,7 +57,8 @@ public sealed class AuditLogTests
         var rows = (await response.ReadJsonAsync())["data"]!.AsArray().Select(r => r!).ToList();
         Assert.Equal(
             ["user.created", "user.role_changed", "user.disabled", "user.enabled", "user.password_reset", "user.tokens_revoked", "api_key.created", "api_key.revoked",
-             "plugin_config.changed", "project.created", "project.updated", "project.deleted", "task.cancelled"],
+             "plugin_config.changed", "project.created", "project.member_added", "project.member_added", "project.member_role_changed", "project.member_removed",
+             "project.updated", "project.deleted", "task.cancelled"],
             rows.Select(r => (string)r["action"]!).ToList());
         Assert.All(rows, r =>
         {
@@ -71,8 +75,13 @@ public sealed class AuditLogTests
         Assert.Equal("version_control/github", (string?)plugin["target_id"]);
         Assert.Equal(["GITHUB_TOKEN"], plugin["details"]!["set"]!.AsArray().Select(n => (string)n!));
         Assert.Equal(["GITHUB_API_URL"], plugin["details"]!["removed"]!.AsArray().Select(n => (string)n!));
-        Assert.Equal(["description"], rows[10]["details"]!["changed"]!.AsArray().Select(n => (string)n!));
-        Assert.Equal(("task", $"{taskId}", "not needed"), ((string?)rows[12]["target_type"], (string?)rows[12]["target_id"], (string?)rows[12]["details"]!["reason"]));
+        // The creator became the first maintainer; then the user was added, changed and removed (ids and roles, in the project's rows).
+        Assert.Equal((adminId, "maintainer"), ((long)rows[10]["details"]!["user_id"]!, (string)rows[10]["details"]!["role"]!));
+        Assert.Equal((userId, "developer"), ((long)rows[11]["details"]!["user_id"]!, (string)rows[11]["details"]!["role"]!));
+        Assert.Equal((userId, "viewer"), ((long)rows[12]["details"]!["user_id"]!, (string)rows[12]["details"]!["role"]!));
+        Assert.All(rows[9..14], r => Assert.Equal(("project", $"{projectId}"), ((string?)r["target_type"], (string?)r["target_id"])));
+        Assert.Equal(["description"], rows[14]["details"]!["changed"]!.AsArray().Select(n => (string)n!));
+        Assert.Equal(("task", $"{taskId}", "not needed"), ((string?)rows[16]["target_type"], (string?)rows[16]["target_id"], (string?)rows[16]["details"]!["reason"]));
     }
 
     [Theory]
@@ -102,14 +111,15 @@ public sealed class AuditLogTests
         }
 
         Assert.Equal(2, (await ListAsync("action=user.created&actor=cli")).Count);
-        Assert.Equal(["project.created"], (await ListAsync($"target_type=project&target_id={first}")).Select(r => (string)r["action"]!));
-        Assert.Equal(["project.deleted", "project.created"], (await ListAsync($"target_type=project&target_id={second}")).Select(r => (string)r["action"]!)); // newest first
+        // The creator becomes the first maintainer in the creation's save: its row follows the project's.
+        Assert.Equal(["project.member_added", "project.created"], (await ListAsync($"target_type=project&target_id={first}")).Select(r => (string)r["action"]!));
+        Assert.Equal(["project.deleted", "project.member_added", "project.created"], (await ListAsync($"target_type=project&target_id={second}")).Select(r => (string)r["action"]!)); // newest first
         Assert.Equal(["project.deleted"], (await ListAsync($"actor={adminId}")).Select(r => (string)r["action"]!));
         Assert.Equal(2, (await ListAsync("action=project.created&since=2000-01-01&until=2999-01-01")).Count);
         Assert.Empty(await ListAsync("since=2999-01-01"));
         Assert.Empty(await ListAsync("until=2000-01-01T00:00:00Z"));
         var paged = await admin.GetAsync("/api/v1/audit?per_page=2&page=2", ct);
-        Assert.Equal(5, (long)(await paged.ReadJsonAsync())["pagination"]!["total"]!);
+        Assert.Equal(7, (long)(await paged.ReadJsonAsync())["pagination"]!["total"]!); // 2 users, 2 projects with their first maintainers, 1 deletion
 
         var bad = await admin.GetAsync("/api/v1/audit?action=user.exploded&since=yesterday&until=later&page=0", ct);
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);

@@ -184,11 +184,10 @@ public static partial class ProjectMembersApi
         !await db.ProjectMembers.AnyAsync(m => m.ProjectId == member.ProjectId && m.UserId != member.UserId && m.Role == ProjectRoles.Maintainer, cancellationToken);
 
     /// <summary>
-    /// The one place a membership change passes before it is saved (<paramref name="change"/>: <c>added</c>,
-    /// <c>role_changed</c>, <c>removed</c>): the hook for the audit log, which would stage its row here in the same
-    /// save. Today it writes a log line (ids and the role; nothing secret).
+    /// The one place a membership change passes before it is saved (<paramref name="change"/>: one of the
+    /// <c>project.member_*</c> audit actions): its audit row is staged on the request's context, so it is saved with the
+    /// change, and a log line is written (ids and the role; nothing secret).
     /// </summary>
-    /// <summary>An audit row (saved with the change) and a log line for a membership change.</summary>
     internal static void RecordMembershipChange(HttpContext context, ProjectMember member, string change)
     {
         context.RequestServices.GetRequiredService<AuditTrail>().Add(change, "project", member.ProjectId, new { user_id = member.UserId, role = member.Role });
