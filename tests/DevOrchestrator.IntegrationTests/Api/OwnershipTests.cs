@@ -283,4 +283,45 @@ public sealed class OwnershipTests
         var result = await socket.ReceiveAsync(buffer, timeout.Token);
         return JsonNode.Parse(Encoding.UTF8.GetString(buffer, 0, result.Count))!;
     }
+
+    /// <summary>
+    /// Two maintainers removing each other at the same moment leave one maintainer: the changes of one project's
+    /// members run one after the other (the project's row is written first in each change's transaction).
+    /// </summary>
+    [Theory]
+    [InlineData(Db.Sqlite)]
+    [InlineData(Db.Postgres)]
+    public async Task Two_maintainers_removing_each_other_at_once_leave_one(Db db)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var world = await CreateWorldAsync(db, ct);
+        var (alice, bob) = (world.Alice, world.Bob);
+        for (var round = 0; round < 8; round++)
+        {
+            var members = $"/api/v1/projects/{alice.ProjectId}/members";
+            if (round > 0)
+            {
+                // The survivor of the last round makes the other maintainer again.
+                var survivor = (long)(await DataAsync(world.Admin, members)).AsArray().Single()!["user_id"]!;
+                var other = survivor == alice.UserId ? bob : alice;
+                Assert.Equal(HttpStatusCode.Created, (await world.Admin.PostJsonAsync(members, new { user_id = other.UserId, role = "maintainer" })).StatusCode);
+            }
+            else
+            {
+                Assert.Equal(HttpStatusCode.Created, (await alice.Client.PostJsonAsync(members, new { user_id = bob.UserId, role = "maintainer" })).StatusCode);
+            }
+
+            var answers = await Task.WhenAll(
+                alice.Client.DeleteAsync($"{members}/{bob.UserId}", ct),
+                bob.Client.DeleteAsync($"{members}/{alice.UserId}", ct));
+
+            // One wins; the other is refused: 409 (the last maintainer) when it ran second and saw the first's change,
+            // 404 when its caller had already lost the project. Never two removals.
+            var statuses = answers.Select(a => a.StatusCode).Order().ToArray();
+            Assert.Equal(HttpStatusCode.OK, statuses[0]);
+            Assert.Contains(statuses[1], new[] { HttpStatusCode.NotFound, HttpStatusCode.Conflict });
+            var left = (await DataAsync(world.Admin, members)).AsArray();
+            Assert.Equal("maintainer", (string?)Assert.Single(left)!["role"]);
+        }
+    }
 }

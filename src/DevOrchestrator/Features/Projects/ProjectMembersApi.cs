@@ -129,6 +129,7 @@ public static partial class ProjectMembersApi
             return Api.Invalid(context, validation);
         }
 
+        await using var transaction = await db.Database.BeginTransactionAsync(CancellationToken.None);
         var (member, failure) = await FindForChangeAsync(id, userId, context, db, cancellationToken);
         if (member is null)
         {
@@ -144,12 +145,14 @@ public static partial class ProjectMembersApi
         member.UpdatedAt = timeProvider.GetUtcNow();
         RecordMembershipChange(context, member, AuditActions.ProjectMemberRoleChanged);
         await db.SaveChangesAsync(CancellationToken.None);
+        await transaction.CommitAsync(CancellationToken.None);
         var email = await db.Users.AsNoTracking().Where(u => u.Id == userId).Select(u => u.Email).FirstAsync(CancellationToken.None);
         return Api.Ok(context, new MemberResponse(id, userId, email, member.Role, member.CreatedAt, member.UpdatedAt), "Member updated.");
     }
 
     private static async Task<IResult> RemoveAsync(long id, long userId, HttpContext context, AppDbContext db, CancellationToken cancellationToken)
     {
+        await using var transaction = await db.Database.BeginTransactionAsync(CancellationToken.None);
         var (member, failure) = await FindForChangeAsync(id, userId, context, db, cancellationToken);
         if (member is null)
         {
@@ -164,13 +167,20 @@ public static partial class ProjectMembersApi
         db.ProjectMembers.Remove(member);
         RecordMembershipChange(context, member, AuditActions.ProjectMemberRemoved);
         await db.SaveChangesAsync(CancellationToken.None);
+        await transaction.CommitAsync(CancellationToken.None);
         return Api.Ok(context, new RemovedMemberResponse(id, userId), "Member removed.");
     }
 
-    /// <summary>The member row to change, tracked, once the caller may manage the project; else the refusal (404, 403).</summary>
+    /// <summary>
+    /// The member row to change, tracked, once the caller may manage the project; else the refusal (404, 403). Called in
+    /// the change's transaction, it first writes the project's row (to itself): on PostgreSQL that locks the row, on
+    /// SQLite it takes the write lock, so two changes of one project's members run one after the other and the
+    /// last-maintainer check of the second sees the first (two maintainers removing each other at once leave one).
+    /// </summary>
     private static async Task<(ProjectMember? Member, IResult? Failure)> FindForChangeAsync(
         long id, long userId, HttpContext context, AppDbContext db, CancellationToken cancellationToken)
     {
+        await db.Projects.Where(p => p.Id == id).ExecuteUpdateAsync(s => s.SetProperty(p => p.UpdatedAt, p => p.UpdatedAt), CancellationToken.None);
         if (Ownership.Refuse(context, await Ownership.ProjectAccessAsync(db, context.User, id, cancellationToken), AccessLevel.Manage, "Project", id) is { } refused)
         {
             return (null, refused);
