@@ -126,8 +126,19 @@ public sealed class FakeAzureKeyVaultServer : FakeVendorServer
 
         if (problem is not null)
         {
+            // Entra ID's error shape; invalid_client is a 401, the others a 400.
             var parts = problem.Split('|');
-            return WriteJsonAsync(context, 400, new JsonObject { ["error"] = parts[0], ["error_description"] = parts[1], ["error_codes"] = new JsonArray() });
+            var code = int.Parse(parts[1][6..parts[1].IndexOf(':', StringComparison.Ordinal)], System.Globalization.CultureInfo.InvariantCulture);
+            return WriteJsonAsync(context, parts[0] == "invalid_client" ? 401 : 400, new JsonObject
+            {
+                ["error"] = parts[0],
+                ["error_description"] = $"{parts[1]} Trace ID: {Guid.NewGuid()} Correlation ID: {Guid.NewGuid()} Timestamp: {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm:ssZ}",
+                ["error_codes"] = new JsonArray(code),
+                ["timestamp"] = DateTimeOffset.UtcNow.ToString("yyyy-MM-dd HH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture),
+                ["trace_id"] = Guid.NewGuid().ToString(),
+                ["correlation_id"] = Guid.NewGuid().ToString(),
+                ["error_uri"] = $"{Root}/error?code={code}",
+            });
         }
 
         var token = "fake-entra-access-token-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));

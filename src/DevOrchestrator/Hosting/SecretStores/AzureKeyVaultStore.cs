@@ -119,14 +119,19 @@ public sealed class AzureKeyVaultStore : ISecretStore
         {
             throw new SecretStoreException($"Azure Key Vault ({Where}): {what} failed, the vault could not be reached ({FirstLine(ex.InnerException?.Message ?? ex.Message)})", ex);
         }
+        catch (AggregateException ex) when (ex.InnerExceptions.All(e => e is RequestFailedException { Status: 0 }))
+        {
+            // Azure.Core's retry policy gives up on a connection failure with every attempt's exception.
+            throw new SecretStoreException($"Azure Key Vault ({Where}): {what} failed, the vault could not be reached after {ex.InnerExceptions.Count} attempts ({FirstLine(ex.InnerExceptions[^1].Message)})", ex);
+        }
         catch (RequestFailedException ex)
         {
             throw new SecretStoreException($"Azure Key Vault ({Where}): {what} answered {ex.Status} {ex.ErrorCode}: {FirstLine(ex.Message)}", ex);
         }
         catch (AuthenticationFailedException ex)
         {
-            // Azure.Identity's messages name the credential and Entra ID's AADSTS error, never the secret.
-            throw new SecretStoreException($"Azure Key Vault ({Where}): {what} needs a token from Microsoft Entra ID, which the {_credential} could not get: {OneLine(ex.Message)}", ex);
+            // Azure.Identity's message names the credential; MSAL's (the inner one) Entra ID's AADSTS error. Neither holds the secret.
+            throw new SecretStoreException($"Azure Key Vault ({Where}): {what} needs a token from Microsoft Entra ID, which the {_credential} could not get: {OneLine(ex.Message)}{(ex.InnerException is { } inner and not AggregateException ? " " + OneLine(inner.Message) : "")}", ex);
         }
         catch (TaskCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {
