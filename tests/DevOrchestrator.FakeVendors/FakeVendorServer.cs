@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -29,7 +30,7 @@ public abstract class FakeVendorServer : IAsyncDisposable
     private long _sequence;
     private int _disposed;
 
-    /// <summary>The server's root address (<c>http://127.0.0.1:port/</c>); a vendor may add its base path.</summary>
+    /// <summary>The server's root address (<c>http://127.0.0.1:port/</c>, <c>https://</c> with a <see cref="ServerCertificate"/>); a vendor may add its base path.</summary>
     public Uri BaseUrl { get; private set; } = null!;
 
     /// <summary>The recorded requests, in arrival order (a snapshot).</summary>
@@ -103,7 +104,14 @@ public abstract class FakeVendorServer : IAsyncDisposable
             EnvironmentName = "Production",
         });
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
+        var certificate = ServerCertificate;
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen =>
+        {
+            if (certificate is not null)
+            {
+                listen.UseHttps(certificate);
+            }
+        }));
         var app = builder.Build();
         app.Use(async (context, next) =>
         {
@@ -198,6 +206,9 @@ public abstract class FakeVendorServer : IAsyncDisposable
         await _app.DisposeAsync();
         GC.SuppressFinalize(this);
     }
+
+    /// <summary>The certificate to serve HTTPS with (a vendor whose SDK refuses plain HTTP), or null for HTTP.</summary>
+    protected virtual X509Certificate2? ServerCertificate => null;
 
     /// <summary>Why the request's credentials are refused (answered 401), or null when they are good.</summary>
     protected abstract string? Authenticate(HttpRequest request);

@@ -1,8 +1,8 @@
 namespace DevOrchestrator.Hosting.SecretStores;
 
 /// <summary>
-/// Where settings are read from besides the environment: HashiCorp Vault (KV v2) and AWS Secrets Manager (through
-/// Parameter Store's <c>/aws/reference/secretsmanager/</c> references). Each store is enabled by
+/// Where settings are read from besides the environment: HashiCorp Vault (KV v2), AWS Secrets Manager (through
+/// Parameter Store's <c>/aws/reference/secretsmanager/</c> references) and Azure Key Vault. Each store is enabled by
 /// its address setting; its keys become settings, read at start and again every refresh interval
 /// (docs/security.md, "Secret stores"). These settings themselves come from the environment, <c>.env</c> or files,
 /// never from a store.
@@ -52,6 +52,24 @@ public sealed class SecretStoreOptions
     [ConfigurationKeyName("AWS_SECRETS_MANAGER_REFRESH_SECONDS")]
     public int AwsRefreshSeconds { get; set; } = DefaultRefreshSeconds;
 
+    /// <summary>The Azure Key Vault's URI, e.g. <c>https://devorch-prod.vault.azure.net/</c>; each enabled secret is a setting (<c>GITHUB-TOKEN</c> is <c>GITHUB_TOKEN</c>).</summary>
+    [ConfigurationKeyName("AZURE_KEY_VAULT_URI")] public string? AzureKeyVaultUri { get; set; }
+
+    [ConfigurationKeyName("AZURE_KEY_VAULT_REFRESH_SECONDS")]
+    public int AzureRefreshSeconds { get; set; } = DefaultRefreshSeconds;
+
+    /// <summary>The Microsoft Entra tenant (Azure.Identity's standard variable): with a client secret, the tenant of the app registration.</summary>
+    [ConfigurationKeyName("AZURE_TENANT_ID")] public string? AzureTenantId { get; set; }
+
+    /// <summary>The app registration's client id with a client secret; without one, the user-assigned managed identity or workload identity to use.</summary>
+    [ConfigurationKeyName("AZURE_CLIENT_ID")] public string? AzureClientId { get; set; }
+
+    /// <summary>The app registration's client secret (or <c>AZURE_CLIENT_SECRET_FILE</c>); unset: <c>DefaultAzureCredential</c>.</summary>
+    [ConfigurationKeyName("AZURE_CLIENT_SECRET")] public string? AzureClientSecret { get; set; }
+
+    /// <summary>The Microsoft Entra authority (Azure.Identity's standard variable), e.g. <c>https://login.microsoftonline.us/</c> for Azure Government.</summary>
+    [ConfigurationKeyName("AZURE_AUTHORITY_HOST")] public string? AzureAuthorityHost { get; set; }
+
     /// <summary>The Vault address in effect: <c>VAULT_ADDR</c>, else <c>VAULT_URL</c>.</summary>
     public string? EffectiveVaultAddress => string.IsNullOrWhiteSpace(VaultAddress) ? (string.IsNullOrWhiteSpace(VaultUrl) ? null : VaultUrl.Trim()) : VaultAddress.Trim();
 
@@ -61,4 +79,6 @@ public sealed class SecretStoreOptions
     public bool VaultEnabled => EffectiveVaultAddress is not null;
 
     public bool AwsEnabled => !string.IsNullOrWhiteSpace(AwsSecretId);
+
+    public bool AzureEnabled => !string.IsNullOrWhiteSpace(AzureKeyVaultUri);
 }

@@ -9,7 +9,7 @@ public sealed class SecretStoreOptionsValidator : IValidateOptions<SecretStoreOp
     {
         ArgumentNullException.ThrowIfNull(options);
         var failures = new List<string>();
-        foreach (var (variable, seconds) in new[] { ("VAULT_REFRESH_SECONDS", options.VaultRefreshSeconds), ("AWS_SECRETS_MANAGER_REFRESH_SECONDS", options.AwsRefreshSeconds) })
+        foreach (var (variable, seconds) in new[] { ("VAULT_REFRESH_SECONDS", options.VaultRefreshSeconds), ("AWS_SECRETS_MANAGER_REFRESH_SECONDS", options.AwsRefreshSeconds), ("AZURE_KEY_VAULT_REFRESH_SECONDS", options.AzureRefreshSeconds) })
         {
             if (seconds is < 1 or > 86400)
             {
@@ -29,6 +29,11 @@ public sealed class SecretStoreOptionsValidator : IValidateOptions<SecretStoreOp
         if (options.AwsEnabled && !string.IsNullOrWhiteSpace(options.AwsSsmEndpoint) && !IsHttpUrl(options.AwsSsmEndpoint))
         {
             failures.Add($"AWS_ENDPOINT_URL_SSM must be an http(s) URL (got {options.AwsSsmEndpoint}).");
+        }
+
+        if (options.AzureEnabled)
+        {
+            ValidateAzure(options, failures);
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
@@ -58,6 +63,26 @@ public sealed class SecretStoreOptionsValidator : IValidateOptions<SecretStoreOp
         if (string.IsNullOrWhiteSpace(options.VaultKubernetesMount) || options.VaultKubernetesMount.Contains("..", StringComparison.Ordinal))
         {
             failures.Add("VAULT_K8S_MOUNT must be the auth method's mount path, e.g. kubernetes.");
+        }
+    }
+
+    private static void ValidateAzure(SecretStoreOptions options, List<string> failures)
+    {
+        if (!Uri.TryCreate(options.AzureKeyVaultUri!.Trim(), UriKind.Absolute, out var vault) || vault.Scheme != "https")
+        {
+            failures.Add($"AZURE_KEY_VAULT_URI must be the vault's https URI such as https://devorch-prod.vault.azure.net/ (got {options.AzureKeyVaultUri}).");
+        }
+
+        if (!string.IsNullOrWhiteSpace(options.AzureAuthorityHost)
+            && (!Uri.TryCreate(options.AzureAuthorityHost.Trim(), UriKind.Absolute, out var authority) || authority.Scheme != "https"))
+        {
+            failures.Add($"AZURE_AUTHORITY_HOST must be an https URL such as https://login.microsoftonline.com/ (got {options.AzureAuthorityHost}).");
+        }
+
+        if (!string.IsNullOrWhiteSpace(options.AzureClientSecret)
+            && (string.IsNullOrWhiteSpace(options.AzureTenantId) || string.IsNullOrWhiteSpace(options.AzureClientId)))
+        {
+            failures.Add("AZURE_CLIENT_SECRET needs AZURE_TENANT_ID and AZURE_CLIENT_ID (the app registration's tenant and client id).");
         }
     }
 

@@ -121,5 +121,10 @@ public sealed class SecretStoreSet : IAsyncDisposable
         {
             yield return new AwsSecretsManagerStore(options);
         }
+
+        if (options.AzureEnabled)
+        {
+            yield return new AzureKeyVaultStore(options);
+        }
     }
 }
