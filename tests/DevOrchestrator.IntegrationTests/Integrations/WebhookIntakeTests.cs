@@ -137,14 +137,22 @@ public sealed class WebhookIntakeTests
         Assert.Contains("&lt;!channel&gt;", root!.Text, StringComparison.Ordinal);
         Assert.DoesNotContain("<!channel>", root.Text, StringComparison.Ordinal);
 
-        // Ownership: the task belongs to the mapped project and has no creator (it ran as the service). A user who is
-        // not a member of the project does not see it; made a member, they do.
+        await AssertOwnedByTheMappedProjectAsync(h, task, ct);
+    }
+
+    /// <summary>
+    /// Ownership of an intake task: it belongs to the mapped project and has no creator (it ran as the service). A user
+    /// who is not a member of the project does not see it; made a member, they do.
+    /// </summary>
+    private static async Task AssertOwnedByTheMappedProjectAsync(IntegrationsHarness h, DevOrchestrator.Data.DevTask task, CancellationToken ct)
+    {
+        Assert.Equal(h.ProjectId, task.ProjectId);
         Assert.Null(task.CreatedByUserId);
         using var outsider = await h.Service.ClientForNewUserAsync("operator", ct);
-        Assert.Equal(HttpStatusCode.NotFound, (await outsider.GetAsync($"/api/v1/tasks/{taskId}", ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await outsider.GetAsync($"/api/v1/tasks/{task.Id}", ct)).StatusCode);
         var outsiderId = (long)(await (await outsider.GetAsync("/api/v1/auth/me", ct)).ReadJsonAsync())["data"]!["id"]!;
         Assert.Equal(HttpStatusCode.Created, (await h.Client.PostJsonAsync($"/api/v1/projects/{task.ProjectId}/members", new { user_id = outsiderId, role = "viewer" })).StatusCode);
-        Assert.Equal(HttpStatusCode.OK, (await outsider.GetAsync($"/api/v1/tasks/{taskId}", ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await outsider.GetAsync($"/api/v1/tasks/{task.Id}", ct)).StatusCode);
     }
 
     [Fact]
@@ -182,6 +190,7 @@ public sealed class WebhookIntakeTests
         Assert.Equal([wanted.Key, wanted2.Key], tasks.Select(t => t.ExternalId));
         Assert.All(tasks, t => Assert.Equal("jira", t.Source));
         Assert.All(tasks, t => Assert.Equal(h.ProjectId, t.ProjectId));
+        await AssertOwnedByTheMappedProjectAsync(h, tasks[0], ct);
 
         // Polling again, or the webhook for the same issue, makes no second task.
         Assert.Equal(0, await PollAsync());
@@ -254,6 +263,7 @@ public sealed class WebhookIntakeTests
         Assert.Equal("slack", task.Source);
         Assert.NotNull(task.ReplyTo);
         Assert.DoesNotContain(responseUrl, task.ReplyTo, StringComparison.Ordinal); // stored encrypted: it is a credential
+        await AssertOwnedByTheMappedProjectAsync(h, task, ct);
 
         task = await h.WaitFinishedAsync(task.Id);
         Assert.True(task.Status == "completed", $"{task.Status}: {task.Error}");
