@@ -17,6 +17,9 @@ public sealed class SecretScanTests
 
     private const string Upper = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 
+    /// <summary>Parts joined with dashes: key prefixes (<c>sk</c>, <c>ant</c>…) are assembled here, never written whole.</summary>
+    private static string Dashed(params string[] parts) => string.Join('-', parts);
+
     public static TheoryData<string, string, string> Planted() => new()
     {
         { "github-token", "token = \"" + "gh" + "p_" + Random(36) + "\"", "gh" + "p_" + Random(20) },
@@ -27,9 +30,9 @@ public sealed class SecretScanTests
         { "slack-app-token", "app: " + "xa" + "pp-1-" + "A0123BCDEFG-1234567890123-" + Random(40, "abcdef0123456789"), "xapp-" },
         { "slack-webhook-url", "url = https://hooks.slack.com/services/" + "T0" + Random(8, Upper) + "/B0" + Random(8, Upper) + "/" + Random(24), "see https://hooks.slack.com/services/ for webhooks" },
         { "atlassian-api-token", "JIRA=" + "ATA" + "TT3" + Random(180, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-="), "ATATT3short" },
-        { "anthropic-api-key", "key: " + "sk-" + "ant-api03-" + Random(93), "sk-ant-short" },
-        { "openai-api-key", "OPENAI=" + "sk-" + "proj-" + Random(48), "sk-this-is-a-rather-long-kebab-case-identifier-name" },
-        { "openai-api-key", "k = '" + "sk-" + Random(48) + "'", "sk-" + new string('a', 40) },
+        { "anthropic-api-key", "key: " + Dashed("sk", "ant", "api03", Random(93)), Dashed("sk", "ant", "short") },
+        { "openai-api-key", "OPENAI=" + Dashed("sk", "proj", Random(48)), Dashed("sk", "this", "is", "a", "rather", "long", "kebab", "case", "identifier", "name") },
+        { "openai-api-key", "k = '" + Dashed("sk", Random(48)) + "'", Dashed("sk", new string('a', 40)) },
         { "aws-access-key-id", "id = " + "AK" + "IA" + Random(16, Upper), "AK" + "IA" + Random(15, Upper) },
         { "aws-access-key-id", "id = " + "AS" + "IA" + Random(16, Upper), "ASIAN cuisine is great" },
         { "aws-secret-access-key", "aws_secret_access_key = " + Random(40, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/+"), "aws_secret_access_key = " + new string('A', 40) },
