@@ -66,6 +66,10 @@ public sealed class ApiKeyTests
         Assert.Equal("operator", (string?)me["role"]);
         Assert.Equal(HttpStatusCode.Created, (await withKey.PostJsonAsync("/api/v1/tasks", new { title = "made with a key" })).StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, (await withKey.GetAsync("/api/v1/users", ct)).StatusCode); // the owner's role, no more
+        // A key cannot mint keys (a leaked one would outlive its revocation through them).
+        var minted = await withKey.PostJsonAsync("/api/v1/auth/api-keys", new { name = "minted by a key" });
+        Assert.Equal(HttpStatusCode.Forbidden, minted.StatusCode);
+        Assert.Equal("FORBIDDEN", (string?)(await minted.ReadJsonAsync())["error"]!["code"]);
 
         // Listed without the secret; last use recorded.
         var listed = await owner.GetAsync("/api/v1/auth/api-keys", ct);

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Data.Common;
 using System.Security.Claims;
 using DevOrchestrator.Data;
 using Microsoft.EntityFrameworkCore;
@@ -84,7 +85,14 @@ public sealed class ApiKeyAuthenticator(UserStatusCache statusCache, TimeProvide
         var utcNow = timeProvider.GetUtcNow();
         if (row.RevokedAt is null && (row.LastUsedAt is not { } last || utcNow - last >= s_lastUsedResolution))
         {
-            await db.ApiKeys.Where(k => k.Id == row.Id).ExecuteUpdateAsync(s => s.SetProperty(k => k.LastUsedAt, utcNow), cancellationToken);
+            try
+            {
+                await db.ApiKeys.Where(k => k.Id == row.Id).ExecuteUpdateAsync(s => s.SetProperty(k => k.LastUsedAt, utcNow), cancellationToken);
+            }
+            catch (Exception ex) when (ex is DbException or DbUpdateException or TimeoutException)
+            {
+                // Bookkeeping only: a busy or unreachable database must not fail the sign-in it already answered.
+            }
         }
 
         var cachedUntil = timeProvider.GetTimestamp() + (long)(UserStatusCache.Lifetime.TotalSeconds * timeProvider.TimestampFrequency);

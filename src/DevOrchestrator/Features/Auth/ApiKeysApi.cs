@@ -44,6 +44,12 @@ public static class ApiKeysApi
     private static async Task<Results<JsonHttpResult<ApiResponse<CreatedApiKeyResponse>>, JsonHttpResult<ApiErrorResponse>>> CreateAsync(
         CreateApiKeyRequest request, HttpContext context, ApiKeys keys)
     {
+        if (context.User.HasClaim(c => c.Type == ApiKeyAuthenticator.KeyIdClaim))
+        {
+            // A leaked key must not be able to mint keys that outlive its revocation.
+            return Api.Error(context, StatusCodes.Status403Forbidden, ErrorCodes.Forbidden, "API keys are created with a login token, not with an API key.");
+        }
+
         var validation = new Validation().Required("name", request.Name, ApiKeys.MaxNameLength);
         if (request.ExpiresInDays is { } days && days is < 1 or > ApiKeys.MaxLifetimeDays)
         {

@@ -112,13 +112,14 @@ public sealed class UserAccounts(
     /// </summary>
     public async Task<bool> RevokeTokensAsync(long id, bool apiKeysToo, CancellationToken cancellationToken)
     {
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         var user = await db.Users.FirstOrDefaultAsync(u => u.Id == id, cancellationToken);
         if (user is null)
         {
             return false;
         }
 
-        user.TokenVersion++;
+        await RaiseTokenVersionAsync(user, cancellationToken);
         var keys = apiKeysToo ? await db.ApiKeys.Where(k => k.UserId == id && k.RevokedAt == null).ToListAsync(cancellationToken) : [];
         var now = timeProvider.GetUtcNow();
         foreach (var key in keys)
@@ -127,25 +128,31 @@ public sealed class UserAccounts(
         }
 
         audit.Add(AuditActions.UserTokensRevoked, "user", id, new { email = user.Email, reason = apiKeysToo ? "revoked" : "logout", api_keys_revoked = keys.Count });
-        // A concurrent revocation may win the race: either way every token issued before is now refused.
         await db.SaveChangesAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
         statusCache.Forget(id);
-        apiKeys.Forget();
+        if (apiKeysToo)
+        {
+            apiKeys.Forget();
+        }
+
         return true;
     }
 
     /// <summary>Sets a new password (an admin or the command line) and revokes the user's tokens; null when there is no such user.</summary>
     public async Task<User?> ResetPasswordAsync(long id, string password, CancellationToken cancellationToken)
     {
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         var user = await db.Users.FirstOrDefaultAsync(u => u.Id == id, cancellationToken);
         if (user is null)
         {
             return null;
         }
 
-        SetPassword(user, password);
+        await SetPasswordAsync(user, password, cancellationToken);
         audit.Add(AuditActions.UserPasswordReset, "user", id, new { email = user.Email });
         await db.SaveChangesAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
         statusCache.Forget(id);
         return user;
     }
@@ -153,6 +160,7 @@ public sealed class UserAccounts(
     /// <summary>The signed-in user changes their own password, proving the current one; their tokens are revoked.</summary>
     public async Task<UserChange> ChangePasswordAsync(long id, string currentPassword, string newPassword, CancellationToken cancellationToken)
     {
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         var user = await db.Users.FirstOrDefaultAsync(u => u.Id == id, cancellationToken);
         if (user is null)
         {
@@ -164,16 +172,31 @@ public sealed class UserAccounts(
             return new UserChange(UserChangeOutcome.WrongPassword, user);
         }
 
-        SetPassword(user, newPassword);
+        await SetPasswordAsync(user, newPassword, cancellationToken);
         audit.Add(AuditActions.UserPasswordChanged, "user", id, new { email = user.Email });
         await db.SaveChangesAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
         statusCache.Forget(id);
         return new UserChange(UserChangeOutcome.Changed, user);
     }
 
-    private void SetPassword(User user, string password)
+    private async Task SetPasswordAsync(User user, string password, CancellationToken cancellationToken)
     {
         user.PasswordHash = hasher.HashPassword(user, password);
-        user.TokenVersion++;
+        await RaiseTokenVersionAsync(user, cancellationToken);
+    }
+
+    /// <summary>
+    /// Raises the user's token version in the database, atomically (two revocations at once each count, and the row
+    /// stays locked until the caller's transaction ends), and carries the new version onto the tracked user — the
+    /// version a token issued in the same request must carry — without writing it again.
+    /// </summary>
+    private async Task RaiseTokenVersionAsync(User user, CancellationToken cancellationToken)
+    {
+        await db.Users.Where(u => u.Id == user.Id).ExecuteUpdateAsync(s => s.SetProperty(u => u.TokenVersion, u => u.TokenVersion + 1), cancellationToken);
+        var version = await db.Users.AsNoTracking().Where(u => u.Id == user.Id).Select(u => u.TokenVersion).SingleAsync(cancellationToken);
+        var property = db.Entry(user).Property(u => u.TokenVersion);
+        property.OriginalValue = version;
+        property.CurrentValue = version;
     }
 }
