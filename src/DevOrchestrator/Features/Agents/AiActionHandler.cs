@@ -211,41 +211,63 @@ public sealed partial class AiActionHandler(
             throw new WorkflowActionException($"'{command}' still fails after {fixes} fix attempt(s) by the development agent") { Outputs = outputs };
         }
 
-        await ScanForSecretsAsync(step, context, worktree, conversation, attempts, outputs, cancellationToken);
+        if (await ScanForSecretsAsync(step, context, worktree, conversation, attempts, outputs, cancellationToken) > 0)
+        {
+            // The agent changed code to remove what the scan found: the tests run again on what will be committed.
+            (passed, report, var moreFixes, offline) = await TestAndFixAsync(step, context, worktree, command, attempts, conversation, "verify-after-scan", cancellationToken);
+            outputs["passed"] = passed;
+            outputs["fix_attempts"] = (long)(fixes + moreFixes);
+            outputs["output"] = ToolOutput.HeadAndTail(report, 4000);
+            if (!passed)
+            {
+                throw new WorkflowActionException($"'{command}' fails after the development agent's secret-scan fixes") { Outputs = outputs };
+            }
+        }
+
         return outputs;
     }
+
+    private const int MaxFindingsToAgent = 20;
 
     /// <summary>
     /// After the tests, the secret scan over the change (SECRET_SCAN_ENABLED): while it finds something and attempts
     /// remain, the findings (path:line rule, never the value) go back to the development conversation, as failed tests
     /// do. What is left is the commit step's to block.
     /// </summary>
-    private async Task ScanForSecretsAsync(WorkflowStepDefinition step, WorkflowActionContext context, string worktree, string conversation, int attempts, Dictionary<string, object?> outputs, CancellationToken cancellationToken)
+    /// <returns>How many times the findings went back to the agent (its code changed when more than 0).</returns>
+    private async Task<int> ScanForSecretsAsync(WorkflowStepDefinition step, WorkflowActionContext context, string worktree, string conversation, int attempts, Dictionary<string, object?> outputs, CancellationToken cancellationToken)
     {
         if (secretScanner is not { Enabled: true })
         {
-            return;
+            return 0;
         }
 
         var fixes = 0;
         while (true)
         {
             var scan = await secretScanner.ScanWorktreeAsync(worktree, SecretScanner.BaseRef(context), cancellationToken);
-            outputs["secret_findings"] = (long)scan.Findings.Count;
+            outputs["secret_findings_count"] = (long)scan.Findings.Count;
             outputs["secret_fix_attempts"] = (long)fixes;
             if (scan.Findings.Count == 0 || fixes >= attempts)
             {
-                return;
+                return fixes;
             }
 
             fixes++;
             context.Progress?.Report($"secret scan: {scan.Findings.Count} possible secret(s) in the change, sent back to the development agent");
-            var text = prompts.Render(PromptCatalog.DevelopmentSecretScan, PromptCatalog.DevelopmentSecretScanModel([.. scan.Findings.Select(f => f.Location)]));
+            // As many as the step's error names (a vendored tree could hold thousands): the rest follow once these are gone.
+            var locations = scan.Findings.Take(MaxFindingsToAgent).Select(f => f.Location).ToList();
+            if (scan.Findings.Count > MaxFindingsToAgent)
+            {
+                locations.Add($"… and {scan.Findings.Count - MaxFindingsToAgent} more");
+            }
+
+            var text = prompts.Render(PromptCatalog.DevelopmentSecretScan, PromptCatalog.DevelopmentSecretScanModel(locations));
             var fixedUp = await developer.RunAsync(Request(step, context, worktree, conversation) with { FollowUp = ($"secret-scan-{fixes}", text), MaxTurns = agentOptions.Value.AgentMaxTurns }, cancellationToken);
             if (!fixedUp.Finished)
             {
                 outputs["secret_fix_attempts"] = (long)fixes;
-                return;
+                return fixes;
             }
         }
     }
