@@ -141,11 +141,16 @@ public static partial class ProjectMembersApi
             return Api.Conflict(context, $"User {userId} is the last maintainer of project {id}; make another member maintainer first.");
         }
 
-        member.Role = request.Role!;
-        member.UpdatedAt = timeProvider.GetUtcNow();
-        RecordMembershipChange(context, member, AuditActions.ProjectMemberRoleChanged);
-        await db.SaveChangesAsync(CancellationToken.None);
-        await transaction.CommitAsync(CancellationToken.None);
+        if (member.Role != request.Role)
+        {
+            // Only a real change is saved and audited.
+            member.Role = request.Role!;
+            member.UpdatedAt = timeProvider.GetUtcNow();
+            RecordMembershipChange(context, member, AuditActions.ProjectMemberRoleChanged);
+            await db.SaveChangesAsync(CancellationToken.None);
+            await transaction.CommitAsync(CancellationToken.None);
+        }
+
         var email = await db.Users.AsNoTracking().Where(u => u.Id == userId).Select(u => u.Email).FirstAsync(CancellationToken.None);
         return Api.Ok(context, new MemberResponse(id, userId, email, member.Role, member.CreatedAt, member.UpdatedAt), "Member updated.");
     }

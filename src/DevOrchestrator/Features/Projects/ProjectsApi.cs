@@ -6,6 +6,7 @@ using DevOrchestrator.Features.Audit;
 using DevOrchestrator.Features.Auth;
 using DevOrchestrator.Features.Costs;
 using DevOrchestrator.Features.Tasks;
+using DevOrchestrator.Features.Workspaces;
 using DevOrchestrator.Hosting;
 using Hangfire;
 using Microsoft.EntityFrameworkCore;
@@ -149,7 +150,7 @@ public static partial class ProjectsApi
         }
 
         await db.SaveChangesAsync(CancellationToken.None);
-        audit.Add(AuditActions.ProjectCreated, "project", project.Id, new { name = project.Name, repository_url = project.RepositoryUrl });
+        audit.Add(AuditActions.ProjectCreated, "project", project.Id, new { name = project.Name, repository_url = project.RepositoryUrl is { } url ? GitCli.Redact(url) : null });
         if (member is not null)
         {
             ProjectMembersApi.RecordMembershipChange(context, member, AuditActions.ProjectMemberAdded);
