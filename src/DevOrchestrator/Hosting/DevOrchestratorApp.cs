@@ -127,9 +127,10 @@ public static class DevOrchestratorApp
         app.UseRequestContext();
         app.UseExceptionHandler();
         app.UseStatusCodePages(ApiExceptionHandler.WriteStatusCodeEnvelopeAsync);
+        // CORS before the refusals below, so a browser can read their envelope (a 413, a redirect).
+        app.UseCorsAllowList(options.HttpEdge);
         app.UseRequestBodyLimits(options.HttpEdge);
         app.UseHttpsRedirect(options.HttpEdge);
-        app.UseCorsAllowList(options.HttpEdge);
         app.UseHttpMetrics();
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
         app.UseAuthentication();

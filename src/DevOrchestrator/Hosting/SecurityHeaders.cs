@@ -66,7 +66,5 @@ public static class SecurityHeaders
         {
             headers.StrictTransportSecurity = hsts;
         }
-
-        headers.Remove("Server");
     }
 }
